@@ -1,0 +1,65 @@
+/**
+ * The one storage interface every part above storage/ uses. Keys are '/'-separated relative paths
+ * ("pool/sha256/ab/abcd..."), never starting with '/' and never containing '..' segments.
+ * A missing object is `null`, not an exception. Bodies are web streams so the same code runs on
+ * Node and on Workers.
+ */
+export interface BlobInfo {
+  key: string;
+  size: number;
+  /** Opaque version token for compare-and-swap; compare only with values from the same store. */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface BlobObject extends BlobInfo {
+  body: ReadableStream<Uint8Array>;
+  /** Set when a byte range was requested: the inclusive range actually returned. */
+  range?: { start: number; end: number };
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive; omitted means to the end of the object. */
+  end?: number;
+}
+
+export interface PutOptions {
+  /** Create-only: fail with PreconditionFailedError when the key already exists. */
+  ifNoneMatch?: '*';
+  /** Compare-and-swap: fail with PreconditionFailedError unless the current etag equals this. */
+  ifMatch?: string;
+  contentType?: string;
+  /** Length of a streamed body when known (lets S3 use a single PUT). */
+  size?: number;
+}
+
+export interface ListEntry {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface StoreCapabilities {
+  /** Create-only and compare-and-swap writes are enforced by the store (safe for several writers). */
+  conditionalWrites: boolean;
+  /** `presign` returns URLs a client can fetch directly. */
+  presign: boolean;
+}
+
+export interface BlobStore {
+  /** Short driver name for error messages and logs: "file", "s3", "memory". */
+  readonly driver: string;
+  readonly capabilities: StoreCapabilities;
+  get(key: string, options?: { range?: ByteRange }): Promise<BlobObject | null>;
+  head(key: string): Promise<BlobInfo | null>;
+  /** Writes atomically: readers see the old object or the whole new one, never a part. */
+  put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, options?: PutOptions): Promise<{ etag: string }>;
+  delete(key: string): Promise<void>;
+  /** Keys under a prefix, in lexicographic order. */
+  list(prefix: string): AsyncIterable<ListEntry>;
+  /** Moves an object to a new key (rename on a file system, server-side copy + delete on S3). */
+  move(from: string, to: string): Promise<void>;
+  /** A short-lived URL for a direct GET. Only when capabilities.presign. */
+  presign?(key: string, options: { expiresInSeconds: number; filename?: string; contentType?: string }): Promise<string>;
+}
