@@ -1,0 +1,88 @@
+import { RepodError } from '../errors.ts';
+
+/**
+ * Distributions are configuration: the defaults below, replaced or extended by a JSON file
+ * (REPOD_DISTRIBUTIONS). Adding one needs no rebuild.
+ */
+export interface RpmDistribution {
+  kind: 'rpm';
+  name: string;
+  /** Binary architectures served; noarch packages appear in each, source packages under "src". */
+  architectures: string[];
+}
+
+export interface AptDistribution {
+  kind: 'apt';
+  /** The codename clients put in sources.list. */
+  name: string;
+  components: string[];
+  architectures: string[];
+  suite?: string;
+  origin?: string;
+  label?: string;
+  description?: string;
+}
+
+export type Distribution = RpmDistribution | AptDistribution;
+
+const rpm = (name: string): RpmDistribution => ({ kind: 'rpm', name, architectures: ['x86_64'] });
+const apt = (name: string, suite: string): AptDistribution => ({
+  kind: 'apt',
+  name,
+  suite,
+  components: ['main'],
+  architectures: ['amd64', 'arm64'],
+});
+
+export const DEFAULT_DISTRIBUTIONS: Distribution[] = [
+  apt('jammy', 'jammy'),
+  apt('noble', 'noble'),
+  apt('focal', 'focal'),
+  apt('bookworm', 'stable'),
+  ...['almalinux8', 'almalinux9', 'rocky8', 'rocky9', 'centos-stream9', 'fedora', 'opensuse-leap-15.6'].map(rpm),
+];
+
+/** Path segments under /repos that belong to APT or to the key, never to an RPM distribution. */
+const RESERVED = new Set(['dists', 'pool', 'gpg.key', 'api', 'revisions', 'hashed']);
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+export class Distributions {
+  private readonly byName = new Map<string, Distribution>();
+
+  constructor(list: Distribution[]) {
+    for (const d of list) {
+      validate(d);
+      if (this.byName.has(d.name)) throw new RepodError('invalid_config', `distribution ${d.name} is configured twice`);
+      this.byName.set(d.name, d);
+    }
+  }
+
+  get(name: string): Distribution | undefined {
+    return this.byName.get(name);
+  }
+
+  all(): Distribution[] {
+    return [...this.byName.values()];
+  }
+
+  /** Parses a JSON configuration: `{ "distributions": [...], "replaceDefaults": false }`. */
+  static fromJson(text: string | undefined): Distributions {
+    if (!text) return new Distributions(DEFAULT_DISTRIBUTIONS);
+    const parsed = JSON.parse(text) as { distributions?: Distribution[]; replaceDefaults?: boolean };
+    const extra = parsed.distributions ?? [];
+    const base = parsed.replaceDefaults ? [] : DEFAULT_DISTRIBUTIONS.filter((d) => !extra.some((e) => e.name === d.name));
+    return new Distributions([...base, ...extra]);
+  }
+}
+
+function validate(d: Distribution): void {
+  if (!NAME.test(d.name) || RESERVED.has(d.name)) throw new RepodError('invalid_config', `invalid distribution name ${JSON.stringify(d.name)}`);
+  const kind: string = d.kind;
+  if (kind !== 'rpm' && kind !== 'apt') throw new RepodError('invalid_config', `distribution ${d.name}: kind must be rpm or apt`);
+  if (!Array.isArray(d.architectures) || d.architectures.length === 0 || !d.architectures.every((a) => NAME.test(a))) {
+    throw new RepodError('invalid_config', `distribution ${d.name}: architectures must be a non-empty list of names`);
+  }
+  if (d.kind === 'apt' && (!Array.isArray(d.components) || d.components.length === 0)) {
+    throw new RepodError('invalid_config', `distribution ${d.name}: components must be a non-empty list`);
+  }
+}

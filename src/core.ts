@@ -1,0 +1,29 @@
+import type { Tokens } from './auth/tokens.ts';
+import type { Distributions } from './config/distributions.ts';
+import type { Renderer } from './revisions/renderer.ts';
+import type { Repository } from './revisions/repository.ts';
+import type { Capabilities } from './runtime/capabilities.ts';
+import type { Signer } from './signing/signer.ts';
+
+/** The services every shell (HTTP routes, CLI) works through; built by a runtime's composition root. */
+export interface Core {
+  caps: Capabilities;
+  distributions: Distributions;
+  repository: Repository;
+  renderer: Renderer;
+  signer: Signer;
+  tokens: Tokens;
+  settings: Settings;
+}
+
+export interface Settings {
+  /** Largest package accepted by an upload. */
+  maxUploadBytes: number;
+  /** Lifetime of presigned download URLs. */
+  presignSeconds: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  maxUploadBytes: 8 * 1024 * 1024 * 1024,
+  presignSeconds: 900,
+};

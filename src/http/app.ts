@@ -1,0 +1,22 @@
+import { Hono } from 'hono';
+import type { Core } from '../core.ts';
+import { handleError, notFound } from './errors.ts';
+import { authRoutes } from './routes/auth.ts';
+import { distributionRoutes } from './routes/distributions.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { rpmRepoRoutes } from './routes/rpm-repos.ts';
+import { uploadRoutes } from './routes/upload.ts';
+
+/** The whole HTTP surface, runtime-neutral: Node and Workers entries only hand it requests. */
+export function createApp(core: Core): Hono {
+  const app = new Hono({ strict: true });
+  app.onError((error, c) => handleError(error, c, core.caps.log));
+  app.notFound(notFound);
+  app.get('/api/v1/health', (c) => c.json({ status: 'ok' }));
+  app.route('/api/v1/auth', authRoutes(core));
+  app.route('/api/v1/distributions', distributionRoutes(core));
+  app.route('/', uploadRoutes(core));
+  app.route('/repos', keyRoutes(core));
+  app.route('/repos', rpmRepoRoutes(core));
+  return app;
+}

@@ -1,0 +1,35 @@
+/**
+ * The bucket layout: every object key repod writes is built here, so the storage format contract
+ * (revisions/README.md) has one implementation. Bump FORMAT_VERSION only with a reader for the old one.
+ */
+export const FORMAT_VERSION = 1;
+
+const shard = (sha256: string) => `${sha256.slice(0, 2)}/${sha256}`;
+
+export const layout = {
+  /** Marker written once per store: which format version created it. */
+  formatMarker: () => 'repod-format.json',
+  /** Package bytes, content-addressed. Stored once whatever points at them. */
+  pool: (sha256: string) => `pool/sha256/${shard(sha256)}`,
+  /** Parsed package record (the neutral model + file facts), keyed by the package's sha256. */
+  packageRecord: (sha256: string) => `packages/${shard(sha256)}.json`,
+  /** Pre-compressed metadata fragments of one package (segmented container). */
+  fragment: (sha256: string) => `fragments/${shard(sha256)}.seg`,
+  /** A chunk of a revision's package index (segmented container), content-addressed. */
+  chunk: (id: string) => `chunks/${shard(id)}.seg`,
+  /** The mutable pointer to a distribution's current revision (advanced by compare-and-swap). */
+  ref: (dist: string, name = 'current') => `dists/${dist}/refs/${name}.json`,
+  /** An immutable revision object. */
+  revision: (dist: string, id: string) => `dists/${dist}/revisions/${id}.json`,
+  revisionsPrefix: (dist: string) => `dists/${dist}/revisions/`,
+  /** A rendered view of one revision (repomd/Release text, signatures, file recipes). */
+  render: (dist: string, revisionId: string, view: string) => `renders/${dist}/${revisionId}/${view}.json`,
+  /** Which render produced a content-addressed metadata file (for clients holding older indexes). */
+  renderByHash: (dist: string, sha256: string) => `renders/${dist}/by-hash/${shard(sha256)}.json`,
+  /** An upload being received; moved to pool/ once complete and valid. */
+  upload: (id: string) => `uploads/${id}`,
+  uploadsPrefix: () => 'uploads/',
+  signingKey: () => 'keys/signing-key.asc',
+  token: (tokenHash: string) => `auth/tokens/${tokenHash}.json`,
+  bootstrapMarker: () => 'auth/bootstrap.json',
+};

@@ -1,0 +1,104 @@
+import { PreconditionFailedError } from '../errors.ts';
+import type { Capabilities } from '../runtime/capabilities.ts';
+import { getJson, putJson } from '../storage/objects.ts';
+import { fromBase64 } from '../util/bytes.ts';
+import { layout } from './layout.ts';
+import { LruCache } from './lru.ts';
+import type { ByHashPointer, RenderedFile, RenderManifest } from './render.ts';
+
+/**
+ * Renders each (revision, view) once: memory first, then the store (another server may have
+ * rendered it), then a build. Concurrent requests for the same render share one build. Renders are
+ * written create-only, so every server serves the same bytes for a revision.
+ */
+export class Renderer {
+  private readonly cache = new LruCache<string, RenderManifest>(64);
+  private readonly inflight = new Map<string, Promise<RenderManifest>>();
+
+  constructor(private readonly caps: Capabilities) {}
+
+  async view(dist: string, revisionId: string, view: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
+    const key = layout.render(dist, revisionId, view);
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.load(dist, key, build).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async load(dist: string, key: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
+    const stored = await getJson<RenderManifest>(this.caps.store, key);
+    if (stored) {
+      this.cache.set(key, stored.value);
+      return stored.value;
+    }
+    let manifest = await build();
+    // Pointers first: once the manifest is visible, every file it lists must be findable by hash.
+    await Promise.all(
+      manifest.files.map((f) => {
+        const sha = f.checksums.sha256;
+        if (!sha) return Promise.resolve();
+        const pointer: ByHashPointer = { revision: manifest.revision, view: manifest.view };
+        return putJson(this.caps.store, layout.renderByHash(dist, sha), pointer, { ifNoneMatch: '*' }).catch((error) => {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+        });
+      }),
+    );
+    try {
+      await putJson(this.caps.store, key, manifest, { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      manifest = (await getJson<RenderManifest>(this.caps.store, key))?.value ?? manifest;
+    }
+    this.cache.set(key, manifest);
+    return manifest;
+  }
+
+  async pointer(dist: string, sha256: string): Promise<ByHashPointer | null> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return null;
+    return (await getJson<ByHashPointer>(this.caps.store, layout.renderByHash(dist, sha256)))?.value ?? null;
+  }
+
+  /** The bytes of a rendered file, streamed segment by segment from the chunks. */
+  stream(file: RenderedFile): ReadableStream<Uint8Array> {
+    const { store } = this.caps;
+    const segments = file.segments;
+    let index = 0;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        for (;;) {
+          if (reader) {
+            const { done, value } = await reader.read();
+            if (!done) {
+              controller.enqueue(value);
+              return;
+            }
+            reader = null;
+          }
+          if (index >= segments.length) {
+            controller.close();
+            return;
+          }
+          const segment = segments[index++];
+          if ('data' in segment) {
+            controller.enqueue(fromBase64(segment.data));
+            return;
+          }
+          const object = await store.get(layout.chunk(segment.chunk), { range: { start: segment.start, end: segment.end - 1 } });
+          if (!object) {
+            controller.error(new Error(`chunk ${segment.chunk} is missing`));
+            return;
+          }
+          reader = object.body.getReader();
+        }
+      },
+      async cancel(reason) {
+        await reader?.cancel(reason);
+      },
+    });
+  }
+}

@@ -1,0 +1,145 @@
+import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
+import type { Capabilities } from '../runtime/capabilities.ts';
+import { getBytes, getJson, putJson } from '../storage/objects.ts';
+import { decodeChunk, type ChunkIndex } from './chunk.ts';
+import { compose, type ChangeSet, type ComposeResult } from './compose.ts';
+import { layout } from './layout.ts';
+import { changeItem, revisionId, type Ref, type Revision } from './revision.ts';
+import { LruCache } from './lru.ts';
+
+export interface PublishMeta {
+  author: string;
+  message: string;
+}
+
+export interface PublishResult {
+  /** The new revision, or the parent when the change was already fully present. */
+  revision: Revision | null;
+  changed: boolean;
+  compose: ComposeResult;
+  attempts: number;
+}
+
+const MAX_ATTEMPTS = 12;
+
+/**
+ * Reads and advances distributions' revisions. A publish writes every chunk and the revision
+ * object first and then moves the ref with one compare-and-swap (invariant 1); on a lost race it
+ * re-composes the change on top of the winner's revision (invariant 2).
+ */
+export class Repository {
+  private readonly refs = new Map<string, { at: number; ref: Ref | null; etag: string | null }>();
+  private readonly revisions = new LruCache<string, Revision>(256);
+  private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
+
+  constructor(
+    private readonly caps: Capabilities,
+    private readonly options: { refTtlMs: number } = { refTtlMs: 1000 },
+  ) {}
+
+  async currentRef(dist: string, fresh = false): Promise<{ ref: Ref | null; etag: string | null }> {
+    const cached = this.refs.get(dist);
+    const now = Date.now();
+    if (!fresh && cached && now - cached.at < this.options.refTtlMs) return cached;
+    const found = await getJson<Ref>(this.caps.store, layout.ref(dist));
+    const entry = { at: now, ref: found?.value ?? null, etag: found?.etag ?? null };
+    this.refs.set(dist, entry);
+    return entry;
+  }
+
+  async current(dist: string): Promise<Revision | null> {
+    const { ref } = await this.currentRef(dist);
+    return ref ? this.revision(dist, ref.revision) : null;
+  }
+
+  async revision(dist: string, id: string): Promise<Revision | null> {
+    const cacheKey = `${dist}/${id}`;
+    const cached = this.revisions.get(cacheKey);
+    if (cached) return cached;
+    const found = await getJson<Revision>(this.caps.store, layout.revision(dist, id));
+    if (!found) return null;
+    this.revisions.set(cacheKey, found.value);
+    return found.value;
+  }
+
+  async chunkBytes(id: string): Promise<Uint8Array> {
+    const bytes = await getBytes(this.caps.store, layout.chunk(id));
+    if (!bytes) throw new RepodError('missing_object', `chunk ${id} is missing from the store`, { status: 500 });
+    return bytes;
+  }
+
+  async chunkIndex(id: string): Promise<ChunkIndex> {
+    const cached = this.chunkIndexes.get(id);
+    if (cached) return cached;
+    const index = decodeChunk(await this.chunkBytes(id));
+    this.chunkIndexes.set(id, index);
+    return index;
+  }
+
+  async publish(
+    dist: string,
+    kind: Revision['kind'],
+    streams: string[],
+    change: (parent: Revision | null) => ChangeSet | Promise<ChangeSet>,
+    meta: PublishMeta,
+  ): Promise<PublishResult> {
+    const { store } = this.caps;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const { ref, etag } = await this.currentRef(dist, true);
+      const parent = ref ? await this.revision(dist, ref.revision) : null;
+      if (ref && !parent) throw new RepodError('missing_object', `revision ${ref.revision} of ${dist} is missing`, { status: 500 });
+      const changeSet = await change(parent);
+      const result = await compose(parent?.chunks ?? [], streams, changeSet, {
+        loadChunk: (id) => this.chunkBytes(id),
+        chunkId: async (bytes) => {
+          const h = this.caps.hash('sha256');
+          h.update(bytes);
+          return h.digest();
+        },
+      });
+      if (result.added.length === 0 && result.removed.length === 0) {
+        return { revision: parent, changed: false, compose: result, attempts: attempt };
+      }
+      // Everything the revision points at is written before the ref moves.
+      await Promise.all(result.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)));
+      const number = (parent?.number ?? 0) + 1;
+      const revision: Revision = {
+        format: 1,
+        kind,
+        distribution: dist,
+        id: revisionId(number, this.caps.randomId()),
+        number,
+        parent: parent?.id ?? null,
+        created: this.caps.now().toISOString(),
+        author: meta.author,
+        message: meta.message,
+        streams,
+        changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) },
+        packageCount: result.chunks.reduce((n, c) => n + c.count, 0),
+        chunks: result.chunks,
+      };
+      await putJson(store, layout.revision(dist, revision.id), revision, { ifNoneMatch: '*' });
+      const next: Ref = { format: 1, distribution: dist, revision: revision.id, number, updated: revision.created };
+      try {
+        const written = await putJson(store, layout.ref(dist), next, etag ? { ifMatch: etag } : { ifNoneMatch: '*' });
+        this.refs.set(dist, { at: Date.now(), ref: next, etag: written.etag });
+        this.revisions.set(`${dist}/${revision.id}`, revision);
+        return { revision, changed: true, compose: result, attempts: attempt };
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        // Lost the race: the orphaned revision object is harmless (GC removes it); try again on top.
+        this.caps.log('publish conflict, retrying', { dist, attempt });
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      }
+    }
+    throw new ConflictError(`could not publish to ${dist}: too many concurrent writers, try again`, 'publish_conflict');
+  }
+}
+
+async function putIfAbsent(caps: Capabilities, key: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await caps.store.put(key, bytes, { ifNoneMatch: '*' });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error; // content-addressed: already there is fine
+  }
+}

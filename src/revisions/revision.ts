@@ -1,0 +1,55 @@
+/**
+ * A revision is an immutable snapshot of one distribution: a sorted list of chunk references
+ * plus who made it and what changed. The distribution's ref points at its current revision.
+ * JSON Schemas of both objects live in revisions/schemas/ (the storage format contract).
+ */
+export interface ChunkRef {
+  id: string;
+  first: string;
+  last: string;
+  count: number;
+  /** Entries per package architecture, so a view's package count needs no chunk reads. */
+  arches: Record<string, number>;
+  bytes: number;
+}
+
+export interface ChangeItem {
+  key: string;
+  id: string;
+  label: string;
+  arch: string;
+}
+
+export interface Revision {
+  format: 1;
+  kind: 'rpm' | 'apt';
+  distribution: string;
+  /** "<zero-padded number>-<random>": sortable, unique even if a crashed writer left an orphan. */
+  id: string;
+  number: number;
+  parent: string | null;
+  /** ISO 8601; the render timestamp of everything in this revision. */
+  created: string;
+  author: string;
+  message: string;
+  streams: string[];
+  changes: { added: ChangeItem[]; removed: ChangeItem[] };
+  packageCount: number;
+  chunks: ChunkRef[];
+}
+
+export interface Ref {
+  format: 1;
+  distribution: string;
+  revision: string;
+  number: number;
+  updated: string;
+}
+
+export function revisionId(number: number, random: string): string {
+  return `${String(number).padStart(6, '0')}-${random.slice(0, 8)}`;
+}
+
+export function changeItem(entry: { key: string; id: string; label: string; arch: string }): ChangeItem {
+  return { key: entry.key, id: entry.id, label: entry.label, arch: entry.arch };
+}

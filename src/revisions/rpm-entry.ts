@@ -1,0 +1,67 @@
+import type { RpmFileFacts, RpmPackage } from '../formats/rpm/model.ts';
+import { renderFilelistsPackage } from '../metadata/rpm/filelists.ts';
+import { renderOtherPackage } from '../metadata/rpm/other.ts';
+import { renderPrimaryPackage } from '../metadata/rpm/primary.ts';
+import { utf8 } from '../util/bytes.ts';
+import type { EntryWithSegments } from './chunk.ts';
+
+/**
+ * How an RPM becomes an index entry: its identity key and its pre-compressed metadata segments.
+ * The key leaves out the epoch on purpose: two packages with the same name-version-release.arch
+ * would share one file name (and one href), so they cannot coexist in a repository.
+ */
+export const RPM_STREAMS = ['primary', 'filelists', 'other'] as const;
+
+const SEP = '\u0000';
+
+export function rpmKey(pkg: { name: string; arch: string; version: string; release: string }): string {
+  return [pkg.name, pkg.arch, pkg.version, pkg.release].join(SEP);
+}
+
+export function rpmFileName(pkg: { name: string; arch: string; version: string; release: string }): string {
+  return `${pkg.name}-${pkg.version}-${pkg.release}.${pkg.arch}.rpm`;
+}
+
+/** The inverse of rpmFileName (versions and releases never contain '-'); null if it is not one. */
+export function rpmKeyFromFileName(file: string): string | null {
+  const m = /^(.+)-([^-]+)-([^-]+)\.([^.-]+)\.rpm$/.exec(file);
+  return m ? rpmKey({ name: m[1], version: m[2], release: m[3], arch: m[4] }) : null;
+}
+
+export function nevra(pkg: RpmPackage): string {
+  const epoch = pkg.epoch && pkg.epoch !== '0' ? `${pkg.epoch}:` : '';
+  return `${pkg.name}-${epoch}${pkg.version}-${pkg.release}.${pkg.arch}`;
+}
+
+/** The href of a package inside an arch repository of the plain variant. */
+export function rpmHref(fileName: string): string {
+  return `Packages/${fileName}`;
+}
+
+export function rpmEntry(pkg: RpmPackage, facts: RpmFileFacts, gzip: (data: Uint8Array) => Uint8Array): EntryWithSegments {
+  const raw = [
+    utf8(renderPrimaryPackage(pkg, facts, rpmHref(facts.fileName))),
+    utf8(renderFilelistsPackage(pkg, facts.sha256)),
+    utf8(renderOtherPackage(pkg, facts.sha256)),
+  ];
+  const segments = raw.map((r) => gzip(r));
+  return {
+    entry: {
+      key: rpmKey(pkg),
+      id: facts.sha256,
+      arch: pkg.arch,
+      file: facts.fileName,
+      label: nevra(pkg),
+      lengths: segments.map((s) => s.length),
+      rawLengths: raw.map((r) => r.length),
+    },
+    segments,
+  };
+}
+
+/** Package architectures an arch repository shows: its own plus noarch; "src" only sources. */
+export function rpmArchesFor(viewArch: string): Set<string> {
+  if (viewArch === 'src') return new Set(['src', 'nosrc']);
+  if (viewArch === 'noarch') return new Set(['noarch']);
+  return new Set([viewArch, 'noarch']);
+}

@@ -1,0 +1,25 @@
+import type { BlobStore } from '../storage/blob-store.ts';
+
+/**
+ * What the runtime-neutral core needs from its host. Each runtime (Node, Workers) builds one of
+ * these in its composition root; nothing below http/ reaches for a runtime global itself.
+ */
+export type HashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha512';
+
+export interface Hasher {
+  update(data: Uint8Array): void;
+  /** Lower-case hex digest. */
+  digest(): Promise<string>;
+}
+
+export interface Capabilities {
+  store: BlobStore;
+  hash(algorithm: HashAlgorithm): Hasher;
+  /** One complete gzip member of `data`. */
+  gzip(data: Uint8Array): Uint8Array;
+  gunzip(data: Uint8Array): Uint8Array;
+  now(): Date;
+  /** A random identifier, URL-safe, at least 96 bits. */
+  randomId(): string;
+  log(message: string, fields?: Record<string, unknown>): void;
+}

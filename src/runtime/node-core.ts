@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Tokens } from '../auth/tokens.ts';
+import { Distributions } from '../config/distributions.ts';
+import { DEFAULT_SETTINGS, type Core } from '../core.ts';
+import { RepodError } from '../errors.ts';
+import { Renderer } from '../revisions/renderer.ts';
+import { Repository } from '../revisions/repository.ts';
+import { loadSigner } from '../signing/key-store.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { openStore } from '../storage/open-store.ts';
+import type { Capabilities, HashAlgorithm } from './capabilities.ts';
+
+/** Node's implementations of the core's capabilities. */
+export function nodeCapabilities(store: BlobStore, log: Capabilities['log'] = jsonLog): Capabilities {
+  return {
+    store,
+    hash(algorithm: HashAlgorithm) {
+      const h = createHash(algorithm);
+      return {
+        update: (data) => void h.update(data),
+        digest: async () => h.digest('hex'),
+      };
+    },
+    gzip: (data) => gzipSync(data, { level: 6 }),
+    gunzip: (data) => gunzipSync(data),
+    now: () => new Date(),
+    randomId: () => randomBytes(16).toString('base64url'),
+    log,
+  };
+}
+
+export function jsonLog(message: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
+}
+
+export interface NodeCoreResult {
+  core: Core;
+  /** An admin token minted on a fresh store (to print once), or null. */
+  bootstrapToken: string | null;
+  signingKeyGenerated: boolean;
+}
+
+/** Builds the core from the environment (REPOD_* settings of DESIGN.md). */
+export async function buildNodeCore(env: Record<string, string | undefined> = process.env, log: Capabilities['log'] = jsonLog): Promise<NodeCoreResult> {
+  const store = await openStore(env.REPOD_STORAGE ?? 'file:./data', env);
+  const caps = nodeCapabilities(store, log);
+  const distributions = Distributions.fromJson(env.REPOD_DISTRIBUTIONS ? await readFile(env.REPOD_DISTRIBUTIONS, 'utf8') : undefined);
+  let operatorKey: { armored: string; passphrase?: string } | undefined;
+  if (env.REPOD_SIGNING_KEY) {
+    try {
+      operatorKey = { armored: await readFile(env.REPOD_SIGNING_KEY, 'utf8'), passphrase: env.REPOD_SIGNING_KEY_PASSPHRASE };
+    } catch (cause) {
+      throw new RepodError('invalid_signing_key', `cannot read REPOD_SIGNING_KEY (${env.REPOD_SIGNING_KEY}): ${(cause as Error).message}`, { status: 500, cause });
+    }
+  }
+  const { signer, generated } = await loadSigner(store, operatorKey);
+  const tokens = new Tokens(caps);
+  await tokens.configure({ adminToken: env.REPOD_ADMIN_TOKEN, adminPassword: env.REPOD_ADMIN_PASSWORD });
+  const bootstrapToken = await tokens.bootstrap();
+  const core: Core = {
+    caps,
+    distributions,
+    repository: new Repository(caps, { refTtlMs: Number(env.REPOD_REF_TTL_MS ?? 1000) }),
+    renderer: new Renderer(caps),
+    signer,
+    tokens,
+    settings: {
+      ...DEFAULT_SETTINGS,
+      ...(env.REPOD_MAX_UPLOAD_BYTES ? { maxUploadBytes: Number(env.REPOD_MAX_UPLOAD_BYTES) } : {}),
+      ...(env.REPOD_PRESIGN_SECONDS ? { presignSeconds: Number(env.REPOD_PRESIGN_SECONDS) } : {}),
+    },
+  };
+  return { core, bootstrapToken, signingKeyGenerated: generated };
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ConflictError, NotFoundError } from '../../src/errors.ts';
+import { CHUNK_MAX_ENTRIES, decodeChunk, type EntryWithSegments } from '../../src/revisions/chunk.ts';
+import { compose, type ComposeIo } from '../../src/revisions/compose.ts';
+import type { ChunkRef } from '../../src/revisions/revision.ts';
+
+const STREAMS = ['a', 'b'];
+
+function item(key: string, content = key): EntryWithSegments {
+  const segs = STREAMS.map((s) => new TextEncoder().encode(`${s}:${content};`));
+  const id = createHash('sha256').update(content).digest('hex');
+  return { entry: { key, id, arch: key.endsWith('n') ? 'noarch' : 'x86_64', file: `${key}.rpm`, label: key, lengths: segs.map((s) => s.length), rawLengths: segs.map((s) => s.length) }, segments: segs };
+}
+
+function memoryIo() {
+  const chunks = new Map<string, Uint8Array>();
+  let loads = 0;
+  const io: ComposeIo = {
+    loadChunk: async (id) => {
+      loads++;
+      return chunks.get(id)!;
+    },
+    chunkId: async (bytes) => createHash('sha256').update(bytes).digest('hex'),
+  };
+  return { chunks, io, loads: () => loads };
+}
+
+async function apply(refs: ChunkRef[], mem: ReturnType<typeof memoryIo>, change: Parameters<typeof compose>[2]) {
+  const result = await compose(refs, STREAMS, change, mem.io);
+  for (const w of result.written) mem.chunks.set(w.id, w.bytes);
+  return result;
+}
+
+function allKeys(refs: ChunkRef[], mem: ReturnType<typeof memoryIo>): string[] {
+  return refs.flatMap((r) => decodeChunk(mem.chunks.get(r.id)!).entries.map((e) => e.key));
+}
+
+describe('compose', () => {
+  it('builds sorted chunks and keeps every stream of every entry', async () => {
+    const mem = memoryIo();
+    const keys = Array.from({ length: 2500 }, (_, i) => `pkg${String(i).padStart(5, '0')}`).reverse();
+    const result = await apply([], mem, { add: keys.map((k) => item(k)), remove: [] });
+    assert.equal(result.added.length, 2500);
+    assert.ok(result.chunks.length >= 3, 'split into several chunks');
+    assert.ok(result.chunks.every((c) => c.count <= CHUNK_MAX_ENTRIES));
+    assert.deepEqual(allKeys(result.chunks, mem), [...keys].sort());
+    const first = decodeChunk(mem.chunks.get(result.chunks[0].id)!);
+    const bytes = mem.chunks.get(result.chunks[0].id)!;
+    const [start, end] = first.segment(1, 0);
+    assert.equal(new TextDecoder().decode(bytes.subarray(start, end)), 'b:pkg00000;');
+  });
+
+  it('touches only the chunk a change lands in (O(change))', async () => {
+    const mem = memoryIo();
+    const keys = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    const base = await apply([], mem, { add: keys.map((k) => item(k)), remove: [] });
+    const before = mem.loads();
+    const next = await apply(base.chunks, mem, { add: [item('pkg01500x')], remove: [] });
+    assert.equal(mem.loads() - before, 1, 'one chunk read');
+    assert.equal(next.written.length, 1, 'one chunk written');
+    assert.equal(next.chunks.filter((c, i) => c.id !== base.chunks[i]?.id).length, 1);
+    assert.equal(next.chunks.reduce((n, c) => n + c.count, 0), 3001);
+  });
+
+  it('removes by key, refuses unknown keys, and empties to no chunks', async () => {
+    const mem = memoryIo();
+    const base = await apply([], mem, { add: [item('a'), item('b')], remove: [] });
+    await assert.rejects(apply(base.chunks, mem, { add: [], remove: ['zzz'] }), NotFoundError);
+    const one = await apply(base.chunks, mem, { add: [], remove: ['a'] });
+    assert.deepEqual(allKeys(one.chunks, mem), ['b']);
+    const none = await apply(one.chunks, mem, { add: [], remove: ['b'] });
+    assert.deepEqual(none.chunks, []);
+  });
+
+  it('treats identical content as unchanged and different content as a conflict unless replacing', async () => {
+    const mem = memoryIo();
+    const base = await apply([], mem, { add: [item('a', 'one')], remove: [] });
+    const same = await apply(base.chunks, mem, { add: [item('a', 'one')], remove: [] });
+    assert.equal(same.unchanged.length, 1);
+    assert.equal(same.added.length, 0);
+    assert.deepEqual(same.chunks, base.chunks);
+    await assert.rejects(apply(base.chunks, mem, { add: [item('a', 'two')], remove: [] }), ConflictError);
+    const replaced = await apply(base.chunks, mem, { add: [item('a', 'two')], remove: [], replace: true });
+    assert.equal(replaced.added.length, 1);
+    assert.equal(replaced.removed.length, 1);
+  });
+
+  it('counts entries per architecture in chunk refs', async () => {
+    const mem = memoryIo();
+    const base = await apply([], mem, { add: [item('xn'), item('y'), item('zn')], remove: [] });
+    assert.deepEqual(base.chunks[0].arches, { noarch: 2, x86_64: 1 });
+  });
+});
