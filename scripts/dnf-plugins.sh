@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Unpacks Debian's dnf-plugins-core (reposync) into .tools/dnf-plugins without installing it:
-# the package declares Breaks: zypper on Debian 12. Prints the directory.
+# the package declares Breaks: zypper on Debian 12. Prints the directory: use
+# --setopt=pluginpath=DIR/plugins with PYTHONPATH=DIR/root/usr/lib/python3/dist-packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$PWD/.tools/dnf-plugins"
@@ -10,6 +11,9 @@ if [ ! -f "$dest/.complete" ]; then
     apt-get update -qq && (cd "$dest/debs" && apt-get download dnf-plugins-core >/dev/null)
   }
   for deb in "$dest"/debs/*.deb; do dpkg -x "$deb" "$dest/root"; done
+  # Only reposync: the other plugins (versionlock, ...) need configuration of their own.
+  mkdir -p "$dest/plugins"
+  cp "$dest/root/usr/lib/python3/dist-packages/dnf-plugins/reposync.py" "$dest/plugins/"
   touch "$dest/.complete"
 fi
-echo "$dest/root"
+echo "$dest"

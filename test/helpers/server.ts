@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  adminToken: string;
+  storage: string;
+  process: ChildProcess;
+  logs: string[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts the real server (`src/runtime/node.ts`, as `npm start` does) in a child process on a free
+ * port and waits until it listens. Storage defaults to a fresh file store in a temp dir.
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const storage = env.REPOD_STORAGE ?? `file:${await mkdtemp(join(tmpdir(), 'repod-data-'))}`;
+  const adminToken = env.REPOD_ADMIN_TOKEN ?? 'test-admin-token-0123456789';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: adminToken, ...env, REPOD_STORAGE: storage },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 30_000);
+    const onData = (data: Buffer) => {
+      const text = data.toString();
+      logs.push(text);
+      const m = /"repod listening","url":"http:\/\/[^:]+:(\d+)"/.exec(logs.join(''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminToken,
+    storage,
+    process: child,
+    logs,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Uploads a file the way Repod's CI scripts do (multipart file + distribution, bearer token). */
+export async function uploadFile(server: { url: string; adminToken: string }, distribution: string, path: string, extra: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const { readFile } = await import('node:fs/promises');
+  const { basename } = await import('node:path');
+  const form = new FormData();
+  form.append('file', new Blob([await readFile(path)]), basename(path));
+  form.append('distribution', distribution);
+  for (const [k, v] of Object.entries(extra)) form.append(k, v);
+  const response = await fetch(`${server.url}/api/v1/upload`, { method: 'POST', body: form, headers: { authorization: `Bearer ${server.adminToken}` } });
+  return { status: response.status, body: await response.json() };
+}
