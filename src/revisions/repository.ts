@@ -1,8 +1,8 @@
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import type { Capabilities } from '../runtime/capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
-import { decodeChunk, type ChunkIndex } from './chunk.ts';
-import { compose, type ChangeSet, type ComposeResult } from './compose.ts';
+import { decodeChunk, type ChunkIndex, type IndexEntry } from './chunk.ts';
+import { chunkFor, compose, type ChangeSet, type ComposeResult } from './compose.ts';
 import { layout } from './layout.ts';
 import { changeItem, revisionId, type Ref, type Revision } from './revision.ts';
 import { LruCache } from './lru.ts';
@@ -74,6 +74,14 @@ export class Repository {
     const index = decodeChunk(await this.chunkBytes(id));
     this.chunkIndexes.set(id, index);
     return index;
+  }
+
+  /** The entry with this key in a revision, reading at most one chunk. */
+  async findEntry(revision: Revision, key: string): Promise<IndexEntry | null> {
+    if (revision.chunks.length === 0) return null;
+    const ref = revision.chunks[chunkFor(revision.chunks, key)];
+    if (key < ref.first || key > ref.last) return null;
+    return (await this.chunkIndex(ref.id)).entries.find((e) => e.key === key) ?? null;
   }
 
   async publish(

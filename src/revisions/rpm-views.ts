@@ -1,7 +1,6 @@
 import type { RpmDistribution } from '../config/distributions.ts';
 import type { Core } from '../core.ts';
 import type { IndexEntry } from './chunk.ts';
-import { chunkFor } from './compose.ts';
 import type { RenderedFile, RenderManifest } from './render.ts';
 import { renderRpmView, rpmViewName } from './render-rpm.ts';
 import type { Revision } from './revision.ts';
@@ -58,10 +57,7 @@ export async function findRpmMetadataFile(core: Core, dist: RpmDistribution, man
 /** The index entry of a package file shown in an arch repository of a revision. */
 export async function findRpmPackage(core: Core, revision: Revision, arch: string, file: string): Promise<IndexEntry | null> {
   const key = rpmKeyFromFileName(file);
-  if (!key || revision.chunks.length === 0) return null;
-  const ref = revision.chunks[chunkFor(revision.chunks, key)];
-  if (key < ref.first || key > ref.last) return null;
-  const index = await core.repository.chunkIndex(ref.id);
-  const entry = index.entries.find((e) => e.key === key);
+  if (!key) return null;
+  const entry = await core.repository.findEntry(revision, key);
   return entry && entry.file === file && rpmArchesFor(arch).has(entry.arch) ? entry : null;
 }

@@ -1,22 +1,30 @@
 import type { Distribution } from '../config/distributions.ts';
 import type { Core } from '../core.ts';
-import { NotFoundError, RepodError } from '../errors.ts';
+import { ConflictError, NotFoundError, RepodError } from '../errors.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
-import { commitRpm, discardStaged, type StagedPackage } from './ingest.ts';
-import type { Revision } from './revision.ts';
-import { nevra, RPM_STREAMS } from './rpm-entry.ts';
+import type { EntryWithSegments } from './chunk.ts';
+import { commitRpm, discardStaged, type PackageRecord, type StagedPackage } from './ingest.ts';
+import { nevra, rpmKey, RPM_STREAMS } from './rpm-entry.ts';
 
-export interface UploadResult {
-  status: 'published' | 'unchanged';
-  distribution: string;
+export interface PackageResult {
   package: string;
   version: string;
   architecture: string;
   filename: string;
   sha256: string;
   size: number;
+  /** published: in the new revision; unchanged: the same bytes were already there. */
+  status: 'published' | 'unchanged';
+}
+
+export interface BatchResult {
+  status: 'published' | 'unchanged';
+  distribution: string;
+  packages: PackageResult[];
   revision: { id: string; number: number } | null;
 }
+
+export type UploadResult = Omit<BatchResult, 'packages'> & Omit<PackageResult, 'status'>;
 
 function evr(pkg: RpmPackage): string {
   return `${pkg.epoch !== '0' ? `${pkg.epoch}:` : ''}${pkg.version}-${pkg.release}`;
@@ -29,50 +37,85 @@ export function requireDistribution(core: Core, name: string | undefined): Distr
   return dist;
 }
 
+/** Refuses a package the distribution cannot take, before anything leaves uploads/. */
+function checkAccepts(dist: Distribution, staged: StagedPackage): void {
+  if (dist.kind !== 'rpm') {
+    throw new RepodError('wrong_package_type', `distribution ${dist.name} is an APT distribution and takes .deb packages, not RPMs`, { status: 422 });
+  }
+  const arch = staged.parsed.pkg.arch;
+  const accepted = new Set([...dist.architectures, 'noarch', 'src', 'nosrc']);
+  if (!accepted.has(arch)) {
+    throw new RepodError('unsupported_architecture', `distribution ${dist.name} does not carry architecture ${arch} (it carries ${[...accepted].join(', ')})`, {
+      status: 422,
+    });
+  }
+}
+
 /**
- * Publishes one staged upload into a distribution as one new revision. Every refusal happens before
- * anything is moved out of uploads/, and the staged object is removed on every failure.
+ * Refuses a package whose name-version-release.arch is already published with other bytes before
+ * it reaches the pool. Compose checks again under the compare-and-swap, for a racing writer.
  */
-export async function publishUpload(
+async function checkNoDuplicates(core: Core, dist: string, staged: StagedPackage[]): Promise<void> {
+  const current = await core.repository.current(dist);
+  if (!current) return;
+  for (const s of staged) {
+    const existing = await core.repository.findEntry(current, rpmKey(s.parsed.pkg));
+    if (existing && existing.id !== s.sha256) {
+      throw new ConflictError(`${existing.label} is already published with different content (sha256 ${existing.id}); replace it explicitly`, 'duplicate_package', {
+        existing: existing.id,
+        uploaded: s.sha256,
+      });
+    }
+  }
+}
+
+/**
+ * Publishes staged packages into a distribution as exactly one new revision, or nothing: every
+ * refusal happens before anything is moved out of uploads/, and staged objects are removed on
+ * every failure.
+ */
+export async function publishBatch(
   core: Core,
   distName: string | undefined,
-  staged: StagedPackage,
-  options: { replace?: boolean; author: string },
-): Promise<UploadResult> {
+  staged: StagedPackage[],
+  options: { replace?: boolean; author: string; message?: string },
+): Promise<BatchResult> {
   let dist: Distribution;
   try {
     dist = requireDistribution(core, distName);
-    if (dist.kind !== 'rpm') {
-      throw new RepodError('wrong_package_type', `distribution ${dist.name} is an APT distribution and takes .deb packages, not RPMs`, { status: 422 });
-    }
-    const arch = staged.parsed.pkg.arch;
-    const accepted = new Set([...dist.architectures, 'noarch', 'src', 'nosrc']);
-    if (!accepted.has(arch)) {
-      throw new RepodError('unsupported_architecture', `distribution ${dist.name} does not carry architecture ${arch} (it carries ${[...accepted].join(', ')})`, {
-        status: 422,
-      });
-    }
+    for (const s of staged) checkAccepts(dist, s);
+    if (!options.replace) await checkNoDuplicates(core, dist.name, staged);
   } catch (error) {
-    await discardStaged(core.caps, staged);
+    await Promise.all(staged.map((s) => discardStaged(core.caps, s)));
     throw error;
   }
-
-  const { record, entry } = await commitRpm(core.caps, staged);
-  const label = nevra(record.package);
-  const result = await core.repository.publish(dist.name, 'rpm', [...RPM_STREAMS], () => ({ add: [entry], remove: [], replace: options.replace }), {
+  const committed: Array<{ record: PackageRecord; entry: EntryWithSegments }> = [];
+  for (const s of staged) committed.push(await commitRpm(core.caps, s));
+  const labels = committed.map((c) => nevra(c.record.package));
+  const result = await core.repository.publish(dist.name, 'rpm', [...RPM_STREAMS], () => ({ add: committed.map((c) => c.entry), remove: [], replace: options.replace }), {
     author: options.author,
-    message: `upload ${label}`,
+    message: options.message ?? (labels.length === 1 ? `upload ${labels[0]}` : `upload ${labels.length} packages`),
   });
-  const revision: Revision | null = result.revision;
+  const added = new Set(result.compose.added.map((e) => e.id));
   return {
     status: result.changed ? 'published' : 'unchanged',
     distribution: dist.name,
-    package: record.package.name,
-    version: evr(record.package),
-    architecture: record.package.arch,
-    filename: record.facts.fileName,
-    sha256: record.facts.sha256,
-    size: record.facts.size,
-    revision: revision ? { id: revision.id, number: revision.number } : null,
+    revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
+    packages: committed.map(({ record }) => ({
+      package: record.package.name,
+      version: evr(record.package),
+      architecture: record.package.arch,
+      filename: record.facts.fileName,
+      sha256: record.facts.sha256,
+      size: record.facts.size,
+      status: added.has(record.facts.sha256) ? 'published' : 'unchanged',
+    })),
   };
+}
+
+/** One package, answered in the shape Repod's upload endpoint uses. */
+export async function publishUpload(core: Core, distName: string | undefined, staged: StagedPackage, options: { replace?: boolean; author: string }): Promise<UploadResult> {
+  const { packages, ...batch } = await publishBatch(core, distName, [staged], options);
+  const { status: _status, ...pkg } = packages[0];
+  return { ...batch, ...pkg };
 }
