@@ -10,6 +10,7 @@ import { Repository } from '../revisions/repository.ts';
 import { loadSigner } from '../signing/key-store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
+import { probeConditionalWritesDetailed } from '../storage/probe.ts';
 import type { Capabilities, HashAlgorithm } from './capabilities.ts';
 
 /** Node's implementations of the core's capabilities. */
@@ -46,6 +47,18 @@ export interface NodeCoreResult {
 export async function buildNodeCore(env: Record<string, string | undefined> = process.env, log: Capabilities['log'] = jsonLog): Promise<NodeCoreResult> {
   const store = await openStore(env.REPOD_STORAGE ?? 'file:./data', env);
   const caps = nodeCapabilities(store, log);
+  // Without enforced create-only and compare-and-swap writes two publishers could silently
+  // overwrite each other (invariant 2): refuse such a store unless the operator vouches for one writer.
+  if (env.REPOD_SINGLE_WRITER !== '1') {
+    const probe = await probeConditionalWritesDetailed(store);
+    if (!probe.ok) {
+      throw new RepodError(
+        'unsafe_store',
+        `the store ${env.REPOD_STORAGE ?? 'file:./data'} does not enforce conditional writes (${probe.reason}); concurrent publishes could overwrite each other. Use a store that does, or set REPOD_SINGLE_WRITER=1 if only this one process ever writes to it.`,
+        { status: 500 },
+      );
+    }
+  }
   const distributions = Distributions.fromJson(env.REPOD_DISTRIBUTIONS ? await readFile(env.REPOD_DISTRIBUTIONS, 'utf8') : undefined);
   let operatorKey: { armored: string; passphrase?: string } | undefined;
   if (env.REPOD_SIGNING_KEY) {

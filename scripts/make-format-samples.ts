@@ -1,0 +1,33 @@
+/**
+ * Writes revisions/samples/v1/bucket: a small bucket as this version of repod writes it (three
+ * fixture RPMs published into rocky9, one render). Run it only when adding a new format version:
+ * the samples of earlier versions must stay as they are, since tests prove later readers read them.
+ *   npx tsx scripts/make-format-samples.ts ../shared/fixtures
+ */
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createApp } from '../src/http/app.ts';
+import { bytesStream } from '../src/storage/objects.ts';
+import { stagePackage } from '../src/revisions/ingest.ts';
+import { publishBatch } from '../src/revisions/uploads.ts';
+import { buildNodeCore } from '../src/runtime/node-core.ts';
+
+const fixtures = resolve(process.argv[2] ?? '../shared/fixtures');
+const dir = await mkdtemp(join(tmpdir(), 'repod-samples-'));
+const { core } = await buildNodeCore({ REPOD_STORAGE: `file:${dir}`, REPOD_ADMIN_TOKEN: 'sample' }, () => undefined);
+for (const name of ['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm']) {
+  const staged = await stagePackage(core.caps, bytesStream(await readFile(join(fixtures, name))), { maxBytes: 1 << 30 });
+  await publishBatch(core, 'rocky9', [staged], { author: 'sample', message: `upload ${name}` });
+}
+const staged = await stagePackage(core.caps, bytesStream(await readFile(join(fixtures, 'hello-1.0-1.src.rpm'))), { maxBytes: 1 << 30 });
+await publishBatch(core, 'rocky9', [staged], { author: 'sample', message: 'upload a source package' });
+await (await createApp(core).request('/repos/rocky9/x86_64/repodata/repomd.xml')).text();
+await core.tokens.issue({ subject: 'sample', role: 'uploader' });
+
+const out = resolve('revisions/samples/v1/bucket');
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+for (const part of ['pool', 'packages', 'fragments', 'chunks', 'dists', 'renders', 'auth']) await cp(join(dir, part), join(out, part), { recursive: true });
+await rm(dir, { recursive: true, force: true });
+console.log(`wrote ${out}`);

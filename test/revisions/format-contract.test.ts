@@ -1,0 +1,129 @@
+/**
+ * The storage format contract (revisions/): every stored object of the v1 sample bucket matches
+ * its JSON Schema, and this version of repod reads, serves and builds on that bucket.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { before, describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020.js';
+import type { Core } from '../../src/core.ts';
+import { createApp } from '../../src/http/app.ts';
+import { decodeChunk } from '../../src/revisions/chunk.ts';
+import { stagePackage } from '../../src/revisions/ingest.ts';
+import type { RenderManifest } from '../../src/revisions/render.ts';
+import { renderRpmView } from '../../src/revisions/render-rpm.ts';
+import type { Ref, Revision } from '../../src/revisions/revision.ts';
+import { decodeSegmented } from '../../src/revisions/segmented.ts';
+import { publishBatch } from '../../src/revisions/uploads.ts';
+import { buildNodeCore } from '../../src/runtime/node-core.ts';
+import type { RpmDistribution } from '../../src/config/distributions.ts';
+import { bytesStream } from '../../src/storage/objects.ts';
+import { fixture, REPO_ROOT } from '../helpers/paths.ts';
+
+const SAMPLES = join(REPO_ROOT, 'revisions/samples/v1/bucket');
+const SCHEMAS = join(REPO_ROOT, 'revisions/schemas');
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(path)));
+    else out.push(path);
+  }
+  return out;
+}
+
+const SCHEMA_FOR: Array<[RegExp, string]> = [
+  [/^dists\/[^/]+\/refs\/[^/]+\.json$/, 'ref'],
+  [/^dists\/[^/]+\/revisions\/[^/]+\.json$/, 'revision'],
+  [/^packages\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/, 'package-record'],
+  [/^renders\/[^/]+\/by-hash\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/, 'by-hash'],
+  [/^renders\/[^/]+\/[^/]+\/.+\.json$/, 'render'],
+  [/^auth\/tokens\/[0-9a-f]{64}\.json$/, 'token'],
+];
+
+describe('storage format v1', () => {
+  let ajv: InstanceType<typeof Ajv2020>;
+  let files: string[];
+  let core: Core;
+  let dir: string;
+
+  before(async () => {
+    ajv = new Ajv2020({ strict: false, validateFormats: false });
+    for (const name of await readdir(SCHEMAS)) ajv.addSchema(JSON.parse(await readFile(join(SCHEMAS, name), 'utf8')), name);
+    dir = await mkdtemp(join(tmpdir(), 'repod-format-'));
+    await cp(SAMPLES, dir, { recursive: true });
+    files = (await walk(dir)).map((f) => relative(dir, f));
+    ({ core } = await buildNodeCore({ REPOD_STORAGE: `file:${dir}`, REPOD_ADMIN_TOKEN: 't' }, () => undefined));
+  });
+
+  it('every JSON object matches its schema', async () => {
+    let checked = 0;
+    for (const file of files.filter((f) => f.endsWith('.json'))) {
+      const schema = SCHEMA_FOR.find(([re]) => re.test(file))?.[1];
+      assert.ok(schema, `a schema covers ${file}`);
+      const valid = ajv.validate(`${schema}.schema.json`, JSON.parse(await readFile(join(dir, file), 'utf8')));
+      assert.ok(valid, `${file}: ${ajv.errorsText()}`);
+      checked++;
+    }
+    assert.ok(checked >= 10);
+  });
+
+  it('segmented objects have valid headers and segments that are gzip members of package elements', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    for (const file of files.filter((f) => f.endsWith('.seg'))) {
+      const bytes = new Uint8Array(await readFile(join(dir, file)));
+      const { header } = decodeSegmented<unknown>(bytes);
+      const schema = file.startsWith('chunks/') ? 'chunk-header' : 'fragment-header';
+      assert.ok(ajv.validate(`${schema}.schema.json`, header), `${file}: ${ajv.errorsText()}`);
+      if (file.startsWith('chunks/')) {
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), file.slice(-68, -4), 'a chunk is named by its sha256');
+        const index = decodeChunk(bytes);
+        for (let s = 0; s < index.streams.length; s++) {
+          for (let i = 0; i < index.entries.length; i++) {
+            const [start, end] = index.segment(s, i);
+            const text = gunzipSync(bytes.subarray(start, end)).toString();
+            assert.match(text, /^<package/);
+            assert.equal(Buffer.byteLength(text), index.entries[i].rawLengths[s]);
+          }
+        }
+      }
+    }
+  });
+
+  it('serves the stored render and every file it names, byte for byte', async () => {
+    const app = createApp(core);
+    const ref = JSON.parse(await readFile(join(dir, 'dists/rocky9/refs/current.json'), 'utf8')) as Ref;
+    const render = JSON.parse(await readFile(join(dir, `renders/rocky9/${ref.revision}/rpm/x86_64.json`), 'utf8')) as RenderManifest;
+    assert.equal(await (await app.request('/repos/rocky9/x86_64/repodata/repomd.xml')).text(), render.documents['repodata/repomd.xml']);
+    for (const file of render.files) {
+      const body = new Uint8Array(await (await app.request(`/repos/rocky9/x86_64/${file.path}`)).arrayBuffer());
+      assert.equal(createHash('sha256').update(body).digest('hex'), file.checksums.sha256);
+    }
+    const pkg = new Uint8Array(await (await app.request('/repos/rocky9/x86_64/Packages/hello-2.0-1.x86_64.rpm')).arrayBuffer());
+    assert.deepEqual(pkg, new Uint8Array(await readFile(fixture('hello-2.0-1.x86_64.rpm'))));
+  });
+
+  it('renders the stored revision again to the same metadata files', async () => {
+    const ref = JSON.parse(await readFile(join(dir, 'dists/rocky9/refs/current.json'), 'utf8')) as Ref;
+    const revision = JSON.parse(await readFile(join(dir, `dists/rocky9/revisions/${ref.revision}.json`), 'utf8')) as Revision;
+    const stored = JSON.parse(await readFile(join(dir, `renders/rocky9/${ref.revision}/rpm/x86_64.json`), 'utf8')) as RenderManifest;
+    const fresh = await renderRpmView(core, core.distributions.get('rocky9') as RpmDistribution, revision, 'x86_64');
+    assert.deepEqual(
+      fresh.files.map((f) => f.checksums.sha256),
+      stored.files.map((f) => f.checksums.sha256),
+    );
+    assert.equal(fresh.documents['repodata/repomd.xml'], stored.documents['repodata/repomd.xml']);
+  });
+
+  it('publishes on top of a v1 revision', async () => {
+    const staged = await stagePackage(core.caps, bytesStream(new Uint8Array(await readFile(fixture('Archer-3.4.5-6.x86_64.rpm')))), { maxBytes: 1 << 30 });
+    const result = await publishBatch(core, 'rocky9', [staged], { author: 'test' });
+    assert.equal(result.revision?.number, 4);
+    const revision = (await core.repository.current('rocky9'))!;
+    assert.equal(revision.packageCount, 4);
+  });
+});
