@@ -20,7 +20,8 @@ export interface PublishResult {
   attempts: number;
 }
 
-const MAX_ATTEMPTS = 12;
+/** A publisher retries lost races for this long (with growing, jittered pauses) before giving up with 409. */
+const PUBLISH_RETRY_MS = 30_000;
 
 /**
  * Reads and advances distributions' revisions. A publish writes every chunk and the revision
@@ -92,7 +93,8 @@ export class Repository {
     meta: PublishMeta,
   ): Promise<PublishResult> {
     const { store } = this.caps;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
       const { ref, etag } = await this.currentRef(dist, true);
       const parent = ref ? await this.revision(dist, ref.revision) : null;
       if (ref && !parent) throw new RepodError('missing_object', `revision ${ref.revision} of ${dist} is missing`, { status: 500 });
@@ -136,8 +138,8 @@ export class Repository {
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Lost the race: the orphaned revision object is harmless (GC removes it); try again on top.
-        this.caps.log('publish conflict, retrying', { dist, attempt });
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        if (Date.now() - started > PUBLISH_RETRY_MS) break;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 5 * 2 ** attempt)));
       }
     }
     throw new ConflictError(`could not publish to ${dist}: too many concurrent writers, try again`, 'publish_conflict');

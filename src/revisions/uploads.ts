@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, RepodError } from '../errors.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
 import type { EntryWithSegments } from './chunk.ts';
 import { commitRpm, discardStaged, type PackageRecord, type StagedPackage } from './ingest.ts';
-import { nevra, rpmKey, RPM_STREAMS } from './rpm-entry.ts';
+import { nevra, rpmKey, rpmKeyFromFileName, RPM_STREAMS } from './rpm-entry.ts';
 
 export interface PackageResult {
   package: string;
@@ -118,4 +118,36 @@ export async function publishUpload(core: Core, distName: string | undefined, st
   const { packages, ...batch } = await publishBatch(core, distName, [staged], options);
   const { status: _status, ...pkg } = packages[0];
   return { ...batch, ...pkg };
+}
+
+/**
+ * Removes packages from a distribution as one new revision. A package is named by its file name
+ * (name-version-release.arch.rpm) or its NEVRA (name-[epoch:]version-release.arch).
+ */
+export interface RemoveResult {
+  status: 'published';
+  distribution: string;
+  revision: { id: string; number: number } | null;
+  removed: Array<{ nevra: string; filename: string; sha256: string }>;
+}
+
+export async function removePackages(core: Core, distName: string, names: string[], options: { author: string; message?: string }): Promise<RemoveResult> {
+  const dist = requireDistribution(core, distName);
+  if (dist.kind !== 'rpm') throw new RepodError('wrong_package_type', `distribution ${dist.name} is not an RPM distribution`, { status: 422 });
+  if (names.length === 0) throw new RepodError('invalid_request', 'name at least one package to remove', { status: 400 });
+  const keys = names.map((name) => {
+    const key = rpmKeyFromFileName(name.endsWith('.rpm') ? name : `${name.replace(/-\d+:/, '-')}.rpm`);
+    if (!key) throw new RepodError('invalid_request', `${JSON.stringify(name)} is neither a file name nor a NEVRA`, { status: 400 });
+    return key;
+  });
+  const result = await core.repository.publish(dist.name, 'rpm', [...RPM_STREAMS], () => ({ add: [], remove: keys }), {
+    author: options.author,
+    message: options.message ?? `remove ${names.join(', ')}`,
+  });
+  return {
+    status: 'published',
+    distribution: dist.name,
+    revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
+    removed: result.compose.removed.map((e) => ({ nevra: e.label, filename: e.file, sha256: e.id })),
+  };
 }

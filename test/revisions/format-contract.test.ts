@@ -8,7 +8,7 @@ import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
-import Ajv2020 from 'ajv/dist/2020.js';
+import Ajv2020Module from 'ajv/dist/2020.js';
 import type { Core } from '../../src/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { decodeChunk } from '../../src/revisions/chunk.ts';
@@ -23,6 +23,8 @@ import type { RpmDistribution } from '../../src/config/distributions.ts';
 import { bytesStream } from '../../src/storage/objects.ts';
 import { fixture, REPO_ROOT } from '../helpers/paths.ts';
 
+// ajv ships CommonJS: under NodeNext the class is the default export's `default`.
+const Ajv2020 = Ajv2020Module.default;
 const SAMPLES = join(REPO_ROOT, 'revisions/samples/v1/bucket');
 const SCHEMAS = join(REPO_ROOT, 'revisions/schemas');
 
