@@ -110,6 +110,24 @@ function clientSuite(name: string, serverEnv: () => Promise<{ env: Record<string
       assert.deepEqual((await readdir(join(root, 'Packages'))).sort(), ['repod-app-1.0-1.x86_64.rpm', 'repod-app-2.0-1.x86_64.rpm', 'repod-dep-1.0-1.noarch.rpm']);
     });
 
+    it(name === 'file store' ? 'streams packages itself on the file store' : 'redirects package downloads to presigned URLs of the S3 store', async () => {
+      const path = `${base()}Packages/repod-dep-1.0-1.noarch.rpm`;
+      const expected = sha256(await readFile(built.dep));
+      const response = await fetch(path, { redirect: 'manual' });
+      if (name === 'file store') {
+        assert.equal(response.status, 200);
+        assert.equal(sha256(new Uint8Array(await response.arrayBuffer())), expected);
+        return;
+      }
+      assert.equal(response.status, 302);
+      const location = response.headers.get('location')!;
+      assert.ok(location.startsWith(rgw!.endpoint), location);
+      assert.match(location, /X-Amz-Signature=/);
+      assert.equal(sha256(new Uint8Array(await (await fetch(location)).arrayBuffer())), expected);
+      const tampered = location.replace(/X-Amz-Signature=([0-9a-f])/, (_, c) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`);
+      assert.equal((await fetch(tampered)).status, 403, 'the store verifies the signature');
+    });
+
     it('a client holding an older repomd.xml still gets matching files after a publish', async () => {
       const repomd = await (await fetch(`${base()}repodata/repomd.xml`)).text();
       const hrefs = [...repomd.matchAll(/<checksum type="sha256">([0-9a-f]{64})<\/checksum>\s*<location href="([^"]+)"/g)];

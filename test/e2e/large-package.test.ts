@@ -1,0 +1,84 @@
+/**
+ * Invariant 6 with a real big package: a 1.5 GB RPM streams in and out of a running server whose
+ * memory stays far below the package's size.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../helpers/run.ts';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+
+const SIZE_MB = 1536;
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+describe('a 1.5 GB package', () => {
+  let dir: string;
+  let rpm: string;
+  let server: RunningServer;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'repod-large-'));
+    const top = join(dir, 'top');
+    await mkdir(join(top, 'SPECS'), { recursive: true });
+    // A sparse file costs no disk to create; an uncompressed payload keeps rpmbuild fast.
+    await writeFile(
+      join(top, 'SPECS/big.spec'),
+      `Name: repod-big\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${SIZE_MB}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
+    );
+    await run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', `_rpmdir ${dir}`, '--define', '_binary_payload w.ufdio', '--define', '_build_name_fmt %%{NAME}.rpm', '--define', 'debug_package %{nil}', join(top, 'SPECS/big.spec')], { timeoutMs: 300_000 });
+    rpm = join(dir, 'repod-big.rpm');
+    server = await startServer();
+  });
+  after(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+    if (server?.storage.startsWith('file:')) await rm(server.storage.slice(5), { recursive: true, force: true });
+  });
+
+  it('uploads and downloads with bounded server memory', async (t) => {
+    const size = (await stat(rpm)).size;
+    assert.ok(size > SIZE_MB * 1024 * 1024);
+    const expected = createHash('sha256');
+    for await (const chunk of createReadStream(rpm)) expected.update(chunk);
+    const sha256 = expected.digest('hex');
+
+    const response = await fetch(`${server.url}/api/v1/upload?distribution=fedora`, {
+      method: 'POST',
+      body: Readable.toWeb(createReadStream(rpm)) as ReadableStream,
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/x-rpm' },
+      duplex: 'half',
+    } as RequestInit);
+    const body = (await response.json()) as any;
+    assert.equal(response.status, 201, JSON.stringify(body));
+    assert.equal(body.sha256, sha256);
+    assert.equal(body.size, size);
+
+    const download = await fetch(`${server.url}/repos/fedora/x86_64/Packages/repod-big-1.0-1.noarch.rpm`);
+    assert.equal(download.status, 200);
+    const got = createHash('sha256');
+    let received = 0;
+    for await (const chunk of download.body as unknown as AsyncIterable<Uint8Array>) {
+      got.update(chunk);
+      received += chunk.length;
+    }
+    assert.equal(received, size);
+    assert.equal(got.digest('hex'), sha256);
+
+    const tail = await fetch(`${server.url}/repos/fedora/x86_64/Packages/repod-big-1.0-1.noarch.rpm`, { headers: { range: `bytes=${size - 10}-` } });
+    assert.equal(tail.status, 206);
+    assert.equal((await tail.arrayBuffer()).byteLength, 10);
+
+    const peak = await peakRssMb(server.process.pid!);
+    t.diagnostic(`server peak RSS ${peak.toFixed(0)} MB for a ${(size / 2 ** 20).toFixed(0)} MB package`);
+    assert.ok(peak < 400, `server peak RSS ${peak.toFixed(0)} MB for a ${(size / 2 ** 20).toFixed(0)} MB package`);
+  });
+});
