@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Core } from '../core.ts';
 import { handleError, notFound } from './errors.ts';
+import { aptRepoRoutes } from './routes/apt-repos.ts';
 import { authRoutes } from './routes/auth.ts';
 import { distributionRoutes } from './routes/distributions.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -8,8 +9,15 @@ import { rpmRepoRoutes } from './routes/rpm-repos.ts';
 import { uploadRoutes } from './routes/upload.ts';
 
 /** The whole HTTP surface, runtime-neutral: Node and Workers entries only hand it requests. */
-export function createApp(core: Core): Hono {
+export function createApp(core: Core, options: { accessLog?: boolean } = {}): Hono {
   const app = new Hono({ strict: true });
+  if (options.accessLog) {
+    app.use(async (c, next) => {
+      const started = Date.now();
+      await next();
+      core.caps.log('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started });
+    });
+  }
   app.onError((error, c) => handleError(error, c, core.caps.log));
   app.notFound(notFound);
   app.get('/api/v1/health', (c) => c.json({ status: 'ok' }));
@@ -17,6 +25,7 @@ export function createApp(core: Core): Hono {
   app.route('/api/v1/distributions', distributionRoutes(core));
   app.route('/', uploadRoutes(core));
   app.route('/repos', keyRoutes(core));
+  app.route('/repos', aptRepoRoutes(core));
   app.route('/repos', rpmRepoRoutes(core));
   return app;
 }

@@ -15,6 +15,10 @@ export const layout = {
   packageRecord: (sha256: string) => `packages/${shard(sha256)}.json`,
   /** Pre-compressed metadata fragments of one package (segmented container). */
   fragment: (sha256: string) => `fragments/${shard(sha256)}.seg`,
+  /** An APT package's segments depend on its component (its pool path is in the stanza). */
+  aptFragment: (sha256: string, component: string) => `fragments/${shard(sha256)}.${component}.seg`,
+  /** Which file an APT pool path serves; claimed create-only so a path never changes content. */
+  aptPoolPath: (path: string) => `apt-pool/${path}.json`,
   /** A chunk of a revision's package index (segmented container), content-addressed. */
   chunk: (id: string) => `chunks/${shard(id)}.seg`,
   /** The mutable pointer to a distribution's current revision (advanced by compare-and-swap). */

@@ -3,8 +3,11 @@ import type { Core } from '../core.ts';
 import { ConflictError, NotFoundError, RepodError } from '../errors.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
 import type { EntryWithSegments } from './chunk.ts';
-import { commitRpm, discardStaged, type PackageRecord, type StagedPackage } from './ingest.ts';
-import { nevra, rpmKey, rpmKeyFromFileName, RPM_STREAMS } from './rpm-entry.ts';
+import { APT_STREAMS, aptKey } from './apt-entry.ts';
+import { commitDeb, commitRpm, discardStaged, type StagedPackage } from './ingest.ts';
+import { rpmKey, rpmKeyFromFileName, RPM_STREAMS } from './rpm-entry.ts';
+
+const COMMIT_CONCURRENCY = 8;
 
 export interface PackageResult {
   package: string;
@@ -38,28 +41,41 @@ export function requireDistribution(core: Core, name: string | undefined): Distr
 }
 
 /** Refuses a package the distribution cannot take, before anything leaves uploads/. */
-function checkAccepts(dist: Distribution, staged: StagedPackage): void {
-  if (dist.kind !== 'rpm') {
+function checkAccepts(dist: Distribution, staged: StagedPackage, component: string): void {
+  if (dist.kind === 'rpm' && staged.kind !== 'rpm') {
+    throw new RepodError('wrong_package_type', `distribution ${dist.name} is an RPM distribution and takes .rpm packages, not Debian packages`, { status: 422 });
+  }
+  if (dist.kind === 'apt' && staged.kind !== 'deb') {
     throw new RepodError('wrong_package_type', `distribution ${dist.name} is an APT distribution and takes .deb packages, not RPMs`, { status: 422 });
   }
-  const arch = staged.parsed.pkg.arch;
-  const accepted = new Set([...dist.architectures, 'noarch', 'src', 'nosrc']);
+  const arch = staged.kind === 'rpm' ? staged.parsed.pkg.arch : staged.parsed.control.architecture;
+  const accepted = new Set(dist.kind === 'rpm' ? [...dist.architectures, 'noarch', 'src', 'nosrc'] : [...dist.architectures, 'all']);
   if (!accepted.has(arch)) {
     throw new RepodError('unsupported_architecture', `distribution ${dist.name} does not carry architecture ${arch} (it carries ${[...accepted].join(', ')})`, {
       status: 422,
     });
   }
+  if (dist.kind === 'apt' && !dist.components.includes(component)) {
+    throw new RepodError('unknown_component', `distribution ${dist.name} has no component ${component} (it has ${dist.components.join(', ')})`, { status: 422 });
+  }
+}
+
+function keyOf(staged: StagedPackage, component: string): string {
+  if (staged.kind === 'rpm') return rpmKey(staged.parsed.pkg);
+  const c = staged.parsed.control;
+  return aptKey(component, c.package, c.architecture, c.version);
 }
 
 /**
- * Refuses a package whose name-version-release.arch is already published with other bytes before
- * it reaches the pool. Compose checks again under the compare-and-swap, for a racing writer.
+ * Refuses a package whose identity (RPM name-version-release.arch; APT component, name, version,
+ * arch) is already published with other bytes, before it reaches the pool. Compose checks again
+ * under the compare-and-swap, for a racing writer.
  */
-async function checkNoDuplicates(core: Core, dist: string, staged: StagedPackage[]): Promise<void> {
+async function checkNoDuplicates(core: Core, dist: string, staged: StagedPackage[], component: string): Promise<void> {
   const current = await core.repository.current(dist);
   if (!current) return;
   for (const s of staged) {
-    const existing = await core.repository.findEntry(current, rpmKey(s.parsed.pkg));
+    const existing = await core.repository.findEntry(current, keyOf(s, component));
     if (existing && existing.id !== s.sha256) {
       throw new ConflictError(`${existing.label} is already published with different content (sha256 ${existing.id}); replace it explicitly`, 'duplicate_package', {
         existing: existing.id,
@@ -67,6 +83,25 @@ async function checkNoDuplicates(core: Core, dist: string, staged: StagedPackage
       });
     }
   }
+}
+
+interface Committed {
+  entry: EntryWithSegments;
+  info: Omit<PackageResult, 'status'>;
+}
+
+async function commit(core: Core, staged: StagedPackage, component: string): Promise<Committed> {
+  if (staged.kind === 'rpm') {
+    const { record, entry } = await commitRpm(core.caps, staged);
+    const pkg = record.package;
+    return {
+      entry,
+      info: { package: pkg.name, version: evr(pkg), architecture: pkg.arch, filename: record.facts.fileName, sha256: record.facts.sha256, size: record.facts.size },
+    };
+  }
+  const { record, entry, poolPath } = await commitDeb(core.caps, staged, component);
+  const c = staged.parsed.control;
+  return { entry, info: { package: c.package, version: c.version, architecture: c.architecture, filename: poolPath, sha256: record.facts.sha256, size: record.facts.size } };
 }
 
 /**
@@ -78,21 +113,42 @@ export async function publishBatch(
   core: Core,
   distName: string | undefined,
   staged: StagedPackage[],
-  options: { replace?: boolean; author: string; message?: string },
+  options: { replace?: boolean; author: string; message?: string; component?: string },
 ): Promise<BatchResult> {
   let dist: Distribution;
+  let component = '';
   try {
     dist = requireDistribution(core, distName);
-    for (const s of staged) checkAccepts(dist, s);
-    if (!options.replace) await checkNoDuplicates(core, dist.name, staged);
+    component = dist.kind === 'apt' ? (options.component ?? dist.components[0]) : '';
+    for (const s of staged) checkAccepts(dist, s, component);
+    if (!options.replace) await checkNoDuplicates(core, dist.name, staged, component);
   } catch (error) {
     await Promise.all(staged.map((s) => discardStaged(core.caps, s)));
     throw error;
   }
-  const committed: Array<{ record: PackageRecord; entry: EntryWithSegments }> = [];
-  for (const s of staged) committed.push(await commitRpm(core.caps, s));
-  const labels = committed.map((c) => nevra(c.record.package));
-  const result = await core.repository.publish(dist.name, 'rpm', [...RPM_STREAMS], () => ({ add: committed.map((c) => c.entry), remove: [], replace: options.replace }), {
+  // Commits wait on the store (fsync, round trips), not the CPU: run a few at once.
+  const committed: Committed[] = new Array(staged.length);
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async () => {
+    while (next < staged.length && !failed) {
+      const i = next++;
+      try {
+        committed[i] = await commit(core, staged[i], component);
+      } catch (error) {
+        failed ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(COMMIT_CONCURRENCY, staged.length) }, worker));
+  if (failed) {
+    await Promise.all(staged.slice(next).map((s) => discardStaged(core.caps, s)));
+    throw failed;
+  }
+  const labels = committed.map((c) => c.entry.entry.label);
+  const kind = dist.kind === 'rpm' ? 'rpm' : 'apt';
+  const streams = dist.kind === 'rpm' ? [...RPM_STREAMS] : [...APT_STREAMS];
+  const result = await core.repository.publish(dist.name, kind, streams, () => ({ add: committed.map((c) => c.entry), remove: [], replace: options.replace }), {
     author: options.author,
     message: options.message ?? (labels.length === 1 ? `upload ${labels[0]}` : `upload ${labels.length} packages`),
   });
@@ -101,20 +157,12 @@ export async function publishBatch(
     status: result.changed ? 'published' : 'unchanged',
     distribution: dist.name,
     revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
-    packages: committed.map(({ record }) => ({
-      package: record.package.name,
-      version: evr(record.package),
-      architecture: record.package.arch,
-      filename: record.facts.fileName,
-      sha256: record.facts.sha256,
-      size: record.facts.size,
-      status: added.has(record.facts.sha256) ? 'published' : 'unchanged',
-    })),
+    packages: committed.map(({ info }) => ({ ...info, status: added.has(info.sha256) ? 'published' : 'unchanged' })),
   };
 }
 
 /** One package, answered in the shape Repod's upload endpoint uses. */
-export async function publishUpload(core: Core, distName: string | undefined, staged: StagedPackage, options: { replace?: boolean; author: string }): Promise<UploadResult> {
+export async function publishUpload(core: Core, distName: string | undefined, staged: StagedPackage, options: { replace?: boolean; author: string; component?: string }): Promise<UploadResult> {
   const { packages, ...batch } = await publishBatch(core, distName, [staged], options);
   const { status: _status, ...pkg } = packages[0];
   return { ...batch, ...pkg };

@@ -5,7 +5,7 @@ import { buildNodeCore, jsonLog } from './node-core.ts';
 /** `npm start`: serves the store named by REPOD_STORAGE (default file:./data) on REPOD_PORT (8080). */
 const env = process.env;
 const { core, bootstrapToken, signingKeyGenerated } = await buildNodeCore(env);
-const app = createApp(core);
+const app = createApp(core, { accessLog: env.REPOD_ACCESS_LOG === '1' });
 const port = Number(env.REPOD_PORT ?? 8080);
 const hostname = env.REPOD_HOST ?? '0.0.0.0';
 

@@ -47,7 +47,7 @@ export function uploadHandler(core: Core) {
     }
     if (!staged) throw new RepodError('missing_file', 'the multipart field "file" is required', { status: 400 });
     try {
-      const result = await publishUpload(core, fields.distribution, staged, { replace: truthy(fields.replace), author: principal.subject });
+      const result = await publishUpload(core, fields.distribution, staged, { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined });
       return c.json({ ...result, message: result.status === 'published' ? `${result.filename} published to ${result.distribution}` : `${result.filename} is already in ${result.distribution}` }, result.status === 'published' ? 201 : 200);
     } catch (error) {
       if (error instanceof ConflictError) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);

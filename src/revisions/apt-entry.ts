@@ -1,0 +1,43 @@
+import type { DebControl } from '../formats/deb/control.ts';
+import { contentsLines, contentsLocation } from '../metadata/apt/contents.ts';
+import { renderPackagesStanza } from '../metadata/apt/packages-stanza.ts';
+import { utf8 } from '../util/bytes.ts';
+import type { EntryWithSegments } from './chunk.ts';
+import type { DebFileFacts } from './ingest.ts';
+
+/**
+ * How a .deb becomes an index entry of an APT distribution: its key and its segments. Packages
+ * is served both plain and gzip-compressed, so the stanza is kept both ways; Contents only
+ * compressed.
+ */
+export const APT_STREAMS = ['packages', 'packages.gz', 'contents.gz'] as const;
+
+const SEP = '\u0000';
+
+/** Identity within a distribution: one version of a package per architecture per component. */
+export function aptKey(component: string, name: string, arch: string, version: string): string {
+  return [component, name, arch, version].join(SEP);
+}
+
+export function aptLabel(control: DebControl): string {
+  return `${control.package}_${control.version}_${control.architecture}`;
+}
+
+export function aptEntry(control: DebControl, facts: DebFileFacts, files: string[], component: string, poolPath: string, gzip: (data: Uint8Array) => Uint8Array): EntryWithSegments {
+  const stanza = utf8(renderPackagesStanza(control, { filename: poolPath, size: facts.size, md5: facts.md5, sha1: facts.sha1, sha256: facts.sha256 }));
+  const contents = utf8(contentsLines(files, contentsLocation(control)));
+  const segments = [stanza, gzip(stanza), gzip(contents)];
+  return {
+    entry: {
+      key: aptKey(component, control.package, control.architecture, control.version),
+      id: facts.sha256,
+      arch: control.architecture,
+      file: poolPath,
+      label: aptLabel(control),
+      component,
+      lengths: segments.map((s) => s.length),
+      rawLengths: [stanza.length, stanza.length, contents.length],
+    },
+    segments,
+  };
+}

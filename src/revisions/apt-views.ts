@@ -1,0 +1,39 @@
+import type { AptDistribution } from '../config/distributions.ts';
+import type { Core } from '../core.ts';
+import { getJson } from '../storage/objects.ts';
+import { layout } from './layout.ts';
+import type { RenderedFile, RenderManifest } from './render.ts';
+import { APT_VIEW, renderAptView } from './render-apt.ts';
+import type { Revision } from './revision.ts';
+
+export function aptManifest(core: Core, dist: AptDistribution, revision: Revision): Promise<RenderManifest> {
+  return core.renderer.view(dist.name, revision.id, APT_VIEW, () => renderAptView({ caps: core.caps, repository: core.repository, signer: core.signer }, dist, revision));
+}
+
+const BY_HASH = /^(.*\/)by-hash\/(MD5Sum|SHA256)\/([0-9a-f]+)$/;
+
+/**
+ * An index file under dists/<codename>/: by its path in the current render, or by-hash, where a
+ * client that read an older InRelease finds the files of that revision (SHA256 through the
+ * by-hash pointers every render leaves; MD5Sum in the current render).
+ */
+export async function findAptFile(core: Core, dist: AptDistribution, manifest: RenderManifest, path: string): Promise<RenderedFile | null> {
+  const direct = manifest.files.find((f) => f.path === path);
+  if (direct) return direct;
+  const m = BY_HASH.exec(path);
+  if (!m) return null;
+  const [, dir, algorithm, hash] = m;
+  const matches = (f: RenderedFile) => f.path.startsWith(dir) && !f.path.slice(dir.length).includes('/') && (algorithm === 'SHA256' ? f.checksums.sha256 : f.checksums.md5) === hash;
+  const current = manifest.files.find(matches);
+  if (current || algorithm !== 'SHA256') return current ?? null;
+  const pointer = await core.renderer.pointer(dist.name, hash);
+  if (!pointer || pointer.view !== APT_VIEW) return null;
+  const older = await core.repository.revision(dist.name, pointer.revision);
+  if (!older) return null;
+  return (await aptManifest(core, dist, older)).files.find(matches) ?? null;
+}
+
+/** The sha256 of the file an APT pool path serves, or null. */
+export async function aptPoolFile(core: Core, path: string): Promise<string | null> {
+  return (await getJson<{ sha256: string }>(core.caps.store, layout.aptPoolPath(path)))?.value.sha256 ?? null;
+}
