@@ -1,6 +1,6 @@
 /**
  * Writes revisions/samples/v1/bucket: a small bucket as this version of repod writes it (three
- * fixture RPMs published into rocky9, one render). Run it only when adding a new format version:
+ * fixture RPMs published into rocky9, two debs into bookworm, one render of each). Run it only when adding a new format version:
  * the samples of earlier versions must stay as they are, since tests prove later readers read them.
  *   npx tsx scripts/make-format-samples.ts ../shared/fixtures
  */
@@ -22,12 +22,17 @@ for (const name of ['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm']) {
 }
 const staged = await stagePackage(core.caps, bytesStream(await readFile(join(fixtures, 'hello-1.0-1.src.rpm'))), { maxBytes: 1 << 30 });
 await publishBatch(core, 'rocky9', [staged], { author: 'sample', message: 'upload a source package' });
+for (const name of ['hello_2.10-3_amd64.deb', 'cowsay_3.03+dfsg2-8_all.deb']) {
+  const deb = await stagePackage(core.caps, bytesStream(await readFile(join(fixtures, name))), { maxBytes: 1 << 30 });
+  await publishBatch(core, 'bookworm', [deb], { author: 'sample', message: `upload ${name}` });
+}
 await (await createApp(core).request('/repos/rocky9/x86_64/repodata/repomd.xml')).text();
+await (await createApp(core).request('/repos/dists/bookworm/InRelease')).text();
 await core.tokens.issue({ subject: 'sample', role: 'uploader' });
 
 const out = resolve('revisions/samples/v1/bucket');
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-for (const part of ['pool', 'packages', 'fragments', 'chunks', 'dists', 'renders', 'auth']) await cp(join(dir, part), join(out, part), { recursive: true });
+for (const part of ['pool', 'packages', 'fragments', 'chunks', 'dists', 'renders', 'auth', 'apt-pool']) await cp(join(dir, part), join(out, part), { recursive: true });
 await rm(dir, { recursive: true, force: true });
 console.log(`wrote ${out}`);

@@ -2,7 +2,7 @@ import type { DebControl } from '../formats/deb/control.ts';
 import { contentsLines, contentsLocation } from '../metadata/apt/contents.ts';
 import { renderPackagesStanza } from '../metadata/apt/packages-stanza.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { EntryWithSegments } from './chunk.ts';
+import type { EntryWithSegments, StreamSpec } from './chunk.ts';
 import type { DebFileFacts } from './ingest.ts';
 
 /**
@@ -10,7 +10,11 @@ import type { DebFileFacts } from './ingest.ts';
  * is served both plain and gzip-compressed, so the stanza is kept both ways; Contents only
  * compressed.
  */
-export const APT_STREAMS = ['packages', 'packages.gz', 'contents.gz'] as const;
+export const APT_STREAMS: StreamSpec[] = [
+  { name: 'packages', mode: 'raw' },
+  { name: 'packages.gz', mode: 'gzip' },
+  { name: 'contents.gz', mode: 'gzip' },
+];
 
 const SEP = '\u0000';
 
@@ -23,10 +27,10 @@ export function aptLabel(control: DebControl): string {
   return `${control.package}_${control.version}_${control.architecture}`;
 }
 
-export function aptEntry(control: DebControl, facts: DebFileFacts, files: string[], component: string, poolPath: string, gzip: (data: Uint8Array) => Uint8Array): EntryWithSegments {
+export function aptEntry(control: DebControl, facts: DebFileFacts, files: string[], component: string, poolPath: string): EntryWithSegments {
   const stanza = utf8(renderPackagesStanza(control, { filename: poolPath, size: facts.size, md5: facts.md5, sha1: facts.sha1, sha256: facts.sha256 }));
   const contents = utf8(contentsLines(files, contentsLocation(control)));
-  const segments = [stanza, gzip(stanza), gzip(contents)];
+  const segments = [stanza, stanza, contents];
   return {
     entry: {
       key: aptKey(component, control.package, control.architecture, control.version),
@@ -35,8 +39,7 @@ export function aptEntry(control: DebControl, facts: DebFileFacts, files: string
       file: poolPath,
       label: aptLabel(control),
       component,
-      lengths: segments.map((s) => s.length),
-      rawLengths: [stanza.length, stanza.length, contents.length],
+      rawLengths: segments.map((s) => s.length),
     },
     segments,
   };

@@ -2,15 +2,19 @@ import { RepodError } from '../errors.ts';
 import { decodeSegmented, encodeSegmented } from './segmented.ts';
 
 /**
- * A chunk is an immutable, content-addressed slice of a revision's package index: up to
- * CHUNK_MAX_ENTRIES entries sorted by key, each with its pre-rendered metadata segments (gzip members
- * for RPM primary/filelists/other, stanzas for APT). The body is stream-major: every entry's segment
- * of stream 0, then of stream 1, ... so the bytes one metadata file needs from a chunk are one
- * contiguous range when a view takes every entry. Publishing rewrites only the chunks a change
- * touches; rendering concatenates segments without recompressing anything.
+ * A chunk is an immutable, content-addressed slice of a revision's package index: entries sorted
+ * by key, each with its pre-rendered metadata in every stream (primary/filelists/other XML for
+ * RPM; stanza, gzip stanza and Contents lines for APT).
+ *
+ * A `raw` stream keeps each entry's bytes as they are, entry after entry. A `gzip` stream keeps one
+ * gzip member per group of entries that every view takes or leaves together (an RPM architecture;
+ * an APT component and architecture), so clients download metadata compressed almost as well as a
+ * whole-file gzip, while a render only concatenates members: a view's file is a header member, the
+ * selected groups' members of every chunk, and a footer member. Publishing rewrites (decompresses,
+ * splices, recompresses) only the chunks a change lands in.
  */
 export interface IndexEntry {
-  /** Identity and sort key within a distribution (see keys.ts). */
+  /** Identity and sort key within a distribution (see rpm-entry.ts, apt-entry.ts). */
   key: string;
   /** sha256 of the package file. */
   id: string;
@@ -22,92 +26,181 @@ export interface IndexEntry {
   label: string;
   /** APT only. */
   component?: string;
-  /** Per stream: length of this entry's segment in the chunk, and its uncompressed length. */
-  lengths: number[];
+  /** Per stream: the entry's uncompressed bytes. */
   rawLengths: number[];
+}
+
+export interface StreamSpec {
+  name: string;
+  mode: 'raw' | 'gzip';
+}
+
+/** One gzip member of a gzip stream: the entries of one group, in entry order. */
+export interface ChunkGroup {
+  stream: number;
+  arch: string;
+  component?: string;
+  /** Offset in the body and length of the member. */
+  offset: number;
+  length: number;
+  rawLength: number;
 }
 
 export interface ChunkHeader {
   format: 1;
-  streams: string[];
+  streams: StreamSpec[];
   entries: IndexEntry[];
+  groups: ChunkGroup[];
 }
 
-/** An entry with its segment bytes, as composing needs it. */
+/** An entry with its uncompressed bytes per stream, as composing needs it. */
 export interface EntryWithSegments {
   entry: IndexEntry;
   segments: Uint8Array[];
 }
 
+/** What a view takes: a predicate on an entry's (or a group's) architecture and component. */
+export type ViewSelector = (target: { arch: string; component?: string }) => boolean;
+
 /** A chunk is split when it outgrows these; new pieces are half full so the next inserts fit. */
 export const CHUNK_MAX_ENTRIES = 1024;
-export const CHUNK_MAX_BYTES = 4 * 1024 * 1024;
+export const CHUNK_MAX_BYTES = 8 * 1024 * 1024;
 
-export function encodeChunk(streams: string[], items: EntryWithSegments[]): Uint8Array {
+const groupKey = (e: { arch: string; component?: string }) => `${e.component ?? ''}\u0000${e.arch}`;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], gzip: (data: Uint8Array) => Uint8Array): Uint8Array {
   const body: Uint8Array[] = [];
-  for (let s = 0; s < streams.length; s++) for (const item of items) body.push(item.segments[s]);
-  const header: ChunkHeader = { format: 1, streams, entries: items.map((i) => i.entry) };
+  const groups: ChunkGroup[] = [];
+  let offset = 0;
+  streams.forEach((spec, s) => {
+    if (spec.mode === 'raw') {
+      for (const item of items) {
+        body.push(item.segments[s]);
+        offset += item.segments[s].length;
+      }
+      return;
+    }
+    const byGroup = new Map<string, EntryWithSegments[]>();
+    for (const item of items) {
+      const k = groupKey(item.entry);
+      const list = byGroup.get(k);
+      if (list) list.push(item);
+      else byGroup.set(k, [item]);
+    }
+    for (const members of byGroup.values()) {
+      const raw = concat(members.map((m) => m.segments[s]));
+      const gz = gzip(raw);
+      const { arch, component } = members[0].entry;
+      groups.push({ stream: s, arch, ...(component !== undefined ? { component } : {}), offset, length: gz.length, rawLength: raw.length });
+      body.push(gz);
+      offset += gz.length;
+    }
+  });
+  const header: ChunkHeader = { format: 1, streams, entries: items.map((i) => i.entry), groups };
   return encodeSegmented(header, body);
 }
 
-/** A chunk's header with the absolute byte offset of every entry's segment in every stream. */
+/** A chunk's header with absolute byte offsets of raw segments and gzip groups. */
 export class ChunkIndex {
-  readonly streams: string[];
+  readonly streams: StreamSpec[];
   readonly entries: IndexEntry[];
-  /** offsets[s][i]: absolute offset of entry i's segment of stream s; offsets[s][n] is the end. */
-  private readonly offsets: number[][];
+  readonly groups: ChunkGroup[];
+  private readonly bodyOffset: number;
+  /** rawOffsets[s][i]: absolute offset of entry i's segment of raw stream s (undefined for gzip streams). */
+  private readonly rawOffsets: Array<number[] | undefined>;
 
   constructor(header: ChunkHeader, bodyOffset: number) {
     if (header.format !== 1) throw new RepodError('corrupt_object', `unknown chunk format ${header.format}`, { status: 500 });
     this.streams = header.streams;
     this.entries = header.entries;
-    this.offsets = [];
+    this.groups = header.groups;
+    this.bodyOffset = bodyOffset;
+    this.rawOffsets = [];
     let at = bodyOffset;
-    for (let s = 0; s < this.streams.length; s++) {
+    this.streams.forEach((spec, s) => {
+      if (spec.mode !== 'raw') {
+        this.rawOffsets.push(undefined);
+        at = Math.max(at, ...this.groups.filter((g) => g.stream === s).map((g) => bodyOffset + g.offset + g.length));
+        return;
+      }
       const row = new Array<number>(this.entries.length + 1);
       for (let i = 0; i < this.entries.length; i++) {
         row[i] = at;
-        at += this.entries[i].lengths[s];
+        at += this.entries[i].rawLengths[s];
       }
       row[this.entries.length] = at;
-      this.offsets.push(row);
-    }
+      this.rawOffsets.push(row);
+    });
   }
 
   streamIndex(stream: string): number {
-    const s = this.streams.indexOf(stream);
+    const s = this.streams.findIndex((spec) => spec.name === stream);
     if (s < 0) throw new RepodError('corrupt_object', `chunk has no stream ${stream}`, { status: 500 });
     return s;
   }
 
-  /** [start, end) of entry i's segment of stream s. */
-  segment(s: number, i: number): [number, number] {
-    return [this.offsets[s][i], this.offsets[s][i + 1]];
-  }
-
-  /** Byte ranges [start, end) of the selected entries in stream s, adjacent ranges merged. */
-  ranges(s: number, select: (entry: IndexEntry) => boolean): Array<[number, number]> {
+  /**
+   * Byte ranges [start, end) of what a view takes from stream s: the selected entries' segments of
+   * a raw stream (adjacent ones merged), the selected groups' members of a gzip stream.
+   */
+  ranges(s: number, select: ViewSelector): Array<[number, number]> {
     const out: Array<[number, number]> = [];
-    for (let i = 0; i < this.entries.length; i++) {
-      if (!select(this.entries[i])) continue;
-      const [start, end] = this.segment(s, i);
-      if (start === end) continue;
+    const push = (start: number, end: number) => {
+      if (start === end) return;
       const last = out[out.length - 1];
       if (last && last[1] === start) last[1] = end;
       else out.push([start, end]);
+    };
+    const row = this.rawOffsets[s];
+    if (row) {
+      for (let i = 0; i < this.entries.length; i++) if (select(this.entries[i])) push(row[i], row[i + 1]);
+    } else {
+      for (const g of this.groups) if (g.stream === s && select(g)) push(this.bodyOffset + g.offset, this.bodyOffset + g.offset + g.length);
     }
     return out;
   }
 
-  /** Entries with their segment bytes, given the whole chunk object. */
-  withSegments(bytes: Uint8Array): EntryWithSegments[] {
-    return this.entries.map((entry, i) => ({
-      entry,
-      segments: this.streams.map((_, s) => {
-        const [start, end] = this.segment(s, i);
-        return bytes.subarray(start, end);
-      }),
-    }));
+  /** Uncompressed bytes a view takes from stream s (the open size). */
+  rawSize(s: number, select: ViewSelector): number {
+    let n = 0;
+    for (const e of this.entries) if (select(e)) n += e.rawLengths[s];
+    return n;
+  }
+
+  /** Entries with their uncompressed segments, given the whole chunk object. */
+  withSegments(bytes: Uint8Array, gunzip: (data: Uint8Array) => Uint8Array): EntryWithSegments[] {
+    const items: EntryWithSegments[] = this.entries.map((entry) => ({ entry, segments: new Array<Uint8Array>(this.streams.length) }));
+    this.streams.forEach((spec, s) => {
+      const row = this.rawOffsets[s];
+      if (row) {
+        items.forEach((item, i) => (item.segments[s] = bytes.subarray(row[i], row[i + 1])));
+        return;
+      }
+      for (const g of this.groups) {
+        if (g.stream !== s) continue;
+        const raw = gunzip(bytes.subarray(this.bodyOffset + g.offset, this.bodyOffset + g.offset + g.length));
+        if (raw.length !== g.rawLength) throw new RepodError('corrupt_object', 'chunk group does not decompress to its recorded length', { status: 500 });
+        let at = 0;
+        for (const item of items) {
+          if (groupKey(item.entry) !== groupKey(g)) continue;
+          const n = item.entry.rawLengths[s];
+          item.segments[s] = raw.subarray(at, at + n);
+          at += n;
+        }
+        if (at !== raw.length) throw new RepodError('corrupt_object', 'chunk group holds bytes no entry accounts for', { status: 500 });
+      }
+    });
+    return items;
   }
 }
 

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeChunk, encodeChunk, splitIntoChunks, type EntryWithSegments, type IndexEntry } from './chunk.ts';
+import { decodeChunk, encodeChunk, splitIntoChunks, type EntryWithSegments, type IndexEntry, type StreamSpec } from './chunk.ts';
 import type { ChunkRef } from './revision.ts';
 
 /**
@@ -27,6 +27,8 @@ export interface ComposeResult {
 export interface ComposeIo {
   loadChunk(id: string): Promise<Uint8Array>;
   chunkId(bytes: Uint8Array): Promise<string>;
+  gzip(data: Uint8Array): Uint8Array;
+  gunzip(data: Uint8Array): Uint8Array;
 }
 
 /** Index of the chunk a key belongs to: the last one whose first key is <= key. */
@@ -44,7 +46,7 @@ export function chunkFor(chunks: ChunkRef[], key: string): number {
   return found;
 }
 
-export async function compose(parent: ChunkRef[], streams: string[], change: ChangeSet, io: ComposeIo): Promise<ComposeResult> {
+export async function compose(parent: ChunkRef[], streams: StreamSpec[], change: ChangeSet, io: ComposeIo): Promise<ComposeResult> {
   const byChunk = new Map<number, { add: EntryWithSegments[]; remove: string[] }>();
   const slot = (i: number) => {
     let s = byChunk.get(i);
@@ -65,7 +67,7 @@ export async function compose(parent: ChunkRef[], streams: string[], change: Cha
     let items: EntryWithSegments[] = [];
     if (parent.length > 0) {
       const bytes = await io.loadChunk(parent[index].id);
-      items = decodeChunk(bytes).withSegments(bytes);
+      items = decodeChunk(bytes).withSegments(bytes, io.gunzip);
     }
     const byKey = new Map(items.map((item) => [item.entry.key, item]));
     let changed = false;
@@ -97,7 +99,7 @@ export async function compose(parent: ChunkRef[], streams: string[], change: Cha
     const sorted = [...byKey.values()].sort((a, b) => (a.entry.key < b.entry.key ? -1 : a.entry.key > b.entry.key ? 1 : 0));
     const refs: ChunkRef[] = [];
     for (const piece of splitIntoChunks(sorted)) {
-      const bytes = encodeChunk(streams, piece);
+      const bytes = encodeChunk(streams, piece, io.gzip);
       const id = await io.chunkId(bytes);
       result.written.push({ id, bytes });
       const arches: Record<string, number> = {};

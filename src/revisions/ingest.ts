@@ -7,7 +7,7 @@ import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stan
 import type { Capabilities, Hasher } from '../runtime/capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { aptEntry, APT_STREAMS } from './apt-entry.ts';
-import type { EntryWithSegments } from './chunk.ts';
+import type { EntryWithSegments, StreamSpec } from './chunk.ts';
 import { layout } from './layout.ts';
 import { rpmEntry, rpmFileName, RPM_STREAMS } from './rpm-entry.ts';
 import { encodeSegmented } from './segmented.ts';
@@ -185,8 +185,8 @@ async function putRecord<T>(caps: Capabilities, key: string, value: T): Promise<
   }
 }
 
-async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: readonly string[], entry: EntryWithSegments): Promise<void> {
-  const fragment = encodeSegmented({ format: 1, kind, streams, entry: entry.entry }, entry.segments);
+async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: StreamSpec[], entry: EntryWithSegments): Promise<void> {
+  const fragment = encodeSegmented({ format: 1, kind, streams: streams.map((s) => s.name), entry: entry.entry }, entry.segments);
   await caps.store.put(key, fragment, { ifNoneMatch: '*' }).catch((error) => {
     if (!(error instanceof PreconditionFailedError)) throw error;
   });
@@ -209,7 +209,7 @@ export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<
       package: pkg,
     });
   }
-  const entry = rpmEntry(record.package, record.facts, caps.gzip);
+  const entry = rpmEntry(record.package, record.facts);
   await putFragment(caps, layout.fragment(staged.sha256), 'rpm', RPM_STREAMS, entry);
   return { record, entry };
 }
@@ -243,7 +243,7 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
       control: control.text,
       files: staged.parsed.files,
     }));
-  const entry = aptEntry(parseDebControl(record.control), record.facts, record.files, component, path, caps.gzip);
+  const entry = aptEntry(parseDebControl(record.control), record.facts, record.files, component, path);
   await putFragment(caps, layout.aptFragment(staged.sha256, component), 'apt', APT_STREAMS, entry);
   return { record, entry, poolPath: path };
 }

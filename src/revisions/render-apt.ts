@@ -3,7 +3,7 @@ import { renderRelease } from '../metadata/apt/release.ts';
 import type { Capabilities, Hasher } from '../runtime/capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { toBase64, utf8 } from '../util/bytes.ts';
-import type { IndexEntry } from './chunk.ts';
+import type { ViewSelector } from './chunk.ts';
 import type { RenderedFile, RenderManifest, Segment } from './render.ts';
 import type { Repository } from './repository.ts';
 import type { Revision } from './revision.ts';
@@ -14,7 +14,7 @@ interface Target {
   path: string;
   type: string;
   stream: string;
-  select: (e: IndexEntry) => boolean;
+  select: ViewSelector;
   /** Appended to every compressed file: an empty gzip member, so even an empty index is valid gzip. */
   trailer?: Uint8Array;
   md5: Hasher;
@@ -40,7 +40,7 @@ export async function renderAptView(
   const targets: Target[] = [];
   for (const component of dist.components) {
     for (const arch of dist.architectures) {
-      const inView = (e: IndexEntry) => e.component === component && (e.arch === arch || e.arch === 'all');
+      const inView: ViewSelector = (e) => e.component === component && (e.arch === arch || e.arch === 'all');
       const base = { select: inView, size: 0, openSize: 0, segments: [] as Segment[] };
       const make = (path: string, type: string, stream: string, trailer?: Uint8Array): Target => ({ ...base, segments: [], path, type, stream, trailer, md5: caps.hash('md5'), sha256: caps.hash('sha256') });
       targets.push(make(`${component}/binary-${arch}/Packages`, 'packages', 'packages'));
@@ -63,7 +63,7 @@ export async function renderAptView(
         t.size += end - start;
         t.segments.push({ chunk: revision.chunks[c].id, start, end });
       }
-      for (const e of index.entries) if (t.select(e)) t.openSize += e.rawLengths[s];
+      t.openSize += index.rawSize(s, t.select);
     }
   }
 

@@ -44,7 +44,6 @@ export async function renderRpmView(
     hasher.update(headGz);
     return { f, hasher, size: headGz.length, openSize: head.length, segments: [{ data: toBase64(headGz) }] as Segment[] };
   });
-  const streamIndex = FILES.map((f) => revision.streams.indexOf(f.type));
 
   // Fetch one chunk ahead while hashing the current one.
   let next = revision.chunks.length > 0 ? repository.chunkBytes(revision.chunks[0].id) : null;
@@ -52,14 +51,15 @@ export async function renderRpmView(
     const bytes = await next!;
     next = c + 1 < revision.chunks.length ? repository.chunkBytes(revision.chunks[c + 1].id) : null;
     const index = await repository.chunkIndex(revision.chunks[c].id);
+    const select = (t: { arch: string }) => arches.has(t.arch);
     for (let k = 0; k < FILES.length; k++) {
-      const s = streamIndex[k];
-      for (const [start, end] of index.ranges(s, (e) => arches.has(e.arch))) {
+      const s = index.streamIndex(FILES[k].type);
+      for (const [start, end] of index.ranges(s, select)) {
         acc[k].hasher.update(bytes.subarray(start, end));
         acc[k].size += end - start;
         acc[k].segments.push({ chunk: revision.chunks[c].id, start, end });
       }
-      for (const e of index.entries) if (arches.has(e.arch)) acc[k].openSize += e.rawLengths[s];
+      acc[k].openSize += index.rawSize(s, select);
     }
   }
 

@@ -1,7 +1,7 @@
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import type { Capabilities } from '../runtime/capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
-import { decodeChunk, type ChunkIndex, type IndexEntry } from './chunk.ts';
+import { decodeChunk, type ChunkIndex, type IndexEntry, type StreamSpec } from './chunk.ts';
 import { chunkFor, compose, type ChangeSet, type ComposeResult } from './compose.ts';
 import { layout } from './layout.ts';
 import { changeItem, revisionId, type Ref, type Revision } from './revision.ts';
@@ -88,7 +88,7 @@ export class Repository {
   async publish(
     dist: string,
     kind: Revision['kind'],
-    streams: string[],
+    streams: StreamSpec[],
     change: (parent: Revision | null) => ChangeSet | Promise<ChangeSet>,
     meta: PublishMeta,
   ): Promise<PublishResult> {
@@ -106,6 +106,8 @@ export class Repository {
           h.update(bytes);
           return h.digest();
         },
+        gzip: this.caps.gzip,
+        gunzip: this.caps.gunzip,
       });
       if (result.added.length === 0 && result.removed.length === 0) {
         return { revision: parent, changed: false, compose: result, attempts: attempt };

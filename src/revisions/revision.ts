@@ -20,6 +20,8 @@ export interface ChangeItem {
   arch: string;
 }
 
+import type { StreamSpec } from './chunk.ts';
+
 export interface Revision {
   format: 1;
   kind: 'rpm' | 'apt';
@@ -32,7 +34,7 @@ export interface Revision {
   created: string;
   author: string;
   message: string;
-  streams: string[];
+  streams: StreamSpec[];
   changes: { added: ChangeItem[]; removed: ChangeItem[] };
   packageCount: number;
   chunks: ChunkRef[];

@@ -3,14 +3,18 @@ import { renderFilelistsPackage } from '../metadata/rpm/filelists.ts';
 import { renderOtherPackage } from '../metadata/rpm/other.ts';
 import { renderPrimaryPackage } from '../metadata/rpm/primary.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { EntryWithSegments } from './chunk.ts';
+import type { EntryWithSegments, StreamSpec } from './chunk.ts';
 
 /**
  * How an RPM becomes an index entry: its identity key and its pre-compressed metadata segments.
  * The key leaves out the epoch on purpose: two packages with the same name-version-release.arch
  * would share one file name (and one href), so they cannot coexist in a repository.
  */
-export const RPM_STREAMS = ['primary', 'filelists', 'other'] as const;
+export const RPM_STREAMS: StreamSpec[] = [
+  { name: 'primary', mode: 'gzip' },
+  { name: 'filelists', mode: 'gzip' },
+  { name: 'other', mode: 'gzip' },
+];
 
 const SEP = '\u0000';
 
@@ -38,13 +42,12 @@ export function rpmHref(fileName: string): string {
   return `Packages/${fileName}`;
 }
 
-export function rpmEntry(pkg: RpmPackage, facts: RpmFileFacts, gzip: (data: Uint8Array) => Uint8Array): EntryWithSegments {
+export function rpmEntry(pkg: RpmPackage, facts: RpmFileFacts): EntryWithSegments {
   const raw = [
     utf8(renderPrimaryPackage(pkg, facts, rpmHref(facts.fileName))),
     utf8(renderFilelistsPackage(pkg, facts.sha256)),
     utf8(renderOtherPackage(pkg, facts.sha256)),
   ];
-  const segments = raw.map((r) => gzip(r));
   return {
     entry: {
       key: rpmKey(pkg),
@@ -52,10 +55,9 @@ export function rpmEntry(pkg: RpmPackage, facts: RpmFileFacts, gzip: (data: Uint
       arch: pkg.arch,
       file: facts.fileName,
       label: nevra(pkg),
-      lengths: segments.map((s) => s.length),
       rawLengths: raw.map((r) => r.length),
     },
-    segments,
+    segments: raw,
   };
 }
 

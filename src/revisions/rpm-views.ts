@@ -4,6 +4,7 @@ import type { IndexEntry } from './chunk.ts';
 import type { RenderedFile, RenderManifest } from './render.ts';
 import { renderRpmView, rpmViewName } from './render-rpm.ts';
 import type { Revision } from './revision.ts';
+import { APT_STREAMS } from './apt-entry.ts';
 import { RPM_STREAMS, rpmArchesFor, rpmKeyFromFileName } from './rpm-entry.ts';
 
 /** What a distribution that has never been published to looks like: a valid, empty repository. */
@@ -18,7 +19,7 @@ export function emptyRevision(dist: string, kind: Revision['kind']): Revision {
     created: new Date(0).toISOString(),
     author: 'repod',
     message: 'no packages published yet',
-    streams: [...RPM_STREAMS],
+    streams: kind === 'rpm' ? RPM_STREAMS : APT_STREAMS,
     changes: { added: [], removed: [] },
     packageCount: 0,
     chunks: [],

@@ -147,7 +147,7 @@ export async function publishBatch(
   }
   const labels = committed.map((c) => c.entry.entry.label);
   const kind = dist.kind === 'rpm' ? 'rpm' : 'apt';
-  const streams = dist.kind === 'rpm' ? [...RPM_STREAMS] : [...APT_STREAMS];
+  const streams = dist.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS;
   const result = await core.repository.publish(dist.name, kind, streams, () => ({ add: committed.map((c) => c.entry), remove: [], replace: options.replace }), {
     author: options.author,
     message: options.message ?? (labels.length === 1 ? `upload ${labels[0]}` : `upload ${labels.length} packages`),
@@ -188,7 +188,7 @@ export async function removePackages(core: Core, distName: string, names: string
     if (!key) throw new RepodError('invalid_request', `${JSON.stringify(name)} is neither a file name nor a NEVRA`, { status: 400 });
     return key;
   });
-  const result = await core.repository.publish(dist.name, 'rpm', [...RPM_STREAMS], () => ({ add: [], remove: keys }), {
+  const result = await core.repository.publish(dist.name, 'rpm', RPM_STREAMS, () => ({ add: [], remove: keys }), {
     author: options.author,
     message: options.message ?? `remove ${names.join(', ')}`,
   });

@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConflictError, NotFoundError } from '../../src/errors.ts';
-import { CHUNK_MAX_ENTRIES, decodeChunk, type EntryWithSegments } from '../../src/revisions/chunk.ts';
+import { CHUNK_MAX_ENTRIES, decodeChunk, type EntryWithSegments, type StreamSpec } from '../../src/revisions/chunk.ts';
 import { compose, type ComposeIo } from '../../src/revisions/compose.ts';
 import type { ChunkRef } from '../../src/revisions/revision.ts';
 
-const STREAMS = ['a', 'b'];
+const STREAMS: StreamSpec[] = [
+  { name: 'a', mode: 'raw' },
+  { name: 'b', mode: 'gzip' },
+];
+const gzip = (d: Uint8Array) => new Uint8Array(gzipSync(d));
+const gunzip = (d: Uint8Array) => new Uint8Array(gunzipSync(d));
 
 function item(key: string, content = key): EntryWithSegments {
-  const segs = STREAMS.map((s) => new TextEncoder().encode(`${s}:${content};`));
+  const segs = STREAMS.map((s) => new TextEncoder().encode(`${s.name}:${content};`));
   const id = createHash('sha256').update(content).digest('hex');
-  return { entry: { key, id, arch: key.endsWith('n') ? 'noarch' : 'x86_64', file: `${key}.rpm`, label: key, lengths: segs.map((s) => s.length), rawLengths: segs.map((s) => s.length) }, segments: segs };
+  return { entry: { key, id, arch: key.endsWith('n') ? 'noarch' : 'x86_64', file: `${key}.rpm`, label: key, rawLengths: segs.map((s) => s.length) }, segments: segs };
 }
 
 function memoryIo() {
@@ -23,6 +29,8 @@ function memoryIo() {
       return chunks.get(id)!;
     },
     chunkId: async (bytes) => createHash('sha256').update(bytes).digest('hex'),
+    gzip,
+    gunzip,
   };
   return { chunks, io, loads: () => loads };
 }
@@ -46,10 +54,27 @@ describe('compose', () => {
     assert.ok(result.chunks.length >= 3, 'split into several chunks');
     assert.ok(result.chunks.every((c) => c.count <= CHUNK_MAX_ENTRIES));
     assert.deepEqual(allKeys(result.chunks, mem), [...keys].sort());
-    const first = decodeChunk(mem.chunks.get(result.chunks[0].id)!);
     const bytes = mem.chunks.get(result.chunks[0].id)!;
-    const [start, end] = first.segment(1, 0);
-    assert.equal(new TextDecoder().decode(bytes.subarray(start, end)), 'b:pkg00000;');
+    const first = decodeChunk(bytes);
+    const items = first.withSegments(bytes, gunzip);
+    assert.equal(new TextDecoder().decode(items[0].segments[0]), 'a:pkg00000;');
+    assert.equal(new TextDecoder().decode(items[0].segments[1]), 'b:pkg00000;');
+    assert.equal(new TextDecoder().decode(items[1].segments[1]), 'b:pkg00001;');
+  });
+
+  it('keeps one gzip member per architecture group, and raw segments entry by entry', async () => {
+    const mem = memoryIo();
+    const result = await apply([], mem, { add: ['an', 'b', 'cn', 'd'].map((k) => item(k)), remove: [] });
+    const bytes = mem.chunks.get(result.chunks[0].id)!;
+    const index = decodeChunk(bytes);
+    assert.equal(index.groups.length, 2, 'noarch and x86_64 members of stream b');
+    const noarch = index.ranges(1, (t) => t.arch === 'noarch');
+    assert.equal(noarch.length, 1);
+    const text = new TextDecoder().decode(gunzip(bytes.subarray(noarch[0][0], noarch[0][1])));
+    assert.equal(text, 'b:an;b:cn;');
+    const raw = index.ranges(0, (t) => t.arch === 'x86_64');
+    assert.deepEqual(raw.map(([s, e]) => new TextDecoder().decode(bytes.subarray(s, e))), ['a:b;', 'a:d;']);
+    assert.equal(index.rawSize(1, (t) => t.arch === 'noarch'), 10);
   });
 
   it('touches only the chunk a change lands in (O(change))', async () => {

@@ -45,6 +45,7 @@ const SCHEMA_FOR: Array<[RegExp, string]> = [
   [/^renders\/[^/]+\/by-hash\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/, 'by-hash'],
   [/^renders\/[^/]+\/[^/]+\/.+\.json$/, 'render'],
   [/^auth\/tokens\/[0-9a-f]{64}\.json$/, 'token'],
+  [/^apt-pool\/pool\/.+\.json$/, 'apt-pool'],
 ];
 
 describe('storage format v1', () => {
@@ -74,7 +75,7 @@ describe('storage format v1', () => {
     assert.ok(checked >= 10);
   });
 
-  it('segmented objects have valid headers and segments that are gzip members of package elements', async () => {
+  it('segmented objects have valid headers; chunk groups are gzip members of package elements', async () => {
     const { gunzipSync } = await import('node:zlib');
     for (const file of files.filter((f) => f.endsWith('.seg'))) {
       const bytes = new Uint8Array(await readFile(join(dir, file)));
@@ -84,14 +85,16 @@ describe('storage format v1', () => {
       if (file.startsWith('chunks/')) {
         assert.equal(createHash('sha256').update(bytes).digest('hex'), file.slice(-68, -4), 'a chunk is named by its sha256');
         const index = decodeChunk(bytes);
-        for (let s = 0; s < index.streams.length; s++) {
-          for (let i = 0; i < index.entries.length; i++) {
-            const [start, end] = index.segment(s, i);
-            const text = gunzipSync(bytes.subarray(start, end)).toString();
-            assert.match(text, /^<package/);
-            assert.equal(Buffer.byteLength(text), index.entries[i].rawLengths[s]);
+        const items = index.withSegments(bytes, (d) => new Uint8Array(gunzipSync(d)));
+        for (const item of items) {
+          for (let s = 0; s < index.streams.length; s++) {
+            const text = new TextDecoder().decode(item.segments[s]);
+            if (index.streams[s].name === 'contents.gz') assert.match(text, /^\S+\s+\S+\/\S+\n/);
+            else assert.match(text, item.entry.component ? /^Package: / : /^<package/);
+            assert.equal(item.segments[s].length, item.entry.rawLengths[s]);
           }
         }
+        for (const g of index.groups) assert.ok(g.length > 0 && g.rawLength > 0);
       }
     }
   });
@@ -107,6 +110,15 @@ describe('storage format v1', () => {
     }
     const pkg = new Uint8Array(await (await app.request('/repos/rocky9/x86_64/Packages/hello-2.0-1.x86_64.rpm')).arrayBuffer());
     assert.deepEqual(pkg, new Uint8Array(await readFile(fixture('hello-2.0-1.x86_64.rpm'))));
+    const aptRef = JSON.parse(await readFile(join(dir, 'dists/bookworm/refs/current.json'), 'utf8')) as Ref;
+    const aptRender = JSON.parse(await readFile(join(dir, `renders/bookworm/${aptRef.revision}/apt.json`), 'utf8')) as RenderManifest;
+    assert.equal(await (await app.request('/repos/dists/bookworm/Release')).text(), aptRender.documents.Release);
+    for (const file of aptRender.files) {
+      const body = new Uint8Array(await (await app.request(`/repos/dists/bookworm/${file.path}`)).arrayBuffer());
+      assert.equal(createHash('sha256').update(body).digest('hex'), file.checksums.sha256, file.path);
+    }
+    const deb = new Uint8Array(await (await app.request('/repos/pool/main/h/hello/hello_2.10-3_amd64.deb')).arrayBuffer());
+    assert.deepEqual(deb, new Uint8Array(await readFile(fixture('hello_2.10-3_amd64.deb'))));
   });
 
   it('renders the stored revision again to the same metadata files', async () => {
