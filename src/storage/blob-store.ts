@@ -7,7 +7,7 @@
 export interface BlobInfo {
   key: string;
   size: number;
-  /** Opaque version token for compare-and-swap; compare only with values from the same store. */
+  /** Opaque version token for compare-and-swap, without quotes; compare only with values from the same store. */
   etag: string;
   lastModified: Date;
 }
@@ -51,14 +51,22 @@ export interface BlobStore {
   /** Short driver name for error messages and logs: "file", "s3", "memory". */
   readonly driver: string;
   readonly capabilities: StoreCapabilities;
+  /**
+   * A range's end beyond the object is clamped; a start at or beyond its end throws
+   * RangeNotSatisfiableError (storage/common.ts: HTTP 416, carries the size). The body must be
+   * read to its end or cancelled (the file driver holds a descriptor until then).
+   */
   get(key: string, options?: { range?: ByteRange }): Promise<BlobObject | null>;
   head(key: string): Promise<BlobInfo | null>;
   /** Writes atomically: readers see the old object or the whole new one, never a part. */
   put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, options?: PutOptions): Promise<{ etag: string }>;
   delete(key: string): Promise<void>;
-  /** Keys under a prefix, in lexicographic order. */
+  /** Keys under a prefix, in lexicographic order of code points (= UTF-8 bytes, S3's order). */
   list(prefix: string): AsyncIterable<ListEntry>;
-  /** Moves an object to a new key (rename on a file system, server-side copy + delete on S3). */
+  /**
+   * Moves an object to a new key, replacing any object there (rename on a file system, server-side
+   * copy + delete on S3). A missing source throws NotFoundError.
+   */
   move(from: string, to: string): Promise<void>;
   /** A short-lived URL for a direct GET. Only when capabilities.presign. */
   presign?(key: string, options: { expiresInSeconds: number; filename?: string; contentType?: string }): Promise<string>;

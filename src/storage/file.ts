@@ -1,0 +1,683 @@
+/**
+ * File-system BlobStore (`file:DIR`, the default `./data`). Objects live at their natural path
+ * (`DIR/pool/sha256/ab/abcd...`) so an operator can read the tree; repod's own bookkeeping lives in
+ * `DIR/.repod/` (temp files and lock files), which is never listed and cannot be a key.
+ *
+ * Writes: the body streams into `DIR/.repod/tmp/<random>.tmp` (same file system), is fsynced, and
+ * renamed onto the key while holding the key's lock; the parent directory is fsynced after the
+ * rename. A reader sees the old file or the whole new one, never a part.
+ *
+ * Locks (one per key, safe between processes on one machine): the lock is a symlink
+ * `DIR/.repod/locks/<sha256(key)>.lock` whose target is the owner's token (host, boot id, pid
+ * namespace, pid, process start time, creation time, random). symlink() creates it atomically
+ * with its content. Every mutation of a key (put, delete, move) takes it, for a few system calls
+ * only: the check of the condition, setting the mtime, the rename. A lock whose owner is provably
+ * dead (same boot and pid namespace, and the pid is gone, a zombie or a different process) is
+ * broken at once; one whose owner cannot be checked (another host or container) after
+ * `staleLockMs`; one whose owner is alive, never. Breaking is race-free: a breaker must first create
+ * a guard named after the stale token (`<lock>.<sha256(token)>`), re-reads the lock under the guard
+ * and removes it only if it still holds that token; a dead owner never writes again and tokens are
+ * never reused, so no live lock can be removed. A breaker killed while holding the guard leaves a
+ * stale guard, broken the same way one level up.
+ *
+ * Etags: `<mtime ns>.<inode>.<size>` (base 36), with the mtime set explicitly under the lock to
+ * max(now, previous mtime of the key + 1 µs): strictly increasing per key, so an etag changes on
+ * every write even within one clock tick and with inode reuse (no ABA for compare-and-swap).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs, type Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
+import { InvalidKeyError, compareKeys, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
+
+export interface FileStoreOptions {
+  /** The directory holding the objects; created when missing. */
+  root: string;
+  /** fsync each object before its rename and its directory after (default true). */
+  fsync?: boolean;
+  /** A lock whose owner cannot be checked (another host or container) is broken after this long (default 30 s). */
+  staleLockMs?: number;
+  /** A write waiting longer than this for a key's lock fails with StorageError (default 60 s). */
+  lockTimeoutMs?: number;
+  /** @internal Test hooks. `locked` runs while the key's lock is held, just before the rename. */
+  hooks?: { locked?(key: string): Promise<void> | void };
+}
+
+/** The directory (under the root) that holds temp and lock files; never a key. */
+export const INTERNAL_DIR = '.repod';
+const READ_CHUNK = 256 * 1024;
+const MTIME_STEP_NS = 2000n;
+
+interface Stat {
+  size: bigint;
+  mtimeNs: bigint;
+  ino: bigint;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+interface LockToken {
+  v: 1;
+  host: string;
+  boot: string;
+  ns: string;
+  pid: number;
+  start: string;
+  t: number;
+  r: string;
+}
+
+interface Identity {
+  host: string;
+  boot: string;
+  ns: string;
+  start: string;
+}
+
+let identityPromise: Promise<Identity> | undefined;
+
+function identity(): Promise<Identity> {
+  identityPromise ??= (async () => ({
+    host: hostname(),
+    boot: (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim(),
+    ns: await fs.readlink('/proc/self/ns/pid').catch(() => ''),
+    start: (await procStat(process.pid))?.start ?? '',
+  }))();
+  return identityPromise;
+}
+
+/** Linux: a process's state and start time (clock ticks since boot) from /proc/<pid>/stat. */
+async function procStat(pid: number): Promise<{ state: string; start: string } | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; fields resume after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', start: fields[19] ?? '' };
+}
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class FileStore implements BlobStore {
+  readonly driver = 'file';
+  readonly capabilities: StoreCapabilities = { conditionalWrites: true, presign: false };
+  readonly root: string;
+  private readonly tmpDir: string;
+  private readonly locksDir: string;
+  private readonly fsync: boolean;
+  private readonly staleLockMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly hooks: NonNullable<FileStoreOptions['hooks']>;
+  private dirsReady: Promise<void> | undefined;
+  /** In-process queue per key, so callers in one process wait on a promise instead of the file lock. */
+  private readonly localLocks = new Map<string, Promise<void>>();
+  /** Random parts (`r`) of the file-lock tokens this process holds right now. */
+  private readonly heldTokens = new Set<string>();
+
+  constructor(options: FileStoreOptions) {
+    this.root = resolve(options.root);
+    this.tmpDir = join(this.root, INTERNAL_DIR, 'tmp');
+    this.locksDir = join(this.root, INTERNAL_DIR, 'locks');
+    this.fsync = options.fsync ?? true;
+    this.staleLockMs = options.staleLockMs ?? 30_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    this.hooks = options.hooks ?? {};
+  }
+
+  /** Creates the directories and removes temp files left by crashed writers (older than an hour). */
+  static async open(options: FileStoreOptions): Promise<FileStore> {
+    const store = new FileStore(options);
+    await store.ready();
+    await store.sweepTemp();
+    return store;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async get(key: string, options: { range?: ByteRange } = {}): Promise<BlobObject | null> {
+    const path = this.pathOf(key);
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(path, 'r');
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw this.fail(`get ${key}`, error);
+    }
+    try {
+      const stat = (await handle.stat({ bigint: true })) as Stat;
+      if (!stat.isFile()) {
+        await handle.close();
+        return null;
+      }
+      const info = this.infoOf(key, stat);
+      let start = 0;
+      let end = info.size - 1;
+      let range: { start: number; end: number } | undefined;
+      if (options.range) {
+        range = resolveRange(this.driver, key, options.range, info.size);
+        ({ start, end } = range);
+      }
+      return { ...info, body: fileStream(handle, start, end + 1, key), ...(range ? { range } : {}) };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      if (error instanceof RepodError || error instanceof RangeError) throw error;
+      throw this.fail(`get ${key}`, error);
+    }
+  }
+
+  async head(key: string): Promise<BlobInfo | null> {
+    const stat = await this.statObject(key, this.pathOf(key));
+    return stat ? this.infoOf(key, stat) : null;
+  }
+
+  async *list(prefix: string): AsyncIterable<ListEntry> {
+    validatePrefix(this.driver, prefix);
+    if (prefix === INTERNAL_DIR || prefix.startsWith(`${INTERNAL_DIR}/`)) return; // bookkeeping, not keys
+    const slash = prefix.lastIndexOf('/');
+    yield* this.walk(slash >= 0 ? prefix.slice(0, slash) : '', prefix.slice(slash + 1));
+  }
+
+  /** Depth-first walk in key order: a directory sorts as its name + '/', which is where its keys sort. */
+  private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<ListEntry> {
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(dirKey ? join(this.root, dirKey) : this.root, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw this.fail(`list ${dirKey}/`, error);
+    }
+    const items: { name: string; dir: boolean; sortKey: string }[] = [];
+    for (const entry of entries) {
+      if (!entry.name.startsWith(namePrefix)) continue;
+      if (dirKey === '' && entry.name === INTERNAL_DIR) continue;
+      if (entry.name.includes('\\')) continue; // not a valid key
+      let dir = entry.isDirectory();
+      if (!dir && !entry.isFile()) {
+        if (!entry.isSymbolicLink()) continue;
+        const target = await fs.stat(join(this.root, dirKey, entry.name)).catch(() => null);
+        if (!target || !(target.isFile() || target.isDirectory())) continue;
+        dir = target.isDirectory();
+      }
+      items.push({ name: entry.name, dir, sortKey: dir ? `${entry.name}/` : entry.name });
+    }
+    items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    // Files are stat'ed a window at a time (order kept); directories are walked in place.
+    const WINDOW = 32;
+    for (let i = 0; i < items.length; ) {
+      if (items[i].dir) {
+        yield* this.walk(dirKey ? `${dirKey}/${items[i].name}` : items[i].name, '');
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < items.length && j - i < WINDOW && !items[j].dir) j++;
+      const keys = items.slice(i, j).map((item) => (dirKey ? `${dirKey}/${item.name}` : item.name));
+      const stats = await Promise.all(keys.map((key) => fs.stat(join(this.root, key), { bigint: true }).catch(() => null)));
+      for (let k = 0; k < keys.length; k++) {
+        const stat = stats[k];
+        if (stat && stat.isFile()) yield { key: keys[k], size: Number(stat.size), lastModified: new Date(Number(stat.mtimeNs / 1_000_000n)) };
+      }
+      i = j;
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, options: PutOptions = {}): Promise<{ etag: string }> {
+    const path = this.pathOf(key);
+    const ifMatch = options.ifMatch === undefined ? undefined : normalizeEtag(options.ifMatch);
+    if (options.ifNoneMatch === '*' || ifMatch !== undefined) {
+      // Early answer before receiving a large body; the authoritative check is under the lock.
+      const current = await this.statObject(key, path);
+      if (!this.conditionHolds(current, options.ifNoneMatch, ifMatch)) {
+        if (!(body instanceof Uint8Array)) await body.cancel().catch(() => undefined);
+        throw new PreconditionFailedError(key);
+      }
+    }
+    const temp = await this.writeTemp(key, body, options.size);
+    try {
+      return await this.withLocks([key], async () => {
+        await this.hooks.locked?.(key);
+        const current = await this.statObject(key, path);
+        if (!this.conditionHolds(current, options.ifNoneMatch, ifMatch)) throw new PreconditionFailedError(key);
+        const stat = await this.stampMtime(temp, current);
+        await this.renameInto(temp, path, key);
+        return { etag: etagOf(stat) };
+      });
+    } catch (error) {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      if (error instanceof RepodError) throw error;
+      throw this.fail(`put ${key}`, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await this.withLocks([key], async () => {
+        try {
+          await fs.unlink(path);
+        } catch (error) {
+          if (isMissing(error) || errno(error) === 'EISDIR' || errno(error) === 'EPERM') return;
+          throw error;
+        }
+        await this.pruneParents(path);
+      });
+    } catch (error) {
+      if (error instanceof RepodError) throw error;
+      throw this.fail(`delete ${key}`, error);
+    }
+  }
+
+  /** rename(2) under both keys' locks. Overwrites `to` when it exists. */
+  async move(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    const toPath = this.pathOf(to);
+    try {
+      await this.withLocks([from, to], async () => {
+        const source = await this.statObject(from, fromPath);
+        if (!source) throw new NotFoundError(`[storage] [file] move: ${from} does not exist`);
+        if (from === to) return;
+        const target = await this.statObject(to, toPath);
+        // The moved object gets a fresh etag at its new key (see the etag scheme above).
+        await this.stampMtime(fromPath, target);
+        await this.renameInto(fromPath, toPath, to);
+        if (this.fsync) await fsyncDir(dirname(fromPath));
+        await this.pruneParents(fromPath);
+      });
+    } catch (error) {
+      if (error instanceof RepodError) throw error;
+      throw this.fail(`move ${from} -> ${to}`, error);
+    }
+  }
+
+  /** Removes temp files older than `olderThanMs` (writers killed mid-upload leave them behind). */
+  async sweepTemp(olderThanMs = 3_600_000): Promise<number> {
+    let removed = 0;
+    const names = await fs.readdir(this.tmpDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const path = join(this.tmpDir, name);
+      const stat = await fs.stat(path).catch(() => null);
+      if (stat && Date.now() - stat.mtimeMs > olderThanMs) {
+        await fs.rm(path, { force: true }).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  // ---------------------------------------------------------------- internals: objects
+
+  private pathOf(key: string): string {
+    validateKey(this.driver, key);
+    if (key === INTERNAL_DIR || key.startsWith(`${INTERNAL_DIR}/`)) throw new InvalidKeyError(this.driver, key, `"${INTERNAL_DIR}/" is reserved`);
+    return join(this.root, key);
+  }
+
+  private ready(): Promise<void> {
+    this.dirsReady ??= (async () => {
+      await fs.mkdir(this.tmpDir, { recursive: true });
+      await fs.mkdir(this.locksDir, { recursive: true });
+    })().catch((error) => {
+      this.dirsReady = undefined;
+      throw this.fail(`creating ${join(this.root, INTERNAL_DIR)}`, error);
+    });
+    return this.dirsReady;
+  }
+
+  /** The object's stat, null when missing. A directory at the key is a conflict, not an object. */
+  private async statObject(key: string, path: string): Promise<Stat | null> {
+    try {
+      const stat = (await fs.stat(path, { bigint: true })) as Stat;
+      return stat.isFile() ? stat : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw this.fail(`stat ${key}`, error);
+    }
+  }
+
+  private conditionHolds(current: Stat | null, ifNoneMatch: '*' | undefined, ifMatch: string | undefined): boolean {
+    if (ifNoneMatch === '*' && current) return false;
+    if (ifMatch !== undefined && (!current || etagOf(current) !== ifMatch)) return false;
+    return true;
+  }
+
+  private async writeTemp(key: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number | undefined): Promise<string> {
+    await this.ready();
+    const path = join(this.tmpDir, `${process.pid}-${randomUUID()}.tmp`);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await fs.open(path, 'wx');
+      let written = 0;
+      if (body instanceof Uint8Array) {
+        sizeMismatch(this.driver, key, body.byteLength, size);
+        await writeAll(handle, body);
+        written = body.byteLength;
+      } else {
+        const reader = body.getReader();
+        try {
+          for (;;) {
+            let chunk: ReadableStreamReadResult<Uint8Array>;
+            try {
+              chunk = await reader.read();
+            } catch (error) {
+              if (error instanceof RepodError) throw error;
+              throw new StorageError(this.driver, `reading the body of ${key} failed`, error);
+            }
+            if (chunk.done) break;
+            written += chunk.value.byteLength;
+            if (size !== undefined && written > size) throw new StorageError(this.driver, `body of ${key} is longer than the declared ${size} bytes`);
+            await writeAll(handle, chunk.value);
+          }
+        } catch (error) {
+          await reader.cancel(error).catch(() => undefined);
+          throw error;
+        }
+        sizeMismatch(this.driver, key, written, size);
+      }
+      if (this.fsync) await handle.datasync();
+      await handle.close();
+      handle = undefined;
+      return path;
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await fs.rm(path, { force: true }).catch(() => undefined);
+      if (error instanceof RepodError) throw error;
+      throw this.fail(`put ${key}`, error);
+    }
+  }
+
+  /**
+   * Sets the mtime of `path` (about to become the key's file) to max(now, previous + 2 µs), so the
+   * etag strictly increases per key.
+   */
+  private async stampMtime(path: string, previous: Stat | null): Promise<Stat> {
+    let ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+    if (previous && ns <= previous.mtimeNs) ns = previous.mtimeNs + MTIME_STEP_NS;
+    for (let attempt = 0; ; attempt++) {
+      const seconds = Number(ns) / 1e9; // the double rounds to ~0.25 µs: checked below
+      await fs.utimes(path, seconds, seconds);
+      const stat = (await fs.stat(path, { bigint: true })) as Stat;
+      if (!previous || stat.mtimeNs > previous.mtimeNs) return stat;
+      // A file system with coarse timestamps: step by its granularity until above.
+      if (attempt > 50) throw new StorageError(this.driver, `cannot give ${path} a newer mtime than ${previous?.mtimeNs}`);
+      ns += attempt < 10 ? MTIME_STEP_NS * 1000n : 1_000_000_000n;
+    }
+  }
+
+  /** rename(2) creating the parent directories; retried if a concurrent delete pruned a parent meanwhile. */
+  private async renameInto(from: string, to: string, key: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.mkdir(dirname(to), { recursive: true });
+        await fs.rename(from, to);
+        break;
+      } catch (error) {
+        const code = errno(error);
+        // Under many concurrent writers a parent can be pruned again between mkdir and rename.
+        if (code === 'ENOENT' && attempt < 100) continue;
+        if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
+          throw new StorageError(this.driver, `${key} conflicts with another key (a key cannot also be a prefix directory of other keys)`, error);
+        }
+        throw error;
+      }
+    }
+    if (this.fsync) await fsyncDir(dirname(to));
+  }
+
+  /** Removes directories left empty by a delete or move, up to the root. Best effort. */
+  private async pruneParents(path: string): Promise<void> {
+    for (let dir = dirname(path); dir.startsWith(this.root + '/') && dir !== this.root; dir = dirname(dir)) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  private infoOf(key: string, stat: Stat): BlobInfo {
+    return { key, size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeNs / 1_000_000n)) };
+  }
+
+  private fail(what: string, error: unknown): StorageError {
+    const code = errno(error);
+    return new StorageError(this.driver, `${what} in ${this.root} failed${code ? ` (${code})` : ''}`, error);
+  }
+
+  // ---------------------------------------------------------------- internals: locks
+
+  /** Runs `fn` holding the locks of `keys` (in-process queue, then the file lock), in sorted order. */
+  private async withLocks<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const releases: (() => Promise<void>)[] = [];
+    let result: T;
+    try {
+      for (const key of sorted) releases.push(await this.localLock(key));
+      for (const key of sorted) releases.push(await this.fileLock(key));
+      result = await fn();
+    } catch (error) {
+      for (const release of releases.reverse()) await release().catch(() => undefined);
+      throw error;
+    }
+    for (const release of releases.reverse()) await release();
+    return result;
+  }
+
+  private async localLock(key: string): Promise<() => Promise<void>> {
+    const previous = this.localLocks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = previous.then(() => mine);
+    this.localLocks.set(key, tail);
+    await previous;
+    return async () => {
+      release();
+      if (this.localLocks.get(key) === tail) this.localLocks.delete(key);
+    };
+  }
+
+  private lockPathOf(key: string): string {
+    return join(this.locksDir, `${createHash('sha256').update(key).digest('hex').slice(0, 40)}.lock`);
+  }
+
+  private async newToken(): Promise<{ raw: string; r: string }> {
+    const me = await identity();
+    const token: LockToken = { v: 1, host: me.host, boot: me.boot, ns: me.ns, pid: process.pid, start: me.start, t: Date.now(), r: randomUUID() };
+    return { raw: JSON.stringify(token), r: token.r };
+  }
+
+  private async fileLock(key: string): Promise<() => Promise<void>> {
+    await this.ready();
+    const path = this.lockPathOf(key);
+    const token = await this.newToken();
+    const deadline = Date.now() + this.lockTimeoutMs;
+    let delay = 1;
+    for (;;) {
+      try {
+        await fs.symlink(token.raw, path);
+        this.heldTokens.add(token.r);
+        return async () => {
+          this.heldTokens.delete(token.r);
+          if ((await readLink(path)) === token.raw) await fs.unlink(path).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
+        };
+      } catch (error) {
+        if (errno(error) === 'ENOENT') {
+          this.dirsReady = undefined; // the locks directory was removed under us
+          await this.ready();
+          continue;
+        }
+        if (errno(error) !== 'EEXIST') throw this.fail(`locking ${key}`, error);
+      }
+      const holder = await readLink(path);
+      if (holder === null) continue; // released meanwhile
+      if (await this.isStale(holder)) {
+        await this.breakLock(path, holder, 0);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new StorageError(this.driver, `timed out after ${this.lockTimeoutMs} ms waiting for the lock of ${key} (${path}, held by ${describeToken(holder)})`);
+      }
+      await sleep(delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  /**
+   * Removes the lock at `path` if it still holds `staleToken`. Exclusive among breakers of that
+   * token through a guard lock named after it; see the header comment.
+   */
+  private async breakLock(path: string, staleToken: string, depth: number): Promise<void> {
+    if (depth > 6) throw new StorageError(this.driver, `cannot break stale lock ${path}: too many stale guards`);
+    const guard = `${path}.${createHash('sha256').update(staleToken).digest('hex').slice(0, 16)}`;
+    const token = await this.newToken();
+    try {
+      await fs.symlink(token.raw, guard);
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw this.fail(`breaking lock ${path}`, error);
+      const holder = await readLink(guard);
+      if (holder !== null && (await this.isStale(holder))) await this.breakLock(guard, holder, depth + 1);
+      return; // another breaker is at work (or was, and is now cleared): the caller retries
+    }
+    try {
+      if ((await readLink(path)) === staleToken) {
+        await fs.unlink(path).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
+      }
+    } finally {
+      await fs.unlink(guard).catch(() => undefined);
+    }
+  }
+
+  /** Whether a lock token's owner is gone (see the header comment). */
+  private async isStale(raw: string): Promise<boolean> {
+    let token: LockToken;
+    try {
+      token = JSON.parse(raw) as LockToken;
+      if (token.v !== 1 || typeof token.pid !== 'number' || typeof token.t !== 'number') throw new Error('bad token');
+    } catch {
+      return true; // not written by this scheme (symlink() writes the token atomically, so never half-written)
+    }
+    const verdict = await this.ownerState(token);
+    if (verdict === 'dead') return true;
+    if (verdict === 'alive') return false;
+    return Date.now() - token.t > this.staleLockMs;
+  }
+
+  private async ownerState(token: LockToken): Promise<'dead' | 'alive' | 'unknown'> {
+    const me = await identity();
+    if (token.host !== me.host) return 'unknown';
+    if (token.boot !== me.boot) return me.boot && token.boot ? 'dead' : 'unknown'; // rebooted since
+    if (token.ns !== me.ns) return 'unknown'; // another pid namespace (container): its pids mean nothing here
+    if (token.pid === process.pid && token.start === me.start) {
+      return this.heldTokens.has(token.r) ? 'alive' : 'dead'; // ours but not held: leaked by a failed release
+    }
+    try {
+      process.kill(token.pid, 0);
+    } catch (error) {
+      if (errno(error) === 'ESRCH') return 'dead';
+    }
+    if (!me.boot) return 'unknown'; // no /proc: the pid may have been reused
+    const proc = await procStat(token.pid);
+    if (!proc) return 'dead';
+    if (proc.state === 'Z' || proc.state === 'X') return 'dead';
+    return proc.start === token.start ? 'alive' : 'dead';
+  }
+}
+
+function describeToken(raw: string): string {
+  try {
+    const t = JSON.parse(raw) as LockToken;
+    return `pid ${t.pid} on ${t.host}, since ${new Date(t.t).toISOString()}`;
+  } catch {
+    return JSON.stringify(raw);
+  }
+}
+
+async function readLink(path: string): Promise<string | null> {
+  try {
+    return await fs.readlink(path);
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = errno(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function etagOf(stat: Stat): string {
+  return `${stat.mtimeNs.toString(36)}.${stat.ino.toString(36)}.${stat.size.toString(36)}`;
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A pull stream over [start, end) of an open file; the handle closes at the end, on error and on cancel. */
+function fileStream(handle: FileHandle, start: number, end: number, key: string): ReadableStream<Uint8Array> {
+  let position = start;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => undefined);
+  };
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      if (position >= end) {
+        await close();
+        controller.close();
+      }
+    },
+    async pull(controller) {
+      try {
+        const length = Math.min(READ_CHUNK, end - position);
+        const buffer = new Uint8Array(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        if (bytesRead === 0) throw new StorageError('file', `${key} shrank while being read (modified outside repod?)`);
+        position += bytesRead;
+        controller.enqueue(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
+        if (position >= end) {
+          await close();
+          controller.close();
+        }
+      } catch (error) {
+        await close();
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await close();
+    },
+  });
+}
+
+/** `file:DIR` → an opened FileStore. */
+export async function openFileStore(root: string, options: Omit<FileStoreOptions, 'root'> = {}): Promise<FileStore> {
+  return FileStore.open({ ...options, root });
+}
