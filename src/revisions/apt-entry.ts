@@ -28,7 +28,7 @@ export function aptLabel(control: DebControl): string {
 }
 
 export function aptEntry(control: DebControl, facts: DebFileFacts, files: string[], component: string, poolPath: string): EntryWithSegments {
-  const stanza = utf8(renderPackagesStanza(control, { filename: poolPath, size: facts.size, md5: facts.md5, sha1: facts.sha1, sha256: facts.sha256 }));
+  const stanza = utf8(renderPackagesStanza(control, { filename: poolPath, size: facts.size, md5: facts.md5, sha1: facts.sha1, sha256: facts.sha256, sha512: facts.sha512 }));
   const contents = utf8(contentsLines(files, contentsLocation(control)));
   const segments = [stanza, stanza, contents];
   return {

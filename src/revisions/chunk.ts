@@ -163,11 +163,26 @@ export class ChunkIndex {
     };
     const row = this.rawOffsets[s];
     if (row) {
-      for (let i = 0; i < this.entries.length; i++) if (select(this.entries[i])) push(row[i], row[i + 1]);
+      // In group order, like the gzip streams, so a view's plain and compressed files hold the same text.
+      for (const members of this.entriesByGroup()) {
+        for (const i of members) if (select(this.entries[i])) push(row[i], row[i + 1]);
+      }
     } else {
       for (const g of this.groups) if (g.stream === s && select(g)) push(this.bodyOffset + g.offset, this.bodyOffset + g.offset + g.length);
     }
     return out;
+  }
+
+  /** Entry indexes grouped as encodeChunk groups them: groups in order of first appearance. */
+  private entriesByGroup(): number[][] {
+    const groups = new Map<string, number[]>();
+    this.entries.forEach((e, i) => {
+      const k = groupKey(e);
+      const list = groups.get(k);
+      if (list) list.push(i);
+      else groups.set(k, [i]);
+    });
+    return [...groups.values()];
   }
 
   /** Uncompressed bytes a view takes from stream s (the open size). */

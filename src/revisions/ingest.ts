@@ -33,6 +33,7 @@ export interface StagedDeb {
   sha256: string;
   sha1: string;
   md5: string;
+  sha512: string;
   size: number;
   parsed: DebParseResult;
 }
@@ -50,6 +51,8 @@ export interface DebFileFacts {
   sha256: string;
   sha1: string;
   md5: string;
+  /** apt-ftparchive lists SHA512 in every stanza. */
+  sha512: string;
   size: number;
   /** Canonical file name: <package>_<version without epoch>_<arch>.deb */
   fileName: string;
@@ -92,19 +95,21 @@ function rpmInspector(): Inspector {
   };
 }
 
-function debInspector(hash: (a: 'sha1' | 'md5') => Hasher): Inspector {
+function debInspector(hash: (a: 'sha1' | 'md5' | 'sha512') => Hasher): Inspector {
   const reader = new DebReader();
   const sha1 = hash('sha1');
   const md5 = hash('md5');
+  const sha512 = hash('sha512');
   return {
     async push(chunk) {
       sha1.update(chunk);
       md5.update(chunk);
+      sha512.update(chunk);
       await reader.push(chunk);
     },
     async finish() {
       const parsed = await reader.finish();
-      return { kind: 'deb', parsed, sha1: await sha1.digest(), md5: await md5.digest() };
+      return { kind: 'deb', parsed, sha1: await sha1.digest(), md5: await md5.digest(), sha512: await sha512.digest() };
     },
   };
 }
@@ -239,7 +244,7 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
     (await putRecord<DebPackageRecord>(caps, recordKey, {
       format: 1,
       kind: 'deb',
-      facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, size: staged.size, fileName },
+      facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, sha512: staged.sha512, size: staged.size, fileName },
       control: control.text,
       files: staged.parsed.files,
     }));
