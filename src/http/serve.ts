@@ -36,7 +36,9 @@ export function serveDocument(c: Context, path: string, text: string, etag: stri
     'last-modified': lastModified.toUTCString(),
     'cache-control': REVALIDATE,
   };
-  if (notModified(c, etag, lastModified)) return new Response(null, { status: 304, headers });
+  // ETag only: two revisions published within one second share a Last-Modified second, and a
+  // client revalidating with If-Modified-Since (apt does) must not keep the older index.
+  if (notModified(c, etag)) return new Response(null, { status: 304, headers });
   const body = new TextEncoder().encode(text);
   headers['content-length'] = String(body.length);
   return new Response(c.req.method === 'HEAD' ? null : body, { status: 200, headers });

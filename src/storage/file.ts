@@ -630,7 +630,14 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(dir, 'r');
+  } catch (error) {
+    // A concurrent delete or move pruned the directory once it was empty: nothing left to sync.
+    if (errno(error) === 'ENOENT') return;
+    throw error;
+  }
   try {
     await handle.sync();
   } finally {

@@ -213,3 +213,18 @@ describe('upload API', () => {
     assert.ok(tokens.every((t) => !t.includes(access_token)));
   });
 });
+
+describe('revalidation of mutable indexes', () => {
+  it('a publish within the same second is not hidden behind If-Modified-Since', async () => {
+    const first = await app.request('/repos/rocky9/x86_64/repodata/repomd.xml');
+    // Revisions carry millisecond times but Last-Modified has whole seconds; a date at or after the
+    // new revision's second stands for a client whose copy is from the same second.
+    const lastModified = new Date(Date.now() + 3600_000).toUTCString();
+    const before = await first.text();
+    const result = await upload(await readFile(fixture('crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm')), { distribution: 'rocky9' });
+    assert.equal(result.status, 201);
+    const again = await app.request('/repos/rocky9/x86_64/repodata/repomd.xml', { headers: { 'if-modified-since': lastModified } });
+    assert.equal(again.status, 200);
+    assert.notEqual(await again.text(), before);
+  });
+});

@@ -278,3 +278,22 @@ describe('file driver', () => {
     assert.equal(await getText(store, 'pool/a.rpm'), 'new');
   });
 });
+
+describe('file store: directories pruned under concurrent writers', () => {
+  it('moves out of a shared directory on two store instances never fail when a neighbour empties it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'repod-prune-'));
+    const a = await FileStore.open({ root: dir });
+    const b = await FileStore.open({ root: dir });
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const store = i % 2 ? a : b;
+          await store.put(`uploads/r${round}-${i}`, new TextEncoder().encode(`x${i}`));
+          await store.move(`uploads/r${round}-${i}`, `pool/${i % 3}/r${round}-${i}`);
+        }),
+      );
+    }
+    assert.equal((await listKeys(a, 'pool/')).length, 200);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
