@@ -26,9 +26,11 @@ async function stage(core: Core, path: string) {
   return stagePackage(core.caps, bytesStream(new Uint8Array(await readFile(path))), { maxBytes: 1 << 30 });
 }
 
+/** The revision chain from the store's current ref (read fresh: a core caches refs for a second). */
 async function chain(core: Core, dist: string): Promise<Revision[]> {
   const out: Revision[] = [];
-  for (let r = await core.repository.current(dist); r; r = r.parent ? await core.repository.revision(dist, r.parent) : null) out.push(r);
+  const { ref } = await core.repository.currentRef(dist, true);
+  for (let r = ref ? await core.repository.revision(dist, ref.revision) : null; r; r = r.parent ? await core.repository.revision(dist, r.parent) : null) out.push(r);
   return out;
 }
 
