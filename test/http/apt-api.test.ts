@@ -137,3 +137,17 @@ describe('APT API', () => {
     assert.doesNotMatch(arm, /usr\/bin\/hello/);
   });
 });
+
+describe('APT paths as clients encode them', () => {
+  it('finds pool files and indexes whatever the percent-encoding, and never answers 500 to a bad escape', async () => {
+    const base = '/repos/pool/main/c/cowsay/';
+    for (const name of ['cowsay_3.03+dfsg2-8_all.deb', 'cowsay_3.03%2bdfsg2-8_all.deb', 'cowsay_3.03%2Bdfsg2-8_all.deb']) {
+      assert.equal((await app.request(base + name)).status, 200, name);
+    }
+    assert.equal((await app.request(base + 'cowsay_3.03%20dfsg2-8_all.deb')).status, 404);
+    const bad = await app.request(base + 'cowsay_%E0%A4%A.deb');
+    assert.ok(bad.status >= 400 && bad.status < 500, `status ${bad.status}`);
+    assert.equal((await app.request('/repos/dists/bookworm/main/binary-amd64/%50ackages')).status, 200);
+    assert.equal((await app.request('/repos/dists/bookworm/%E0%A4%A')).status, 400);
+  });
+});

@@ -5,6 +5,7 @@ import { NotFoundError } from '../../errors.ts';
 import { aptManifest, aptPoolFile, findAptFile } from '../../revisions/apt-views.ts';
 import { layout } from '../../revisions/layout.ts';
 import { emptyRevision } from '../../revisions/rpm-views.ts';
+import { pathAfter } from '../paths.ts';
 import { serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 
 /**
@@ -19,9 +20,7 @@ export function aptRepoRoutes(core: Core): Hono {
     const codename = c.req.param('codename');
     const dist = core.distributions.get(codename);
     if (!dist || dist.kind !== 'apt') throw new NotFoundError(`no APT distribution ${JSON.stringify(codename)}`, 'unknown_distribution');
-    const prefix = `/dists/${codename}/`;
-    const raw = c.req.path.slice(c.req.path.indexOf(prefix) + prefix.length);
-    const path = raw.split('/').map(decodeURIComponent).join('/');
+    const path = pathAfter(c.req.path, `/dists/${codename}/`);
     const revision = (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'apt');
     const manifest = await aptManifest(core, dist as AptDistribution, revision);
     const lastModified = new Date(revision.created);
@@ -33,8 +32,7 @@ export function aptRepoRoutes(core: Core): Hono {
   });
 
   app.get('/pool/*', async (c) => {
-    const raw = c.req.path.slice(c.req.path.indexOf('/pool/') + 1);
-    const path = raw.split('/').map(decodeURIComponent).join('/');
+    const path = `pool/${pathAfter(c.req.path, '/pool/')}`;
     const sha256 = await aptPoolFile(core, path);
     if (!sha256) throw new NotFoundError(`no package at ${path}`, 'package_not_found');
     return serveBlob(c, core.caps.store, layout.pool(sha256), path.slice(path.lastIndexOf('/') + 1), core.settings.presignSeconds);
