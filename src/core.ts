@@ -1,6 +1,7 @@
 import type { Tokens } from './auth/tokens.ts';
 import type { Distributions } from './config/distributions.ts';
 import type { Renderer } from './revisions/renderer.ts';
+import type { ExtraRecordsFactory } from './revisions/rpm-views.ts';
 import type { Repository } from './revisions/repository.ts';
 import type { Capabilities } from './runtime/capabilities.ts';
 import type { Signer } from './signing/signer.ts';
@@ -14,6 +15,8 @@ export interface Core {
   signer: Signer;
   tokens: Tokens;
   settings: Settings;
+  /** Builds the sqlite databases of RPM views, where the runtime can (sql.js). */
+  extraRecords?: ExtraRecordsFactory;
 }
 
 export interface Settings {

@@ -9,6 +9,8 @@ export interface RpmDistribution {
   name: string;
   /** Binary architectures served; noarch packages appear in each, source packages under "src". */
   architectures: string[];
+  /** Also list the sqlite databases in the plain variant (the hashed variant always does). */
+  sqlite?: boolean;
 }
 
 export interface AptDistribution {

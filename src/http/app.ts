@@ -25,7 +25,10 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
   app.route('/api/v1/distributions', distributionRoutes(core));
   app.route('/', uploadRoutes(core));
   app.route('/repos', keyRoutes(core));
+  const rpm = rpmRepoRoutes(core);
   app.route('/repos', aptRepoRoutes(core));
-  app.route('/repos', rpmRepoRoutes(core));
+  app.route('/repos', rpm.repos);
+  app.route('/hashed', rpm.hashed);
+  app.route('/revisions', rpm.revisions);
   return app;
 }

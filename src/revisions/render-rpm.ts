@@ -9,7 +9,7 @@ import { toBase64, utf8 } from '../util/bytes.ts';
 import type { RenderedFile, RenderManifest, Segment } from './render.ts';
 import type { Repository } from './repository.ts';
 import type { Revision } from './revision.ts';
-import { rpmArchesFor } from './rpm-entry.ts';
+import { rpmArchesFor, type RpmVariant } from './rpm-entry.ts';
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },
@@ -17,9 +17,19 @@ const FILES = [
   { type: 'other', header: otherHeader, footer: otherFooter },
 ] as const;
 
-export function rpmViewName(arch: string): string {
-  return `rpm/${arch}`;
+export function rpmViewName(arch: string, variant: RpmVariant = 'plain'): string {
+  return variant === 'plain' ? `rpm/${arch}` : `rpm-hashed/${arch}`;
 }
+
+/** The XML files of a view, handed to whatever renders more metadata from them (sqlite). */
+export interface XmlFiles {
+  primary: RenderedFile;
+  filelists: RenderedFile;
+  other: RenderedFile;
+}
+
+/** Extra repomd records (sqlite databases) rendered after the XML, stored as whole objects. */
+export type ExtraRecords = (xml: XmlFiles) => Promise<Array<{ file: RenderedFile; record: Omit<RepomdRecord, 'timestamp'> }>>;
 
 /**
  * Renders the repodata of one arch repository of a revision: primary, filelists and other as
@@ -32,8 +42,10 @@ export async function renderRpmView(
   dist: RpmDistribution,
   revision: Revision,
   arch: string,
+  options: { variant?: RpmVariant; extra?: ExtraRecords } = {},
 ): Promise<RenderManifest> {
   const { caps, repository, signer } = deps;
+  const variant = options.variant ?? 'plain';
   const arches = rpmArchesFor(arch);
   const count = revision.chunks.reduce((n, c) => n + Object.entries(c.arches).reduce((m, [a, k]) => m + (arches.has(a) ? k : 0), 0), 0);
 
@@ -53,7 +65,7 @@ export async function renderRpmView(
     const index = await repository.chunkIndex(revision.chunks[c].id);
     const select = (t: { arch: string }) => arches.has(t.arch);
     for (let k = 0; k < FILES.length; k++) {
-      const s = index.streamIndex(FILES[k].type);
+      const s = index.streamIndex(variant === 'hashed' && FILES[k].type === 'primary' ? 'primary_hashed' : FILES[k].type);
       for (const [start, end] of index.ranges(s, select)) {
         acc[k].hasher.update(bytes.subarray(start, end));
         acc[k].size += end - start;
@@ -76,6 +88,13 @@ export async function renderRpmView(
     files.push({ path, type: a.f.type, size: a.size + footGz.length, openSize: a.openSize + foot.length, checksums: { sha256 }, segments: a.segments });
     records.push({ type: a.f.type, href: path, checksum: sha256, size: a.size + footGz.length, openSize: a.openSize + foot.length, timestamp });
   }
+  if (options.extra) {
+    const [primary, filelists, other] = files;
+    for (const { file, record } of await options.extra({ primary, filelists, other })) {
+      files.push(file);
+      records.push({ ...record, timestamp });
+    }
+  }
   const repomd = renderRepomd({ revision: String(timestamp), records });
   // Signed now, not at the revision's time: a key imported after the revision was made must still verify.
   const date = caps.now();
@@ -83,7 +102,7 @@ export async function renderRpmView(
     format: 1,
     distribution: dist.name,
     revision: revision.id,
-    view: rpmViewName(arch),
+    view: rpmViewName(arch, variant),
     created: revision.created,
     documents: {
       'repodata/repomd.xml': repomd,

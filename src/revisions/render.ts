@@ -4,7 +4,8 @@
  * for every metadata file a recipe of byte segments. Segments point into immutable chunks, so a
  * metadata file is never stored twice: serving one concatenates ranges of chunk objects.
  */
-export type Segment = { data: string } | { chunk: string; start: number; end: number };
+/** Inline bytes, a byte range of a chunk, or a whole stored object (sqlite databases). */
+export type Segment = { data: string } | { chunk: string; start: number; end: number } | { object: string };
 
 export interface RenderedFile {
   /** Path relative to the view root, e.g. "repodata/<sha256>-primary.xml.gz". */

@@ -88,9 +88,12 @@ export class Renderer {
             controller.enqueue(fromBase64(segment.data));
             return;
           }
-          const object = await store.get(layout.chunk(segment.chunk), { range: { start: segment.start, end: segment.end - 1 } });
+          const object =
+            'object' in segment
+              ? await store.get(segment.object)
+              : await store.get(layout.chunk(segment.chunk), { range: { start: segment.start, end: segment.end - 1 } });
           if (!object) {
-            controller.error(new Error(`chunk ${segment.chunk} is missing`));
+            controller.error(new Error(`${'object' in segment ? segment.object : `chunk ${segment.chunk}`} is missing`));
             return;
           }
           reader = object.body.getReader();

@@ -14,7 +14,12 @@ export const RPM_STREAMS: StreamSpec[] = [
   { name: 'primary', mode: 'gzip' },
   { name: 'filelists', mode: 'gzip' },
   { name: 'other', mode: 'gzip' },
+  // The same <package> elements with the hashed variant's hrefs (Packages/<letter>/<file>).
+  { name: 'primary_hashed', mode: 'gzip' },
 ];
+
+/** The two layouts every RPM repository is served in. */
+export type RpmVariant = 'plain' | 'hashed';
 
 const SEP = '\u0000';
 
@@ -37,9 +42,12 @@ export function nevra(pkg: RpmPackage): string {
   return `${pkg.name}-${epoch}${pkg.version}-${pkg.release}.${pkg.arch}`;
 }
 
-/** The href of a package inside an arch repository of the plain variant. */
-export function rpmHref(fileName: string): string {
-  return `Packages/${fileName}`;
+/**
+ * The href of a package inside an arch repository: `Packages/<file>` in the plain variant,
+ * `Packages/<first character, lower-cased>/<file>` in the hashed one (pungi's sorted tree).
+ */
+export function rpmHref(fileName: string, variant: RpmVariant = 'plain'): string {
+  return variant === 'plain' ? `Packages/${fileName}` : `Packages/${fileName.charAt(0).toLowerCase()}/${fileName}`;
 }
 
 export function rpmEntry(pkg: RpmPackage, facts: RpmFileFacts): EntryWithSegments {
@@ -47,6 +55,7 @@ export function rpmEntry(pkg: RpmPackage, facts: RpmFileFacts): EntryWithSegment
     utf8(renderPrimaryPackage(pkg, facts, rpmHref(facts.fileName))),
     utf8(renderFilelistsPackage(pkg, facts.sha256)),
     utf8(renderOtherPackage(pkg, facts.sha256)),
+    utf8(renderPrimaryPackage(pkg, facts, rpmHref(facts.fileName, 'hashed'))),
   ];
   return {
     entry: {

@@ -1,11 +1,11 @@
 import type { RpmDistribution } from '../config/distributions.ts';
 import type { Core } from '../core.ts';
+import { APT_STREAMS } from './apt-entry.ts';
 import type { IndexEntry } from './chunk.ts';
 import type { RenderedFile, RenderManifest } from './render.ts';
-import { renderRpmView, rpmViewName } from './render-rpm.ts';
+import { renderRpmView, rpmViewName, type ExtraRecords } from './render-rpm.ts';
 import type { Revision } from './revision.ts';
-import { APT_STREAMS } from './apt-entry.ts';
-import { RPM_STREAMS, rpmArchesFor, rpmKeyFromFileName } from './rpm-entry.ts';
+import { RPM_STREAMS, rpmArchesFor, rpmHref, rpmKeyFromFileName, type RpmVariant } from './rpm-entry.ts';
 
 /** What a distribution that has never been published to looks like: a valid, empty repository. */
 export function emptyRevision(dist: string, kind: Revision['kind']): Revision {
@@ -31,9 +31,17 @@ export function rpmViewArches(dist: RpmDistribution): string[] {
   return [...dist.architectures, 'noarch', 'src'];
 }
 
-export function rpmManifest(core: Core, dist: RpmDistribution, revision: Revision, arch: string): Promise<RenderManifest> {
-  return core.renderer.view(dist.name, revision.id, rpmViewName(arch), () =>
-    renderRpmView({ caps: core.caps, repository: core.repository, signer: core.signer }, dist, revision, arch),
+/**
+ * Renders more metadata for a view from its XML (the sqlite databases). The runtime sets it on the
+ * core when it can build them; the hashed variant lists them, the plain one when the distribution asks.
+ */
+export type ExtraRecordsFactory = (core: Core, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant) => ExtraRecords;
+
+export function rpmManifest(core: Core, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant = 'plain'): Promise<RenderManifest> {
+  const wantsExtra = variant === 'hashed' || dist.sqlite === true;
+  const extra = wantsExtra && core.extraRecords ? core.extraRecords(core, dist, revision, arch, variant) : undefined;
+  return core.renderer.view(dist.name, revision.id, rpmViewName(arch, variant), () =>
+    renderRpmView({ caps: core.caps, repository: core.repository, signer: core.signer }, dist, revision, arch, { variant, extra }),
   );
 }
 
@@ -41,24 +49,25 @@ export function rpmManifest(core: Core, dist: RpmDistribution, revision: Revisio
  * A repodata file of an arch repository: from the given revision's render, or, for a client that
  * read an older repomd.xml, from the render that first produced that content hash.
  */
-export async function findRpmMetadataFile(core: Core, dist: RpmDistribution, manifest: RenderManifest, arch: string, name: string): Promise<RenderedFile | null> {
+export async function findRpmMetadataFile(core: Core, dist: RpmDistribution, manifest: RenderManifest, arch: string, name: string, variant: RpmVariant = 'plain'): Promise<RenderedFile | null> {
   const path = `repodata/${name}`;
   const direct = manifest.files.find((f) => f.path === path);
   if (direct) return direct;
   const sha = /^([0-9a-f]{64})-/.exec(name)?.[1];
   if (!sha) return null;
   const pointer = await core.renderer.pointer(dist.name, sha);
-  if (!pointer || pointer.view !== rpmViewName(arch)) return null;
+  if (!pointer || pointer.view !== rpmViewName(arch, variant)) return null;
   const older = await core.repository.revision(dist.name, pointer.revision);
   if (!older) return null;
-  const olderManifest = await rpmManifest(core, dist, older, arch);
+  const olderManifest = await rpmManifest(core, dist, older, arch, variant);
   return olderManifest.files.find((f) => f.path === path) ?? null;
 }
 
-/** The index entry of a package file shown in an arch repository of a revision. */
-export async function findRpmPackage(core: Core, revision: Revision, arch: string, file: string): Promise<IndexEntry | null> {
+/** The index entry of a package shown in an arch repository of a revision, by its href. */
+export async function findRpmPackage(core: Core, revision: Revision, arch: string, href: string, variant: RpmVariant = 'plain'): Promise<IndexEntry | null> {
+  const file = href.slice(href.lastIndexOf('/') + 1);
   const key = rpmKeyFromFileName(file);
   if (!key) return null;
   const entry = await core.repository.findEntry(revision, key);
-  return entry && entry.file === file && rpmArchesFor(arch).has(entry.arch) ? entry : null;
+  return entry && entry.file === file && rpmHref(file, variant) === href && rpmArchesFor(arch).has(entry.arch) ? entry : null;
 }

@@ -1,42 +1,89 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { RpmDistribution } from '../../config/distributions.ts';
 import type { Core } from '../../core.ts';
 import { NotFoundError } from '../../errors.ts';
 import { layout } from '../../revisions/layout.ts';
+import type { Revision } from '../../revisions/revision.ts';
+import type { RpmVariant } from '../../revisions/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../revisions/rpm-views.ts';
-import { serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { resolveRevision } from './revision-param.ts';
 
-/** dnf, yum and zypper: /repos/<dist>/<arch>/repodata/... and /repos/<dist>/<arch>/Packages/<file>. */
-export function rpmRepoRoutes(core: Core): Hono {
-  const app = new Hono();
-
-  const resolve = async (distName: string, arch: string) => {
-    const dist = core.distributions.get(distName);
-    if (!dist || dist.kind !== 'rpm') throw new NotFoundError(`no RPM distribution ${JSON.stringify(distName)}`, 'unknown_distribution');
-    if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
-    const revision = (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'rpm');
-    return { dist: dist as RpmDistribution, revision };
+/**
+ * dnf, yum and zypper. One set of handlers serves every layout:
+ *   /repos/<dist>/<arch>/...                      plain variant, current revision
+ *   /hashed/<dist>/<arch>/...                     hashed variant (Packages/<letter>/<file>, sqlite)
+ *   /revisions/<dist>/<id>/<arch>/...             plain variant of a pinned revision
+ *   /revisions/<dist>/<id>/hashed/<arch>/...      hashed variant of a pinned revision
+ * Below each: repodata/<file> and the package hrefs of primary.xml.
+ */
+export function rpmRepoRoutes(core: Core): { repos: Hono; hashed: Hono; revisions: Hono } {
+  const distribution = (name: string): RpmDistribution => {
+    const dist = core.distributions.get(name);
+    if (!dist || dist.kind !== 'rpm') throw new NotFoundError(`no RPM distribution ${JSON.stringify(name)}`, 'unknown_distribution');
+    return dist;
   };
+  const current = async (dist: RpmDistribution) => (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'rpm');
 
-  app.get('/:dist/:arch/repodata/:name', async (c) => {
-    const { dist: distName, arch, name } = c.req.param();
-    const { dist, revision } = await resolve(distName, arch);
-    const manifest = await rpmManifest(core, dist, revision, arch);
+  const metadata = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean) => {
+    if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
+    const manifest = await rpmManifest(core, dist, revision, arch, variant);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[`repodata/${name}`];
-    if (document !== undefined) return serveDocument(c, name, document, `"${revision.id}-${arch}-${name}"`, lastModified);
-    const file = await findRpmMetadataFile(core, dist, manifest, arch, name);
+    if (document !== undefined) {
+      const response = serveDocument(c, name, document, `"${revision.id}-${variant}-${arch}-${name}"`, lastModified);
+      if (pinned) response.headers.set('cache-control', IMMUTABLE);
+      return response;
+    }
+    const file = await findRpmMetadataFile(core, dist, manifest, arch, name, variant);
     if (!file) throw new NotFoundError(`no such metadata file: ${name}`);
     return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, () => core.renderer.stream(file));
-  });
+  };
 
-  app.get('/:dist/:arch/Packages/:file', async (c) => {
-    const { dist: distName, arch, file } = c.req.param();
-    const { revision } = await resolve(distName, arch);
-    const entry = await findRpmPackage(core, revision, arch, file);
-    if (!entry) throw new NotFoundError(`no package ${file} in ${distName}/${arch}`, 'package_not_found');
+  const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant) => {
+    if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
+    const entry = await findRpmPackage(core, revision, arch, href, variant);
+    if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
     return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds);
+  };
+
+  const repos = new Hono();
+  repos.get('/:dist/:arch/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'plain', false);
+  });
+  repos.get('/:dist/:arch/Packages/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain');
   });
 
-  return app;
+  const hashed = new Hono();
+  hashed.get('/:dist/:arch/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'hashed', false);
+  });
+  hashed.get('/:dist/:arch/Packages/:letter/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed');
+  });
+
+  const revisions = new Hono();
+  revisions.get('/:dist/:rev/hashed/:arch/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), c.req.param('name'), 'hashed', true);
+  });
+  revisions.get('/:dist/:rev/hashed/:arch/Packages/:letter/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed');
+  });
+  revisions.get('/:dist/:rev/:arch/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), c.req.param('name'), 'plain', true);
+  });
+  revisions.get('/:dist/:rev/:arch/Packages/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain');
+  });
+
+  return { repos, hashed, revisions };
 }

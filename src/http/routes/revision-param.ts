@@ -1,0 +1,22 @@
+import type { Core } from '../../core.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { Revision } from '../../revisions/revision.ts';
+
+/**
+ * A pinned revision named in a URL, by its id ("000042-AbCd1234") or its number ("42"). A number
+ * is looked up along the distribution's history (orphans of lost publish races share numbers but
+ * are never in it).
+ */
+export async function resolveRevision(core: Core, dist: string, name: string): Promise<Revision> {
+  if (/^\d+$/.test(name)) {
+    const wanted = Number(name);
+    const { ref } = await core.repository.currentRef(dist);
+    let revision = ref ? await core.repository.revision(dist, ref.revision) : null;
+    while (revision && revision.number > wanted && revision.parent) revision = await core.repository.revision(dist, revision.parent);
+    if (revision && revision.number === wanted) return revision;
+  } else if (/^\d{6,}-[A-Za-z0-9_-]{1,16}$/.test(name)) {
+    const revision = await core.repository.revision(dist, name);
+    if (revision) return revision;
+  }
+  throw new NotFoundError(`distribution ${dist} has no revision ${JSON.stringify(name)}`, 'unknown_revision');
+}
