@@ -1,4 +1,5 @@
 import type { Tokens } from './auth/tokens.ts';
+import type { Users } from './auth/users.ts';
 import type { Distributions } from './config/distributions.ts';
 import type { Renderer } from './revisions/renderer.ts';
 import type { ExtraRecordsFactory } from './revisions/rpm-views.ts';
@@ -14,6 +15,7 @@ export interface Core {
   renderer: Renderer;
   signer: Signer;
   tokens: Tokens;
+  users: Users;
   settings: Settings;
   /** Builds the sqlite databases of RPM views, where the runtime can (sql.js). */
   extraRecords?: ExtraRecordsFactory;

@@ -3,6 +3,9 @@ import type { Capabilities } from '../runtime/capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { layout } from '../revisions/layout.ts';
 import { isRole, type Role } from './roles.ts';
+import type { Users } from './users.ts';
+
+const tokenId = (hash: string) => hash.slice(0, 16);
 
 /**
  * Bearer tokens. Only a token's sha256 is stored (auth/tokens/<hash>.json), so a leaked bucket
@@ -13,6 +16,8 @@ export interface TokenRecord {
   format: 1;
   role: Role;
   subject: string;
+  /** A label for long-lived automation tokens (shown by the token list). */
+  name?: string;
   created: string;
   /** ISO time after which the token is refused; absent for long-lived automation tokens. */
   expires?: string;
@@ -30,7 +35,10 @@ export class Tokens {
   private adminTokenHash: string | null = null;
   private adminPasswordHash: string | null = null;
 
-  constructor(private readonly caps: Capabilities) {}
+  constructor(
+    private readonly caps: Capabilities,
+    private readonly users?: Users,
+  ) {}
 
   /** REPOD_ADMIN_TOKEN and REPOD_ADMIN_PASSWORD, kept only as hashes. */
   async configure(options: { adminToken?: string; adminPassword?: string }): Promise<void> {
@@ -53,18 +61,42 @@ export class Tokens {
     return (await this.issue({ subject: 'admin (bootstrap)', role: 'admin' })).token;
   }
 
-  async issue(options: { subject: string; role: Role; ttlSeconds?: number }): Promise<{ token: string; record: TokenRecord }> {
+  async issue(options: { subject: string; role: Role; ttlSeconds?: number; name?: string }): Promise<{ token: string; record: TokenRecord; id: string }> {
     const token = `rpd_${this.caps.randomId()}${this.caps.randomId()}`;
     const now = this.caps.now();
     const record: TokenRecord = {
       format: 1,
       role: options.role,
       subject: options.subject,
+      ...(options.name ? { name: options.name } : {}),
       created: now.toISOString(),
       ...(options.ttlSeconds ? { expires: new Date(now.getTime() + options.ttlSeconds * 1000).toISOString() } : {}),
     };
-    await putJson(this.caps.store, layout.token(await this.hash(token)), record, { ifNoneMatch: '*' });
-    return { token, record };
+    const hash = await this.hash(token);
+    await putJson(this.caps.store, layout.token(hash), record, { ifNoneMatch: '*' });
+    return { token, record, id: tokenId(hash) };
+  }
+
+  /** Long-lived tokens (and unexpired logins), by id: the first 16 hex digits of the token's hash. */
+  async list(): Promise<Array<TokenRecord & { id: string }>> {
+    const out: Array<TokenRecord & { id: string }> = [];
+    for await (const e of this.caps.store.list(layout.tokensPrefix())) {
+      const hash = e.key.slice(layout.tokensPrefix().length).replace(/\.json$/, '');
+      const record = (await getJson<TokenRecord>(this.caps.store, e.key))?.value;
+      if (record && (!record.expires || Date.parse(record.expires) > this.caps.now().getTime())) out.push({ ...record, id: tokenId(hash) });
+    }
+    return out;
+  }
+
+  /** Revokes a token by id. Other servers stop accepting it within their cache time (30 s). */
+  async revoke(id: string): Promise<boolean> {
+    if (!/^[0-9a-f]{16}$/.test(id)) return false;
+    for await (const e of this.caps.store.list(layout.tokensPrefix() + id)) {
+      await this.caps.store.delete(e.key);
+      this.cache.clear();
+      return true;
+    }
+    return false;
   }
 
   /** The principal a bearer token stands for, or null. */
@@ -83,13 +115,20 @@ export class Tokens {
     return principal;
   }
 
-  /** `POST /api/v1/auth/token`: the built-in user admin with REPOD_ADMIN_PASSWORD. */
+  /** The role of a user's credentials: the built-in admin (REPOD_ADMIN_PASSWORD) or a stored user. */
+  async authenticate(username: string, password: string): Promise<Principal | null> {
+    if (username === 'admin' && this.adminPasswordHash !== null) {
+      return constantTimeEqual(await this.hash(password), this.adminPasswordHash) ? { subject: 'admin', role: 'admin' } : null;
+    }
+    return this.users ? this.users.verify(username, password) : null;
+  }
+
+  /** `POST /api/v1/auth/token`: a day-long token for a user's credentials. */
   async login(username: string, password: string): Promise<{ token: string; expiresIn: number }> {
-    const passwordHash = await this.hash(password);
-    const ok = this.adminPasswordHash !== null && username === 'admin' && constantTimeEqual(passwordHash, this.adminPasswordHash);
-    if (!ok) throw new RepodError('invalid_credentials', 'invalid username or password', { status: 401 });
+    const principal = await this.authenticate(username, password);
+    if (!principal) throw new RepodError('invalid_credentials', 'invalid username or password', { status: 401 });
     const ttlSeconds = 24 * 3600;
-    const { token } = await this.issue({ subject: username, role: 'admin', ttlSeconds });
+    const { token } = await this.issue({ subject: principal.subject, role: principal.role, ttlSeconds });
     return { token, expiresIn: ttlSeconds };
   }
 

@@ -11,6 +11,8 @@ export interface RpmDistribution {
   architectures: string[];
   /** Also list the sqlite databases in the plain variant (the hashed variant always does). */
   sqlite?: boolean;
+  /** Readable only with credentials (HTTP Basic or a Bearer token, reader role and up). */
+  private?: boolean;
 }
 
 export interface AptDistribution {
@@ -23,6 +25,8 @@ export interface AptDistribution {
   origin?: string;
   label?: string;
   description?: string;
+  /** Readable only with credentials (HTTP Basic or a Bearer token, reader role and up). */
+  private?: boolean;
 }
 
 export type Distribution = RpmDistribution | AptDistribution;

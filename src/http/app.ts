@@ -2,7 +2,9 @@ import { Hono } from 'hono';
 import type { Core } from '../core.ts';
 import { handleError, notFound } from './errors.ts';
 import { aptRepoRoutes } from './routes/apt-repos.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
+import { historyRoutes } from './routes/history.ts';
 import { distributionRoutes } from './routes/distributions.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { rpmRepoRoutes } from './routes/rpm-repos.ts';
@@ -23,12 +25,19 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
   app.get('/api/v1/health', (c) => c.json({ status: 'ok' }));
   app.route('/api/v1/auth', authRoutes(core));
   app.route('/api/v1/distributions', distributionRoutes(core));
+  app.route('/api/v1/distributions', historyRoutes(core));
+  app.route('/api/v1', adminRoutes(core));
   app.route('/', uploadRoutes(core));
   app.route('/repos', keyRoutes(core));
   const rpm = rpmRepoRoutes(core);
-  app.route('/repos', aptRepoRoutes(core));
+  const apt = aptRepoRoutes(core);
+  app.route('/repos', apt.repos);
   app.route('/repos', rpm.repos);
   app.route('/hashed', rpm.hashed);
+  // APT first: /revisions/<dist>/<id>/dists/... would otherwise look like an RPM arch named "dists".
+  app.route('/revisions', apt.revisions);
   app.route('/revisions', rpm.revisions);
+  app.route('/tags', apt.tags);
+  app.route('/tags', rpm.tags);
   return app;
 }

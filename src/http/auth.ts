@@ -16,3 +16,37 @@ export async function requireRole(core: Core, c: Context, role: Role): Promise<P
   }
   return principal;
 }
+
+/**
+ * Read access to a distribution. Public ones need nothing; a private one takes HTTP Basic (what apt's
+ * auth.conf and dnf's username/password send: a user's password, or any API token as the password)
+ * or a Bearer token, of at least the reader role.
+ */
+export async function requireReader(core: Core, c: Context, dist: { name: string; private?: boolean }): Promise<void> {
+  if (!dist.private) return;
+  const header = c.req.header('authorization') ?? '';
+  let principal: Principal | null = null;
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header);
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
+  if (bearer) principal = await core.tokens.verify(bearer[1]);
+  else if (basic) {
+    let decoded = '';
+    try {
+      decoded = atob(basic[1]);
+    } catch {
+      decoded = '';
+    }
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      const user = decoded.slice(0, colon);
+      const secret = decoded.slice(colon + 1);
+      principal = (await core.tokens.verify(secret)) ?? (await core.tokens.authenticate(user, secret));
+    }
+  }
+  if (!principal) {
+    throw new RepodError('unauthorized', `distribution ${dist.name} is private: send HTTP Basic credentials or a Bearer token`, {
+      status: 401,
+      details: { realm: `repod ${dist.name}` },
+    });
+  }
+}

@@ -9,7 +9,10 @@ export function errorBody(error: RepodError): Record<string, unknown> {
 export function handleError(error: Error, c: Context, log: (m: string, f?: Record<string, unknown>) => void): Response {
   if (error instanceof RepodError) {
     if (error.status >= 500) log('request failed', { path: c.req.path, code: error.code, message: error.message, cause: String(error.cause ?? '') });
-    return c.json(errorBody(error), error.status as 400);
+    const response = c.json(errorBody(error), error.status as 400);
+    // A 401 on a private repository asks for credentials the way apt and dnf expect.
+    if (error.status === 401 && typeof error.details?.realm === 'string') response.headers.set('www-authenticate', `Basic realm="${error.details.realm}"`);
+    return response;
   }
   log('unexpected error', { path: c.req.path, message: error.message, stack: error.stack });
   return c.json({ status: 'error', error: 'internal_error', message: 'internal server error' }, 500);

@@ -252,3 +252,20 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
   await putFragment(caps, layout.aptFragment(staged.sha256, component), 'apt', APT_STREAMS, entry);
   return { record, entry, poolPath: path };
 }
+
+/**
+ * The index entry of a package already in the store (a build referring to an earlier upload):
+ * built from its record, copying no bytes. A .deb claims its pool path for the component first.
+ */
+export async function entryFromRecord(caps: Capabilities, sha256: string, component: string): Promise<{ record: PackageRecord; entry: EntryWithSegments } | null> {
+  const record = (await getJson<PackageRecord>(caps.store, layout.packageRecord(sha256)))?.value;
+  if (!record || !(await caps.store.head(layout.pool(sha256)))) return null;
+  if (record.kind === 'rpm') return { record, entry: rpmEntry(record.package, record.facts) };
+  const control = parseDebControl(record.control);
+  const path = poolPath(component, sourceName(control), record.facts.fileName);
+  const claimed = await putRecord(caps, layout.aptPoolPath(path), { sha256 });
+  if (claimed.sha256 !== sha256) {
+    throw new ConflictError(`${path} is already taken by another file (sha256 ${claimed.sha256})`, 'duplicate_package', { existing: claimed.sha256, uploaded: sha256 });
+  }
+  return { record, entry: aptEntry(control, record.facts, record.files, component, path) };
+}

@@ -23,6 +23,7 @@ export const layout = {
   chunk: (id: string) => `chunks/${shard(id)}.seg`,
   /** The mutable pointer to a distribution's current revision (advanced by compare-and-swap). */
   ref: (dist: string, name = 'current') => `dists/${dist}/refs/${name}.json`,
+  refsPrefix: (dist: string) => `dists/${dist}/refs/`,
   /** An immutable revision object. */
   revision: (dist: string, id: string) => `dists/${dist}/revisions/${id}.json`,
   revisionsPrefix: (dist: string) => `dists/${dist}/revisions/`,
@@ -35,5 +36,8 @@ export const layout = {
   uploadsPrefix: () => 'uploads/',
   signingKey: () => 'keys/signing-key.asc',
   token: (tokenHash: string) => `auth/tokens/${tokenHash}.json`,
+  tokensPrefix: () => 'auth/tokens/',
+  user: (name: string) => `auth/users/${name}.json`,
+  usersPrefix: () => 'auth/users/',
   bootstrapMarker: () => 'auth/bootstrap.json',
 };

@@ -1,10 +1,10 @@
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import type { Capabilities } from '../runtime/capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
-import { decodeChunk, type ChunkIndex, type IndexEntry, type StreamSpec } from './chunk.ts';
+import { decodeChunk, type ChunkIndex, type EntryWithSegments, type IndexEntry, type StreamSpec } from './chunk.ts';
 import { chunkFor, compose, type ChangeSet, type ComposeResult } from './compose.ts';
 import { layout } from './layout.ts';
-import { changeItem, revisionId, type Ref, type Revision } from './revision.ts';
+import { changeItem, revisionId, type ChunkRef, type Ref, type Revision } from './revision.ts';
 import { LruCache } from './lru.ts';
 
 export interface PublishMeta {
@@ -85,6 +85,56 @@ export class Repository {
     return (await this.chunkIndex(ref.id)).entries.find((e) => e.key === key) ?? null;
   }
 
+  /** Every entry whose key starts with `prefix`, in key order (reads only the chunks that can hold them). */
+  async findEntries(revision: Revision, prefix: string): Promise<IndexEntry[]> {
+    const out: IndexEntry[] = [];
+    if (revision.chunks.length === 0) return out;
+    for (let i = chunkFor(revision.chunks, prefix); i < revision.chunks.length; i++) {
+      const ref = revision.chunks[i];
+      if (ref.first > prefix && !ref.first.startsWith(prefix)) break;
+      if (ref.last < prefix) continue;
+      for (const e of (await this.chunkIndex(ref.id)).entries) if (e.key.startsWith(prefix)) out.push(e);
+    }
+    return out;
+  }
+
+  /** Every entry of a revision with its uncompressed segments, chunk by chunk (for copying entries). */
+  async *entriesWithSegments(revision: Revision): AsyncGenerator<EntryWithSegments[]> {
+    for (const ref of revision.chunks) {
+      const bytes = await this.chunkBytes(ref.id);
+      yield decodeChunk(bytes).withSegments(bytes, this.caps.gunzip);
+    }
+  }
+
+  /** Named refs (tags) of a distribution, besides `current`. */
+  async tags(dist: string): Promise<Ref[]> {
+    const out: Ref[] = [];
+    const prefix = layout.refsPrefix(dist);
+    for await (const e of this.caps.store.list(prefix)) {
+      const name = e.key.slice(prefix.length).replace(/\.json$/, '');
+      if (name === 'current') continue;
+      const ref = await getJson<Ref>(this.caps.store, e.key);
+      if (ref) out.push({ ...ref.value, name } as Ref & { name: string });
+    }
+    return out;
+  }
+
+  async setTag(dist: string, name: string, revision: Revision): Promise<Ref> {
+    const ref: Ref = { format: 1, distribution: dist, revision: revision.id, number: revision.number, updated: this.caps.now().toISOString() };
+    await putJson(this.caps.store, layout.ref(dist, name), ref);
+    return ref;
+  }
+
+  async tag(dist: string, name: string): Promise<Ref | null> {
+    return (await getJson<Ref>(this.caps.store, layout.ref(dist, name)))?.value ?? null;
+  }
+
+  async deleteTag(dist: string, name: string): Promise<boolean> {
+    if (!(await this.caps.store.head(layout.ref(dist, name)))) return false;
+    await this.caps.store.delete(layout.ref(dist, name));
+    return true;
+  }
+
   async publish(
     dist: string,
     kind: Revision['kind'],
@@ -92,14 +142,9 @@ export class Repository {
     change: (parent: Revision | null) => ChangeSet | Promise<ChangeSet>,
     meta: PublishMeta,
   ): Promise<PublishResult> {
-    const { store } = this.caps;
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      const { ref, etag } = await this.currentRef(dist, true);
-      const parent = ref ? await this.revision(dist, ref.revision) : null;
-      if (ref && !parent) throw new RepodError('missing_object', `revision ${ref.revision} of ${dist} is missing`, { status: 500 });
-      const changeSet = await change(parent);
-      const result = await compose(parent?.chunks ?? [], streams, changeSet, {
+    let composed: ComposeResult | null = null;
+    const { revision, changed, attempts } = await this.advance(dist, kind, streams, meta, async (parent) => {
+      const result = await compose(parent?.chunks ?? [], streams, await change(parent), {
         loadChunk: (id) => this.chunkBytes(id),
         chunkId: async (bytes) => {
           const h = this.caps.hash('sha256');
@@ -109,11 +154,56 @@ export class Repository {
         gzip: this.caps.gzip,
         gunzip: this.caps.gunzip,
       });
-      if (result.added.length === 0 && result.removed.length === 0) {
-        return { revision: parent, changed: false, compose: result, attempts: attempt };
-      }
+      composed = result;
+      if (result.added.length === 0 && result.removed.length === 0) return null;
+      return { chunks: result.chunks, written: result.written, changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) } };
+    });
+    return { revision, changed, compose: composed!, attempts };
+  }
+
+  /**
+   * Moves a distribution to a new revision whose package set equals `target`'s (a rollback): the
+   * same chunks, a new number and time, so history stays linear and clients see a newer index.
+   */
+  async restore(dist: string, target: Revision, meta: PublishMeta): Promise<Revision> {
+    const { revision } = await this.advance(dist, target.kind, target.streams, meta, async () => ({
+      chunks: target.chunks,
+      written: [],
+      changes: { added: [], removed: [] },
+      restoredFrom: target.id,
+    }));
+    return revision!;
+  }
+
+  /** Gives a distribution that was never published to its first, empty revision. */
+  async initialize(dist: string, kind: Revision['kind'], streams: StreamSpec[], meta: PublishMeta): Promise<Revision | null> {
+    const { ref } = await this.currentRef(dist, true);
+    if (ref) return null;
+    try {
+      const { revision } = await this.advance(dist, kind, streams, meta, async (parent) => (parent ? null : { chunks: [], written: [], changes: { added: [], removed: [] } }));
+      return revision;
+    } catch (error) {
+      if (error instanceof ConflictError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * The one way a distribution's ref moves: build a draft on the current revision, write what it
+   * needs and the revision object, then compare-and-swap the ref; on a lost race, build again on
+   * the winner's revision. A draft of null means nothing to do.
+   */
+  private async advance(dist: string, kind: Revision['kind'], streams: StreamSpec[], meta: PublishMeta, build: (parent: Revision | null) => Promise<Draft | null>): Promise<{ revision: Revision | null; changed: boolean; attempts: number }> {
+    const { store } = this.caps;
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const { ref, etag } = await this.currentRef(dist, true);
+      const parent = ref ? await this.revision(dist, ref.revision) : null;
+      if (ref && !parent) throw new RepodError('missing_object', `revision ${ref.revision} of ${dist} is missing`, { status: 500 });
+      const draft = await build(parent);
+      if (!draft) return { revision: parent, changed: false, attempts: attempt };
       // Everything the revision points at is written before the ref moves.
-      await Promise.all(result.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)));
+      await Promise.all(draft.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)));
       const number = (parent?.number ?? 0) + 1;
       const revision: Revision = {
         format: 1,
@@ -126,9 +216,10 @@ export class Repository {
         author: meta.author,
         message: meta.message,
         streams,
-        changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) },
-        packageCount: result.chunks.reduce((n, c) => n + c.count, 0),
-        chunks: result.chunks,
+        changes: draft.changes,
+        ...(draft.restoredFrom ? { restoredFrom: draft.restoredFrom } : {}),
+        packageCount: draft.chunks.reduce((n, c) => n + c.count, 0),
+        chunks: draft.chunks,
       };
       await putJson(store, layout.revision(dist, revision.id), revision, { ifNoneMatch: '*' });
       const next: Ref = { format: 1, distribution: dist, revision: revision.id, number, updated: revision.created };
@@ -136,7 +227,7 @@ export class Repository {
         const written = await putJson(store, layout.ref(dist), next, etag ? { ifMatch: etag } : { ifNoneMatch: '*' });
         this.refs.set(dist, { at: Date.now(), ref: next, etag: written.etag });
         this.revisions.set(`${dist}/${revision.id}`, revision);
-        return { revision, changed: true, compose: result, attempts: attempt };
+        return { revision, changed: true, attempts: attempt };
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Lost the race: the orphaned revision object is harmless (GC removes it); try again on top.
@@ -146,6 +237,13 @@ export class Repository {
     }
     throw new ConflictError(`could not publish to ${dist}: too many concurrent writers, try again`, 'publish_conflict');
   }
+}
+
+interface Draft {
+  chunks: ChunkRef[];
+  written: Array<{ id: string; bytes: Uint8Array }>;
+  changes: Revision['changes'];
+  restoredFrom?: string;
 }
 
 async function putIfAbsent(caps: Capabilities, key: string, bytes: Uint8Array): Promise<void> {

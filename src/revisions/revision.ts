@@ -36,6 +36,8 @@ export interface Revision {
   message: string;
   streams: StreamSpec[];
   changes: { added: ChangeItem[]; removed: ChangeItem[] };
+  /** Set on a rollback: the revision whose package set this one restores. */
+  restoredFrom?: string;
   packageCount: number;
   chunks: ChunkRef[];
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Tokens } from '../auth/tokens.ts';
+import { Users } from '../auth/users.ts';
 import { Distributions } from '../config/distributions.ts';
 import { DEFAULT_SETTINGS, type Core } from '../core.ts';
 import { RepodError } from '../errors.ts';
@@ -69,7 +70,8 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     }
   }
   const { signer, generated } = await loadSigner(store, operatorKey);
-  const tokens = new Tokens(caps);
+  const users = new Users(caps);
+  const tokens = new Tokens(caps, users);
   await tokens.configure({ adminToken: env.REPOD_ADMIN_TOKEN, adminPassword: env.REPOD_ADMIN_PASSWORD });
   const bootstrapToken = await tokens.bootstrap();
   const core: Core = {
@@ -79,6 +81,7 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     renderer: new Renderer(caps),
     signer,
     tokens,
+    users,
     settings: {
       ...DEFAULT_SETTINGS,
       ...(env.REPOD_MAX_UPLOAD_BYTES ? { maxUploadBytes: Number(env.REPOD_MAX_UPLOAD_BYTES) } : {}),

@@ -1,42 +1,78 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AptDistribution } from '../../config/distributions.ts';
 import type { Core } from '../../core.ts';
 import { NotFoundError } from '../../errors.ts';
 import { aptManifest, aptPoolFile, findAptFile } from '../../revisions/apt-views.ts';
 import { layout } from '../../revisions/layout.ts';
+import type { Revision } from '../../revisions/revision.ts';
 import { emptyRevision } from '../../revisions/rpm-views.ts';
+import { requireReader } from '../auth.ts';
 import { pathAfter } from '../paths.ts';
-import { serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
  * apt: `deb [signed-by=...] http://HOST/repos <codename> <component>` reads
  * /repos/dists/<codename>/{InRelease,Release,Release.gpg,<component>/binary-<arch>/...} and
- * downloads /repos/pool/<component>/<prefix>/<source>/<file>.
+ * downloads /repos/pool/<component>/<prefix>/<source>/<file>. A pinned revision is
+ * `deb http://HOST/revisions/<dist>/<id> <codename> main`, a tag `deb http://HOST/tags/<dist>/<tag> ...`.
  */
-export function aptRepoRoutes(core: Core): Hono {
-  const app = new Hono();
+export function aptRepoRoutes(core: Core): { repos: Hono; revisions: Hono; tags: Hono } {
+  const distribution = (name: string): AptDistribution => {
+    const dist = core.distributions.get(name);
+    if (!dist || dist.kind !== 'apt') throw new NotFoundError(`no APT distribution ${JSON.stringify(name)}`, 'unknown_distribution');
+    return dist;
+  };
 
-  app.get('/dists/:codename/*', async (c) => {
-    const codename = c.req.param('codename');
-    const dist = core.distributions.get(codename);
-    if (!dist || dist.kind !== 'apt') throw new NotFoundError(`no APT distribution ${JSON.stringify(codename)}`, 'unknown_distribution');
-    const path = pathAfter(c.req.path, `/dists/${codename}/`);
-    const revision = (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'apt');
-    const manifest = await aptManifest(core, dist as AptDistribution, revision);
+  const index = async (c: Context, dist: AptDistribution, revision: Revision, prefix: string, pinned: boolean) => {
+    await requireReader(core, c, dist);
+    const path = pathAfter(c.req.path, prefix);
+    const manifest = await aptManifest(core, dist, revision);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[path];
-    if (document !== undefined) return serveDocument(c, path, document, `"${revision.id}-${path}"`, lastModified);
-    const file = await findAptFile(core, dist as AptDistribution, manifest, path);
-    if (!file) throw new NotFoundError(`no such file: dists/${codename}/${path}`);
+    if (document !== undefined) {
+      const response = serveDocument(c, path, document, `"${revision.id}-${path}"`, lastModified);
+      if (pinned) response.headers.set('cache-control', IMMUTABLE);
+      return response;
+    }
+    const file = await findAptFile(core, dist, manifest, path);
+    if (!file) throw new NotFoundError(`no such file: dists/${dist.name}/${path}`);
     return serveImmutable(c, file.path, file.size, `"${file.checksums.sha256}"`, lastModified, () => core.renderer.stream(file));
-  });
+  };
 
-  app.get('/pool/*', async (c) => {
-    const path = `pool/${pathAfter(c.req.path, '/pool/')}`;
+  // Pool paths are shared by every APT distribution; a private one makes the shared pool private.
+  const pool = async (c: Context, prefix: string) => {
+    for (const d of core.distributions.all()) if (d.kind === 'apt' && d.private) await requireReader(core, c, d);
+    const path = `pool/${pathAfter(c.req.path, prefix)}`;
     const sha256 = await aptPoolFile(core, path);
     if (!sha256) throw new NotFoundError(`no package at ${path}`, 'package_not_found');
     return serveBlob(c, core.caps.store, layout.pool(sha256), path.slice(path.lastIndexOf('/') + 1), core.settings.presignSeconds);
-  });
+  };
 
-  return app;
+  const repos = new Hono();
+  repos.get('/dists/:codename/*', async (c) => {
+    const dist = distribution(c.req.param('codename'));
+    const revision = (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'apt');
+    return index(c, dist, revision, `/dists/${dist.name}/`, false);
+  });
+  repos.get('/pool/*', (c) => pool(c, '/pool/'));
+
+  const revisions = new Hono();
+  revisions.get('/:dist/:rev/dists/:codename/*', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    if (c.req.param('codename') !== dist.name) throw new NotFoundError(`distribution ${dist.name} has no codename ${c.req.param('codename')}`, 'unknown_distribution');
+    const revision = await resolveRevision(core, dist.name, c.req.param('rev'));
+    return index(c, dist, revision, `/dists/${dist.name}/`, true);
+  });
+  revisions.get('/:dist/:rev/pool/*', (c) => pool(c, '/pool/'));
+
+  const tags = new Hono();
+  tags.get('/:dist/:tag/dists/:codename/*', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    if (c.req.param('codename') !== dist.name) throw new NotFoundError(`distribution ${dist.name} has no codename ${c.req.param('codename')}`, 'unknown_distribution');
+    return index(c, dist, await resolveTag(core, dist.name, c.req.param('tag')), `/dists/${dist.name}/`, false);
+  });
+  tags.get('/:dist/:tag/pool/*', (c) => pool(c, '/pool/'));
+
+  return { repos, revisions, tags };
 }

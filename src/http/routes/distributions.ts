@@ -1,8 +1,12 @@
 import { Hono } from 'hono';
 import type { Core } from '../../core.ts';
 import { RepodError } from '../../errors.ts';
+import { APT_STREAMS } from '../../revisions/apt-entry.ts';
+import { migrate, promote } from '../../revisions/promote.ts';
+import { RPM_STREAMS } from '../../revisions/rpm-entry.ts';
 import { removePackages } from '../../revisions/uploads.ts';
 import { requireRole } from '../auth.ts';
+import { buildsHandler } from './builds.ts';
 
 /** `/api/v1/distributions`: what is configured, where each one stands, and removals. */
 export function distributionRoutes(core: Core): Hono {
@@ -15,6 +19,39 @@ export function distributionRoutes(core: Core): Hono {
       }),
     );
     return c.json({ distributions: list });
+  });
+
+  app.post('/:dist/builds', buildsHandler(core));
+
+  // Repod's endpoints: copy references between distributions, never bytes.
+  app.post('/promote', async (c) => {
+    const principal = await requireRole(core, c, 'maintainer');
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    const { package: name, from_dist, to_dist, version } = body ?? {};
+    if (typeof name !== 'string' || typeof from_dist !== 'string' || typeof to_dist !== 'string' || (version !== undefined && typeof version !== 'string')) {
+      throw new RepodError('invalid_request', 'the body must be JSON {"package", "from_dist", "to_dist", "version"?}', { status: 400 });
+    }
+    const result = await promote(core, { package: name, from: from_dist, to: to_dist, version }, principal.subject);
+    return c.json(result, result.status === 'published' ? 201 : 200);
+  });
+  app.post('/migrate', async (c) => {
+    const principal = await requireRole(core, c, 'maintainer');
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    const { from_dist, to_dist } = body ?? {};
+    if (typeof from_dist !== 'string' || typeof to_dist !== 'string') throw new RepodError('invalid_request', 'the body must be JSON {"from_dist", "to_dist"}', { status: 400 });
+    const result = await migrate(core, { from: from_dist, to: to_dist }, principal.subject);
+    return c.json(result, result.status === 'published' ? 201 : 200);
+  });
+  // Gives every configured distribution that was never published to its first, empty revision.
+  app.post('/init', async (c) => {
+    const principal = await requireRole(core, c, 'maintainer');
+    const created: string[] = [];
+    for (const d of core.distributions.all()) {
+      const kind = d.kind === 'rpm' ? 'rpm' : 'apt';
+      const revision = await core.repository.initialize(d.name, kind, kind === 'rpm' ? RPM_STREAMS : APT_STREAMS, { author: principal.subject, message: 'initialize' });
+      if (revision) created.push(d.name);
+    }
+    return c.json({ status: 'ok', created, existing: core.distributions.all().map((d) => d.name).filter((n) => !created.includes(n)) });
   });
 
   // One package by file name or NEVRA: DELETE /api/v1/distributions/rocky9/packages/hello-2.0-1.x86_64.rpm

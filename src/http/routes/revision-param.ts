@@ -20,3 +20,11 @@ export async function resolveRevision(core: Core, dist: string, name: string): P
   }
   throw new NotFoundError(`distribution ${dist} has no revision ${JSON.stringify(name)}`, 'unknown_revision');
 }
+
+/** The revision a named ref (tag) points at. */
+export async function resolveTag(core: Core, dist: string, tag: string): Promise<Revision> {
+  const ref = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag) && tag !== 'current' ? await core.repository.tag(dist, tag) : null;
+  const revision = ref ? await core.repository.revision(dist, ref.revision) : null;
+  if (!revision) throw new NotFoundError(`distribution ${dist} has no tag ${JSON.stringify(tag)}`, 'unknown_tag');
+  return revision;
+}

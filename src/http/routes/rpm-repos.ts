@@ -7,7 +7,8 @@ import type { Revision } from '../../revisions/revision.ts';
 import type { RpmVariant } from '../../revisions/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../revisions/rpm-views.ts';
 import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
-import { resolveRevision } from './revision-param.ts';
+import { requireReader } from '../auth.ts';
+import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
  * dnf, yum and zypper. One set of handlers serves every layout:
@@ -17,7 +18,7 @@ import { resolveRevision } from './revision-param.ts';
  *   /revisions/<dist>/<id>/hashed/<arch>/...      hashed variant of a pinned revision
  * Below each: repodata/<file> and the package hrefs of primary.xml.
  */
-export function rpmRepoRoutes(core: Core): { repos: Hono; hashed: Hono; revisions: Hono } {
+export function rpmRepoRoutes(core: Core): { repos: Hono; hashed: Hono; revisions: Hono; tags: Hono } {
   const distribution = (name: string): RpmDistribution => {
     const dist = core.distributions.get(name);
     if (!dist || dist.kind !== 'rpm') throw new NotFoundError(`no RPM distribution ${JSON.stringify(name)}`, 'unknown_distribution');
@@ -26,6 +27,7 @@ export function rpmRepoRoutes(core: Core): { repos: Hono; hashed: Hono; revision
   const current = async (dist: RpmDistribution) => (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'rpm');
 
   const metadata = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean) => {
+    await requireReader(core, c, dist);
     if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
     const manifest = await rpmManifest(core, dist, revision, arch, variant);
     const lastModified = new Date(revision.created);
@@ -41,6 +43,7 @@ export function rpmRepoRoutes(core: Core): { repos: Hono; hashed: Hono; revision
   };
 
   const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant) => {
+    await requireReader(core, c, dist);
     if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
     const entry = await findRpmPackage(core, revision, arch, href, variant);
     if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
@@ -85,5 +88,24 @@ export function rpmRepoRoutes(core: Core): { repos: Hono; hashed: Hono; revision
     return pkg(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain');
   });
 
-  return { repos, hashed, revisions };
+  const tags = new Hono();
+  const tagged = (c: Context) => resolveTag(core, c.req.param('dist')!, c.req.param('tag')!);
+  tags.get('/:dist/:tag/hashed/:arch/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await tagged(c), c.req.param('arch'), c.req.param('name'), 'hashed', false);
+  });
+  tags.get('/:dist/:tag/hashed/:arch/Packages/:letter/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await tagged(c), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed');
+  });
+  tags.get('/:dist/:tag/:arch/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await tagged(c), c.req.param('arch'), c.req.param('name'), 'plain', false);
+  });
+  tags.get('/:dist/:tag/:arch/Packages/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await tagged(c), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain');
+  });
+
+  return { repos, hashed, revisions, tags };
 }

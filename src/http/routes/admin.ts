@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import { isRole } from '../../auth/roles.ts';
+import type { Core } from '../../core.ts';
+import { NotFoundError, RepodError } from '../../errors.ts';
+import { requireRole } from '../auth.ts';
+
+/** Tokens and users (admin role). */
+export function adminRoutes(core: Core): Hono {
+  const app = new Hono();
+
+  app.post('/tokens', async (c) => {
+    const principal = await requireRole(core, c, 'admin');
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    const { name, role, expires_in } = body ?? {};
+    if (typeof name !== 'string' || !name || !isRole(role) || (expires_in !== undefined && (typeof expires_in !== 'number' || expires_in <= 0))) {
+      throw new RepodError('invalid_request', 'the body must be JSON {"name", "role": reader|auditor|uploader|maintainer|admin, "expires_in"?: seconds}', { status: 400 });
+    }
+    const { token, record, id } = await core.tokens.issue({ subject: `token:${name}`, name, role, ttlSeconds: expires_in as number | undefined });
+    core.caps.log('token created', { id, name, role, by: principal.subject });
+    return c.json({ token, id, name, role: record.role, created: record.created, ...(record.expires ? { expires: record.expires } : {}) }, 201);
+  });
+  app.get('/tokens', async (c) => {
+    await requireRole(core, c, 'admin');
+    const tokens = await core.tokens.list();
+    return c.json({ tokens: tokens.map((t) => ({ id: t.id, name: t.name ?? t.subject, role: t.role, created: t.created, ...(t.expires ? { expires: t.expires } : {}) })) });
+  });
+  app.delete('/tokens/:id', async (c) => {
+    const principal = await requireRole(core, c, 'admin');
+    if (!(await core.tokens.revoke(c.req.param('id')))) throw new NotFoundError(`no token ${c.req.param('id')}`, 'unknown_token');
+    core.caps.log('token revoked', { id: c.req.param('id'), by: principal.subject });
+    return c.json({ status: 'revoked', id: c.req.param('id') });
+  });
+
+  app.post('/users', async (c) => {
+    await requireRole(core, c, 'admin');
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    const { username, password, role } = body ?? {};
+    if (typeof username !== 'string' || typeof password !== 'string' || !isRole(role)) {
+      throw new RepodError('invalid_request', 'the body must be JSON {"username", "password", "role"}', { status: 400 });
+    }
+    return c.json(await core.users.create(username, password, role), 201);
+  });
+  app.get('/users', async (c) => {
+    await requireRole(core, c, 'admin');
+    return c.json({ users: await core.users.list() });
+  });
+  app.delete('/users/:name', async (c) => {
+    await requireRole(core, c, 'admin');
+    if (!(await core.users.remove(c.req.param('name')))) throw new NotFoundError(`no user ${c.req.param('name')}`, 'unknown_user');
+    return c.json({ status: 'deleted', username: c.req.param('name') });
+  });
+  return app;
+}

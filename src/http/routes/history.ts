@@ -1,0 +1,78 @@
+import { Hono, type Context } from 'hono';
+import type { Core } from '../../core.ts';
+import { NotFoundError, RepodError } from '../../errors.ts';
+import { diffRevisions, entriesOf, listRevisions, summary } from '../../revisions/history.ts';
+import { requireDistribution } from '../../revisions/uploads.ts';
+import { requireReader, requireRole } from '../auth.ts';
+import { resolveRevision } from './revision-param.ts';
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** History, pinning, rollback and tags under /api/v1/distributions/<dist>/. */
+export function historyRoutes(core: Core): Hono {
+  const app = new Hono();
+  const dist = async (c: Context) => {
+    const d = requireDistribution(core, c.req.param('dist'));
+    await requireReader(core, c, d);
+    return d;
+  };
+
+  app.get('/:dist/revisions', async (c) => {
+    const d = await dist(c);
+    const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 20) || 20, 1), 500);
+    const before = c.req.query('before') ? Number(c.req.query('before')) : undefined;
+    return c.json(await listRevisions(core, d.name, { limit, before }));
+  });
+
+  app.get('/:dist/revisions/:rev', async (c) => {
+    const d = await dist(c);
+    const revision = await resolveRevision(core, d.name, c.req.param('rev'));
+    const packages = (await entriesOf(core, revision)).map((e) => ({ label: e.label, arch: e.arch, file: e.file, sha256: e.id, ...(e.component ? { component: e.component } : {}) }));
+    return c.json({ ...summary(revision), changes: revision.changes, packages });
+  });
+
+  app.get('/:dist/revisions/:a/diff/:b', async (c) => {
+    const d = await dist(c);
+    const a = await resolveRevision(core, d.name, c.req.param('a'));
+    const b = await resolveRevision(core, d.name, c.req.param('b'));
+    return c.json(await diffRevisions(core, a, b));
+  });
+
+  app.post('/:dist/rollback', async (c) => {
+    const principal = await requireRole(core, c, 'maintainer');
+    const d = requireDistribution(core, c.req.param('dist'));
+    const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
+    if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number')) throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
+    const target = await resolveRevision(core, d.name, String(body.revision));
+    const revision = await core.repository.restore(d.name, target, { author: principal.subject, message: `rollback to revision ${target.number}` });
+    return c.json({ status: 'published', distribution: d.name, revision: { id: revision.id, number: revision.number }, restored: target.id }, 201);
+  });
+
+  app.get('/:dist/tags', async (c) => {
+    const d = await dist(c);
+    const tags = await core.repository.tags(d.name);
+    return c.json({ tags: tags.map((t) => ({ name: (t as typeof t & { name: string }).name, revision: t.revision, number: t.number, updated: t.updated })) });
+  });
+
+  app.put('/:dist/tags/:tag', async (c) => {
+    const principal = await requireRole(core, c, 'maintainer');
+    const d = requireDistribution(core, c.req.param('dist'));
+    const tag = c.req.param('tag');
+    if (!TAG.test(tag) || tag === 'current') throw new RepodError('invalid_request', `invalid tag name ${JSON.stringify(tag)}`, { status: 400 });
+    const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
+    if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number')) throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
+    const target = await resolveRevision(core, d.name, String(body.revision));
+    const ref = await core.repository.setTag(d.name, tag, target);
+    core.caps.log('tag set', { dist: d.name, tag, revision: target.id, by: principal.subject });
+    return c.json({ name: tag, revision: ref.revision, number: ref.number, updated: ref.updated });
+  });
+
+  app.delete('/:dist/tags/:tag', async (c) => {
+    await requireRole(core, c, 'maintainer');
+    const d = requireDistribution(core, c.req.param('dist'));
+    const tag = c.req.param('tag');
+    if (!TAG.test(tag) || tag === 'current' || !(await core.repository.deleteTag(d.name, tag))) throw new NotFoundError(`no tag ${JSON.stringify(tag)} in ${d.name}`, 'unknown_tag');
+    return c.json({ status: 'deleted', name: tag });
+  });
+  return app;
+}

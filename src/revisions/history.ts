@@ -1,0 +1,118 @@
+import type { Core } from '../core.ts';
+import { compareDebVersions } from '../formats/deb/version.ts';
+import { rpmvercmp } from '../formats/rpm/vercmp.ts';
+import type { IndexEntry } from './chunk.ts';
+import type { Revision } from './revision.ts';
+
+/** What the history API shows of a revision. */
+export interface RevisionSummary {
+  id: string;
+  number: number;
+  parent: string | null;
+  created: string;
+  author: string;
+  message: string;
+  packageCount: number;
+  added: number;
+  removed: number;
+  restoredFrom?: string;
+}
+
+export function summary(r: Revision): RevisionSummary {
+  return {
+    id: r.id,
+    number: r.number,
+    parent: r.parent,
+    created: r.created,
+    author: r.author,
+    message: r.message,
+    packageCount: r.packageCount,
+    added: r.changes.added.length,
+    removed: r.changes.removed.length,
+    ...(r.restoredFrom ? { restoredFrom: r.restoredFrom } : {}),
+  };
+}
+
+/** A page of history, newest first: revisions numbered below `before` (or from the current one). */
+export async function listRevisions(core: Core, dist: string, options: { limit: number; before?: number }): Promise<{ revisions: RevisionSummary[]; next: number | null }> {
+  const { ref } = await core.repository.currentRef(dist, true);
+  const out: RevisionSummary[] = [];
+  let r = ref ? await core.repository.revision(dist, ref.revision) : null;
+  while (r && options.before !== undefined && r.number >= options.before) r = r.parent ? await core.repository.revision(dist, r.parent) : null;
+  while (r && out.length < options.limit) {
+    out.push(summary(r));
+    r = r.parent ? await core.repository.revision(dist, r.parent) : null;
+  }
+  return { revisions: out, next: r ? out[out.length - 1].number : null };
+}
+
+/** Every entry of a revision, chunk by chunk. */
+export async function entriesOf(core: Core, revision: Revision): Promise<IndexEntry[]> {
+  const out: IndexEntry[] = [];
+  for (const c of revision.chunks) out.push(...(await core.repository.chunkIndex(c.id)).entries);
+  return out;
+}
+
+const SEP = '\u0000';
+
+/** Name, architecture and version of an entry, from its key (RPM: name arch version release; APT: component name arch version). */
+export function identity(kind: Revision['kind'], e: IndexEntry): { name: string; arch: string; version: string } {
+  const parts = e.key.split(SEP);
+  if (kind === 'rpm') return { name: parts[0], arch: parts[1], version: `${parts[2]}-${parts[3]}` };
+  return { name: parts[1], arch: parts[2], version: parts[3] };
+}
+
+export interface DiffItem {
+  name: string;
+  arch: string;
+  version: string;
+  label: string;
+  sha256: string;
+}
+
+export interface RevisionDiff {
+  from: string;
+  to: string;
+  added: DiffItem[];
+  removed: DiffItem[];
+  upgraded: Array<{ name: string; arch: string; from: string; to: string }>;
+  downgraded: Array<{ name: string; arch: string; from: string; to: string }>;
+}
+
+/**
+ * What changed from revision a to b. A name and architecture that lost one version and gained
+ * another is an upgrade (or downgrade, by rpm's or dpkg's ordering), not an add and a remove.
+ */
+export async function diffRevisions(core: Core, a: Revision, b: Revision): Promise<RevisionDiff> {
+  const kind = b.kind;
+  const before = new Map((await entriesOf(core, a)).map((e) => [e.key, e]));
+  const after = new Map((await entriesOf(core, b)).map((e) => [e.key, e]));
+  const item = (e: IndexEntry): DiffItem => ({ ...identity(kind, e), label: e.label, sha256: e.id });
+  const added = [...after.values()].filter((e) => before.get(e.key)?.id !== e.id).map(item);
+  const removed = [...before.values()].filter((e) => after.get(e.key)?.id !== e.id).map(item);
+  const compare = kind === 'rpm' ? rpmEvrCompare : compareDebVersions;
+  const result: RevisionDiff = { from: a.id, to: b.id, added: [], removed: [], upgraded: [], downgraded: [] };
+  const gone = new Map<string, DiffItem[]>();
+  for (const r of removed) {
+    const k = `${r.name}/${r.arch}`;
+    gone.set(k, [...(gone.get(k) ?? []), r]);
+  }
+  for (const n of added) {
+    const k = `${n.name}/${n.arch}`;
+    const old = gone.get(k)?.shift();
+    if (!old || old.version === n.version) {
+      result.added.push(n);
+      if (old) result.removed.push(old);
+      continue;
+    }
+    (compare(n.version, old.version) > 0 ? result.upgraded : result.downgraded).push({ name: n.name, arch: n.arch, from: old.version, to: n.version });
+  }
+  for (const rest of gone.values()) result.removed.push(...rest);
+  return result;
+}
+
+function rpmEvrCompare(a: string, b: string): number {
+  const [va, ra] = a.split('-');
+  const [vb, rb] = b.split('-');
+  return rpmvercmp(va, vb) || rpmvercmp(ra ?? '', rb ?? '');
+}

@@ -1,0 +1,121 @@
+import type { Distribution } from '../config/distributions.ts';
+import type { Core } from '../core.ts';
+import { NotFoundError, RepodError } from '../errors.ts';
+import { compareDebVersions } from '../formats/deb/version.ts';
+import { compareEvr } from '../formats/rpm/vercmp.ts';
+import { APT_STREAMS } from './apt-entry.ts';
+import { decodeChunk, type EntryWithSegments, type IndexEntry } from './chunk.ts';
+import { chunkFor } from './compose.ts';
+import { identity } from './history.ts';
+import type { Revision } from './revision.ts';
+import { RPM_STREAMS } from './rpm-entry.ts';
+import { requireDistribution, type BatchResult } from './uploads.ts';
+
+const SEP = '\u0000';
+
+/**
+ * Promotion and migration copy index entries (with their rendered metadata) from one
+ * distribution's current revision into another's: references to the same pool blobs, never the
+ * bytes, and no package is parsed again.
+ */
+function pair(core: Core, fromName: string, toName: string): { from: Distribution; to: Distribution } {
+  const from = requireDistribution(core, fromName);
+  const to = requireDistribution(core, toName);
+  if (from.kind !== to.kind) throw new RepodError('incompatible_distributions', `${from.name} (${from.kind}) and ${to.name} (${to.kind}) hold different kinds of packages`, { status: 422 });
+  if (from.name === to.name) throw new RepodError('invalid_request', 'source and target are the same distribution', { status: 400 });
+  return { from, to };
+}
+
+async function sourceRevision(core: Core, dist: string): Promise<Revision> {
+  const revision = await core.repository.current(dist);
+  if (!revision || revision.packageCount === 0) throw new NotFoundError(`distribution ${dist} has no packages`, 'empty_distribution');
+  return revision;
+}
+
+/** The entries with their segments, reading each chunk that holds some of them once. */
+async function withSegments(core: Core, revision: Revision, entries: IndexEntry[]): Promise<EntryWithSegments[]> {
+  const byChunk = new Map<string, Set<string>>();
+  for (const e of entries) {
+    const id = revision.chunks[chunkFor(revision.chunks, e.key)].id;
+    byChunk.set(id, (byChunk.get(id) ?? new Set()).add(e.key));
+  }
+  const out: EntryWithSegments[] = [];
+  for (const [id, keys] of byChunk) {
+    const bytes = await core.repository.chunkBytes(id);
+    out.push(...decodeChunk(bytes).withSegments(bytes, core.caps.gunzip).filter((i) => keys.has(i.entry.key)));
+  }
+  return out;
+}
+
+function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
+  for (const e of entries) {
+    const arches = new Set(to.kind === 'rpm' ? [...to.architectures, 'noarch', 'src', 'nosrc'] : [...to.architectures, 'all']);
+    if (!arches.has(e.arch)) throw new RepodError('unsupported_architecture', `${to.name} does not carry architecture ${e.arch} (${e.label})`, { status: 422 });
+    if (to.kind === 'apt' && e.component && !to.components.includes(e.component)) {
+      throw new RepodError('unknown_component', `${to.name} has no component ${e.component} (${e.label})`, { status: 422 });
+    }
+  }
+}
+
+async function copy(core: Core, from: Distribution, to: Distribution, entries: EntryWithSegments[], meta: { author: string; message: string }): Promise<BatchResult> {
+  checkTargetTakes(to, entries.map((e) => e.entry));
+  const result = await core.repository.publish(to.name, to.kind === 'rpm' ? 'rpm' : 'apt', to.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS, () => ({ add: entries, remove: [] }), meta);
+  const added = new Set(result.compose.added.map((e) => e.key));
+  return {
+    status: result.changed ? 'published' : 'unchanged',
+    distribution: to.name,
+    revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
+    packages: entries.map(({ entry }) => {
+      const id = identity(from.kind === 'rpm' ? 'rpm' : 'apt', entry);
+      return { package: id.name, version: id.version, architecture: id.arch, filename: entry.file, sha256: entry.id, size: 0, status: added.has(entry.key) ? 'published' : 'unchanged' };
+    }),
+    removed: [],
+  };
+}
+
+/** `POST /api/v1/distributions/promote`: one package (the newest version per architecture, or the one named). */
+export async function promote(core: Core, input: { package: string; from: string; to: string; version?: string }, author: string): Promise<BatchResult> {
+  const { from, to } = pair(core, input.from, input.to);
+  const revision = await sourceRevision(core, from.name);
+  const kind = from.kind === 'rpm' ? 'rpm' : 'apt';
+  const prefixes = from.kind === 'rpm' ? [`${input.package}${SEP}`] : from.components.map((c) => `${c}${SEP}${input.package}${SEP}`);
+  let candidates: IndexEntry[] = [];
+  for (const p of prefixes) candidates.push(...(await core.repository.findEntries(revision, p)));
+  if (input.version) {
+    const v = input.version;
+    candidates = candidates.filter((e) => {
+      const id = identity(kind, e);
+      return id.version === v || id.version.split('-')[0] === v || (kind === 'rpm' && e.label.includes(`-${v}.`));
+    });
+  } else {
+    // The newest version of each architecture.
+    const newest = new Map<string, IndexEntry>();
+    for (const e of candidates) {
+      const id = identity(kind, e);
+      const k = `${e.component ?? ''}/${id.arch}`;
+      const best = newest.get(k);
+      if (!best || compareVersions(kind, id.version, identity(kind, best).version) > 0) newest.set(k, e);
+    }
+    candidates = [...newest.values()];
+  }
+  if (candidates.length === 0) {
+    throw new NotFoundError(`${input.package}${input.version ? ` version ${input.version}` : ''} is not in ${from.name}`, 'package_not_found');
+  }
+  return copy(core, from, to, await withSegments(core, revision, candidates), { author, message: `promote ${input.package} from ${from.name}` });
+}
+
+/** `POST /api/v1/distributions/migrate`: every package of the source's current revision. */
+export async function migrate(core: Core, input: { from: string; to: string }, author: string): Promise<BatchResult> {
+  const { from, to } = pair(core, input.from, input.to);
+  const revision = await sourceRevision(core, from.name);
+  const entries: EntryWithSegments[] = [];
+  for await (const items of core.repository.entriesWithSegments(revision)) entries.push(...items);
+  return copy(core, from, to, entries, { author, message: `migrate ${from.name} revision ${revision.number} into ${to.name}` });
+}
+
+function compareVersions(kind: 'rpm' | 'apt', a: string, b: string): number {
+  if (kind === 'apt') return compareDebVersions(a, b);
+  const [va, ra] = a.split('-');
+  const [vb, rb] = b.split('-');
+  return compareEvr({ version: va, release: ra }, { version: vb, release: rb });
+}
