@@ -29,6 +29,8 @@ export const layout = {
   revisionsPrefix: (dist: string) => `dists/${dist}/revisions/`,
   /** A rendered view of one revision (repomd/Release text, signatures, file recipes). */
   render: (dist: string, revisionId: string, view: string) => `renders/${dist}/${revisionId}/${view}.json`,
+  /** A metadata file stored whole (sqlite databases), content-addressed. */
+  metadataObject: (sha256: string) => `metadata/${shard(sha256)}`,
   /** Which render produced a content-addressed metadata file (for clients holding older indexes). */
   renderByHash: (dist: string, sha256: string) => `renders/${dist}/by-hash/${shard(sha256)}.json`,
   /** An upload being received; moved to pool/ once complete and valid. */

@@ -35,7 +35,9 @@ export class Renderer {
       this.cache.set(key, stored.value);
       return stored.value;
     }
+    const started = Date.now();
     let manifest = await build();
+    this.caps.log('rendered', { dist, revision: manifest.revision, view: manifest.view, files: manifest.files.length, ms: Date.now() - started });
     // Pointers first: once the manifest is visible, every file it lists must be findable by hash.
     await Promise.all(
       manifest.files.map((f) => {

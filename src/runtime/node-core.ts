@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { SqlJsStatic } from 'sql.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Tokens } from '../auth/tokens.ts';
 import { Users } from '../auth/users.ts';
@@ -7,12 +9,25 @@ import { Distributions } from '../config/distributions.ts';
 import { DEFAULT_SETTINGS, type Core } from '../core.ts';
 import { RepodError } from '../errors.ts';
 import { Renderer } from '../revisions/renderer.ts';
+import { sqliteRecords } from '../revisions/render-sqlite.ts';
 import { Repository } from '../revisions/repository.ts';
 import { loadSigner } from '../signing/key-store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
 import type { Capabilities, HashAlgorithm } from './capabilities.ts';
+
+/** sql.js with its wasm read from node_modules, loaded once on first use. */
+let sqlJs: Promise<SqlJsStatic> | null = null;
+function loadSqlJs(): Promise<SqlJsStatic> {
+  sqlJs ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const init = (await import('sql.js')).default as unknown as (config: { wasmBinary: ArrayBuffer }) => Promise<SqlJsStatic>;
+    const wasm = await readFile(require.resolve('sql.js/dist/sql-wasm.wasm'));
+    return init({ wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer });
+  })();
+  return sqlJs;
+}
 
 /** Node's implementations of the core's capabilities. */
 export function nodeCapabilities(store: BlobStore, log: Capabilities['log'] = jsonLog): Capabilities {
@@ -82,6 +97,7 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     signer,
     tokens,
     users,
+    extraRecords: sqliteRecords(loadSqlJs),
     settings: {
       ...DEFAULT_SETTINGS,
       ...(env.REPOD_MAX_UPLOAD_BYTES ? { maxUploadBytes: Number(env.REPOD_MAX_UPLOAD_BYTES) } : {}),

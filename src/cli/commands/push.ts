@@ -62,6 +62,7 @@ export const push: Command = {
     message: { type: 'string', short: 'm', arg: 'text', help: 'revision message' },
     'replace-names': { type: 'string', multiple: true, arg: 'a,b', help: 'package names whose current versions the pushed ones replace (comma-separated, repeatable)' },
     remove: { type: 'string', multiple: true, arg: 'NEVRA', help: 'also remove this package (file name or NEVRA) in the same revision (repeatable)' },
+    ref: { type: 'string', multiple: true, arg: 'sha256', help: 'also add a package already in the store, by its sha256 (repeatable; no upload)' },
     single: { type: 'boolean', help: 'send one file through the Repod-compatible POST /api/v1/upload' },
     progress: { type: 'boolean', help: 'draw the progress bar even when stderr is not a terminal' },
     'no-progress': { type: 'boolean', help: 'never draw the progress bar' },
@@ -71,19 +72,20 @@ export const push: Command = {
     'repod push --dist rocky9 --remove hello-1.0-1.x86_64 hello-2.0-1.x86_64.rpm',
     'repod push --dist bookworm --component main hello_2.10-3_amd64.deb',
   ],
-  api: ['POST /api/v1/distributions/<dist>/builds (multipart: file..., remove..., replace_names..., message, component)', 'POST /api/v1/upload (--single)'],
+  api: ['POST /api/v1/distributions/<dist>/builds (multipart: file..., package..., remove..., replace_names..., message, component)', 'POST /api/v1/upload (--single)'],
 
   async run(ctx: CommandContext) {
     const dist = required(ctx.values, 'dist', 'push');
     const single = ctx.values.single === true;
     const removals = list(ctx.values, 'remove');
     const replaceNames = list(ctx.values, 'replace-names').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const refs = list(ctx.values, 'ref');
     const message = str(ctx.values, 'message');
     const component = str(ctx.values, 'component');
-    if (ctx.positionals.length === 0 && removals.length === 0) throw new UsageError('name at least one FILE to push (or --remove)', 'push');
+    if (ctx.positionals.length === 0 && removals.length === 0 && refs.length === 0) throw new UsageError('name at least one FILE to push (or --remove, --ref)', 'push');
     if (single) {
       if (ctx.positionals.length !== 1) throw new UsageError('--single sends exactly one FILE', 'push');
-      if (removals.length || replaceNames.length || message !== undefined) throw new UsageError('--single takes no --remove, --replace-names or --message (use a build push)', 'push');
+      if (removals.length || replaceNames.length || refs.length || message !== undefined) throw new UsageError('--single takes no --remove, --ref, --replace-names or --message (use a build push)', 'push');
     }
     const files = await localFiles(ctx.positionals);
 
@@ -93,6 +95,7 @@ export const push: Command = {
     if (message !== undefined) parts.push({ name: 'message', value: message });
     for (const name of replaceNames) parts.push({ name: 'replace_names', value: name });
     for (const r of removals) parts.push({ name: 'remove', value: r });
+    for (const r of refs) parts.push({ name: 'package', value: r });
     for (const f of files) {
       const ext = /\.([a-z]+)$/i.exec(f.filename)?.[1]?.toLowerCase() ?? '';
       parts.push({ name: 'file', file: { ...f, contentType: CONTENT_TYPES[ext] } });
@@ -103,7 +106,7 @@ export const push: Command = {
     const wantProgress = !ctx.out.json && ctx.values['no-progress'] !== true && (ctx.values.progress === true || stderr.isTTY === true) && files.length > 0;
     const progress = wantProgress ? new Progress(stderr, total) : null;
     const multipart = multipartBody(parts, {
-      onFile: (part, i) => progress?.setLabel(files.length > 1 ? `${part.file.filename} (${i + 1}/${files.length})` : part.file.filename),
+      onFile: (part, i) => progress?.setLabel(files.length > 1 ? `(${i + 1}/${files.length}) ${part.file.filename}` : part.file.filename),
       onBytes: (n) => {
         progress?.add(n);
         if (progress && progress.transferred === total) progress.waiting('sent; the server is publishing…');
