@@ -229,7 +229,9 @@ export async function publishBuild(core: Core, distName: string | undefined, inp
     kind,
     streams,
     async (parent) => {
-      const remove = new Set(await resolveRemovals(core, dist, parent, input.remove ?? [], component));
+      // A package both removed and added by one change stays (unchanged if the bytes are the same).
+      const remove = new Set<string>();
+      for (const key of await resolveRemovals(core, dist, parent, input.remove ?? [], component)) if (!adding.has(key)) remove.add(key);
       for (const e of await entriesNamed(core, dist, parent, input.replaceNames ?? [], component)) if (!adding.has(e.key)) remove.add(e.key);
       return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
     },

@@ -10,12 +10,14 @@ export interface CopyAnswer {
 
 /** Promotion and migration answers: a summary line, then what was copied. */
 export function printCopy(ctx: Parameters<Command['run']>[0], verb: string, from: string, to: string, r: CopyAnswer): void {
-  const { revision, status, packages, ...rest } = r;
-  ctx.out.line(`${verb} ${from} -> ${to}: ${revision ? describeRevision(revision) : `no new revision${status ? ` (${status})` : ''}`}`);
+  const { revision, status, packages, removed, ...rest } = r;
+  const where = status === 'unchanged' ? `unchanged, already there${revision ? ` (current: ${describeRevision(revision)})` : ''}` : revision ? describeRevision(revision) : `no new revision${status ? ` (${status})` : ''}`;
+  ctx.out.line(`${verb} ${from} -> ${to}: ${where}`);
   for (const p of packages ?? []) {
     const label = p.label ?? p.nevra ?? (p.package ? `${p.package} ${p.version ?? ''} ${p.architecture ?? ''}`.trim() : p.filename);
     ctx.out.line(`  ${p.status ? `${p.status}: ` : ''}${String(label ?? JSON.stringify(p))}`);
   }
+  if (Array.isArray(removed) && removed.length) rest.removed = removed;
   const details = Object.fromEntries(Object.entries(rest).filter(([k]) => !['distribution', 'message', 'from_dist', 'to_dist'].includes(k)));
   for (const l of Object.keys(details).length ? describeValue(details, '  ') : []) ctx.out.line(l);
 }
