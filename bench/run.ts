@@ -1,7 +1,11 @@
 /**
- * `npm run bench [-- options]`: repod's RPM publishing against createrepo_c on the same generated
- * packages. Prints a table per size and writes the figures to .bench/results-rpm.json.
+ * `npm run bench [-- options]`: repod's RPM publishing against createrepo_c, then its APT publishing
+ * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
+ * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
+ *   --only rpm|apt         run one section only (default both)
+ *
+ * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
  *   --runs 5               measured repod "one more package" runs (after one warm-up)
  *   --createrepo-runs 3    measured createrepo_c --update runs per variant (after one warm-up)
@@ -11,12 +15,20 @@
  *   --concurrency 8        parallel stagePackage calls in the repod initial build
  *   --profile              write .cpuprofile files of the repod processes to .bench/profiles/
  *   --keep                 keep the stores and createrepo_c directories under .bench/work/
+ *
+ * APT (--profile, --keep and --concurrency apply too):
+ *   --apt-sizes 5000,20000 distribution sizes in generated .debs (cached under .bench/debs/)
+ *   --apt-runs 5           measured repod "one more .deb" runs (after one warm-up)
+ *   --apt-tool-runs 3      measured reprepro and aptly runs (after one warm-up)
+ *   --bookworm FILE|off    the real Packages file of the scale run (default: apt's list of Debian
+ *                          bookworm main, /var/lib/apt/lists/..._bookworm_main_binary-amd64_Packages.lz4)
  */
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
+import { runAptBench } from './apt.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
@@ -33,6 +45,11 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'apt-sizes': { type: 'string', default: '5000,20000' },
+    'apt-runs': { type: 'string', default: '5' },
+    'apt-tool-runs': { type: 'string', default: '3' },
+    bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
 });
@@ -44,6 +61,8 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
+if (values.only !== undefined && values.only !== 'rpm' && values.only !== 'apt') throw new Error('--only must be rpm or apt');
+const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const createrepoRuns = int('createrepo-runs', values['createrepo-runs'], 1);
 
 const benchDir = join(REPO_ROOT, '.bench');
@@ -62,119 +81,135 @@ const options: RpmBenchOptions = {
 };
 if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
 
-const started = Date.now();
-const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
-const machine = {
-  platform: `${platform()} ${release()}`,
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  cores: availableParallelism(),
-  memoryMiB: Math.round(totalmem() / 1048576),
-  node: process.version,
-  createrepo_c: firstLine((await runTimed('createrepo_c', ['--version'])).stdout),
-  rpmbuild: firstLine((await runTimed('rpmbuild', ['--version'])).stdout),
-  /** 1-minute load average before and after: other work on the machine skews every figure. */
-  loadAverage: { start: loadavg()[0], end: NaN },
-};
-log(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, node ${machine.node}, ${machine.createrepo_c}`);
+if (values.only !== 'apt') {
+  const started = Date.now();
+  const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
+  const machine = {
+    platform: `${platform()} ${release()}`,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memoryMiB: Math.round(totalmem() / 1048576),
+    node: process.version,
+    createrepo_c: firstLine((await runTimed('createrepo_c', ['--version'])).stdout),
+    rpmbuild: firstLine((await runTimed('rpmbuild', ['--version'])).stdout),
+    /** 1-minute load average before and after: other work on the machine skews every figure. */
+    loadAverage: { start: loadavg()[0], end: NaN },
+  };
+  log(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, node ${machine.node}, ${machine.createrepo_c}`);
 
-// Extra packages: the repod runs (warm-up + runs) and the createrepo_c runs take from the same list.
-const extraCount = Math.max(16, runs + 1, 2 * (createrepoRuns + 1));
-const { sets, extra } = await preparePackageSets(join(benchDir, 'rpms'), sizes, extraCount);
+  // Extra packages: the repod runs (warm-up + runs) and the createrepo_c runs take from the same list.
+  const extraCount = Math.max(16, runs + 1, 2 * (createrepoRuns + 1));
+  const { sets, extra } = await preparePackageSets(join(benchDir, 'rpms'), sizes, extraCount);
 
-const results: RpmSizeResult[] = [];
-for (const size of sizes) results.push(await benchRpmSize(sets.get(size)!, extra, options));
-machine.loadAverage.end = loadavg()[0];
-const kib = (bytes: Record<string, number>) => ['primary', 'filelists', 'other'].map((t) => (bytes[t] === undefined ? '-' : (bytes[t] / 1024).toFixed(0))).join(' / ') + ' KiB';
+  const results: RpmSizeResult[] = [];
+  for (const size of sizes) results.push(await benchRpmSize(sets.get(size)!, extra, options));
+  machine.loadAverage.end = loadavg()[0];
+  const kib = (bytes: Record<string, number>) => ['primary', 'filelists', 'other'].map((t) => (bytes[t] === undefined ? '-' : (bytes[t] / 1024).toFixed(0))).join(' / ') + ' KiB';
 
-// ------------------------------------------------------------------ report
-const out: string[] = [];
-out.push('', `repod RPM publishing benchmark — ${new Date().toISOString()}`);
-out.push(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryMiB} MiB RAM, ${machine.platform}; node ${machine.node}; ${machine.createrepo_c}; ${machine.rpmbuild}`);
-out.push(`load average (1 min) at start ${machine.loadAverage.start.toFixed(2)}, at end ${machine.loadAverage.end.toFixed(2)} (anything else running skews the figures)`);
-out.push(
-  `method: same generated RPMs for both tools (files read once before timing, so both read from the page cache); repod uses the file store ` +
-    `(fsync on, as in production), distribution ${'rocky9'}/x86_64; ratio = createrepo_c time / repod time; warm-up runs are excluded from medians and shown apart.`,
-);
-for (const r of results) {
-  const i = r.initial;
-  const u = r.update;
-  const cr = u.createrepo;
-  const n = r.packages.toLocaleString('en-US');
-  out.push('', `== ${n} RPMs ==`);
+  // ------------------------------------------------------------------ report
+  const out: string[] = [];
+  out.push('', `repod RPM publishing benchmark — ${new Date().toISOString()}`);
+  out.push(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryMiB} MiB RAM, ${machine.platform}; node ${machine.node}; ${machine.createrepo_c}; ${machine.rpmbuild}`);
+  out.push(`load average (1 min) at start ${machine.loadAverage.start.toFixed(2)}, at end ${machine.loadAverage.end.toFixed(2)} (anything else running skews the figures)`);
   out.push(
-    table([
-      ['', 'repod', 'createrepo_c', 'ratio'],
-      ['1. initial build, metadata servable', fmtMs(i.repod.totalMs), fmtMs(i.createrepo.defaults.ms), fmtRatio(i.createrepo.defaults.ms, i.repod.totalMs)],
-      ['   createrepo_c --workers 2', '', fmtMs(i.createrepo['workers 2'].ms), fmtRatio(i.createrepo['workers 2'].ms, i.repod.totalMs)],
-      ['   createrepo_c --no-database', '', fmtMs(i.createrepo['no-database'].ms), fmtRatio(i.createrepo['no-database'].ms, i.repod.totalMs)],
-      ['   repod: stage all (parse, store)', fmtMs(i.repod.stageMs), '', ''],
-      ['   repod: publishBatch (one revision)', fmtMs(i.repod.publishMs), '', ''],
-      ['   repod: first repomd.xml (render)', fmtMs(i.repod.repomdMs), '', ''],
-      ['   repod: repomd + 3 files read', fmtMs(i.repod.serveMs), '', ''],
-      ['   peak RSS of the build process', fmtMiB(i.repod.peakRssKiB), fmtMiB(i.createrepo.defaults.maxRssKiB), ''],
-      ['   primary / filelists / other .xml.gz', kib(i.repod.metadataBytes), kib(i.createrepo.defaults.metadataBytes), ''],
-      [`2. one more package, servable (median of ${u.repod.runsMs.length} / ${cr.defaults.runsMs.length})`, fmtMs(u.repod.medianMs), fmtMs(cr.defaults.medianMs), fmtRatio(cr.defaults.medianMs, u.repod.medianMs)],
-      ['   createrepo_c --update --no-database', '', fmtMs(cr['no-database'].medianMs), fmtRatio(cr['no-database'].medianMs, u.repod.medianMs)],
-      ['   repod: upload answered (publish)', fmtMs(u.repod.uploadMs), '', ''],
-      ['   repod: GET repomd.xml (render)', fmtMs(u.repod.repomdMs), '', ''],
-      [`   repod: GET primary.xml.gz (${(u.repod.primaryBytes / 1024).toFixed(0)} KiB)`, fmtMs(u.repod.primaryMs), '', ''],
-      ['   warm-up run (excluded)', fmtMs(u.repod.warmupMs), fmtMs(cr.defaults.warmupMs), ''],
-    ]),
+    `method: same generated RPMs for both tools (files read once before timing, so both read from the page cache); repod uses the file store ` +
+      `(fsync on, as in production), distribution ${'rocky9'}/x86_64; ratio = createrepo_c time / repod time; warm-up runs are excluded from medians and shown apart.`,
   );
-  const l = r.load;
-  out.push(
-    '',
-    `3. server under ${l.clients} concurrent metadata downloaders (${l.roundsDone} rounds of repomd.xml + primary + filelists + other, ${l.requests} requests, ${(l.bytes / 1048576).toFixed(0)} MiB):`,
-  );
-  out.push(
-    table([
-      ['repod server (one node process)', 'value'],
-      ['RSS after start', fmtMiB(l.atStart?.VmRSS)],
-      ['RSS before load (after one warm-up round)', fmtMiB(l.before?.VmRSS)],
-      ['RSS after load', fmtMiB(l.after?.VmRSS)],
-      ['highest RSS sampled during load (every 50 ms)', fmtMiB(l.sampledMaxRssKiB)],
-      ['peak RSS (VmHWM, whole life so far)', fmtMiB(l.after?.VmHWM)],
-      ['requests/s (client in the same 2-core box)', l.requestsPerSecond.toFixed(0)],
-      ['MiB/s', l.mibPerSecond.toFixed(0)],
-      ['duration', fmtMs(l.durationMs)],
-      [`RSS with ${r.stalled.streams} downloads stalled (${(r.stalled.fileBytes / 1048576).toFixed(0)} MiB of files)`, fmtMiB(r.stalled.stalledRssKiB)],
-    ]),
+  for (const r of results) {
+    const i = r.initial;
+    const u = r.update;
+    const cr = u.createrepo;
+    const n = r.packages.toLocaleString('en-US');
+    out.push('', `== ${n} RPMs ==`);
+    out.push(
+      table([
+        ['', 'repod', 'createrepo_c', 'ratio'],
+        ['1. initial build, metadata servable', fmtMs(i.repod.totalMs), fmtMs(i.createrepo.defaults.ms), fmtRatio(i.createrepo.defaults.ms, i.repod.totalMs)],
+        ['   createrepo_c --workers 2', '', fmtMs(i.createrepo['workers 2'].ms), fmtRatio(i.createrepo['workers 2'].ms, i.repod.totalMs)],
+        ['   createrepo_c --no-database', '', fmtMs(i.createrepo['no-database'].ms), fmtRatio(i.createrepo['no-database'].ms, i.repod.totalMs)],
+        ['   repod: stage all (parse, store)', fmtMs(i.repod.stageMs), '', ''],
+        ['   repod: publishBatch (one revision)', fmtMs(i.repod.publishMs), '', ''],
+        ['   repod: first repomd.xml (render)', fmtMs(i.repod.repomdMs), '', ''],
+        ['   repod: repomd + 3 files read', fmtMs(i.repod.serveMs), '', ''],
+        ['   peak RSS of the build process', fmtMiB(i.repod.peakRssKiB), fmtMiB(i.createrepo.defaults.maxRssKiB), ''],
+        ['   primary / filelists / other .xml.gz', kib(i.repod.metadataBytes), kib(i.createrepo.defaults.metadataBytes), ''],
+        [`2. one more package, servable (median of ${u.repod.runsMs.length} / ${cr.defaults.runsMs.length})`, fmtMs(u.repod.medianMs), fmtMs(cr.defaults.medianMs), fmtRatio(cr.defaults.medianMs, u.repod.medianMs)],
+        ['   createrepo_c --update --no-database', '', fmtMs(cr['no-database'].medianMs), fmtRatio(cr['no-database'].medianMs, u.repod.medianMs)],
+        ['   repod: upload answered (publish)', fmtMs(u.repod.uploadMs), '', ''],
+        ['   repod: GET repomd.xml (render)', fmtMs(u.repod.repomdMs), '', ''],
+        [`   repod: GET primary.xml.gz (${(u.repod.primaryBytes / 1024).toFixed(0)} KiB)`, fmtMs(u.repod.primaryMs), '', ''],
+        ['   warm-up run (excluded)', fmtMs(u.repod.warmupMs), fmtMs(cr.defaults.warmupMs), ''],
+      ]),
+    );
+    const l = r.load;
+    out.push(
+      '',
+      `3. server under ${l.clients} concurrent metadata downloaders (${l.roundsDone} rounds of repomd.xml + primary + filelists + other, ${l.requests} requests, ${(l.bytes / 1048576).toFixed(0)} MiB):`,
+    );
+    out.push(
+      table([
+        ['repod server (one node process)', 'value'],
+        ['RSS after start', fmtMiB(l.atStart?.VmRSS)],
+        ['RSS before load (after one warm-up round)', fmtMiB(l.before?.VmRSS)],
+        ['RSS after load', fmtMiB(l.after?.VmRSS)],
+        ['highest RSS sampled during load (every 50 ms)', fmtMiB(l.sampledMaxRssKiB)],
+        ['peak RSS (VmHWM, whole life so far)', fmtMiB(l.after?.VmHWM)],
+        ['requests/s (client in the same 2-core box)', l.requestsPerSecond.toFixed(0)],
+        ['MiB/s', l.mibPerSecond.toFixed(0)],
+        ['duration', fmtMs(l.durationMs)],
+        [`RSS with ${r.stalled.streams} downloads stalled (${(r.stalled.fileBytes / 1048576).toFixed(0)} MiB of files)`, fmtMiB(r.stalled.stalledRssKiB)],
+      ]),
+    );
+  }
+  if (results.length > 1) {
+    out.push('', '== how it scales ==');
+    out.push(
+      table([
+        ['', ...results.map((r) => `${r.packages.toLocaleString('en-US')} RPMs`)],
+        ['repod: one more package', ...results.map((r) => fmtMs(r.update.repod.medianMs))],
+        ['createrepo_c --update', ...results.map((r) => fmtMs(r.update.createrepo.defaults.medianMs))],
+        ['ratio', ...results.map((r) => fmtRatio(r.update.createrepo.defaults.medianMs, r.update.repod.medianMs))],
+        ['initial build: repod', ...results.map((r) => fmtMs(r.initial.repod.totalMs))],
+        ['initial build: createrepo_c', ...results.map((r) => fmtMs(r.initial.createrepo.defaults.ms))],
+        ['server RSS before load', ...results.map((r) => fmtMiB(r.load.before?.VmRSS))],
+        ['server highest RSS sampled under load', ...results.map((r) => fmtMiB(r.load.sampledMaxRssKiB))],
+        ['server peak RSS (VmHWM) after load', ...results.map((r) => fmtMiB(r.load.after?.VmHWM))],
+        ['server RSS after load', ...results.map((r) => fmtMiB(r.load.after?.VmRSS))],
+        ['server RSS, every download stalled (3 per client)', ...results.map((r) => fmtMiB(r.stalled.stalledRssKiB))],
+        ['requests/s under load', ...results.map((r) => r.load.requestsPerSecond.toFixed(0))],
+      ]),
+    );
+  }
+  out.push('', `total bench time ${((Date.now() - started) / 1000).toFixed(0)} s; figures in .bench/results-rpm.json`);
+  process.stdout.write(out.join('\n') + '\n');
+
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(
+    join(benchDir, 'results-rpm.json'),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine,
+        settings: { sizes, runs, createrepoRuns, clients: options.clients, rounds: options.rounds, loadMaxMs: options.loadMaxMs, stageConcurrency: options.stageConcurrency, warmup: 'one run excluded for each series' },
+        packageSets: Object.fromEntries([...sets].map(([n, s]) => [n, { dir: s.dir, builtNow: s.built, buildMs: s.buildMs }])),
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
   );
 }
-if (results.length > 1) {
-  out.push('', '== how it scales ==');
-  out.push(
-    table([
-      ['', ...results.map((r) => `${r.packages.toLocaleString('en-US')} RPMs`)],
-      ['repod: one more package', ...results.map((r) => fmtMs(r.update.repod.medianMs))],
-      ['createrepo_c --update', ...results.map((r) => fmtMs(r.update.createrepo.defaults.medianMs))],
-      ['ratio', ...results.map((r) => fmtRatio(r.update.createrepo.defaults.medianMs, r.update.repod.medianMs))],
-      ['initial build: repod', ...results.map((r) => fmtMs(r.initial.repod.totalMs))],
-      ['initial build: createrepo_c', ...results.map((r) => fmtMs(r.initial.createrepo.defaults.ms))],
-      ['server RSS before load', ...results.map((r) => fmtMiB(r.load.before?.VmRSS))],
-      ['server highest RSS sampled under load', ...results.map((r) => fmtMiB(r.load.sampledMaxRssKiB))],
-      ['server peak RSS (VmHWM) after load', ...results.map((r) => fmtMiB(r.load.after?.VmHWM))],
-      ['server RSS after load', ...results.map((r) => fmtMiB(r.load.after?.VmRSS))],
-      ['server RSS, every download stalled (3 per client)', ...results.map((r) => fmtMiB(r.stalled.stalledRssKiB))],
-      ['requests/s under load', ...results.map((r) => r.load.requestsPerSecond.toFixed(0))],
-    ]),
-  );
-}
-out.push('', `total bench time ${((Date.now() - started) / 1000).toFixed(0)} s; figures in .bench/results-rpm.json`);
-process.stdout.write(out.join('\n') + '\n');
 
-await mkdir(benchDir, { recursive: true });
-await writeFile(
-  join(benchDir, 'results-rpm.json'),
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      machine,
-      settings: { sizes, runs, createrepoRuns, clients: options.clients, rounds: options.rounds, loadMaxMs: options.loadMaxMs, stageConcurrency: options.stageConcurrency, warmup: 'one run excluded for each series' },
-      packageSets: Object.fromEntries([...sets].map(([n, s]) => [n, { dir: s.dir, builtNow: s.built, buildMs: s.buildMs }])),
-      results,
-    },
-    null,
-    2,
-  ) + '\n',
-);
+if (values.only !== 'rpm') {
+  const apt = await runAptBench({
+    ...options,
+    repodRuns: int('apt-runs', values['apt-runs'], 1),
+    toolRuns: int('apt-tool-runs', values['apt-tool-runs'], 1),
+    sizes: aptSizes,
+    bookworm: values.bookworm === 'off' ? null : (values.bookworm ?? null),
+    debsDir: join(benchDir, 'debs'),
+  });
+  process.stdout.write(apt.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-apt.json'), JSON.stringify(apt.json, null, 2) + '\n');
+}
