@@ -10,22 +10,22 @@ export function aptManifest(core: Core, dist: AptDistribution, revision: Revisio
   return core.renderer.view(dist.name, revision.id, APT_VIEW, () => renderAptView({ caps: core.caps, repository: core.repository, signer: core.signer }, dist, revision));
 }
 
-const BY_HASH = /^(.*\/)by-hash\/(MD5Sum|SHA256)\/([0-9a-f]+)$/;
+const BY_HASH = /^(.*\/)by-hash\/SHA256\/([0-9a-f]{64})$/;
 
 /**
- * An index file under dists/<codename>/: by its path in the current render, or by-hash, where a
- * client that read an older InRelease finds the files of that revision (SHA256 through the
- * by-hash pointers every render leaves; MD5Sum in the current render).
+ * An index file under dists/<codename>/: by its path in the current render, or by SHA256, where a
+ * client that read an older InRelease finds the files of that revision through the by-hash
+ * pointers every render leaves.
  */
 export async function findAptFile(core: Core, dist: AptDistribution, manifest: RenderManifest, path: string): Promise<RenderedFile | null> {
   const direct = manifest.files.find((f) => f.path === path);
   if (direct) return direct;
   const m = BY_HASH.exec(path);
   if (!m) return null;
-  const [, dir, algorithm, hash] = m;
-  const matches = (f: RenderedFile) => f.path.startsWith(dir) && !f.path.slice(dir.length).includes('/') && (algorithm === 'SHA256' ? f.checksums.sha256 : f.checksums.md5) === hash;
+  const [, dir, hash] = m;
+  const matches = (f: RenderedFile) => f.path.startsWith(dir) && !f.path.slice(dir.length).includes('/') && f.checksums.sha256 === hash;
   const current = manifest.files.find(matches);
-  if (current || algorithm !== 'SHA256') return current ?? null;
+  if (current) return current;
   const pointer = await core.renderer.pointer(dist.name, hash);
   if (!pointer || pointer.view !== APT_VIEW) return null;
   const older = await core.repository.revision(dist.name, pointer.revision);

@@ -82,20 +82,23 @@ export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], g
   const body: Uint8Array[] = [];
   const groups: ChunkGroup[] = [];
   let offset = 0;
+  const byGroup = new Map<string, EntryWithSegments[]>();
+  for (const item of items) {
+    const k = groupKey(item.entry);
+    const list = byGroup.get(k);
+    if (list) list.push(item);
+    else byGroup.set(k, [item]);
+  }
   streams.forEach((spec, s) => {
     if (spec.mode === 'raw') {
-      for (const item of items) {
-        body.push(item.segments[s]);
-        offset += item.segments[s].length;
+      // Group by group too, so what a view takes from a raw stream is one range per group.
+      for (const members of byGroup.values()) {
+        for (const item of members) {
+          body.push(item.segments[s]);
+          offset += item.segments[s].length;
+        }
       }
       return;
-    }
-    const byGroup = new Map<string, EntryWithSegments[]>();
-    for (const item of items) {
-      const k = groupKey(item.entry);
-      const list = byGroup.get(k);
-      if (list) list.push(item);
-      else byGroup.set(k, [item]);
     }
     for (const members of byGroup.values()) {
       const raw = concat(members.map((m) => m.segments[s]));
@@ -116,6 +119,7 @@ export class ChunkIndex {
   readonly entries: IndexEntry[];
   readonly groups: ChunkGroup[];
   private readonly bodyOffset: number;
+  private groupOrder: number[][] | undefined;
   /** rawOffsets[s][i]: absolute offset of entry i's segment of raw stream s (undefined for gzip streams). */
   private readonly rawOffsets: Array<number[] | undefined>;
 
@@ -133,12 +137,14 @@ export class ChunkIndex {
         at = Math.max(at, ...this.groups.filter((g) => g.stream === s).map((g) => bodyOffset + g.offset + g.length));
         return;
       }
-      const row = new Array<number>(this.entries.length + 1);
-      for (let i = 0; i < this.entries.length; i++) {
-        row[i] = at;
-        at += this.entries[i].rawLengths[s];
+      // Segments are laid out group by group (see encodeChunk): row[i] is entry i's offset.
+      const row = new Array<number>(this.entries.length);
+      for (const members of this.entriesByGroup()) {
+        for (const i of members) {
+          row[i] = at;
+          at += this.entries[i].rawLengths[s];
+        }
       }
-      row[this.entries.length] = at;
       this.rawOffsets.push(row);
     });
   }
@@ -165,7 +171,7 @@ export class ChunkIndex {
     if (row) {
       // In group order, like the gzip streams, so a view's plain and compressed files hold the same text.
       for (const members of this.entriesByGroup()) {
-        for (const i of members) if (select(this.entries[i])) push(row[i], row[i + 1]);
+        for (const i of members) if (select(this.entries[i])) push(row[i], row[i] + this.entries[i].rawLengths[s]);
       }
     } else {
       for (const g of this.groups) if (g.stream === s && select(g)) push(this.bodyOffset + g.offset, this.bodyOffset + g.offset + g.length);
@@ -175,6 +181,7 @@ export class ChunkIndex {
 
   /** Entry indexes grouped as encodeChunk groups them: groups in order of first appearance. */
   private entriesByGroup(): number[][] {
+    if (this.groupOrder) return this.groupOrder;
     const groups = new Map<string, number[]>();
     this.entries.forEach((e, i) => {
       const k = groupKey(e);
@@ -182,7 +189,8 @@ export class ChunkIndex {
       if (list) list.push(i);
       else groups.set(k, [i]);
     });
-    return [...groups.values()];
+    this.groupOrder = [...groups.values()];
+    return this.groupOrder;
   }
 
   /** Uncompressed bytes a view takes from stream s (the open size). */
@@ -198,7 +206,7 @@ export class ChunkIndex {
     this.streams.forEach((spec, s) => {
       const row = this.rawOffsets[s];
       if (row) {
-        items.forEach((item, i) => (item.segments[s] = bytes.subarray(row[i], row[i + 1])));
+        items.forEach((item, i) => (item.segments[s] = bytes.subarray(row[i], row[i] + item.entry.rawLengths[s])));
         return;
       }
       for (const g of this.groups) {

@@ -17,8 +17,8 @@ interface Target {
   select: ViewSelector;
   /** Appended to every compressed file: an empty gzip member, so even an empty index is valid gzip. */
   trailer?: Uint8Array;
-  md5: Hasher;
-  sha256: Hasher;
+  /** Listed in Release (and so hashed and served by-hash). */
+  sha256: Hasher | null;
   size: number;
   openSize: number;
   segments: Segment[];
@@ -27,8 +27,9 @@ interface Target {
 /**
  * Renders an APT distribution's indexes for one revision: for every component and architecture
  * Packages, Packages.gz and Contents-<arch>.gz (arch "all" packages in every binary-<arch>), then
- * Release listing them with MD5Sum and SHA256, InRelease (clear-signed) and Release.gpg. Like
- * the RPM render it only reads and hashes the chunks once; nothing is recompressed.
+ * Release listing them with SHA256, InRelease (clear-signed) and Release.gpg. Hashing every index
+ * is the one part of a publish that grows with the distribution, so each is hashed once, with the
+ * one algorithm apt uses.
  */
 export async function renderAptView(
   deps: { caps: Capabilities; repository: Repository; signer: Signer },
@@ -42,10 +43,11 @@ export async function renderAptView(
     for (const arch of dist.architectures) {
       const inView: ViewSelector = (e) => e.component === component && (e.arch === arch || e.arch === 'all');
       const base = { select: inView, size: 0, openSize: 0, segments: [] as Segment[] };
-      const make = (path: string, type: string, stream: string, trailer?: Uint8Array): Target => ({ ...base, segments: [], path, type, stream, trailer, md5: caps.hash('md5'), sha256: caps.hash('sha256') });
-      targets.push(make(`${component}/binary-${arch}/Packages`, 'packages', 'packages'));
-      targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', emptyGzip));
-      targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', emptyGzip));
+      const make = (path: string, type: string, stream: string, listed: boolean, trailer?: Uint8Array): Target => ({ ...base, segments: [], path, type, stream, trailer, sha256: listed ? caps.hash('sha256') : null });
+      // apt finds an index only when Release lists its uncompressed name, even if it fetches the .gz.
+      targets.push(make(`${component}/binary-${arch}/Packages`, 'packages', 'packages', true));
+      targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', true, emptyGzip));
+      targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', true, emptyGzip));
     }
   }
 
@@ -57,9 +59,7 @@ export async function renderAptView(
     for (const t of targets) {
       const s = index.streamIndex(t.stream);
       for (const [start, end] of index.ranges(s, t.select)) {
-        const piece = bytes.subarray(start, end);
-        t.md5.update(piece);
-        t.sha256.update(piece);
+        t.sha256?.update(bytes.subarray(start, end));
         t.size += end - start;
         t.segments.push({ chunk: revision.chunks[c].id, start, end });
       }
@@ -70,12 +70,11 @@ export async function renderAptView(
   const files: RenderedFile[] = [];
   for (const t of targets) {
     if (t.trailer) {
-      t.md5.update(t.trailer);
-      t.sha256.update(t.trailer);
+      t.sha256?.update(t.trailer);
       t.size += t.trailer.length;
       t.segments.push({ data: toBase64(t.trailer) });
     }
-    files.push({ path: t.path, type: t.type, size: t.size, openSize: t.openSize, checksums: { md5: await t.md5.digest(), sha256: await t.sha256.digest() }, segments: t.segments });
+    files.push({ path: t.path, type: t.type, size: t.size, openSize: t.openSize, checksums: t.sha256 ? { sha256: await t.sha256.digest() } : {}, segments: t.segments });
   }
   const release = renderRelease({
     origin: dist.origin ?? 'repod',
@@ -86,7 +85,7 @@ export async function renderAptView(
     architectures: dist.architectures,
     components: dist.components,
     description: dist.description ?? `repod ${dist.name} revision ${revision.number}`,
-    files: files.map((f) => ({ path: f.path, size: f.size, md5: f.checksums.md5!, sha256: f.checksums.sha256! })),
+    files: files.filter((f) => f.checksums.sha256).map((f) => ({ path: f.path, size: f.size, sha256: f.checksums.sha256! })),
   });
   const now = caps.now();
   return {

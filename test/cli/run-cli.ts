@@ -63,9 +63,12 @@ export function repod(args: string[], options: { env?: Record<string, string>; i
   });
 }
 
-/** Does the running server have this API route yet? (An unknown path answers not_found "no such path".) */
-export async function hasRoute(url: string, method: string, path: string, token: string): Promise<boolean> {
-  const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' });
+/**
+ * Does the running server have this API route yet? Asked without a token, so nothing runs: an
+ * existing route answers 401 (or serves a public read); an unknown one 404 "no such path".
+ */
+export async function hasRoute(url: string, method: string, path: string): Promise<boolean> {
+  const response = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' });
   const body = (await response.json().catch(() => null)) as { message?: string } | null;
   return !(response.status === 404 && /^no such path/.test(body?.message ?? ''));
 }

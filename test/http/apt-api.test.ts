@@ -114,7 +114,7 @@ describe('APT API', () => {
     const theirs = await run('apt-ftparchive', ['release', '.'], { cwd: dists });
     const sha256Section = (text: string) => text.slice(text.indexOf('SHA256:')).split('\n').slice(1).filter((l) => /^ [0-9a-f]{64} /.test(l)).map((l) => l.trim().split(/\s+/).join(' ')).sort();
     assert.deepEqual(sha256Section(release), sha256Section(theirs).filter((l) => !l.endsWith(' Release')));
-    for (const field of ['Origin', 'Label', 'Suite', 'Codename', 'Date', 'Architectures', 'Components', 'Acquire-By-Hash', 'MD5Sum', 'SHA256']) assert.match(release, new RegExp(`^${field}:`, 'm'));
+    for (const field of ['Origin', 'Label', 'Suite', 'Codename', 'Date', 'Architectures', 'Components', 'Acquire-By-Hash', 'SHA256']) assert.match(release, new RegExp(`^${field}:`, 'm'));
     const inRelease = await (await app.request('/repos/dists/bookworm/InRelease')).text();
     assert.ok(inRelease.includes(release.trim().split('\n')[0]));
     // The clear-signed and detached signatures verify with gpgv against the served key.
@@ -149,5 +149,20 @@ describe('APT paths as clients encode them', () => {
     assert.ok(bad.status >= 400 && bad.status < 500, `status ${bad.status}`);
     assert.equal((await app.request('/repos/dists/bookworm/main/binary-amd64/%50ackages')).status, 200);
     assert.equal((await app.request('/repos/dists/bookworm/%E0%A4%A')).status, 400);
+  });
+});
+
+describe('APT caching headers', () => {
+  it('only by-hash files are immutable; fixed paths revalidate', async () => {
+    const fixed = await app.request('/repos/dists/bookworm/main/binary-amd64/Packages.gz');
+    assert.match(fixed.headers.get('cache-control')!, /must-revalidate/);
+    const release = await (await app.request('/repos/dists/bookworm/Release')).text();
+    const hash = /^ ([0-9a-f]{64}) +\d+ main\/binary-amd64\/Packages\.gz$/m.exec(release)![1];
+    const byHash = await app.request(`/repos/dists/bookworm/main/binary-amd64/by-hash/SHA256/${hash}`);
+    assert.equal(byHash.status, 200);
+    assert.match(byHash.headers.get('cache-control')!, /immutable/);
+    assert.doesNotMatch(release, /^MD5Sum:/m);
+    assert.match(release, / main\/binary-amd64\/Packages$/m, 'apt needs the uncompressed name listed');
+    assert.equal((await app.request('/repos/dists/bookworm/main/binary-amd64/Packages')).status, 200);
   });
 });

@@ -8,7 +8,7 @@ import type { Revision } from '../../revisions/revision.ts';
 import { emptyRevision } from '../../revisions/rpm-views.ts';
 import { requireReader } from '../auth.ts';
 import { pathAfter } from '../paths.ts';
-import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
@@ -37,7 +37,11 @@ export function aptRepoRoutes(core: Core): { repos: Hono; revisions: Hono; tags:
     }
     const file = await findAptFile(core, dist, manifest, path);
     if (!file) throw new NotFoundError(`no such file: dists/${dist.name}/${path}`);
-    return serveImmutable(c, file.path, file.size, `"${file.checksums.sha256}"`, lastModified, () => core.renderer.stream(file));
+    const etag = file.checksums.sha256 ? `"${file.checksums.sha256}"` : `"${revision.id}-${file.path}"`;
+    const response = serveImmutable(c, file.path, file.size, etag, lastModified, () => core.renderer.stream(file));
+    // Only by-hash paths (and pinned revisions) never change; .../Packages.gz does with every revision.
+    if (!pinned && !path.includes('/by-hash/')) response.headers.set('cache-control', REVALIDATE);
+    return response;
   };
 
   // Pool paths are shared by every APT distribution; a private one makes the shared pool private.

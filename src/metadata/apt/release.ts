@@ -2,12 +2,12 @@
  * The Release file of an APT distribution (dists/<codename>/Release), laid out as
  * `apt-ftparchive release` writes it: the header fields, then one section per hash, each line
  * " <hash> <size right-aligned in 16 columns> <path relative to dists/<codename>/>".
- * Like the Debian archive, repod lists MD5Sum (for old tools) and SHA256 (what apt uses).
+ * repod lists SHA256 only: it is what apt (since 1.1) verifies and fetches by-hash under, and
+ * every further hash would cost a pass over every index at each revision.
  */
 export interface ReleaseFile {
   path: string;
   size: number;
-  md5: string;
   sha256: string;
 }
 
@@ -48,12 +48,7 @@ export function renderRelease(input: ReleaseInput): string {
   out += field('Components', input.components.join(' '));
   out += field('Description', input.description);
   const files = [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const [name, pick] of [
-    ['MD5Sum', (f: ReleaseFile) => f.md5],
-    ['SHA256', (f: ReleaseFile) => f.sha256],
-  ] as const) {
-    out += `${name}:\n`;
-    for (const f of files) out += ` ${pick(f)} ${String(f.size).padStart(16)} ${f.path}\n`;
-  }
+  out += 'SHA256:\n';
+  for (const f of files) out += ` ${f.sha256} ${String(f.size).padStart(16)} ${f.path}\n`;
   return out;
 }

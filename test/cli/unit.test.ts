@@ -1,0 +1,175 @@
+/**
+ * The CLI's pieces without a server: the streamed multipart body (read back by the server's own
+ * streaming parser), the progress bar, tables, argument handling and help.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { COMMANDS, cli } from '../../src/cli/main.ts';
+import { ApiClient } from '../../src/cli/http-client.ts';
+import { multipartBody } from '../../src/cli/multipart.ts';
+import { describeValue, table, type Io } from '../../src/cli/output.ts';
+import { Progress } from '../../src/cli/progress.ts';
+import { MultipartReader, boundaryOf, readText } from '../../src/http/multipart.ts';
+
+function fakeIo(env: Record<string, string> = {}): Io & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout: { write: (t: string) => (io.out += t) },
+    stderr: { write: (t: string) => (io.err += t), isTTY: false },
+    env,
+    readStdin: async () => '',
+  };
+  return io;
+}
+
+describe('cli: streamed multipart body', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'repod-cli-unit-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('is read back part by part by the server parser, with the announced length', async () => {
+    const a = new Uint8Array(700_000).map((_, i) => (i * 7) & 255);
+    // Bytes that look like a delimiter inside a file must not end the part.
+    const b = new TextEncoder().encode('x\r\n--not-the-boundary\r\n\r\n--');
+    await writeFile(join(dir, 'a.rpm'), a);
+    await writeFile(join(dir, 'b"odd.deb'), b);
+    const started: string[] = [];
+    let counted = 0;
+    const mp = multipartBody(
+      [
+        { name: 'message', value: 'héllo, build 42' },
+        { name: 'remove', value: 'x-1-1.noarch' },
+        { name: 'remove', value: '' },
+        { name: 'file', file: { path: join(dir, 'a.rpm'), filename: 'a.rpm', size: a.length } },
+        { name: 'file', file: { path: join(dir, 'b"odd.deb'), filename: 'b"odd.deb', size: b.length } },
+      ],
+      { chunkSize: 65536, onFile: (p) => started.push(p.file.filename), onBytes: (n) => (counted += n) },
+    );
+    const chunks: Uint8Array[] = [];
+    for await (const c of mp.body as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
+    const whole = Buffer.concat(chunks);
+    assert.equal(whole.length, mp.length, 'Content-Length matches the body');
+    assert.equal(counted, a.length + b.length);
+    assert.deepEqual(started, ['a.rpm', 'b"odd.deb']);
+    assert.ok(Math.max(...chunks.map((c) => c.length)) <= 65536, 'files go out in bounded chunks');
+
+    const reader = new MultipartReader(new Blob([whole]).stream(), boundaryOf(mp.contentType)!);
+    const parts: Array<{ name: string; filename?: string; sha?: string; text?: string }> = [];
+    for (let part = await reader.next(); part; part = await reader.next()) {
+      if (part.filename !== undefined) {
+        const h = createHash('sha256');
+        for await (const c of part.body as unknown as AsyncIterable<Uint8Array>) h.update(c);
+        parts.push({ name: part.name, filename: part.filename, sha: h.digest('hex') });
+      } else parts.push({ name: part.name, text: await readText(part.body) });
+    }
+    const sha = (x: Uint8Array) => createHash('sha256').update(x).digest('hex');
+    assert.deepEqual(parts, [
+      { name: 'message', text: 'héllo, build 42' },
+      { name: 'remove', text: 'x-1-1.noarch' },
+      { name: 'remove', text: '' },
+      { name: 'file', filename: 'a.rpm', sha: sha(a) },
+      { name: 'file', filename: 'b%22odd.deb', sha: sha(b) },
+    ]);
+  });
+
+  it('fails clearly when a file changes size while it is sent', async () => {
+    await writeFile(join(dir, 'c.rpm'), new Uint8Array(1000));
+    const mp = multipartBody([{ name: 'file', file: { path: join(dir, 'c.rpm'), filename: 'c.rpm', size: 2000 } }]);
+    await assert.rejects(async () => {
+      for await (const _ of mp.body as unknown as AsyncIterable<Uint8Array>);
+    }, /changed size/);
+  });
+});
+
+describe('cli: output', () => {
+  it('draws a progress bar that fits the terminal and erases itself', () => {
+    let written = '';
+    let now = 0;
+    const p = new Progress({ write: (t) => (written += t), columns: 80 }, 4 * 1024 * 1024, { now: () => now });
+    p.setLabel('hello-2.0-1.x86_64.rpm');
+    now = 1000;
+    p.add(2 * 1024 * 1024);
+    assert.match(p.render(), /^\[##########\.{10}\]  50%  2\.0 MiB\/4\.0 MiB  2\.0 MiB\/s  hello/);
+    assert.ok(p.render().length <= 79);
+    const narrow = new Progress({ write: () => undefined, columns: 40 }, 10);
+    narrow.setLabel('a-very-long-file-name-that-does-not-fit.rpm');
+    assert.ok(narrow.render().length <= 39 && narrow.render().endsWith('…'));
+    p.add(2 * 1024 * 1024);
+    assert.match(written, /100%/);
+    p.finish();
+    assert.ok(written.endsWith('\r\x1b[2K'));
+  });
+
+  it('renders tables and unknown answers', () => {
+    assert.deepEqual(table(['A', 'BB'], [['x', 1], [null, 'long value']]), ['A  BB', 'x  1', '-  long value']);
+    const lines = describeValue({ deleted: 3, dryRun: true, objects: [{ key: 'a', size: 1 }], empty: [] });
+    assert.deepEqual(lines, ['deleted: 3', 'dryRun: true', 'objects: (1)', '  KEY  SIZE', '  a    1', 'empty: none']);
+  });
+
+  it('keeps a URL path prefix', () => {
+    assert.equal(new ApiClient('https://h.example/repod', undefined).url('/api/v1/distributions', { limit: 5, before: undefined }).href, 'https://h.example/repod/api/v1/distributions?limit=5');
+    assert.throws(() => new ApiClient('ftp://x', undefined), /only http and https/);
+  });
+});
+
+describe('cli: arguments and help', () => {
+  it('documents every command', async () => {
+    const io = fakeIo();
+    assert.equal(await cli(['--help'], io), 0);
+    for (const c of COMMANDS) assert.match(io.out, new RegExp(`\\n  ${c.name} +\\S`), c.name);
+    for (const c of COMMANDS) {
+      const one = fakeIo();
+      assert.equal(await cli([c.name, '--help'], one), 0);
+      assert.match(one.out, new RegExp(`^repod ${c.name} — `));
+      assert.match(one.out, /Usage:\n  repod /);
+      assert.match(one.out, /HTTP API:\n  (GET|POST|PUT|DELETE) \/api\/v1\//);
+      for (const name of Object.keys(c.options)) assert.ok(one.out.includes(`--${name}`), `${c.name} --help names --${name}`);
+      assert.equal(one.err, '');
+    }
+    const viaHelp = fakeIo();
+    assert.equal(await cli(['help', 'push'], viaHelp), 0);
+    assert.match(viaHelp.out, /^repod push/);
+  });
+
+  it('answers usage errors with exit 2, before any request', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['push', 'x.rpm'], /--dist is required/],
+      [['push', '--dist', 'rocky9'], /name at least one FILE/],
+      [['push', '--dist', 'rocky9', '--single', 'a.rpm', 'b.rpm'], /--single sends exactly one FILE/],
+      [['push', '--dist', 'rocky9', '--bogus', 'a.rpm'], /unknown option '?--bogus/],
+      [['revisions', '--dist', 'rocky9', '--limit', 'ten'], /--limit takes an integer/],
+      [['show', '--dist', 'rocky9'], /missing the revision/],
+      [['diff', '--dist', 'rocky9', '1'], /missing two revisions/],
+      [['tag', '--dist', 'rocky9', '--list', '--delete', 'x'], /exclude each other/],
+      [['token'], /name an action/],
+      [['token', 'create', '--role', 'admin'], /--name is required/],
+      [['login', '--username', 'admin'], /--password or --password-stdin is required/],
+      [['distributions', '--url', 'not a url'], /invalid server URL/],
+      [[], /Usage:/],
+    ];
+    for (const [args, message] of cases) {
+      const io = fakeIo({ REPOD_URL: 'http://127.0.0.1:9' });
+      assert.equal(await cli(args, io), 2, `${args.join(' ')}: ${io.err}`);
+      assert.match(io.err, message, args.join(' '));
+      assert.equal(io.out, '');
+    }
+  });
+
+  it('names the server it cannot reach (exit 1)', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    await new Promise((resolve) => probe.close(resolve));
+    const io = fakeIo({ REPOD_URL: `http://127.0.0.1:${port}` });
+    assert.equal(await cli(['distributions'], io), 1);
+    assert.match(io.err, /^repod: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  });
+});
