@@ -5,7 +5,7 @@ import type { Renderer } from './revisions/renderer.ts';
 import type { ExtraRecordsFactory } from './revisions/rpm-views.ts';
 import type { Repository } from './revisions/repository.ts';
 import type { Capabilities } from './runtime/capabilities.ts';
-import type { Signer } from './signing/signer.ts';
+import type { Keyring } from './signing/keyring.ts';
 
 /** The services every shell (HTTP routes, CLI) works through; built by a runtime's composition root. */
 export interface Core {
@@ -13,7 +13,7 @@ export interface Core {
   distributions: Distributions;
   repository: Repository;
   renderer: Renderer;
-  signer: Signer;
+  keyring: Keyring;
   tokens: Tokens;
   users: Users;
   settings: Settings;

@@ -41,7 +41,7 @@ function version(): string {
 }
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
-  const entries = Object.entries(options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` <${o.arg}>` : ''}`, o.help + (o.multiple ? '' : '')]);
+  const entries = Object.entries(options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` <${o.arg}>` : ''}`, o.help]);
   const width = Math.max(...entries.map(([a]) => a.length));
   return entries.map(([a, h]) => `  ${a.padEnd(width)}  ${h}`);
 }
@@ -215,6 +215,8 @@ export function nodeIo(): Io {
 
 /** Writes out everything, then exits (undici's keep-alive sockets must not hold the process). */
 export async function runMain(argv = process.argv.slice(2)): Promise<never> {
+  // `repod revisions | head -1`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
   const status = await cli(argv);
   await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength === 0 ? resolve() : s.write('', () => resolve())))));
   process.exit(status);

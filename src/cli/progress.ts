@@ -67,7 +67,7 @@ export class Progress {
     const rate = this.done / seconds;
     const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
     const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}  ${formatBytes(this.done)}/${formatBytes(this.total)}  ${formatBytes(rate)}/s  ${this.label}`;
-    const columns = this.sink.columns ?? 80;
+    const columns = this.sink.columns || 80; // 0 on a pty without a size
     return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
   }
 

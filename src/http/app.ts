@@ -6,7 +6,8 @@ import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { historyRoutes } from './routes/history.ts';
 import { distributionRoutes } from './routes/distributions.ts';
-import { keyRoutes } from './routes/keys.ts';
+import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
+import { clientSetupRoutes } from './routes/client-setup.ts';
 import { rpmRepoRoutes } from './routes/rpm-repos.ts';
 import { uploadRoutes } from './routes/upload.ts';
 
@@ -29,6 +30,8 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
   app.route('/api/v1', adminRoutes(core));
   app.route('/', uploadRoutes(core));
   app.route('/repos', keyRoutes(core));
+  app.route('/repos', clientSetupRoutes(core));
+  app.route('/api/v1/keys', keyApiRoutes(core));
   const rpm = rpmRepoRoutes(core);
   const apt = aptRepoRoutes(core);
   app.route('/repos', apt.repos);

@@ -6,8 +6,9 @@ import type { RenderedFile, RenderManifest } from './render.ts';
 import { APT_VIEW, renderAptView } from './render-apt.ts';
 import type { Revision } from './revision.ts';
 
-export function aptManifest(core: Core, dist: AptDistribution, revision: Revision): Promise<RenderManifest> {
-  return core.renderer.view(dist.name, revision.id, APT_VIEW, () => renderAptView({ caps: core.caps, repository: core.repository, signer: core.signer }, dist, revision));
+export async function aptManifest(core: Core, dist: AptDistribution, revision: Revision): Promise<RenderManifest> {
+  const signer = await core.keyring.signer();
+  return core.renderer.view(dist.name, revision.id, APT_VIEW, signer.keysetId, () => renderAptView({ caps: core.caps, repository: core.repository, signer }, dist, revision));
 }
 
 const BY_HASH = /^(.*\/)by-hash\/SHA256\/([0-9a-f]{64})$/;

@@ -164,7 +164,7 @@ class Collector {
   private mayStillMatter(state: DistState, id: string, e: ListEntry): boolean {
     if (!this.old(e) || state.currentNumber === null) return true;
     const number = revisionNumber(id);
-    return number === null || number > state.currentNumber;
+    return number === null && number! > state.currentNumber;
   }
 
   private async refreshRefs(dist: string): Promise<void> {

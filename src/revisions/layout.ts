@@ -36,7 +36,10 @@ export const layout = {
   /** An upload being received; moved to pool/ once complete and valid. */
   upload: (id: string) => `uploads/${id}`,
   uploadsPrefix: () => 'uploads/',
+  /** Before the keyring: the one generated signing key. Read once to seed the ring. */
   signingKey: () => 'keys/signing-key.asc',
+  /** The metadata signing keys (private keys encrypted when REPOD_KEY_PASSPHRASE is set). */
+  keyring: () => 'keys/ring.json',
   token: (tokenHash: string) => `auth/tokens/${tokenHash}.json`,
   tokensPrefix: () => 'auth/tokens/',
   user: (name: string) => `auth/users/${name}.json`,

@@ -17,8 +17,9 @@ export class Renderer {
 
   constructor(private readonly caps: Capabilities) {}
 
-  async view(dist: string, revisionId: string, view: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
-    const key = layout.render(dist, revisionId, view);
+  /** `keyset` names the signing keys: after a key rotation every view is signed anew. */
+  async view(dist: string, revisionId: string, view: string, keyset: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
+    const key = layout.render(dist, revisionId, `${view}@${keyset}`);
     const cached = this.cache.get(key);
     if (cached) return cached;
     let pending = this.inflight.get(key);

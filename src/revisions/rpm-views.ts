@@ -37,11 +37,12 @@ export function rpmViewArches(dist: RpmDistribution): string[] {
  */
 export type ExtraRecordsFactory = (core: Core, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant) => ExtraRecords;
 
-export function rpmManifest(core: Core, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant = 'plain'): Promise<RenderManifest> {
+export async function rpmManifest(core: Core, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant = 'plain'): Promise<RenderManifest> {
   const wantsExtra = variant === 'hashed' || dist.sqlite === true;
   const extra = wantsExtra && core.extraRecords ? core.extraRecords(core, dist, revision, arch, variant) : undefined;
-  return core.renderer.view(dist.name, revision.id, rpmViewName(arch, variant), () =>
-    renderRpmView({ caps: core.caps, repository: core.repository, signer: core.signer }, dist, revision, arch, { variant, extra }),
+  const signer = await core.keyring.signer();
+  return core.renderer.view(dist.name, revision.id, rpmViewName(arch, variant), signer.keysetId, () =>
+    renderRpmView({ caps: core.caps, repository: core.repository, signer }, dist, revision, arch, { variant, extra }),
   );
 }
 

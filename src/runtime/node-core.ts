@@ -11,7 +11,7 @@ import { RepodError } from '../errors.ts';
 import { Renderer } from '../revisions/renderer.ts';
 import { sqliteRecords } from '../revisions/render-sqlite.ts';
 import { Repository } from '../revisions/repository.ts';
-import { loadSigner } from '../signing/key-store.ts';
+import { Keyring } from '../signing/keyring.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
@@ -76,15 +76,18 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     }
   }
   const distributions = Distributions.fromJson(env.REPOD_DISTRIBUTIONS ? await readFile(env.REPOD_DISTRIBUTIONS, 'utf8') : undefined);
-  let operatorKey: { armored: string; passphrase?: string } | undefined;
+  const keyring = new Keyring(caps, { passphrase: env.REPOD_KEY_PASSPHRASE || undefined });
   if (env.REPOD_SIGNING_KEY) {
+    let armored: string;
     try {
-      operatorKey = { armored: await readFile(env.REPOD_SIGNING_KEY, 'utf8'), passphrase: env.REPOD_SIGNING_KEY_PASSPHRASE };
+      armored = await readFile(env.REPOD_SIGNING_KEY, 'utf8');
     } catch (cause) {
       throw new RepodError('invalid_signing_key', `cannot read REPOD_SIGNING_KEY (${env.REPOD_SIGNING_KEY}): ${(cause as Error).message}`, { status: 500, cause });
     }
+    await keyring.useOperatorKey(armored, env.REPOD_SIGNING_KEY_PASSPHRASE);
   }
-  const { signer, generated } = await loadSigner(store, operatorKey);
+  const generated = await keyring.bootstrap();
+  await keyring.signer();
   const users = new Users(caps);
   const tokens = new Tokens(caps, users);
   await tokens.configure({ adminToken: env.REPOD_ADMIN_TOKEN, adminPassword: env.REPOD_ADMIN_PASSWORD });
@@ -94,7 +97,7 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     distributions,
     repository: new Repository(caps, { refTtlMs: Number(env.REPOD_REF_TTL_MS ?? 1000) }),
     renderer: new Renderer(caps),
-    signer,
+    keyring,
     tokens,
     users,
     extraRecords: sqliteRecords(loadSqlJs),

@@ -28,6 +28,13 @@ const Ajv2020 = Ajv2020Module.default;
 const SAMPLES = join(REPO_ROOT, 'revisions/samples/v1/bucket');
 const SCHEMAS = join(REPO_ROOT, 'revisions/schemas');
 
+/** The one stored render of a view (its file name carries the signing key set). */
+async function storedRender(dir: string, viewDir: string, view: string): Promise<RenderManifest> {
+  const name = (await readdir(join(dir, viewDir))).find((f) => f.startsWith(`${view}@`) && f.endsWith('.json'));
+  assert.ok(name, `a stored render of ${viewDir}/${view}`);
+  return JSON.parse(await readFile(join(dir, viewDir, name), 'utf8')) as RenderManifest;
+}
+
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -102,7 +109,7 @@ describe('storage format v1', () => {
   it('serves the stored render and every file it names, byte for byte', async () => {
     const app = createApp(core);
     const ref = JSON.parse(await readFile(join(dir, 'dists/rocky9/refs/current.json'), 'utf8')) as Ref;
-    const render = JSON.parse(await readFile(join(dir, `renders/rocky9/${ref.revision}/rpm/x86_64.json`), 'utf8')) as RenderManifest;
+    const render = await storedRender(dir, `renders/rocky9/${ref.revision}/rpm`, 'x86_64');
     assert.equal(await (await app.request('/repos/rocky9/x86_64/repodata/repomd.xml')).text(), render.documents['repodata/repomd.xml']);
     for (const file of render.files) {
       const body = new Uint8Array(await (await app.request(`/repos/rocky9/x86_64/${file.path}`)).arrayBuffer());
@@ -111,7 +118,7 @@ describe('storage format v1', () => {
     const pkg = new Uint8Array(await (await app.request('/repos/rocky9/x86_64/Packages/hello-2.0-1.x86_64.rpm')).arrayBuffer());
     assert.deepEqual(pkg, new Uint8Array(await readFile(fixture('hello-2.0-1.x86_64.rpm'))));
     const aptRef = JSON.parse(await readFile(join(dir, 'dists/bookworm/refs/current.json'), 'utf8')) as Ref;
-    const aptRender = JSON.parse(await readFile(join(dir, `renders/bookworm/${aptRef.revision}/apt.json`), 'utf8')) as RenderManifest;
+    const aptRender = await storedRender(dir, `renders/bookworm/${aptRef.revision}`, 'apt');
     assert.equal(await (await app.request('/repos/dists/bookworm/Release')).text(), aptRender.documents.Release);
     for (const file of aptRender.files) {
       const body = new Uint8Array(await (await app.request(`/repos/dists/bookworm/${file.path}`)).arrayBuffer());
@@ -124,8 +131,8 @@ describe('storage format v1', () => {
   it('renders the stored revision again to the same metadata files', async () => {
     const ref = JSON.parse(await readFile(join(dir, 'dists/rocky9/refs/current.json'), 'utf8')) as Ref;
     const revision = JSON.parse(await readFile(join(dir, `dists/rocky9/revisions/${ref.revision}.json`), 'utf8')) as Revision;
-    const stored = JSON.parse(await readFile(join(dir, `renders/rocky9/${ref.revision}/rpm/x86_64.json`), 'utf8')) as RenderManifest;
-    const fresh = await renderRpmView(core, core.distributions.get('rocky9') as RpmDistribution, revision, 'x86_64');
+    const stored = await storedRender(dir, `renders/rocky9/${ref.revision}/rpm`, 'x86_64');
+    const fresh = await renderRpmView({ ...core, signer: await core.keyring.signer() }, core.distributions.get('rocky9') as RpmDistribution, revision, 'x86_64');
     assert.deepEqual(
       fresh.files.map((f) => f.checksums.sha256),
       stored.files.map((f) => f.checksums.sha256),

@@ -109,7 +109,7 @@ export const push: Command = {
       onFile: (part, i) => progress?.setLabel(files.length > 1 ? `(${i + 1}/${files.length}) ${part.file.filename}` : part.file.filename),
       onBytes: (n) => {
         progress?.add(n);
-        if (progress && progress.transferred === total) progress.waiting('sent; the server is publishing…');
+        if (progress && progress.transferred === total) progress.waiting('sent, publishing…');
       },
     });
 

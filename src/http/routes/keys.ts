@@ -1,12 +1,63 @@
 import { Hono, type Context } from 'hono';
 import type { Core } from '../../core.ts';
+import { RepodError } from '../../errors.ts';
+import type { KeyAlgorithm } from '../../signing/signer.ts';
+import { requireRole } from '../auth.ts';
 import { serveDocument } from '../serve.ts';
 
-/** The public key clients import: /repos/gpg.key, and /repos/dists/depot.gpg where Repod puts it. */
+/**
+ * The public keyring clients import: /repos/gpg.key, /repos/dists/depot.gpg (where Repod puts it)
+ * and /repos/<dist>/gpg.key. During a rotation it holds the old and the new key.
+ */
 export function keyRoutes(core: Core): Hono {
   const app = new Hono();
-  const serveKey = (c: Context) => serveDocument(c, 'gpg.key', core.signer.publicKeyArmored, `"${core.signer.fingerprint}"`, new Date(0));
+  const serveKey = async (c: Context) => {
+    const signer = await core.keyring.signer();
+    return serveDocument(c, 'gpg.key', signer.publicKeyArmored, `"${signer.keysetId}"`, new Date(0));
+  };
   app.get('/gpg.key', serveKey);
   app.get('/dists/depot.gpg', serveKey);
+  app.get('/:dist/gpg.key', (c) => {
+    if (!core.distributions.get(c.req.param('dist'))) return c.json({ status: 'error', error: 'unknown_distribution', message: `no distribution ${c.req.param('dist')}` }, 404);
+    return serveKey(c);
+  });
+  return app;
+}
+
+const ALGORITHMS: KeyAlgorithm[] = ['ed25519', 'rsa4096', 'rsa3072', 'rsa2048'];
+
+/**
+ * Key management (admin): list, generate, import, retire and re-activate signing keys. A rotation
+ * is: generate (or import) the new key, which signs beside the old one; publish its public key to
+ * clients; retire the old key.
+ */
+export function keyApiRoutes(core: Core): Hono {
+  const app = new Hono();
+  app.get('/', async (c) => {
+    await requireRole(core, c, 'auditor');
+    return c.json({ external: core.keyring.external, keys: await core.keyring.list() });
+  });
+  app.post('/', async (c) => {
+    await requireRole(core, c, 'admin');
+    const body = (await c.req.json().catch(() => ({}))) as { algorithm?: unknown };
+    const algorithm = (body.algorithm ?? 'ed25519') as KeyAlgorithm;
+    if (!ALGORITHMS.includes(algorithm)) throw new RepodError('invalid_request', `algorithm must be one of ${ALGORITHMS.join(', ')}`, { status: 400 });
+    return c.json(await core.keyring.generate(algorithm), 201);
+  });
+  app.post('/import', async (c) => {
+    await requireRole(core, c, 'admin');
+    const body = (await c.req.json().catch(() => null)) as { armored?: unknown; passphrase?: unknown; status?: unknown } | null;
+    if (!body || typeof body.armored !== 'string' || (body.passphrase !== undefined && typeof body.passphrase !== 'string')) {
+      throw new RepodError('invalid_request', 'the body must be JSON {"armored": "<private key>", "passphrase"?, "status"?: "active"|"retired"}', { status: 400 });
+    }
+    const status = body.status === 'retired' ? 'retired' : 'active';
+    return c.json(await core.keyring.import(body.armored, body.passphrase as string | undefined, status), 201);
+  });
+  for (const [action, status] of [['retire', 'retired'], ['activate', 'active']] as const) {
+    app.post(`/:fingerprint/${action}`, async (c) => {
+      await requireRole(core, c, 'admin');
+      return c.json(await core.keyring.setStatus(c.req.param('fingerprint'), status));
+    });
+  }
   return app;
 }

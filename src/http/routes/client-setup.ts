@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import type { Distribution } from '../../config/distributions.ts';
+import type { Core } from '../../core.ts';
+import { NotFoundError } from '../../errors.ts';
+
+/** The URL clients reach this server at, as the request shows it (proxies: X-Forwarded-*). */
+function baseUrl(request: Request): string {
+  const url = new URL(request.url);
+  const proto = request.headers.get('x-forwarded-proto')?.split(',')[0].trim() || url.protocol.replace(':', '');
+  const host = request.headers.get('x-forwarded-host')?.split(',')[0].trim() || request.headers.get('host') || url.host;
+  return `${proto}://${host}`;
+}
+
+function rpmSetup(base: string, dist: Distribution & { kind: 'rpm' }): string {
+  const arch = dist.architectures.includes('x86_64') ? 'x86_64' : dist.architectures[0];
+  return `# dnf / yum: save as /etc/yum.repos.d/repod-${dist.name}.repo
+[repod-${dist.name}]
+name=repod ${dist.name}
+baseurl=${base}/repos/${dist.name}/$basearch/
+enabled=1
+gpgcheck=1
+repo_gpgcheck=1
+gpgkey=${base}/repos/${dist.name}/gpg.key
+${dist.private ? 'username=<user>\npassword=<password or API token>\n' : ''}
+# Mirrors (dnf reposync, sorted Packages/<letter>/ tree and sqlite metadata):
+#   baseurl=${base}/hashed/${dist.name}/$basearch/
+
+# zypper:
+zypper addrepo --refresh ${base}/repos/${dist.name}/${arch}/ repod-${dist.name}
+zypper --gpg-auto-import-keys refresh repod-${dist.name}
+
+# A pinned revision N (never changes): baseurl=${base}/revisions/${dist.name}/N/$basearch/
+`;
+}
+
+function aptSetup(base: string, dist: Distribution & { kind: 'apt' }): string {
+  return `# apt: the key, then a deb822 source
+curl -fsSL ${base}/repos/${dist.name}/gpg.key -o /etc/apt/keyrings/repod-${dist.name}.asc
+
+# /etc/apt/sources.list.d/repod-${dist.name}.sources
+Types: deb
+URIs: ${base}/repos
+Suites: ${dist.name}
+Components: ${dist.components.join(' ')}
+Architectures: ${dist.architectures.join(' ')}
+Signed-By: /etc/apt/keyrings/repod-${dist.name}.asc
+${dist.private ? `\n# /etc/apt/auth.conf.d/repod.conf (private distribution)\nmachine ${base.replace(/^https?:\/\//, '')}/repos login <user> password <password or API token>\n` : ''}
+# One-line form:
+# deb [signed-by=/etc/apt/keyrings/repod-${dist.name}.asc] ${base}/repos ${dist.name} ${dist.components.join(' ')}
+# A pinned revision N (never changes): URIs: ${base}/revisions/${dist.name}/N
+`;
+}
+
+/** `GET /repos/<dist>/client-setup`: ready-to-paste client configuration for this server. */
+export function clientSetupRoutes(core: Core): Hono {
+  const app = new Hono();
+  app.get('/:dist/client-setup', (c) => {
+    const dist = core.distributions.get(c.req.param('dist'));
+    if (!dist) throw new NotFoundError(`no distribution ${JSON.stringify(c.req.param('dist'))}`, 'unknown_distribution');
+    const base = baseUrl(c.req.raw);
+    const text = dist.kind === 'rpm' ? rpmSetup(base, dist) : aptSetup(base, dist);
+    return c.text(text);
+  });
+  return app;
+}
