@@ -53,7 +53,8 @@ export async function aptClient(options: { url: string; codename: string; compon
   return {
     dir,
     root,
-    aptGet: (args) => run('apt-get', args, { env }),
+    // cwd: apt-get download writes into the working directory.
+    aptGet: (args) => run('apt-get', args, { env, cwd: dir }),
     dpkgQuery: (args) => run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, ...args]),
   };
 }
