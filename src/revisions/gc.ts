@@ -24,6 +24,15 @@ import type { ByHashPointer } from './render.ts';
  * Before each kind the refs and revision objects are read again and before each batch of deletes
  * the refs, and whatever they reach now is marked too: nothing reachable from the refs as they are
  * at the moment of a delete is deleted.
+ *
+ * What this cannot see, because publishers leave no trace of it in the store: (1) a publish that
+ * was already running when the collection started and moves its ref only after the last re-read
+ * (the grace period must exceed the longest publish; with 0 it protects only what was written after
+ * the start); (2) an old, unreachable object that a publisher finds and reuses instead of writing
+ * (content-addressed dedup: a re-upload of a collected package, an identical chunk, a rollback or
+ * tag to a revision past retention, a render reusing a pointer or sqlite object) and that it
+ * references only after the last re-read before that object's batch. Closing (2) needs publishers
+ * to refresh the lastModified of what they reuse, and this sweep to check it right before deleting.
  */
 export interface GcOptions {
   dryRun: boolean;
@@ -57,6 +66,7 @@ export interface GcReport {
 export const GC_DEFAULTS = { keepLast: 10, graceSeconds: 3600, keysLimit: 1000 };
 
 const BATCH = 256;
+const READS = 16;
 const DELETES = 16;
 
 interface Candidate {
@@ -164,7 +174,7 @@ class Collector {
   private mayStillMatter(state: DistState, id: string, e: ListEntry): boolean {
     if (!this.old(e) || state.currentNumber === null) return true;
     const number = revisionNumber(id);
-    return number === null && number! > state.currentNumber;
+    return number === null || number > state.currentNumber;
   }
 
   private async refreshRefs(dist: string): Promise<void> {
@@ -207,13 +217,26 @@ class Collector {
 
   private readonly checkedPointers = new Set<string>();
 
+  /**
+   * Lists one kind and deletes its garbage a batch at a time, holding one batch in memory: the
+   * refs are read again before each batch, and each object is asked once more right before its
+   * delete whether it is still garbage.
+   */
   private async sweep(kind: GcKind): Promise<void> {
-    const candidates = await this.candidates(kind);
-    for (let i = 0; i < candidates.length; i += BATCH) {
+    const { prefix, classify } = this.kind(kind);
+    let entries: ListEntry[] = [];
+    const flush = async () => {
+      const batch = entries;
+      entries = [];
+      const candidates: Candidate[] = [];
+      await mapLimit(batch, READS, async (e) => {
+        const garbage = await classify(e);
+        if (garbage?.()) candidates.push({ key: e.key, size: e.size, garbage });
+      });
+      if (candidates.length === 0) return;
+      candidates.sort((a, b) => (a.key < b.key ? -1 : 1));
       await this.refresh(false);
-      const batch = candidates.slice(i, i + BATCH).filter((c) => c.garbage());
-      await mapLimit(batch, DELETES, async (c) => {
-        // Marks may have grown while this batch was running.
+      await mapLimit(candidates, DELETES, async (c) => {
         if (!c.garbage()) return;
         if (!this.options.dryRun) await this.store.delete(c.key);
         this.report.deleted[kind]++;
@@ -223,101 +246,91 @@ class Collector {
           else this.report.keysTruncated = true;
         }
       });
+    };
+    for await (const e of this.store.list(prefix)) {
+      if (!this.old(e)) continue;
+      entries.push(e);
+      if (entries.length >= BATCH) await flush();
     }
+    await flush();
   }
 
-  /** The old objects of one kind that nothing kept reaches, as they are listed now. */
-  private async candidates(kind: GcKind): Promise<Candidate[]> {
+  /**
+   * Where a kind lives and how to tell its garbage: `classify` returns null for an object that is
+   * not of this kind (or not understood: left alone), else the test asked right before deleting.
+   */
+  private kind(kind: GcKind): { prefix: string; classify: (e: ListEntry) => Promise<(() => boolean) | null> | (() => boolean) | null } {
     const m = this.marks;
-    const out: Candidate[] = [];
-    const add = (e: ListEntry, garbage: () => boolean) => {
-      if (this.old(e) && garbage()) out.push({ key: e.key, size: e.size, garbage });
-    };
-    const each = async (prefix: string, fn: (e: ListEntry) => void | Promise<void>) => {
-      const pending: Promise<void>[] = [];
-      for await (const e of this.store.list(prefix)) {
-        if (!this.old(e)) continue;
-        const p = fn(e);
-        if (p) pending.push(p);
-        if (pending.length >= 32) await Promise.all(pending.splice(0));
-      }
-      await Promise.all(pending);
-    };
     switch (kind) {
       case 'byHash':
-        await each('renders/', async (e) => {
-          const k = /^renders\/([^/]+)\/by-hash\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/.exec(e.key);
-          if (!k || m.pointers.has(e.key)) return;
-          const dist = k[1];
-          const revision = (await getJson<ByHashPointer>(this.store, e.key))?.value.revision;
-          if (revision === undefined) return;
-          add(e, () => !m.pointers.has(e.key) && !m.isKeptRevision(dist, revision));
-        });
-        break;
+        return {
+          prefix: 'renders/',
+          classify: async (e) => {
+            const k = /^renders\/([^/]+)\/by-hash\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/.exec(e.key);
+            if (!k || m.pointers.has(e.key)) return null;
+            const dist = k[1];
+            const revision = (await getJson<ByHashPointer>(this.store, e.key))?.value.revision;
+            if (typeof revision !== 'string') return null;
+            return () => !m.pointers.has(e.key) && !m.isKeptRevision(dist, revision);
+          },
+        };
       case 'renders':
-        await each('renders/', (e) => {
-          const k = /^renders\/([^/]+)\/([^/]+)\/.+\.json$/.exec(e.key);
-          if (!k || k[2] === 'by-hash') return;
-          const [, dist, id] = k;
-          add(e, () => !m.isKeptRevision(dist, id));
-        });
-        break;
+        return {
+          prefix: 'renders/',
+          classify: (e) => {
+            const k = /^renders\/([^/]+)\/([^/]+)\/.+\.json$/.exec(e.key);
+            if (!k || k[2] === 'by-hash') return null;
+            const [, dist, id] = k;
+            return () => !m.isKeptRevision(dist, id);
+          },
+        };
       case 'revisions':
-        await each('dists/', (e) => {
-          const k = /^dists\/([^/]+)\/revisions\/([^/]+)\.json$/.exec(e.key);
-          if (!k) return;
-          const [, dist, id] = k;
-          add(e, () => {
-            const state = this.dists.get(dist);
-            return !!state && !m.isKeptRevision(dist, id) && !this.mayStillMatter(state, id, e);
-          });
-        });
-        break;
+        return {
+          prefix: 'dists/',
+          classify: (e) => {
+            const k = /^dists\/([^/]+)\/revisions\/([^/]+)\.json$/.exec(e.key);
+            if (!k) return null;
+            const [, dist, id] = k;
+            return () => {
+              const state = this.dists.get(dist);
+              return !!state && !m.isKeptRevision(dist, id) && !this.mayStillMatter(state, id, e);
+            };
+          },
+        };
       case 'chunks':
-        await each('chunks/', (e) => {
-          const id = /^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})\.seg$/.exec(e.key)?.[1];
-          if (id) add(e, () => !m.chunks.has(id));
-        });
-        break;
+        return { prefix: 'chunks/', classify: byId(/^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})\.seg$/, m.chunks) };
       case 'metadata':
-        await each('metadata/', (e) => {
-          if (/^metadata\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(e.key)) add(e, () => !m.objects.has(e.key));
-        });
-        break;
+        return { prefix: 'metadata/', classify: (e) => (/^metadata\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(e.key) ? () => !m.objects.has(e.key) : null) };
       case 'aptPool':
-        await each('apt-pool/', async (e) => {
-          const path = /^apt-pool\/(.+)\.json$/.exec(e.key)?.[1];
-          if (!path || m.poolPaths.has(path)) return;
-          // A claim whose file is still published elsewhere stays, so the path keeps its content.
-          const sha = (await getJson<{ sha256?: string }>(this.store, e.key))?.value.sha256;
-          if (typeof sha !== 'string') return;
-          add(e, () => !m.poolPaths.has(path) && !m.packages.has(sha));
-        });
-        break;
+        return {
+          prefix: 'apt-pool/',
+          classify: async (e) => {
+            const path = /^apt-pool\/(.+)\.json$/.exec(e.key)?.[1];
+            if (!path || m.poolPaths.has(path)) return null;
+            // A claim whose file is still published (under another path) stays: the path keeps its content.
+            const sha = (await getJson<{ sha256?: string }>(this.store, e.key))?.value.sha256;
+            if (typeof sha !== 'string') return null;
+            return () => !m.poolPaths.has(path) && !m.packages.has(sha);
+          },
+        };
       case 'fragments':
-        await each('fragments/', (e) => {
-          const id = /^fragments\/[0-9a-f]{2}\/([0-9a-f]{64})(\.[^/]+)?\.seg$/.exec(e.key)?.[1];
-          if (id) add(e, () => !m.packages.has(id));
-        });
-        break;
+        return { prefix: 'fragments/', classify: byId(/^fragments\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\.[^/]+)?\.seg$/, m.packages) };
       case 'packages':
-        await each('packages/', (e) => {
-          const id = /^packages\/[0-9a-f]{2}\/([0-9a-f]{64})\.json$/.exec(e.key)?.[1];
-          if (id) add(e, () => !m.packages.has(id));
-        });
-        break;
+        return { prefix: 'packages/', classify: byId(/^packages\/[0-9a-f]{2}\/([0-9a-f]{64})\.json$/, m.packages) };
       case 'pool':
-        await each('pool/', (e) => {
-          const id = /^pool\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(e.key)?.[1];
-          if (id) add(e, () => !m.packages.has(id));
-        });
-        break;
+        return { prefix: 'pool/', classify: byId(/^pool\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})$/, m.packages) };
       case 'uploads':
-        await each(layout.uploadsPrefix(), (e) => add(e, () => true));
-        break;
+        return { prefix: layout.uploadsPrefix(), classify: () => () => true };
     }
-    return out;
   }
+}
+
+/** An object named after an id: garbage while the id is not in the set. */
+function byId(pattern: RegExp, kept: ReadonlySet<string>): (e: ListEntry) => (() => boolean) | null {
+  return (e) => {
+    const id = pattern.exec(e.key)?.[1];
+    return id ? () => !kept.has(id) : null;
+  };
 }
 
 function revisionIdOf(key: string): string | null {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { isRole } from '../../auth/roles.ts';
 import type { Core } from '../../core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
+import { collectGarbage } from '../../revisions/gc.ts';
 import { requireRole } from '../auth.ts';
 
 /** Tokens and users (admin role). */
@@ -29,6 +30,21 @@ export function adminRoutes(core: Core): Hono {
     if (!(await core.tokens.revoke(c.req.param('id')))) throw new NotFoundError(`no token ${c.req.param('id')}`, 'unknown_token');
     core.caps.log('token revoked', { id: c.req.param('id'), by: principal.subject });
     return c.json({ status: 'revoked', id: c.req.param('id') });
+  });
+
+  // Retention: keep the last `keep` revisions of every distribution (and every tagged one);
+  // delete what none of them needs, never anything younger than the grace period.
+  app.post('/gc', async (c) => {
+    const principal = await requireRole(core, c, 'admin');
+    const body = (await c.req.json().catch(() => ({}))) as { dry_run?: unknown; keep?: unknown; grace_seconds?: unknown };
+    const keep = body.keep === undefined ? undefined : Number(body.keep);
+    const grace = body.grace_seconds === undefined ? undefined : Number(body.grace_seconds);
+    if ((keep !== undefined && (!Number.isInteger(keep) || keep < 1)) || (grace !== undefined && (!Number.isFinite(grace) || grace < 0))) {
+      throw new RepodError('invalid_request', 'keep is an integer >= 1 and grace_seconds a number >= 0', { status: 400 });
+    }
+    const report = await collectGarbage(core.caps.store, { dryRun: body.dry_run !== false, keepLast: keep, graceSeconds: grace });
+    core.caps.log('gc', { by: principal.subject, dryRun: report.dryRun, deleted: report.deleted, bytesFreed: report.bytesFreed });
+    return c.json(report);
   });
 
   app.post('/users', async (c) => {
