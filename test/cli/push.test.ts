@@ -121,6 +121,17 @@ describe('repod push and friends (real bin, real server)', () => {
     assert.deepEqual(await primaryNames(), ['Archer']);
   });
 
+  it('--replace-names drops the current packages of those names in the same revision', async () => {
+    const first = await repod(['push', '--dist', 'almalinux8', '--json', RPMS[0], RPMS[1]], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const r = await repod(['push', '--dist', 'almalinux8', '--replace-names', 'hello,animaniacs', '--json', fixture('hello-1.0-1.src.rpm')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = r.json();
+    assert.equal(doc.revision.number, first.json().revision.number + 1);
+    assert.deepEqual(doc.packages.map((p: any) => p.filename), ['hello-1.0-1.src.rpm']);
+    assert.deepEqual(doc.removed.map((x: any) => x.filename).sort(), ['animaniacs-0.1-1.noarch.rpm', 'hello-2.0-1.x86_64.rpm']);
+  });
+
   it('reports server errors as "repod: <message> (<code>)", exit 1', async () => {
     const before = await current('rocky9');
     const badToken = await repod(['push', '--dist', 'rocky9', ...RPMS], { env: { ...env, REPOD_TOKEN: 'wrong-token' } });

@@ -173,3 +173,67 @@ describe('cli: arguments and help', () => {
     assert.match(io.err, /^repod: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   });
 });
+
+describe('cli: requests and rendering against a stub server', () => {
+  it('gc sends {dry_run, keep} and summarizes the report', async () => {
+    const { createServer } = await import('node:http');
+    const seen: Array<{ method?: string; url?: string; auth?: string; body: string }> = [];
+    const stub = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body });
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            dryRun: true,
+            kept: { revisions: 3, chunks: 7, packages: 2 },
+            deleted: { revisions: 2, chunks: 0, packages: 1 },
+            bytesFreed: 3 * 1024 * 1024,
+            keys: Array.from({ length: 25 }, (_, i) => `k/${i}`),
+            keysTruncated: false,
+            repointed: 0,
+            warnings: ['tag x names a missing revision'],
+          }),
+        );
+      });
+    });
+    const port = await new Promise<number>((resolve) => stub.listen(0, '127.0.0.1', () => resolve((stub.address() as { port: number }).port)));
+    try {
+      const io = fakeIo({ REPOD_URL: `http://127.0.0.1:${port}/`, REPOD_TOKEN: 'tkn' });
+      assert.equal(await cli(['gc', '--dry-run', '--keep', '3'], io), 0, io.err);
+      assert.deepEqual(seen[0], { method: 'POST', url: '/api/v1/gc', auth: 'Bearer tkn', body: JSON.stringify({ dry_run: true, keep: 3 }) });
+      const lines = io.out.split('\n');
+      assert.equal(lines[0], 'gc (dry run, nothing deleted): 3 objects would be deleted, 3.0 MiB would be freed');
+      assert.equal(lines[1], '  kept: 3 revisions, 7 chunks, 2 packages');
+      assert.equal(lines[2], '  would delete: 2 revisions, 1 packages');
+      assert.equal(lines[3], '  warning: tag x names a missing revision');
+      assert.equal(lines[4], '  keys that would go:');
+      assert.equal(lines[5], '    k/0');
+      assert.equal(lines[25], '    (5 more; --json lists them)');
+      const json = fakeIo({ REPOD_URL: `http://127.0.0.1:${port}`, REPOD_TOKEN: 'tkn' });
+      assert.equal(await cli(['gc', '--json'], json), 0);
+      assert.equal(JSON.parse(json.out).keys.length, 25);
+      assert.equal(seen[1].body, JSON.stringify({ dry_run: false }));
+    } finally {
+      stub.close();
+    }
+  });
+
+  it('an answer that is not the server\'s JSON (a proxy page) still gives a clear error', async () => {
+    const { createServer } = await import('node:http');
+    const stub = createServer((_req, res) => {
+      res.statusCode = 502;
+      res.setHeader('content-type', 'text/html');
+      res.end('<html>bad gateway</html>');
+    });
+    const port = await new Promise<number>((resolve) => stub.listen(0, '127.0.0.1', () => resolve((stub.address() as { port: number }).port)));
+    try {
+      const io = fakeIo({ REPOD_URL: `http://127.0.0.1:${port}` });
+      assert.equal(await cli(['distributions'], io), 1);
+      assert.equal(io.err, 'repod: GET /api/v1/distributions answered 502 Bad Gateway: <html>bad gateway</html> (http_502)\n');
+    } finally {
+      stub.close();
+    }
+  });
+});
