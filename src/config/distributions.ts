@@ -13,6 +13,14 @@ export interface RpmDistribution {
   sqlite?: boolean;
   /** Readable only with credentials (HTTP Basic or a Bearer token, reader role and up). */
   private?: boolean;
+  /** Package signature policy, and whether repod signs packages on ingest. */
+  packageSignatures?: {
+    policy?: 'soft' | 'require' | 'allow-missing' | 'skip-missing';
+    /** Key ids or fingerprints whose signatures count, in search order (default: any trusted key). */
+    keys?: string[];
+    /** Add a header signature with the keyring's newest active key to every uploaded RPM. */
+    sign?: boolean;
+  };
 }
 
 export interface AptDistribution {

@@ -4,7 +4,8 @@ import { parseDebControl } from '../formats/deb/control.ts';
 import { RpmReader, type RpmParseResult } from '../formats/rpm/index.ts';
 import type { RpmFileFacts, RpmPackage } from '../formats/rpm/model.ts';
 import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
-import type { Capabilities, Hasher } from '../runtime/capabilities.ts';
+import type { Capabilities, HashAlgorithm, Hasher } from '../runtime/capabilities.ts';
+import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../signing/rpm-digests.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { aptEntry, APT_STREAMS } from './apt-entry.ts';
 import type { EntryWithSegments, StreamSpec } from './chunk.ts';
@@ -25,6 +26,8 @@ export interface StagedRpm {
   sha256: string;
   size: number;
   parsed: RpmParseResult;
+  /** What signature verification needs, computed while the file streamed in. */
+  digests: RpmDigests;
 }
 
 export interface StagedDeb {
@@ -79,18 +82,23 @@ interface Inspector {
   finish(size: number): Promise<Omit<StagedRpm, 'tempKey' | 'sha256' | 'size'> | Omit<StagedDeb, 'tempKey' | 'sha256' | 'size'>>;
 }
 
-function rpmInspector(): Inspector {
+function rpmInspector(hash: RpmHashFactory): Inspector {
   const reader = new RpmReader();
   let done = false;
+  let parsed: RpmParseResult | undefined;
+  const digests = new RpmDigestCollector(hash, () => parsed);
   return {
     push(chunk) {
-      if (!done) done = reader.push(chunk);
+      if (!done) {
+        done = reader.push(chunk);
+        if (done) parsed = reader.result();
+      }
+      digests.push(chunk);
     },
     async finish(size) {
-      if (!done) throw new InvalidPackageError(`truncated RPM: the file ends (after ${size} bytes) inside its headers`);
-      const parsed = reader.result();
+      if (!done || !parsed) throw new InvalidPackageError(`truncated RPM: the file ends (after ${size} bytes) inside its headers`);
       if (parsed.pkg.headerEnd > size) throw new InvalidPackageError('truncated RPM: the file ends inside its header');
-      return { kind: 'rpm', parsed };
+      return { kind: 'rpm', parsed, digests: await digests.finish() };
     },
   };
 }
@@ -136,7 +144,7 @@ export async function stagePackage(caps: Capabilities, body: ReadableStream<Uint
           joined.set(head);
           joined.set(chunk, head.length);
           head = joined;
-          if (head.length >= 4 && RPM_MAGIC.every((b, i) => head[i] === b)) inspector = rpmInspector();
+          if (head.length >= 4 && RPM_MAGIC.every((b, i) => head[i] === b)) inspector = rpmInspector((a) => caps.hash(a as HashAlgorithm));
           else if (head.length >= 8 && AR_MAGIC.every((b, i) => head[i] === b)) inspector = debInspector((a) => caps.hash(a));
           else if (head.length >= 8) throw new InvalidPackageError('not a package: the file is neither an RPM (lead magic ed ab ee db) nor a Debian package (ar archive)');
           if (inspector) {

@@ -40,6 +40,9 @@ export const layout = {
   signingKey: () => 'keys/signing-key.asc',
   /** The metadata signing keys (private keys encrypted when REPOD_KEY_PASSPHRASE is set). */
   keyring: () => 'keys/ring.json',
+  /** Public keys packages may be signed with, besides the keyring's. */
+  trustedKey: (fingerprint: string) => `keys/trusted/${fingerprint}.asc`,
+  trustedKeysPrefix: () => 'keys/trusted/',
   token: (tokenHash: string) => `auth/tokens/${tokenHash}.json`,
   tokensPrefix: () => 'auth/tokens/',
   user: (name: string) => `auth/users/${name}.json`,

@@ -5,7 +5,9 @@ import { versionWithoutEpoch } from '../formats/deb/version.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
 import { APT_STREAMS, aptKey } from './apt-entry.ts';
 import type { EntryWithSegments, IndexEntry } from './chunk.ts';
-import { commitDeb, commitRpm, discardStaged, entryFromRecord, type PackageRecord, type StagedPackage } from './ingest.ts';
+import { commitDeb, commitRpm, discardStaged, entryFromRecord, type PackageRecord, type StagedPackage, type StagedRpm } from './ingest.ts';
+import { applySignaturePolicy, signStaged, trustedKeys, type PolicyOutcome, type SignatureSummary } from './package-signatures.ts';
+import { RpmKeyring } from '../signing/rpm-verify.ts';
 import type { Revision } from './revision.ts';
 import { rpmKey, rpmKeyFromFileName, RPM_STREAMS } from './rpm-entry.ts';
 
@@ -19,8 +21,10 @@ export interface PackageResult {
   filename: string;
   sha256: string;
   size: number;
-  /** published: in the new revision; unchanged: the same bytes were already there. */
-  status: 'published' | 'unchanged';
+  /** published: in the new revision; unchanged: the same bytes were already there; skipped: stored, left out by the signature policy. */
+  status: 'published' | 'unchanged' | 'skipped';
+  /** RPMs: what signature verification found (status, signing key ids, trusted by the policy). */
+  signature?: SignatureSummary;
 }
 
 export interface RemovedPackage {
@@ -170,7 +174,8 @@ async function entriesNamed(core: Core, dist: Distribution, parent: Revision | n
  * and staged objects are removed on every failure.
  */
 export async function publishBuild(core: Core, distName: string | undefined, input: BuildInput, options: BuildOptions): Promise<BatchResult> {
-  const staged = input.staged ?? [];
+  const staged = [...(input.staged ?? [])];
+  const signatures = new Map<number, PolicyOutcome>();
   let dist: Distribution;
   let component = '';
   const refEntries: Committed[] = [];
@@ -181,8 +186,23 @@ export async function publishBuild(core: Core, distName: string | undefined, inp
     for (const s of staged) {
       const facts = stagedFacts(s, component);
       checkAccepts(dist, facts.kind, facts.arch, component);
-      wanted.push({ key: facts.key, sha256: s.sha256 });
     }
+    if (dist.kind === 'rpm' && staged.length > 0) {
+      // Verify what was uploaded (a bad signature is refused even when repod re-signs), then sign.
+      const keyring = await RpmKeyring.from(await trustedKeys(core));
+      for (let i = 0; i < staged.length; i++) {
+        const s = staged[i] as StagedRpm;
+        if (dist.packageSignatures?.sign) {
+          // Only a bad signature or digest stops a package repod signs itself; the policy judges the signed copy.
+          await applySignaturePolicy({ ...dist, packageSignatures: { ...dist.packageSignatures, policy: 'soft' } }, s, keyring);
+          staged[i] = await signStaged(core, s);
+          signatures.set(i, await applySignaturePolicy(dist, staged[i] as StagedRpm, keyring));
+        } else {
+          signatures.set(i, await applySignaturePolicy(dist, s, keyring));
+        }
+      }
+    }
+    for (const s of staged) wanted.push({ key: stagedFacts(s, component).key, sha256: s.sha256 });
     for (const sha256 of input.refs ?? []) {
       if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RepodError('invalid_request', `${JSON.stringify(sha256)} is not a sha256`, { status: 400 });
       const found = await entryFromRecord(core.caps, sha256, component);
@@ -219,7 +239,12 @@ export async function publishBuild(core: Core, distName: string | undefined, inp
     await Promise.all(staged.slice(next).map((s) => discardStaged(core.caps, s)));
     throw failed;
   }
-  const all = [...committed, ...refEntries];
+  const skipped = new Set(committed.filter((_, i) => signatures.get(i)?.include === false).map((c) => c.entry.entry.key));
+  committed.forEach((c, i) => {
+    const outcome = signatures.get(i);
+    if (outcome) c.info = { ...c.info, signature: outcome.summary };
+  });
+  const all = [...committed, ...refEntries].filter((c) => !skipped.has(c.entry.entry.key));
   const labels = all.map((c) => c.entry.entry.label);
   const kind = dist.kind === 'rpm' ? 'rpm' : 'apt';
   const streams = dist.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS;
@@ -245,7 +270,10 @@ export async function publishBuild(core: Core, distName: string | undefined, inp
     status: result.changed ? 'published' : 'unchanged',
     distribution: dist.name,
     revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
-    packages: all.map(({ info }) => ({ ...info, status: added.has(info.sha256) ? 'published' : 'unchanged' })),
+    packages: [
+      ...all.map(({ info }) => ({ ...info, status: added.has(info.sha256) ? ('published' as const) : ('unchanged' as const) })),
+      ...committed.filter((c) => skipped.has(c.entry.entry.key)).map(({ info }) => ({ ...info, status: 'skipped' as const })),
+    ],
     removed: result.compose.removed.map((e) => ({ label: e.label, filename: e.file, sha256: e.id })),
   };
 }

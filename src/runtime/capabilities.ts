@@ -4,7 +4,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
  * What the runtime-neutral core needs from its host. Each runtime (Node, Workers) builds one of
  * these in its composition root; nothing below http/ reaches for a runtime global itself.
  */
-export type HashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha512';
+export type HashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'sha512' | 'sha224' | 'sha384';
 
 export interface Hasher {
   update(data: Uint8Array): void;

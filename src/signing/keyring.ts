@@ -81,6 +81,16 @@ export class Keyring {
     return signer;
   }
 
+  /** The newest active key: what signs packages on ingest. */
+  async packageSigningKey(): Promise<openpgp.PrivateKey> {
+    if (this.operator) throw new ConflictError('packages are signed with the keyring, not with REPOD_SIGNING_KEY', 'keys_managed_externally');
+    await this.signer();
+    const ring = (await getJson<RingFile>(this.caps.store, layout.keyring()))!.value;
+    const active = ring.keys.filter((k) => k.status === 'active').sort((a, b) => b.created.localeCompare(a.created));
+    if (active.length === 0) throw new RepodError('no_signing_key', 'no active signing key', { status: 500 });
+    return this.unlock(active[0]);
+  }
+
   /** True when this call created the ring (a fresh store). */
   async bootstrap(): Promise<boolean> {
     if (this.operator || (await this.caps.store.head(layout.keyring()))) return false;

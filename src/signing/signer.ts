@@ -44,7 +44,8 @@ export function armorPublicKeys(keys: openpgp.Key[]): string {
     bytes.set(p, at);
     at += p.length;
   }
-  return openpgp.armor(openpgp.enums.armor.publicKey, bytes);
+  // With the CRC-24 line: rpm 4.18 refuses armored keys without it (what key.armor() writes for v4 keys).
+  return openpgp.armor(openpgp.enums.armor.publicKey, bytes, undefined, undefined, undefined, true);
 }
 
 export function signerFromKeys(keys: openpgp.PrivateKey[]): Signer {

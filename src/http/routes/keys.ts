@@ -1,4 +1,6 @@
 import { Hono, type Context } from 'hono';
+import * as openpgp from 'openpgp';
+import { layout } from '../../revisions/layout.ts';
 import type { Core } from '../../core.ts';
 import { RepodError } from '../../errors.ts';
 import type { KeyAlgorithm } from '../../signing/signer.ts';
@@ -52,6 +54,34 @@ export function keyApiRoutes(core: Core): Hono {
     }
     const status = body.status === 'retired' ? 'retired' : 'active';
     return c.json(await core.keyring.import(body.armored, body.passphrase as string | undefined, status), 201);
+  });
+  // Public keys that package signatures may come from (a build system's signing keys).
+  app.get('/trusted', async (c) => {
+    await requireRole(core, c, 'auditor');
+    const keys: Array<{ fingerprint: string; publicKey: string }> = [];
+    for await (const e of core.caps.store.list(layout.trustedKeysPrefix())) {
+      const object = await core.caps.store.get(e.key);
+      if (object) keys.push({ fingerprint: e.key.slice(layout.trustedKeysPrefix().length).replace(/\.asc$/, ''), publicKey: await new Response(object.body).text() });
+    }
+    return c.json({ keys });
+  });
+  app.post('/trusted', async (c) => {
+    await requireRole(core, c, 'admin');
+    const body = (await c.req.json().catch(() => null)) as { armored?: unknown } | null;
+    if (!body || typeof body.armored !== 'string') throw new RepodError('invalid_request', 'the body must be JSON {"armored": "<public key>"}', { status: 400 });
+    let keys: openpgp.Key[];
+    try {
+      keys = await openpgp.readKeys({ armoredKeys: body.armored });
+    } catch (cause) {
+      throw new RepodError('invalid_key', `not an OpenPGP public key: ${(cause as Error).message}`, { status: 422, cause });
+    }
+    const added = [];
+    for (const key of keys) {
+      const fingerprint = key.getFingerprint().toUpperCase();
+      await core.caps.store.put(layout.trustedKey(fingerprint), new TextEncoder().encode(key.toPublic().armor()), { contentType: 'application/pgp-keys' });
+      added.push({ fingerprint, keyId: key.getKeyID().toHex().toUpperCase() });
+    }
+    return c.json({ added }, 201);
   });
   for (const [action, status] of [['retire', 'retired'], ['activate', 'active']] as const) {
     app.post(`/:fingerprint/${action}`, async (c) => {

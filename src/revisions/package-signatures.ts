@@ -1,0 +1,99 @@
+import type { RpmDistribution } from '../config/distributions.ts';
+import type { Core } from '../core.ts';
+import { RepodError } from '../errors.ts';
+import { signRpmHeader } from '../signing/rpm-sign.ts';
+import { RpmKeyring, verifyRpm, type RpmVerification } from '../signing/rpm-verify.ts';
+import { bytesStream } from '../storage/objects.ts';
+import { layout } from './layout.ts';
+import { discardStaged, stagePackage, type StagedRpm } from './ingest.ts';
+
+/**
+ * Package signature policy per distribution, Koji-style: `require` a signature by one of the
+ * listed keys (or by any trusted key when none are listed), `allow-missing` (unsigned packages are
+ * published too), `skip-missing` (they are stored but left out of the revision), or `soft`
+ * (Repod's default: accept and report). A bad signature or digest is refused under every policy.
+ */
+export type SignaturePolicyName = 'soft' | 'require' | 'allow-missing' | 'skip-missing';
+
+export interface SignatureSummary {
+  status: RpmVerification['status'];
+  signers: string[];
+  /** Signed by one of the keys the policy lists (or any trusted key when it lists none). */
+  trusted: boolean;
+}
+
+export interface PolicyOutcome {
+  summary: SignatureSummary;
+  /** false under skip-missing for a package without a listed signature. */
+  include: boolean;
+}
+
+/** Public keys packages may be signed with: the metadata keyring's and those added as trusted. */
+export async function trustedKeys(core: Core): Promise<string[]> {
+  const keys = (await core.keyring.list()).map((k) => k.publicKey);
+  for await (const e of core.caps.store.list(layout.trustedKeysPrefix())) {
+    const object = await core.caps.store.get(e.key);
+    if (object) keys.push(await new Response(object.body).text());
+  }
+  return keys;
+}
+
+function matches(listed: string[], signer: { keyId: string; fingerprint: string; primaryFingerprint: string }): boolean {
+  return listed.some((k) => {
+    const want = k.replace(/\s+/g, '').toUpperCase();
+    return [signer.keyId, signer.fingerprint, signer.primaryFingerprint].some((have) => have.toUpperCase().endsWith(want));
+  });
+}
+
+export async function applySignaturePolicy(dist: RpmDistribution, staged: StagedRpm, keyring: RpmKeyring): Promise<PolicyOutcome> {
+  const verification = await verifyRpm(staged.parsed, staged.digests, keyring);
+  const listed = dist.packageSignatures?.keys ?? [];
+  const trusted = verification.status === 'signed' && (listed.length === 0 || verification.signers.some((s) => matches(listed, s)));
+  const summary: SignatureSummary = { status: verification.status, signers: verification.signers.map((s) => s.keyId), trusted };
+  const label = `${staged.parsed.pkg.name}-${staged.parsed.pkg.version}-${staged.parsed.pkg.release}.${staged.parsed.pkg.arch}`;
+  if (verification.status === 'bad') {
+    const failed = verification.checks.filter((c) => c.counted && !c.ok && c.result === 'BAD').map((c) => c.message);
+    throw new RepodError('bad_signature', `${label} has a bad signature or digest: ${failed.join('; ') || 'verification failed'}`, { status: 422, details: { checks: failed } });
+  }
+  const policy = dist.packageSignatures?.policy ?? 'soft';
+  if (policy === 'require' && !trusted) {
+    const wanted = listed.length ? `one of the keys ${listed.join(', ')}` : 'a trusted key';
+    throw new RepodError('signature_required', `distribution ${dist.name} requires packages signed by ${wanted} (policy require); ${label} is ${verification.status === 'signed' ? `signed by ${summary.signers.join(', ')}` : verification.status}`, {
+      status: 422,
+    });
+  }
+  return { summary, include: policy !== 'skip-missing' || trusted };
+}
+
+/**
+ * A copy of the staged RPM with a header signature by the keyring's newest active key, as
+ * `rpmsign --addsign` makes it: a new blob with its own checksum. The unsigned upload is dropped.
+ */
+export async function signStaged(core: Core, staged: StagedRpm): Promise<StagedRpm> {
+  const key = await core.keyring.packageSigningKey();
+  const { prefix } = await signRpmHeader(staged.parsed, key);
+  const rest = await core.caps.store.get(staged.tempKey, { range: { start: staged.parsed.signature.headerRange.start } });
+  if (!rest) throw new RepodError('missing_object', 'the staged upload vanished before signing', { status: 500 });
+  const joined = concatStreams([bytesStream(prefix), rest.body]);
+  const signed = await stagePackage(core.caps, joined, { maxBytes: core.settings.maxUploadBytes });
+  await discardStaged(core.caps, staged);
+  if (signed.kind !== 'rpm') throw new RepodError('internal_error', 'signing produced something else than an RPM', { status: 500 });
+  return signed;
+}
+
+function concatStreams(streams: ReadableStream<Uint8Array>[]): ReadableStream<Uint8Array> {
+  let index = 0;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        reader ??= streams[index]?.getReader() ?? null;
+        if (!reader) return controller.close();
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        reader = null;
+        index++;
+      }
+    },
+  });
+}
