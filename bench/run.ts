@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt         run one section only (default both)
+ *   --only rpm|apt|revisions|sqlite   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -22,6 +22,13 @@
  *   --apt-tool-runs 3      measured reprepro and aptly runs (after one warm-up)
  *   --bookworm FILE|off    the real Packages file of the scale run (default: apt's list of Debian
  *                          bookworm main, /var/lib/apt/lists/..._bookworm_main_binary-amd64_Packages.lz4)
+ *
+ * Revisions (bench/revisions.ts; .bench/results-revisions.json), on the 10,000-RPM set:
+ *   --pushes 200           most pushes per series (sequential, then concurrent)
+ *   --push-seconds 20      time limit of each push series
+ *   --pushers 4            concurrent pushers of the second series
+ * sqlite (bench/sqlite.ts; .bench/results-sqlite.json), on the 10,000-RPM set:
+ *   --sqlite-runs 3        measured createrepo_c/sqliterepo_c runs and push+rebuild runs (after one warm-up)
  */
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -29,6 +36,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
 import { runAptBench } from './apt.ts';
+import { runRevisionsBench } from './revisions.ts';
+import { runSqliteBench } from './sqlite.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
@@ -49,6 +58,10 @@ const { values } = parseArgs({
     'apt-sizes': { type: 'string', default: '5000,20000' },
     'apt-runs': { type: 'string', default: '5' },
     'apt-tool-runs': { type: 'string', default: '3' },
+    pushes: { type: 'string', default: '200' },
+    'push-seconds': { type: 'string', default: '20' },
+    pushers: { type: 'string', default: '4' },
+    'sqlite-runs': { type: 'string', default: '3' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -61,7 +74,9 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-if (values.only !== undefined && values.only !== 'rpm' && values.only !== 'apt') throw new Error('--only must be rpm or apt');
+const SECTIONS = ['rpm', 'apt', 'revisions', 'sqlite'];
+const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const createrepoRuns = int('createrepo-runs', values['createrepo-runs'], 1);
 
@@ -81,7 +96,7 @@ const options: RpmBenchOptions = {
 };
 if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
 
-if (values.only !== 'apt') {
+if (only.has('rpm')) {
   const started = Date.now();
   const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
   const machine = {
@@ -200,7 +215,7 @@ if (values.only !== 'apt') {
   );
 }
 
-if (values.only !== 'rpm') {
+if (only.has('apt')) {
   const apt = await runAptBench({
     ...options,
     repodRuns: int('apt-runs', values['apt-runs'], 1),
@@ -212,4 +227,30 @@ if (values.only !== 'rpm') {
   process.stdout.write(apt.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-apt.json'), JSON.stringify(apt.json, null, 2) + '\n');
+}
+
+if (only.has('revisions') || only.has('sqlite')) {
+  const rpmsDir = join(benchDir, 'rpms');
+  // The cached 10,000 set (and its first 1,000, hard links); extra-16 as the RPM section uses it.
+  const { sets, extra } = await preparePackageSets(rpmsDir, [1000, 10000], 16);
+  if (only.has('revisions')) {
+    const rev = await runRevisionsBench({
+      ...options,
+      rpmsDir,
+      bigSet: sets.get(10000)!,
+      smallSet: sets.get(1000)!,
+      maxPushes: int('pushes', values.pushes, 1),
+      pushSeconds: int('push-seconds', values['push-seconds'], 1),
+      pushers: int('pushers', values.pushers, 2),
+    });
+    process.stdout.write(rev.lines.join('\n') + '\n');
+    await mkdir(benchDir, { recursive: true });
+    await writeFile(join(benchDir, 'results-revisions.json'), JSON.stringify(rev.json, null, 2) + '\n');
+  }
+  if (only.has('sqlite')) {
+    const sq = await runSqliteBench({ ...options, set: sets.get(10000)!, extra, runs: int('sqlite-runs', values['sqlite-runs'], 1) });
+    process.stdout.write(sq.lines.join('\n') + '\n');
+    await mkdir(benchDir, { recursive: true });
+    await writeFile(join(benchDir, 'results-sqlite.json'), JSON.stringify(sq.json, null, 2) + '\n');
+  }
 }
