@@ -5,6 +5,7 @@ import { aptRepoRoutes } from './routes/apt-repos.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { historyRoutes } from './routes/history.ts';
+import { packageRoutes } from './routes/packages.ts';
 import { distributionRoutes } from './routes/distributions.ts';
 import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
 import { clientSetupRoutes } from './routes/client-setup.ts';
@@ -28,6 +29,7 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
   app.route('/api/v1/distributions', distributionRoutes(core));
   app.route('/api/v1/distributions', historyRoutes(core));
   app.route('/api/v1', adminRoutes(core));
+  app.route('/api/v1/packages', packageRoutes(core));
   app.route('/', uploadRoutes(core));
   app.route('/repos', keyRoutes(core));
   app.route('/repos', clientSetupRoutes(core));

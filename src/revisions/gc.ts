@@ -316,7 +316,7 @@ class Collector {
       case 'fragments':
         return { prefix: 'fragments/', classify: byId(/^fragments\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\.[^/]+)?\.seg$/, m.packages) };
       case 'packages':
-        return { prefix: 'packages/', classify: byId(/^packages\/[0-9a-f]{2}\/([0-9a-f]{64})\.json$/, m.packages) };
+        return { prefix: 'packages/', classify: byId(/^packages\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\.signature)?\.json$/, m.packages) };
       case 'pool':
         return { prefix: 'pool/', classify: byId(/^pool\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})$/, m.packages) };
       case 'uploads':

@@ -13,6 +13,8 @@ export const layout = {
   pool: (sha256: string) => `pool/sha256/${shard(sha256)}`,
   /** Parsed package record (the neutral model + file facts), keyed by the package's sha256. */
   packageRecord: (sha256: string) => `packages/${shard(sha256)}.json`,
+  /** What signature verification found when the package was uploaded (replaced on each upload). */
+  packageSignature: (sha256: string) => `packages/${shard(sha256)}.signature.json`,
   /** Pre-compressed metadata fragments of one package (segmented container). */
   fragment: (sha256: string) => `fragments/${shard(sha256)}.seg`,
   /** An APT package's segments depend on its component (its pool path is in the stanza). */

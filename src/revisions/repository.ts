@@ -232,7 +232,8 @@ export class Repository {
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Lost the race: the orphaned revision object is harmless (GC removes it); try again on top.
         if (Date.now() - started > PUBLISH_RETRY_MS) break;
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 5 * 2 ** attempt)));
+        // Short, jittered pauses: a long cap let one unlucky pusher starve behind the others (5.5 s seen).
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 5 * 2 ** attempt)));
       }
     }
     throw new ConflictError(`could not publish to ${dist}: too many concurrent writers, try again`, 'publish_conflict');

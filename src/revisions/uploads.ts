@@ -10,6 +10,8 @@ import { applySignaturePolicy, signStaged, trustedKeys, type PolicyOutcome, type
 import { RpmKeyring } from '../signing/rpm-verify.ts';
 import type { Revision } from './revision.ts';
 import { rpmKey, rpmKeyFromFileName, RPM_STREAMS } from './rpm-entry.ts';
+import { layout } from './layout.ts';
+import { putJson } from '../storage/objects.ts';
 
 const COMMIT_CONCURRENCY = 8;
 const SEP = '\u0000';
@@ -240,10 +242,15 @@ export async function publishBuild(core: Core, distName: string | undefined, inp
     throw failed;
   }
   const skipped = new Set(committed.filter((_, i) => signatures.get(i)?.include === false).map((c) => c.entry.entry.key));
-  committed.forEach((c, i) => {
-    const outcome = signatures.get(i);
-    if (outcome) c.info = { ...c.info, signature: outcome.summary };
-  });
+  await Promise.all(
+    committed.map(async (c, i) => {
+      const outcome = signatures.get(i);
+      if (!outcome) return;
+      c.info = { ...c.info, signature: outcome.summary };
+      const { status, signers } = outcome.summary;
+      await putJson(core.caps.store, layout.packageSignature(c.info.sha256), { format: 1, checked: core.caps.now().toISOString(), status, signers });
+    }),
+  );
   const all = [...committed, ...refEntries].filter((c) => !skipped.has(c.entry.entry.key));
   const labels = all.map((c) => c.entry.entry.label);
   const kind = dist.kind === 'rpm' ? 'rpm' : 'apt';

@@ -74,6 +74,11 @@ describe('package signatures', () => {
     assert.equal(trusted.status, 201, JSON.stringify(trusted.body));
     assert.equal(trusted.body.signature.status, 'signed');
     assert.equal(trusted.body.signature.trusted, true);
+    // Recorded with the package and shown by the API.
+    const shown = (await (await fetch(`${server.url}/api/v1/packages/${trusted.body.sha256}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as any;
+    assert.equal(shown.name, 'sig-signed');
+    assert.equal(shown.signature.status, 'signed');
+    assert.deepEqual(shown.signature.signers, trusted.body.signature.signers);
   });
 
   it('skip-missing stores an unsigned package but leaves it out of the revision', async () => {
