@@ -8,7 +8,7 @@ import type { Revision } from './revision.ts';
 
 export async function aptManifest(core: Core, dist: AptDistribution, revision: Revision): Promise<RenderManifest> {
   const signer = await core.keyring.signer();
-  return core.renderer.view(dist.name, revision.id, APT_VIEW, signer.keysetId, () => renderAptView({ caps: core.caps, repository: core.repository, signer }, dist, revision));
+  return core.renderer.view(dist.name, revision.id, APT_VIEW, signer.keysetId, () => renderAptView({ caps: core.caps, repository: core.repository, signer, carry: core.renderer.carry }, dist, revision));
 }
 
 const BY_HASH = /^(.*\/)by-hash\/SHA256\/([0-9a-f]{64})$/;

@@ -46,7 +46,8 @@ export function chunkFor(chunks: ChunkRef[], key: string): number {
   return found;
 }
 
-export async function compose(parent: ChunkRef[], streams: StreamSpec[], change: ChangeSet, io: ComposeIo): Promise<ComposeResult> {
+/** `generation` is the number of the revision being composed; new chunks record it as `since`. */
+export async function compose(parent: ChunkRef[], streams: StreamSpec[], change: ChangeSet, io: ComposeIo, generation: number): Promise<ComposeResult> {
   const byChunk = new Map<number, { add: EntryWithSegments[]; remove: string[] }>();
   const slot = (i: number) => {
     let s = byChunk.get(i);
@@ -104,7 +105,7 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
       result.written.push({ id, bytes });
       const arches: Record<string, number> = {};
       for (const { entry } of piece) arches[entry.arch] = (arches[entry.arch] ?? 0) + 1;
-      refs.push({ id, first: piece[0].entry.key, last: piece[piece.length - 1].entry.key, count: piece.length, arches, bytes: bytes.length });
+      refs.push({ id, first: piece[0].entry.key, last: piece[piece.length - 1].entry.key, count: piece.length, arches, bytes: bytes.length, since: generation });
     }
     replacement.set(index, refs);
   }

@@ -2,79 +2,86 @@ import type { AptDistribution } from '../config/distributions.ts';
 import { renderRelease } from '../metadata/apt/release.ts';
 import type { Capabilities, Hasher } from '../runtime/capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
-import { toBase64, utf8 } from '../util/bytes.ts';
+import { utf8 } from '../util/bytes.ts';
 import type { ViewSelector } from './chunk.ts';
-import type { RenderedFile, RenderManifest, Segment } from './render.ts';
+import { IndexFileBuilder, type HashCarry } from './index-file.ts';
+import type { RenderedFile, RenderManifest } from './render.ts';
 import type { Repository } from './repository.ts';
-import type { Revision } from './revision.ts';
+import type { ChunkRef, Revision } from './revision.ts';
 
 export const APT_VIEW = 'apt';
 
 interface Target {
-  path: string;
-  type: string;
+  builder: IndexFileBuilder;
   stream: string;
   select: ViewSelector;
-  /** Appended to every compressed file: an empty gzip member, so even an empty index is valid gzip. */
+  /** Appended after the last chunk: an empty gzip member, so even an empty index is valid gzip. */
   trailer?: Uint8Array;
-  /** Listed in Release (and so hashed and served by-hash). */
-  sha256: Hasher | null;
-  size: number;
-  openSize: number;
-  segments: Segment[];
+  /** Chunks already accounted for by a resumed builder. */
+  skip: number;
+}
+
+/**
+ * Chunks in the order the index files list them: oldest first (by the revision that wrote them),
+ * then by key. A publish rewrites few chunks and they move to the end, so the next render resumes
+ * hashing after all the others (see index-file.ts) and costs what changed, not what exists.
+ */
+export function fileOrder(chunks: readonly ChunkRef[]): ChunkRef[] {
+  return [...chunks].sort((a, b) => (a.since ?? 0) - (b.since ?? 0));
 }
 
 /**
  * Renders an APT distribution's indexes for one revision: for every component and architecture
  * Packages, Packages.gz and Contents-<arch>.gz (arch "all" packages in every binary-<arch>), then
- * Release listing them with SHA256, InRelease (clear-signed) and Release.gpg. Hashing every index
- * is the one part of a publish that grows with the distribution, so each is hashed once, with the
- * one algorithm apt uses.
+ * Release listing them with SHA256, InRelease (clear-signed) and Release.gpg. Hashing the indexes
+ * is the one part that reads the whole distribution, so each is hashed once, with the one
+ * algorithm apt uses, resuming where the previous render of the same file left off.
  */
 export async function renderAptView(
-  deps: { caps: Capabilities; repository: Repository; signer: Signer },
+  deps: { caps: Capabilities; repository: Repository; signer: Signer; carry?: HashCarry },
   dist: AptDistribution,
   revision: Revision,
 ): Promise<RenderManifest> {
-  const { caps, repository, signer } = deps;
+  const { caps, repository, signer, carry } = deps;
   const emptyGzip = caps.gzip(new Uint8Array(0));
+  const order = fileOrder(revision.chunks);
+  const ids = order.map((c) => c.id);
   const targets: Target[] = [];
   for (const component of dist.components) {
     for (const arch of dist.architectures) {
-      const inView: ViewSelector = (e) => e.component === component && (e.arch === arch || e.arch === 'all');
-      const base = { select: inView, size: 0, openSize: 0, segments: [] as Segment[] };
-      const make = (path: string, type: string, stream: string, listed: boolean, trailer?: Uint8Array): Target => ({ ...base, segments: [], path, type, stream, trailer, sha256: listed ? caps.hash('sha256') : null });
+      const select: ViewSelector = (e) => e.component === component && (e.arch === arch || e.arch === 'all');
+      const make = (path: string, type: string, stream: string, trailer?: Uint8Array): Target => {
+        const builder = new IndexFileBuilder(path, type, caps.hash('sha256'));
+        return { builder, stream, select, trailer, skip: builder.resume(carry?.get(carryKey(dist.name, path)), ids) };
+      };
       // apt finds an index only when Release lists its uncompressed name, even if it fetches the .gz.
-      targets.push(make(`${component}/binary-${arch}/Packages`, 'packages', 'packages', true));
-      targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', true, emptyGzip));
-      targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', true, emptyGzip));
+      targets.push(make(`${component}/binary-${arch}/Packages`, 'packages', 'packages'));
+      targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', emptyGzip));
+      targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', emptyGzip));
     }
   }
 
-  let next = revision.chunks.length > 0 ? repository.chunkBytes(revision.chunks[0].id) : null;
-  for (let c = 0; c < revision.chunks.length; c++) {
+  const first = Math.min(order.length, ...targets.map((t) => t.skip));
+  const load = (c: number) => (c < order.length ? repository.chunkBytes(order[c].id) : null);
+  let next = load(first);
+  for (let c = first; c < order.length; c++) {
     const bytes = await next!;
-    next = c + 1 < revision.chunks.length ? repository.chunkBytes(revision.chunks[c + 1].id) : null;
-    const index = await repository.chunkIndex(revision.chunks[c].id);
+    next = load(c + 1);
+    const id = order[c].id;
+    const index = repository.chunkIndexOf(id, bytes);
     for (const t of targets) {
+      if (c < t.skip) continue;
       const s = index.streamIndex(t.stream);
-      for (const [start, end] of index.ranges(s, t.select)) {
-        t.sha256?.update(bytes.subarray(start, end));
-        t.size += end - start;
-        t.segments.push({ chunk: revision.chunks[c].id, start, end });
-      }
-      t.openSize += index.rawSize(s, t.select);
+      const pieces = index.ranges(s, t.select).map(([start, end]) => ({ segment: { chunk: id, start, end }, bytes: bytes.subarray(start, end) }));
+      t.builder.addChunk(id, pieces, index.rawSize(s, t.select));
     }
   }
 
   const files: RenderedFile[] = [];
   for (const t of targets) {
-    if (t.trailer) {
-      t.sha256?.update(t.trailer);
-      t.size += t.trailer.length;
-      t.segments.push({ data: toBase64(t.trailer) });
-    }
-    files.push({ path: t.path, type: t.type, size: t.size, openSize: t.openSize, checksums: t.sha256 ? { sha256: await t.sha256.digest() } : {}, segments: t.segments });
+    const { file, progress } = await t.builder.finish(t.trailer);
+    if (progress) carry?.set(carryKey(dist.name, file.path), progress);
+    files.push(file);
   }
   const release = renderRelease({
     origin: dist.origin ?? 'repod',
@@ -85,7 +92,7 @@ export async function renderAptView(
     architectures: dist.architectures,
     components: dist.components,
     description: dist.description ?? `repod ${dist.name} revision ${revision.number}`,
-    files: files.filter((f) => f.checksums.sha256).map((f) => ({ path: f.path, size: f.size, sha256: f.checksums.sha256! })),
+    files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.checksums.sha256! })),
   });
   const now = caps.now();
   return {
@@ -102,3 +109,5 @@ export async function renderAptView(
     files,
   };
 }
+
+const carryKey = (dist: string, path: string) => `${dist}\u0000${APT_VIEW}\u0000${path}`;

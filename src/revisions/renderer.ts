@@ -3,6 +3,7 @@ import type { Capabilities } from '../runtime/capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
 import { layout } from './layout.ts';
+import { HashCarry } from './index-file.ts';
 import { LruCache } from './lru.ts';
 import type { ByHashPointer, RenderedFile, RenderManifest } from './render.ts';
 
@@ -14,6 +15,8 @@ import type { ByHashPointer, RenderedFile, RenderManifest } from './render.ts';
 export class Renderer {
   private readonly cache = new LruCache<string, RenderManifest>(64);
   private readonly inflight = new Map<string, Promise<RenderManifest>>();
+  /** What the last renders hashed, for the next render of the same files to resume from. */
+  readonly carry = new HashCarry();
 
   constructor(private readonly caps: Capabilities) {}
 

@@ -77,6 +77,15 @@ export class Repository {
     return index;
   }
 
+  /** A chunk's index from bytes already read (cached like chunkIndex). */
+  chunkIndexOf(id: string, bytes: Uint8Array): ChunkIndex {
+    const cached = this.chunkIndexes.get(id);
+    if (cached) return cached;
+    const index = decodeChunk(bytes);
+    this.chunkIndexes.set(id, index);
+    return index;
+  }
+
   /** The entry with this key in a revision, reading at most one chunk. */
   async findEntry(revision: Revision, key: string): Promise<IndexEntry | null> {
     if (revision.chunks.length === 0) return null;
@@ -153,7 +162,7 @@ export class Repository {
         },
         gzip: this.caps.gzip,
         gunzip: this.caps.gunzip,
-      });
+      }, (parent?.number ?? 0) + 1);
       composed = result;
       if (result.added.length === 0 && result.removed.length === 0) return null;
       return { chunks: result.chunks, written: result.written, changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) } };

@@ -11,6 +11,11 @@ export interface ChunkRef {
   /** Entries per package architecture, so a view's package count needs no chunk reads. */
   arches: Record<string, number>;
   bytes: number;
+  /**
+   * Number of the revision that wrote this chunk. APT renders lay chunks out oldest first, so the
+   * chunks a publish rewrites come last and hashing resumes after the unchanged ones.
+   */
+  since?: number;
 }
 
 export interface ChangeItem {

@@ -10,6 +10,11 @@ export interface Hasher {
   update(data: Uint8Array): void;
   /** Lower-case hex digest. */
   digest(): Promise<string>;
+  /**
+   * An independent hasher in the same state, where the runtime can snapshot one (Node can, Web
+   * Crypto cannot): renders keep snapshots to resume hashing after the unchanged start of a file.
+   */
+  copy?(): Hasher;
 }
 
 export interface Capabilities {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { SqlJsStatic } from 'sql.js';
@@ -15,7 +15,7 @@ import { Keyring } from '../signing/keyring.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
-import type { Capabilities, HashAlgorithm } from './capabilities.ts';
+import type { Capabilities, HashAlgorithm, Hasher } from './capabilities.ts';
 
 /** sql.js with its wasm read from node_modules, loaded once on first use. */
 let sqlJs: Promise<SqlJsStatic> | null = null;
@@ -33,18 +33,20 @@ function loadSqlJs(): Promise<SqlJsStatic> {
 export function nodeCapabilities(store: BlobStore, log: Capabilities['log'] = jsonLog): Capabilities {
   return {
     store,
-    hash(algorithm: HashAlgorithm) {
-      const h = createHash(algorithm);
-      return {
-        update: (data) => void h.update(data),
-        digest: async () => h.digest('hex'),
-      };
-    },
+    hash: (algorithm: HashAlgorithm) => nodeHasher(createHash(algorithm)),
     gzip: (data) => gzipSync(data, { level: 6 }),
     gunzip: (data) => gunzipSync(data),
     now: () => new Date(),
     randomId: () => randomBytes(16).toString('base64url'),
     log,
+  };
+}
+
+function nodeHasher(h: Hash): Hasher {
+  return {
+    update: (data) => void h.update(data),
+    digest: async () => h.digest('hex'),
+    copy: () => nodeHasher(h.copy()),
   };
 }
 

@@ -35,8 +35,8 @@ function memoryIo() {
   return { chunks, io, loads: () => loads };
 }
 
-async function apply(refs: ChunkRef[], mem: ReturnType<typeof memoryIo>, change: Parameters<typeof compose>[2]) {
-  const result = await compose(refs, STREAMS, change, mem.io);
+async function apply(refs: ChunkRef[], mem: ReturnType<typeof memoryIo>, change: Parameters<typeof compose>[2], generation = 1) {
+  const result = await compose(refs, STREAMS, change, mem.io, generation);
   for (const w of result.written) mem.chunks.set(w.id, w.bytes);
   return result;
 }
@@ -82,8 +82,13 @@ describe('compose', () => {
     const keys = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
     const base = await apply([], mem, { add: keys.map((k) => item(k)), remove: [] });
     const before = mem.loads();
-    const next = await apply(base.chunks, mem, { add: [item('pkg01500x')], remove: [] });
+    const next = await apply(base.chunks, mem, { add: [item('pkg01500x')], remove: [] }, 2);
     assert.equal(mem.loads() - before, 1, 'one chunk read');
+    assert.deepEqual(
+      next.chunks.map((c) => c.since),
+      next.chunks.map((c, i) => (c.id === base.chunks[i]?.id ? 1 : 2)),
+      'untouched chunks keep the generation that wrote them; the rewritten one gets the new one',
+    );
     assert.equal(next.written.length, 1, 'one chunk written');
     assert.equal(next.chunks.filter((c, i) => c.id !== base.chunks[i]?.id).length, 1);
     assert.equal(next.chunks.reduce((n, c) => n + c.count, 0), 3001);
