@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/lib/apt-build.ts debs <.deb dir> <store dir> <concurrency>
  *       stages every .deb (stagePackage) and publishes them with one publishBatch, as uploads do;
- *   node --import tsx bench/lib/apt-build.ts debian <Packages file (.lz4, .gz or plain)> <store dir>
+ *   node --import tsx bench/lib/apt-build.ts debian <Packages file (.lz4, .gz or plain)> <store dir> [limit]
  *       index entries straight from the stanzas of a real Packages file (no .deb files: the stanza
  *       is the Packages text, Contents empty, id = the stanza's SHA256), one Repository.publish.
  */
@@ -36,12 +36,13 @@ async function readPackagesText(file: string): Promise<Buffer> {
 }
 
 /** Entries from a Packages text: one per stanza, sorted and de-duplicated by key. */
-function debianEntries(text: string): { entries: EntryWithSegments[]; duplicates: number } {
+function debianEntries(text: string, limit: number): { entries: EntryWithSegments[]; duplicates: number } {
   const encoder = new TextEncoder();
   const empty = new Uint8Array(0);
   const byKey = new Map<string, EntryWithSegments>();
   let duplicates = 0;
   for (const raw of text.split(/\n\n+/)) {
+    if (limit > 0 && byKey.size >= limit) break;
     const stanza = raw.trim();
     if (stanza === '') continue;
     const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(stanza)?.[1].trim();
@@ -67,7 +68,7 @@ function debianEntries(text: string): { entries: EntryWithSegments[]; duplicates
 }
 
 const [mode, source, storeDir, concurrencyArg] = process.argv.slice(2);
-if ((mode !== 'debs' && mode !== 'debian') || !source || !storeDir) throw new Error('usage: apt-build.ts debs|debian <source> <store dir> [concurrency]');
+if ((mode !== 'debs' && mode !== 'debian') || !source || !storeDir) throw new Error('usage: apt-build.ts debs|debian <source> <store dir> [concurrency | stanza limit]');
 
 const { core } = await buildNodeCore({ REPOD_STORAGE: `file:${storeDir}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN }, () => undefined);
 const app = createApp(core);
@@ -96,7 +97,7 @@ if (mode === 'debs') {
     if (result.status !== 'published' || result.packages.length !== files.length) throw new Error(`publishBatch: ${result.status}, ${result.packages.length} packages`);
   };
 } else {
-  const parsed = debianEntries((await readPackagesText(source)).toString('utf8'));
+  const parsed = debianEntries((await readPackagesText(source)).toString('utf8'), Number(concurrencyArg ?? 0));
   packages = parsed.entries.length;
   duplicates = parsed.duplicates;
   publish = async () => {

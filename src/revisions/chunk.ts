@@ -179,6 +179,17 @@ export class ChunkIndex {
     return out;
   }
 
+  /** Each group's bytes [start, end) in raw stream s, in layout order. */
+  rawGroups(s: number): Array<{ arch: string; component?: string; start: number; end: number }> {
+    const row = this.rawOffsets[s];
+    if (!row) throw new RepodError('corrupt_object', `chunk stream ${this.streams[s]?.name} is not raw`, { status: 500 });
+    return this.entriesByGroup().map((members) => {
+      const { arch, component } = this.entries[members[0]];
+      const last = members[members.length - 1];
+      return { arch, ...(component !== undefined ? { component } : {}), start: row[members[0]], end: row[last] + this.entries[last].rawLengths[s] };
+    });
+  }
+
   /** Entry indexes grouped as encodeChunk groups them: groups in order of first appearance. */
   private entriesByGroup(): number[][] {
     if (this.groupOrder) return this.groupOrder;

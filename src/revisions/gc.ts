@@ -298,7 +298,7 @@ class Collector {
           },
         };
       case 'chunks':
-        return { prefix: 'chunks/', classify: byId(/^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})\.seg$/, m.chunks) };
+        return { prefix: 'chunks/', classify: byId(/^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\.[a-z]+)?\.seg$/, m.chunks) };
       case 'metadata':
         return { prefix: 'metadata/', classify: (e) => (/^metadata\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(e.key) ? () => !m.objects.has(e.key) : null) };
       case 'aptPool':

@@ -1,6 +1,7 @@
 import type { AptDistribution } from '../config/distributions.ts';
 import { renderRelease } from '../metadata/apt/release.ts';
-import type { Capabilities, Hasher } from '../runtime/capabilities.ts';
+import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
+import type { Capabilities } from '../runtime/capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { utf8 } from '../util/bytes.ts';
 import type { ViewSelector } from './chunk.ts';
@@ -14,9 +15,11 @@ export const APT_VIEW = 'apt';
 interface Target {
   builder: IndexFileBuilder;
   stream: string;
+  /** 'xz': the stream's blocks from the chunks' xz parts, not the stream itself. */
+  xz: boolean;
   select: ViewSelector;
-  /** Appended after the last chunk: an empty gzip member, so even an empty index is valid gzip. */
-  trailer?: Uint8Array;
+  /** Appended after the last chunk: an empty gzip member, so even an empty index is valid gzip; the xz index. */
+  trailer: () => Uint8Array | undefined;
   /** Chunks already accounted for by a resumed builder. */
   skip: number;
 }
@@ -32,7 +35,7 @@ export function fileOrder(chunks: readonly ChunkRef[]): ChunkRef[] {
 
 /**
  * Renders an APT distribution's indexes for one revision: for every component and architecture
- * Packages, Packages.gz and Contents-<arch>.gz (arch "all" packages in every binary-<arch>), then
+ * Packages, Packages.gz, Packages.xz and Contents-<arch>.gz (arch "all" packages in every binary-<arch>), then
  * Release listing them with SHA256, InRelease (clear-signed) and Release.gpg. Hashing the indexes
  * is the one part that reads the whole distribution, so each is hashed once, with the one
  * algorithm apt uses, resuming where the previous render of the same file left off.
@@ -50,14 +53,16 @@ export async function renderAptView(
   for (const component of dist.components) {
     for (const arch of dist.architectures) {
       const select: ViewSelector = (e) => e.component === component && (e.arch === arch || e.arch === 'all');
-      const make = (path: string, type: string, stream: string, trailer?: Uint8Array): Target => {
-        const builder = new IndexFileBuilder(path, type, caps.hash('sha256'));
-        return { builder, stream, select, trailer, skip: builder.resume(carry?.get(carryKey(dist.name, path)), ids) };
+      const make = (path: string, type: string, stream: string, options: { xz?: boolean; trailer?: (b: IndexFileBuilder) => Uint8Array } = {}): Target => {
+        const builder = new IndexFileBuilder(path, type, caps.hash('sha256'), options.xz ? xzStreamHeader() : undefined);
+        const trailer = options.trailer;
+        return { builder, stream, xz: options.xz ?? false, select, trailer: () => trailer?.(builder), skip: builder.resume(carry?.get(carryKey(dist.name, path)), ids) };
       };
-      // apt finds an index only when Release lists its uncompressed name, even if it fetches the .gz.
+      // apt finds an index only when Release lists its uncompressed name, even if it fetches a compressed one.
       targets.push(make(`${component}/binary-${arch}/Packages`, 'packages', 'packages'));
-      targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', emptyGzip));
-      targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', emptyGzip));
+      targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', { trailer: () => emptyGzip }));
+      targets.push(make(`${component}/binary-${arch}/Packages.xz`, 'packages.xz', 'packages', { xz: true, trailer: (b) => xzStreamTrailer(b.blockSizes()) }));
+      targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', { trailer: () => emptyGzip }));
     }
   }
 
@@ -69,9 +74,16 @@ export async function renderAptView(
     next = load(c + 1);
     const id = order[c].id;
     const index = repository.chunkIndexOf(id, bytes);
+    const xz = targets.some((t) => t.xz && c >= t.skip) ? await repository.xzPart(id, 'packages', bytes) : null;
     for (const t of targets) {
       if (c < t.skip) continue;
       const s = index.streamIndex(t.stream);
+      if (t.xz) {
+        const blocks = xz!.part.select(t.select);
+        const pieces = blocks.map((b) => ({ segment: { chunk: id, part: 'xz' as const, start: b.start, end: b.end }, bytes: xz!.bytes.subarray(b.start, b.end) }));
+        t.builder.addChunk(id, pieces, index.rawSize(s, t.select), blocks);
+        continue;
+      }
       const pieces = index.ranges(s, t.select).map(([start, end]) => ({ segment: { chunk: id, start, end }, bytes: bytes.subarray(start, end) }));
       t.builder.addChunk(id, pieces, index.rawSize(s, t.select));
     }
@@ -79,7 +91,7 @@ export async function renderAptView(
 
   const files: RenderedFile[] = [];
   for (const t of targets) {
-    const { file, progress } = await t.builder.finish(t.trailer);
+    const { file, progress } = await t.builder.finish(t.trailer());
     if (progress) carry?.set(carryKey(dist.name, file.path), progress);
     files.push(file);
   }

@@ -4,8 +4,11 @@
  * for every metadata file a recipe of byte segments. Segments point into immutable chunks, so a
  * metadata file is never stored twice: serving one concatenates ranges of chunk objects.
  */
-/** Inline bytes, a byte range of a chunk, or a whole stored object (sqlite databases). */
-export type Segment = { data: string } | { chunk: string; start: number; end: number } | { object: string };
+/**
+ * Inline bytes, a byte range of a chunk (or of a part derived from it, e.g. its xz blocks), or a
+ * whole stored object (sqlite databases).
+ */
+export type Segment = { data: string } | { chunk: string; part?: 'xz'; start: number; end: number } | { object: string };
 
 export interface RenderedFile {
   /** Path relative to the view root, e.g. "repodata/<sha256>-primary.xml.gz". */

@@ -97,7 +97,7 @@ export class Renderer {
           const object =
             'object' in segment
               ? await store.get(segment.object)
-              : await store.get(layout.chunk(segment.chunk), { range: { start: segment.start, end: segment.end - 1 } });
+              : await store.get(segment.part ? layout.chunkPart(segment.chunk, segment.part) : layout.chunk(segment.chunk), { range: { start: segment.start, end: segment.end - 1 } });
           if (!object) {
             controller.error(new Error(`${'object' in segment ? segment.object : `chunk ${segment.chunk}`} is missing`));
             return;

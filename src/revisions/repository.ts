@@ -2,6 +2,7 @@ import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts
 import type { Capabilities } from '../runtime/capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
 import { decodeChunk, type ChunkIndex, type EntryWithSegments, type IndexEntry, type StreamSpec } from './chunk.ts';
+import { decodeXzPart, encodeXzPart, type XzPart } from './chunk-xz.ts';
 import { chunkFor, compose, type ChangeSet, type ComposeResult } from './compose.ts';
 import { layout } from './layout.ts';
 import { changeItem, revisionId, type ChunkRef, type Ref, type Revision } from './revision.ts';
@@ -32,6 +33,7 @@ export class Repository {
   private readonly refs = new Map<string, { at: number; ref: Ref | null; etag: string | null }>();
   private readonly revisions = new LruCache<string, Revision>(256);
   private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
+  private readonly xzInflight = new Map<string, Promise<{ part: XzPart; bytes: Uint8Array }>>();
 
   constructor(
     private readonly caps: Capabilities,
@@ -75,6 +77,36 @@ export class Repository {
     const index = decodeChunk(await this.chunkBytes(id));
     this.chunkIndexes.set(id, index);
     return index;
+  }
+
+  /**
+   * A chunk's xz part (see chunk-xz.ts) and its bytes: read from the store, or made from the chunk
+   * and stored create-only. Concurrent requests for the same part share one compression.
+   */
+  async xzPart(id: string, stream: string, chunkBytes?: Uint8Array): Promise<{ part: XzPart; bytes: Uint8Array }> {
+    const key = layout.chunkPart(id, 'xz');
+    let pending = this.xzInflight.get(key);
+    if (!pending) {
+      pending = (async () => {
+        let bytes = await getBytes(this.caps.store, key);
+        if (!bytes) {
+          const source = chunkBytes ?? (await this.chunkBytes(id));
+          const made = encodeXzPart(id, this.chunkIndexOf(id, source), source, stream);
+          try {
+            await this.caps.store.put(key, made, { ifNoneMatch: '*' });
+            bytes = made;
+          } catch (error) {
+            if (!(error instanceof PreconditionFailedError)) throw error;
+            // Another server stored it first: serve and hash what is stored.
+            bytes = await getBytes(this.caps.store, key);
+            if (!bytes) throw new RepodError('missing_object', `xz part of chunk ${id} vanished`, { status: 500 });
+          }
+        }
+        return { part: decodeXzPart(bytes, id, stream), bytes };
+      })().finally(() => this.xzInflight.delete(key));
+      this.xzInflight.set(key, pending);
+    }
+    return pending;
   }
 
   /** A chunk's index from bytes already read (cached like chunkIndex). */

@@ -61,6 +61,10 @@ function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, s
       const client = await aptClient({ url: `${server.url}/repos`, codename, keyArmored: key });
       const update = await client.aptGet(['update']);
       assert.doesNotMatch(update, /^(W|E):/m, update);
+      // apt prefers xz among the compressions a Release lists: it fetched Packages.xz, by hash.
+      const xzHash = /^ ([0-9a-f]{64}) +\d+ main\/binary-amd64\/Packages\.xz$/m.exec(await (await fetch(`${server.url}/repos/dists/${codename}/InRelease`)).text())?.[1];
+      assert.ok(xzHash, 'InRelease lists main/binary-amd64/Packages.xz');
+      assert.ok(requests(server).some((l) => l.includes(`/main/binary-amd64/by-hash/SHA256/${xzHash}`) && l.includes('"status":200')), 'apt fetched Packages.xz');
       assert.match(update, /InRelease/);
       await client.aptGet(['install', 'repod-aptapp']);
       assert.match(await readFile(join(client.root, 'usr/bin/repod-aptapp'), 'utf8'), /repod-aptapp 1\.0-1/);

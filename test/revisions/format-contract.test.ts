@@ -11,6 +11,7 @@ import { before, describe, it } from 'node:test';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { Core } from '../../src/core.ts';
 import { createApp } from '../../src/http/app.ts';
+import { XzDecoder } from '../../src/formats/deb/xz.ts';
 import { decodeChunk } from '../../src/revisions/chunk.ts';
 import { stagePackage } from '../../src/revisions/ingest.ts';
 import type { RenderManifest } from '../../src/revisions/render.ts';
@@ -49,6 +50,7 @@ const SCHEMA_FOR: Array<[RegExp, string]> = [
   [/^dists\/[^/]+\/refs\/[^/]+\.json$/, 'ref'],
   [/^dists\/[^/]+\/revisions\/[^/]+\.json$/, 'revision'],
   [/^packages\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/, 'package-record'],
+  [/^packages\/[0-9a-f]{2}\/[0-9a-f]{64}\.signature\.json$/, 'package-signature'],
   [/^renders\/[^/]+\/by-hash\/[0-9a-f]{2}\/[0-9a-f]{64}\.json$/, 'by-hash'],
   [/^renders\/[^/]+\/[^/]+\/.+\.json$/, 'render'],
   [/^auth\/tokens\/[0-9a-f]{64}\.json$/, 'token'],
@@ -87,8 +89,9 @@ describe('storage format v1', () => {
     for (const file of files.filter((f) => f.endsWith('.seg'))) {
       const bytes = new Uint8Array(await readFile(join(dir, file)));
       const { header } = decodeSegmented<unknown>(bytes);
-      const schema = file.startsWith('chunks/') ? 'chunk-header' : 'fragment-header';
+      const schema = file.endsWith('.xz.seg') ? 'xz-part-header' : file.startsWith('chunks/') ? 'chunk-header' : 'fragment-header';
       assert.ok(ajv.validate(`${schema}.schema.json`, header), `${file}: ${ajv.errorsText()}`);
+      if (file.endsWith('.xz.seg')) continue;
       if (file.startsWith('chunks/')) {
         assert.equal(createHash('sha256').update(bytes).digest('hex'), file.slice(-68, -4), 'a chunk is named by its sha256');
         const index = decodeChunk(bytes);
@@ -124,6 +127,14 @@ describe('storage format v1', () => {
       const body = new Uint8Array(await (await app.request(`/repos/dists/bookworm/${file.path}`)).arrayBuffer());
       assert.equal(createHash('sha256').update(body).digest('hex'), file.checksums.sha256, file.path);
     }
+    // Packages.xz (blocks from the chunks' xz parts) holds exactly the text of Packages.
+    const served = async (path: string) => new Uint8Array(await (await app.request(`/repos/dists/bookworm/${path}`)).arrayBuffer());
+    const parts: Uint8Array[] = [];
+    const decoder = new XzDecoder((chunk) => parts.push(chunk.slice()));
+    decoder.push(await served('main/binary-amd64/Packages.xz'));
+    decoder.end();
+    assert.deepEqual(Buffer.concat(parts), Buffer.from(await served('main/binary-amd64/Packages')));
+    assert.ok(aptRender.files.some((f) => f.segments.some((s) => 'part' in s && s.part === 'xz')), 'the render takes Packages.xz from xz parts');
     const deb = new Uint8Array(await (await app.request('/repos/pool/main/h/hello/hello_2.10-3_amd64.deb')).arrayBuffer());
     assert.deepEqual(deb, new Uint8Array(await readFile(fixture('hello_2.10-3_amd64.deb'))));
   });

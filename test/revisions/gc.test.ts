@@ -176,7 +176,8 @@ async function expectedGarbage(store: BlobStore, keepLast: number): Promise<Set<
     let m: RegExpExecArray | null;
     let gone = false;
     if ((m = /^dists\/([^/]+)\/revisions\/(.+)\.json$/.exec(k))) gone = !kept.get(m[1])?.has(m[2]);
-    else if ((m = /^chunks\/..\/(.+)\.seg$/.exec(k))) gone = !chunks.has(m[1]);
+    // A chunk's derived parts (chunks/<aa>/<id>.xz.seg) live and die with it.
+    else if ((m = /^chunks\/..\/([0-9a-f]{64})(?:\.[a-z]+)?\.seg$/.exec(k))) gone = !chunks.has(m[1]);
     else if ((m = /^(?:pool\/sha256|packages|fragments)\/..\/([0-9a-f]{64})/.exec(k))) gone = !packages.has(m[1]);
     else if ((m = /^apt-pool\/(.+)\.json$/.exec(k))) gone = !poolPaths.has(m[1]) && !packages.has((await getJson<{ sha256: string }>(store, k))!.value.sha256);
     else if ((m = /^renders\/([^/]+)\/by-hash\//.exec(k))) gone = !pointers.has(k) && !kept.get(m[1])?.has((await getJson<ByHashPointer>(store, k))!.value.revision);
