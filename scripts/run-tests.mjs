@@ -13,5 +13,6 @@ function walk(dir) {
 }
 const filters = process.argv.slice(2);
 const files = walk('test').sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// --test-force-exit: a test file whose failure leaks a handle (a server child) must not hang the run.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -143,6 +143,7 @@ async function audit(store: BlobStore): Promise<{ orphans: string[]; revisions: 
     for (const f of manifest.files) {
       for (const s of f.segments) {
         if ('chunk' in s) assert.ok(chunks.has(s.chunk) || (await store.head(layout.chunk(s.chunk))), `chunk ${s.chunk} of ${k} exists`);
+        if ('chunk' in s && s.part) assert.ok(await store.head(layout.chunkPart(s.chunk, s.part)), `${s.part} part of chunk ${s.chunk} (${k}) exists`);
         if ('object' in s) assert.ok(await store.head(s.object), `${s.object} of ${k} exists`);
       }
     }
@@ -150,7 +151,8 @@ async function audit(store: BlobStore): Promise<{ orphans: string[]; revisions: 
   const orphans = keys.filter((k) => {
     let m: RegExpExecArray | null;
     if ((m = /^dists\/([^/]+)\/revisions\/(.+)\.json$/.exec(k))) return !revisions.has(`${m[1]}/${m[2]}`);
-    if ((m = /^chunks\/..\/(.+)\.seg$/.exec(k))) return !chunks.has(m[1]);
+    // A chunk's derived parts (<id>.xz.seg) are orphans exactly when their chunk is.
+    if ((m = /^chunks\/..\/([0-9a-f]{64})(?:\.[a-z]+)?\.seg$/.exec(k))) return !chunks.has(m[1]);
     if ((m = /^(?:pool\/sha256|packages|fragments)\/..\/([0-9a-f]{64})/.exec(k))) return !packages.has(m[1]);
     if (k.startsWith('apt-pool/')) return !claims.has(k);
     return k.startsWith('uploads/');
@@ -169,6 +171,8 @@ describe('crash safety', () => {
     );
     const storage = `file:${join(work, 'data')}`;
     let server: RunningServer = await startServer({ REPOD_STORAGE: storage });
+    // Whatever fails below, no server outlives the test (a live child would keep the runner waiting).
+    t.after(() => server.stop('SIGKILL'));
     const files = { rocky9: rpms, bookworm: debs };
     const next = { rocky9: 0, bookworm: 0 };
     const acked: Record<string, number> = {};
