@@ -60,8 +60,12 @@ export function signerFromKeys(keys: openpgp.PrivateKey[]): Signer {
       return (await openpgp.sign({ message, signingKeys: keys, detached: true, format: 'armored', date, config: SIGN_CONFIG })) as string;
     },
     async clearSign(text, date) {
-      const message = await openpgp.createCleartextMessage({ text });
-      return (await openpgp.sign({ message, signingKeys: keys, date, config: SIGN_CONFIG })) as string;
+      // As gpg --clearsign writes it: the line break before the signature armor is the document's
+      // own last one (not signed), and lines keep LF. The signature covers the canonical CRLF form
+      // either way, so the body between the armor lines is byte-identical to Release.
+      const message = await openpgp.createCleartextMessage({ text: text.endsWith('\n') ? text.slice(0, -1) : text });
+      const signed = (await openpgp.sign({ message, signingKeys: keys, date, config: SIGN_CONFIG })) as string;
+      return signed.replaceAll('\r\n', '\n');
     },
   };
 }

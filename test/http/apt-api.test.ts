@@ -116,7 +116,13 @@ describe('APT API', () => {
     assert.deepEqual(sha256Section(release), sha256Section(theirs).filter((l) => !l.endsWith(' Release')));
     for (const field of ['Origin', 'Label', 'Suite', 'Codename', 'Date', 'Architectures', 'Components', 'Acquire-By-Hash', 'SHA256']) assert.match(release, new RegExp(`^${field}:`, 'm'));
     const inRelease = await (await app.request('/repos/dists/bookworm/InRelease')).text();
-    assert.ok(inRelease.includes(release.trim().split('\n')[0]));
+    // InRelease is the Release document: its clear-signed body (armor removed) is Release byte
+    // for byte, with LF line endings as gpg --clearsign, reprepro and the Debian archive write it.
+    const armorHead = /^-----BEGIN PGP SIGNED MESSAGE-----\nHash: [A-Z0-9]+\n\n/;
+    assert.match(inRelease, armorHead);
+    const body = inRelease.replace(armorHead, '').slice(0, inRelease.replace(armorHead, '').indexOf('-----BEGIN PGP SIGNATURE-----\n'));
+    assert.ok(!inRelease.includes('\r'), 'no CR anywhere in InRelease');
+    assert.equal(body, release);
     // The clear-signed and detached signatures verify with gpgv against the served key.
     const keyring = join(root, 'key.gpg');
     const armored = join(root, 'key.asc');
