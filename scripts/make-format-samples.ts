@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApp } from '../src/http/app.ts';
 import { bytesStream } from '../src/storage/objects.ts';
-import { stagePackage } from '../src/revisions/ingest.ts';
-import { publishBatch } from '../src/revisions/uploads.ts';
+import { stagePackage } from '../src/ingest/stage.ts';
+import { publishBatch } from '../src/revisions/publish.ts';
 import { buildNodeCore } from '../src/runtime/node-core.ts';
 
 const fixtures = resolve(process.argv[2] ?? '../shared/fixtures');

@@ -1,7 +1,7 @@
 import { PreconditionFailedError, RepodError } from '../errors.ts';
-import type { Capabilities } from '../runtime/capabilities.ts';
+import type { Capabilities } from '../core/capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
-import { layout } from '../revisions/layout.ts';
+import { layout } from '../bucket/layout.ts';
 import { isRole, type Role } from './roles.ts';
 import type { Users } from './users.ts';
 

@@ -57,6 +57,14 @@ export const DEFAULT_DISTRIBUTIONS: Distribution[] = [
 ];
 
 /** Path segments under /repos that belong to APT or to the key, never to an RPM distribution. */
+/**
+ * The package architectures a distribution takes: its own, plus noarch and source packages (RPM)
+ * or `all` (APT). Uploads, promotions and migrations are all checked against this one list.
+ */
+export function acceptedArchitectures(dist: Distribution): Set<string> {
+  return new Set(dist.kind === 'rpm' ? [...dist.architectures, 'noarch', 'src', 'nosrc'] : [...dist.architectures, 'all']);
+}
+
 const RESERVED = new Set(['dists', 'pool', 'gpg.key', 'api', 'revisions', 'hashed']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Core } from '../core.ts';
+import type { Core } from '../core/core.ts';
 import { handleError, notFound } from './errors.ts';
 import { aptRepoRoutes } from './routes/apt-repos.ts';
 import { adminRoutes } from './routes/admin.ts';

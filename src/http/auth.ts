@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { roleAtLeast, type Role } from '../auth/roles.ts';
 import type { Principal } from '../auth/tokens.ts';
-import type { Core } from '../core.ts';
+import type { Core } from '../core/core.ts';
 import { RepodError } from '../errors.ts';
 
 /** The caller's principal from `Authorization: Bearer <token>`; 401 without one, 403 below `role`. */
-export async function requireRole(core: Core, c: Context, role: Role): Promise<Principal> {
+export async function requireRole(core: Pick<Core, 'tokens'>, c: Context, role: Role): Promise<Principal> {
   const header = c.req.header('authorization') ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m) throw new RepodError('unauthorized', 'authentication required: send Authorization: Bearer <token>', { status: 401 });
@@ -22,7 +22,7 @@ export async function requireRole(core: Core, c: Context, role: Role): Promise<P
  * auth.conf and dnf's username/password send: a user's password, or any API token as the password)
  * or a Bearer token, of at least the reader role.
  */
-export async function requireReader(core: Core, c: Context, dist: { name: string; private?: boolean }): Promise<void> {
+export async function requireReader(core: Pick<Core, 'tokens'>, c: Context, dist: { name: string; private?: boolean }): Promise<void> {
   if (!dist.private) return;
   const header = c.req.header('authorization') ?? '';
   let principal: Principal | null = null;

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeChunk, encodeChunk, splitIntoChunks, type EntryWithSegments, type IndexEntry, type StreamSpec } from './chunk.ts';
-import type { ChunkRef } from './revision.ts';
+import { decodeChunk, encodeChunk, splitIntoChunks, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
+import type { ChunkRef } from '../bucket/revision.ts';
+import { readableKey } from '../bucket/keys.ts';
 
 /**
  * Composes the chunk list of a new revision from its parent's and a change, touching only the
@@ -74,7 +75,7 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
     let changed = false;
     for (const key of work.remove) {
       const existing = byKey.get(key);
-      if (!existing) throw new NotFoundError(`package ${key.replaceAll('\u0000', ' ')} is not in the distribution`, 'package_not_found');
+      if (!existing) throw new NotFoundError(`package ${readableKey(key)} is not in the distribution`, 'package_not_found');
       byKey.delete(key);
       result.removed.push(existing.entry);
       changed = true;

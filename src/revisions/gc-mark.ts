@@ -1,11 +1,11 @@
 import { RepodError } from '../errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { getJson, readAllBytes } from '../storage/objects.ts';
-import type { ChunkHeader } from './chunk.ts';
-import { layout } from './layout.ts';
-import type { ByHashPointer, RenderManifest } from './render.ts';
-import type { Ref, Revision } from './revision.ts';
-import { SEGMENTED_PREFIX_LENGTH, segmentedHeaderLength } from './segmented.ts';
+import type { ChunkHeader } from '../bucket/chunk.ts';
+import { layout } from '../bucket/layout.ts';
+import type { ByHashPointer, RenderManifest } from '../render/manifest.ts';
+import type { Ref, Revision } from '../bucket/revision.ts';
+import { SEGMENTED_PREFIX_LENGTH, segmentedHeaderLength } from '../bucket/segmented.ts';
 
 /**
  * The mark phase of garbage collection: what the roots (refs, young and possibly in-flight

@@ -2,8 +2,8 @@ import type { BlobStore, ListEntry } from '../storage/blob-store.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { PreconditionFailedError } from '../errors.ts';
 import { MarkSet, mapLimit, readRefs, revisionNumber } from './gc-mark.ts';
-import { layout } from './layout.ts';
-import type { ByHashPointer } from './render.ts';
+import { layout } from '../bucket/layout.ts';
+import type { ByHashPointer } from '../render/manifest.ts';
 
 /**
  * Retention and garbage collection of a bucket (revisions/README.md is the layout).

@@ -1,8 +1,9 @@
-import type { Core } from '../core.ts';
+import type { Repository } from './repository.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { rpmvercmp } from '../formats/rpm/vercmp.ts';
-import type { IndexEntry } from './chunk.ts';
-import type { Revision } from './revision.ts';
+import type { IndexEntry } from '../bucket/chunk.ts';
+import type { Revision } from '../bucket/revision.ts';
+import { splitKey } from '../bucket/keys.ts';
 
 /** What the history API shows of a revision. */
 export interface RevisionSummary {
@@ -34,30 +35,28 @@ export function summary(r: Revision): RevisionSummary {
 }
 
 /** A page of history, newest first: revisions numbered below `before` (or from the current one). */
-export async function listRevisions(core: Core, dist: string, options: { limit: number; before?: number }): Promise<{ revisions: RevisionSummary[]; next: number | null }> {
-  const { ref } = await core.repository.currentRef(dist, true);
+export async function listRevisions(repository: Repository, dist: string, options: { limit: number; before?: number }): Promise<{ revisions: RevisionSummary[]; next: number | null }> {
+  const { ref } = await repository.currentRef(dist, true);
   const out: RevisionSummary[] = [];
-  let r = ref ? await core.repository.revision(dist, ref.revision) : null;
-  while (r && options.before !== undefined && r.number >= options.before) r = r.parent ? await core.repository.revision(dist, r.parent) : null;
+  let r = ref ? await repository.revision(dist, ref.revision) : null;
+  while (r && options.before !== undefined && r.number >= options.before) r = r.parent ? await repository.revision(dist, r.parent) : null;
   while (r && out.length < options.limit) {
     out.push(summary(r));
-    r = r.parent ? await core.repository.revision(dist, r.parent) : null;
+    r = r.parent ? await repository.revision(dist, r.parent) : null;
   }
   return { revisions: out, next: r ? out[out.length - 1].number : null };
 }
 
 /** Every entry of a revision, chunk by chunk. */
-export async function entriesOf(core: Core, revision: Revision): Promise<IndexEntry[]> {
+export async function entriesOf(repository: Repository, revision: Revision): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
-  for (const c of revision.chunks) out.push(...(await core.repository.chunkIndex(c.id)).entries);
+  for (const c of revision.chunks) out.push(...(await repository.chunkIndex(c.id)).entries);
   return out;
 }
 
-const SEP = '\u0000';
-
 /** Name, architecture and version of an entry, from its key (RPM: name arch version release; APT: component name arch version). */
 export function identity(kind: Revision['kind'], e: IndexEntry): { name: string; arch: string; version: string } {
-  const parts = e.key.split(SEP);
+  const parts = splitKey(e.key);
   if (kind === 'rpm') return { name: parts[0], arch: parts[1], version: `${parts[2]}-${parts[3]}` };
   return { name: parts[1], arch: parts[2], version: parts[3] };
 }
@@ -83,10 +82,10 @@ export interface RevisionDiff {
  * What changed from revision a to b. A name and architecture that lost one version and gained
  * another is an upgrade (or downgrade, by rpm's or dpkg's ordering), not an add and a remove.
  */
-export async function diffRevisions(core: Core, a: Revision, b: Revision): Promise<RevisionDiff> {
+export async function diffRevisions(repository: Repository, a: Revision, b: Revision): Promise<RevisionDiff> {
   const kind = b.kind;
-  const before = new Map((await entriesOf(core, a)).map((e) => [e.key, e]));
-  const after = new Map((await entriesOf(core, b)).map((e) => [e.key, e]));
+  const before = new Map((await entriesOf(repository, a)).map((e) => [e.key, e]));
+  const after = new Map((await entriesOf(repository, b)).map((e) => [e.key, e]));
   const item = (e: IndexEntry): DiffItem => ({ ...identity(kind, e), label: e.label, sha256: e.id });
   const added = [...after.values()].filter((e) => before.get(e.key)?.id !== e.id).map(item);
   const removed = [...before.values()].filter((e) => after.get(e.key)?.id !== e.id).map(item);

@@ -1,39 +1,38 @@
-import type { Distribution } from '../config/distributions.ts';
-import type { Core } from '../core.ts';
+import { acceptedArchitectures, type Distribution } from '../config/distributions.ts';
+import type { Core } from '../core/core.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { compareEvr } from '../formats/rpm/vercmp.ts';
-import { APT_STREAMS } from './apt-entry.ts';
-import { decodeChunk, type EntryWithSegments, type IndexEntry } from './chunk.ts';
+import { APT_STREAMS } from '../ingest/apt-entry.ts';
+import { decodeChunk, type EntryWithSegments, type IndexEntry } from '../bucket/chunk.ts';
 import { chunkFor } from './compose.ts';
 import { identity } from './history.ts';
-import type { Revision } from './revision.ts';
-import { RPM_STREAMS } from './rpm-entry.ts';
-import { requireDistribution, type BatchResult } from './uploads.ts';
-
-const SEP = '\u0000';
+import type { Revision } from '../bucket/revision.ts';
+import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
+import { requireDistribution, type BatchResult } from './publish.ts';
+import { namePrefix } from '../bucket/keys.ts';
 
 /**
  * Promotion and migration copy index entries (with their rendered metadata) from one
  * distribution's current revision into another's: references to the same pool blobs, never the
  * bytes, and no package is parsed again.
  */
-function pair(core: Core, fromName: string, toName: string): { from: Distribution; to: Distribution } {
-  const from = requireDistribution(core, fromName);
-  const to = requireDistribution(core, toName);
+function pair(core: Pick<Core, 'distributions'>, fromName: string, toName: string): { from: Distribution; to: Distribution } {
+  const from = requireDistribution(core.distributions, fromName);
+  const to = requireDistribution(core.distributions, toName);
   if (from.kind !== to.kind) throw new RepodError('incompatible_distributions', `${from.name} (${from.kind}) and ${to.name} (${to.kind}) hold different kinds of packages`, { status: 422 });
   if (from.name === to.name) throw new RepodError('invalid_request', 'source and target are the same distribution', { status: 400 });
   return { from, to };
 }
 
-async function sourceRevision(core: Core, dist: string): Promise<Revision> {
+async function sourceRevision(core: Pick<Core, 'repository'>, dist: string): Promise<Revision> {
   const revision = await core.repository.current(dist);
   if (!revision || revision.packageCount === 0) throw new NotFoundError(`distribution ${dist} has no packages`, 'empty_distribution');
   return revision;
 }
 
 /** The entries with their segments, reading each chunk that holds some of them once. */
-async function withSegments(core: Core, revision: Revision, entries: IndexEntry[]): Promise<EntryWithSegments[]> {
+async function withSegments(core: Pick<Core, 'caps' | 'repository'>, revision: Revision, entries: IndexEntry[]): Promise<EntryWithSegments[]> {
   const byChunk = new Map<string, Set<string>>();
   for (const e of entries) {
     const id = revision.chunks[chunkFor(revision.chunks, e.key)].id;
@@ -48,8 +47,8 @@ async function withSegments(core: Core, revision: Revision, entries: IndexEntry[
 }
 
 function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
+  const arches = acceptedArchitectures(to);
   for (const e of entries) {
-    const arches = new Set(to.kind === 'rpm' ? [...to.architectures, 'noarch', 'src', 'nosrc'] : [...to.architectures, 'all']);
     if (!arches.has(e.arch)) throw new RepodError('unsupported_architecture', `${to.name} does not carry architecture ${e.arch} (${e.label})`, { status: 422 });
     if (to.kind === 'apt' && e.component && !to.components.includes(e.component)) {
       throw new RepodError('unknown_component', `${to.name} has no component ${e.component} (${e.label})`, { status: 422 });
@@ -57,7 +56,7 @@ function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
   }
 }
 
-async function copy(core: Core, from: Distribution, to: Distribution, entries: EntryWithSegments[], meta: { author: string; message: string }): Promise<BatchResult> {
+async function copy(core: Pick<Core, 'repository'>, from: Distribution, to: Distribution, entries: EntryWithSegments[], meta: { author: string; message: string }): Promise<BatchResult> {
   checkTargetTakes(to, entries.map((e) => e.entry));
   const result = await core.repository.publish(to.name, to.kind === 'rpm' ? 'rpm' : 'apt', to.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS, () => ({ add: entries, remove: [] }), meta);
   const added = new Set(result.compose.added.map((e) => e.key));
@@ -74,11 +73,11 @@ async function copy(core: Core, from: Distribution, to: Distribution, entries: E
 }
 
 /** `POST /api/v1/distributions/promote`: one package (the newest version per architecture, or the one named). */
-export async function promote(core: Core, input: { package: string; from: string; to: string; version?: string }, author: string): Promise<BatchResult> {
+export async function promote(core: Pick<Core, 'caps' | 'distributions' | 'repository'>, input: { package: string; from: string; to: string; version?: string }, author: string): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const kind = from.kind === 'rpm' ? 'rpm' : 'apt';
-  const prefixes = from.kind === 'rpm' ? [`${input.package}${SEP}`] : from.components.map((c) => `${c}${SEP}${input.package}${SEP}`);
+  const prefixes = from.kind === 'rpm' ? [namePrefix('rpm', input.package)] : from.components.map((c) => namePrefix('apt', input.package, c));
   let candidates: IndexEntry[] = [];
   for (const p of prefixes) candidates.push(...(await core.repository.findEntries(revision, p)));
   if (input.version) {
@@ -105,7 +104,7 @@ export async function promote(core: Core, input: { package: string; from: string
 }
 
 /** `POST /api/v1/distributions/migrate`: every package of the source's current revision. */
-export async function migrate(core: Core, input: { from: string; to: string }, author: string): Promise<BatchResult> {
+export async function migrate(core: Pick<Core, 'caps' | 'distributions' | 'repository'>, input: { from: string; to: string }, author: string): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const entries: EntryWithSegments[] = [];

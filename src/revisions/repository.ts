@@ -1,12 +1,12 @@
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
-import type { Capabilities } from '../runtime/capabilities.ts';
+import type { Capabilities } from '../core/capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
-import { decodeChunk, type ChunkIndex, type EntryWithSegments, type IndexEntry, type StreamSpec } from './chunk.ts';
-import { decodeXzPart, encodeXzPart, type XzPart } from './chunk-xz.ts';
+import { decodeChunk, type ChunkIndex, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
+import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';
 import { chunkFor, compose, type ChangeSet, type ComposeResult } from './compose.ts';
-import { layout } from './layout.ts';
-import { changeItem, revisionId, type ChunkRef, type Ref, type Revision } from './revision.ts';
-import { LruCache } from './lru.ts';
+import { layout } from '../bucket/layout.ts';
+import { changeItem, revisionId, type ChunkRef, type Ref, type Revision } from '../bucket/revision.ts';
+import { LruCache } from '../util/lru-cache.ts';
 
 export interface PublishMeta {
   author: string;

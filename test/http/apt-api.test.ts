@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { before, describe, it } from 'node:test';
 import type { Hono } from 'hono';
-import type { Core } from '../../src/core.ts';
+import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';

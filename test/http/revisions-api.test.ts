@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Hono } from 'hono';
-import type { Core } from '../../src/core.ts';
+import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { fixture } from '../helpers/paths.ts';

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConflictError, NotFoundError } from '../../src/errors.ts';
-import { CHUNK_MAX_ENTRIES, decodeChunk, type EntryWithSegments, type StreamSpec } from '../../src/revisions/chunk.ts';
+import { CHUNK_MAX_ENTRIES, decodeChunk, type EntryWithSegments, type StreamSpec } from '../../src/bucket/chunk.ts';
 import { compose, type ComposeIo } from '../../src/revisions/compose.ts';
-import type { ChunkRef } from '../../src/revisions/revision.ts';
+import type { ChunkRef } from '../../src/bucket/revision.ts';
 
 const STREAMS: StreamSpec[] = [
   { name: 'a', mode: 'raw' },

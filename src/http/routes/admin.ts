@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { isRole } from '../../auth/roles.ts';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
 import { collectGarbage } from '../../revisions/gc.ts';
 import { requireRole } from '../auth.ts';
 
 /** Tokens and users (admin role). */
-export function adminRoutes(core: Core): Hono {
+export function adminRoutes(core: Pick<Core, 'caps' | 'tokens' | 'users'>): Hono {
   const app = new Hono();
 
   app.post('/tokens', async (c) => {

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
 
 /** `POST /api/v1/auth/token` with {username, password} as JSON or form fields (Repod-compatible). */
-export function authRoutes(core: Core): Hono {
+export function authRoutes(core: Pick<Core, 'tokens'>): Hono {
   const app = new Hono();
   app.post('/token', async (c) => {
     const type = c.req.header('content-type') ?? '';

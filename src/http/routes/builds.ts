@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
-import { discardStaged, stagePackage, type StagedPackage } from '../../revisions/ingest.ts';
-import { publishBuild, type BuildInput } from '../../revisions/uploads.ts';
+import { discardStaged, stagePackage, type StagedPackage } from '../../ingest/stage.ts';
+import { publishBuild, type BuildInput } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
@@ -18,7 +18,7 @@ const MAX_FILES = 10_000;
  * (repeatable or comma-separated), `message`, `component`, `replace`; or JSON with the same
  * fields (no files).
  */
-export function buildsHandler(core: Core) {
+export function buildsHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const dist = c.req.param('dist');

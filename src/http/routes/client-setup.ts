@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Distribution } from '../../config/distributions.ts';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 
 /** The URL clients reach this server at, as the request shows it (proxies: X-Forwarded-*). */
@@ -52,7 +52,7 @@ ${dist.private ? `\n# /etc/apt/auth.conf.d/repod.conf (private distribution)\nma
 }
 
 /** `GET /repos/<dist>/client-setup`: ready-to-paste client configuration for this server. */
-export function clientSetupRoutes(core: Core): Hono {
+export function clientSetupRoutes(core: Pick<Core, 'distributions'>): Hono {
   const app = new Hono();
   app.get('/:dist/client-setup', (c) => {
     const dist = core.distributions.get(c.req.param('dist'));

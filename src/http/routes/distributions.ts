@@ -1,15 +1,15 @@
 import { Hono } from 'hono';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
-import { APT_STREAMS } from '../../revisions/apt-entry.ts';
+import { APT_STREAMS } from '../../ingest/apt-entry.ts';
 import { migrate, promote } from '../../revisions/promote.ts';
-import { RPM_STREAMS } from '../../revisions/rpm-entry.ts';
-import { removePackages } from '../../revisions/uploads.ts';
+import { RPM_STREAMS } from '../../ingest/rpm-entry.ts';
+import { removePackages } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { buildsHandler } from './builds.ts';
 
 /** `/api/v1/distributions`: what is configured, where each one stands, and removals. */
-export function distributionRoutes(core: Core): Hono {
+export function distributionRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
     const list = await Promise.all(

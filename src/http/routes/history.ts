@@ -1,18 +1,18 @@
 import { Hono, type Context } from 'hono';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
 import { diffRevisions, entriesOf, listRevisions, summary } from '../../revisions/history.ts';
-import { requireDistribution } from '../../revisions/uploads.ts';
+import { requireDistribution } from '../../revisions/publish.ts';
 import { requireReader, requireRole } from '../auth.ts';
 import { resolveRevision } from './revision-param.ts';
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** History, pinning, rollback and tags under /api/v1/distributions/<dist>/. */
-export function historyRoutes(core: Core): Hono {
+export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repository' | 'tokens'>): Hono {
   const app = new Hono();
   const dist = async (c: Context) => {
-    const d = requireDistribution(core, c.req.param('dist'));
+    const d = requireDistribution(core.distributions, c.req.param('dist'));
     await requireReader(core, c, d);
     return d;
   };
@@ -21,13 +21,13 @@ export function historyRoutes(core: Core): Hono {
     const d = await dist(c);
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 20) || 20, 1), 500);
     const before = c.req.query('before') ? Number(c.req.query('before')) : undefined;
-    return c.json(await listRevisions(core, d.name, { limit, before }));
+    return c.json(await listRevisions(core.repository, d.name, { limit, before }));
   });
 
   app.get('/:dist/revisions/:rev', async (c) => {
     const d = await dist(c);
     const revision = await resolveRevision(core, d.name, c.req.param('rev'));
-    const packages = (await entriesOf(core, revision)).map((e) => ({ label: e.label, arch: e.arch, file: e.file, sha256: e.id, ...(e.component ? { component: e.component } : {}) }));
+    const packages = (await entriesOf(core.repository, revision)).map((e) => ({ label: e.label, arch: e.arch, file: e.file, sha256: e.id, ...(e.component ? { component: e.component } : {}) }));
     return c.json({ ...summary(revision), changes: revision.changes, packages });
   });
 
@@ -35,12 +35,12 @@ export function historyRoutes(core: Core): Hono {
     const d = await dist(c);
     const a = await resolveRevision(core, d.name, c.req.param('a'));
     const b = await resolveRevision(core, d.name, c.req.param('b'));
-    return c.json(await diffRevisions(core, a, b));
+    return c.json(await diffRevisions(core.repository, a, b));
   });
 
   app.post('/:dist/rollback', async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
-    const d = requireDistribution(core, c.req.param('dist'));
+    const d = requireDistribution(core.distributions, c.req.param('dist'));
     const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
     if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number')) throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
     const target = await resolveRevision(core, d.name, String(body.revision));
@@ -56,7 +56,7 @@ export function historyRoutes(core: Core): Hono {
 
   app.put('/:dist/tags/:tag', async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
-    const d = requireDistribution(core, c.req.param('dist'));
+    const d = requireDistribution(core.distributions, c.req.param('dist'));
     const tag = c.req.param('tag');
     if (!TAG.test(tag) || tag === 'current') throw new RepodError('invalid_request', `invalid tag name ${JSON.stringify(tag)}`, { status: 400 });
     const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
@@ -69,7 +69,7 @@ export function historyRoutes(core: Core): Hono {
 
   app.delete('/:dist/tags/:tag', async (c) => {
     await requireRole(core, c, 'maintainer');
-    const d = requireDistribution(core, c.req.param('dist'));
+    const d = requireDistribution(core.distributions, c.req.param('dist'));
     const tag = c.req.param('tag');
     if (!TAG.test(tag) || tag === 'current' || !(await core.repository.deleteTag(d.name, tag))) throw new NotFoundError(`no tag ${JSON.stringify(tag)} in ${d.name}`, 'unknown_tag');
     return c.json({ status: 'deleted', name: tag });

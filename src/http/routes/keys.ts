@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import * as openpgp from 'openpgp';
-import { layout } from '../../revisions/layout.ts';
-import type { Core } from '../../core.ts';
+import { layout } from '../../bucket/layout.ts';
+import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
 import type { KeyAlgorithm } from '../../signing/signer.ts';
 import { requireRole } from '../auth.ts';
@@ -11,7 +11,7 @@ import { serveDocument } from '../serve.ts';
  * The public keyring clients import: /repos/gpg.key, /repos/dists/depot.gpg (where Repod puts it)
  * and /repos/<dist>/gpg.key. During a rotation it holds the old and the new key.
  */
-export function keyRoutes(core: Core): Hono {
+export function keyRoutes(core: Pick<Core, 'distributions' | 'keyring'>): Hono {
   const app = new Hono();
   const serveKey = async (c: Context) => {
     const signer = await core.keyring.signer();
@@ -33,7 +33,7 @@ const ALGORITHMS: KeyAlgorithm[] = ['ed25519', 'rsa4096', 'rsa3072', 'rsa2048'];
  * is: generate (or import) the new key, which signs beside the old one; publish its public key to
  * clients; retire the old key.
  */
-export function keyApiRoutes(core: Core): Hono {
+export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
     await requireRole(core, c, 'auditor');

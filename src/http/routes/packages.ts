@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
-import type { PackageRecord } from '../../revisions/ingest.ts';
-import { layout } from '../../revisions/layout.ts';
+import type { PackageRecord } from '../../bucket/package-record.ts';
+import { layout } from '../../bucket/layout.ts';
 import { getJson } from '../../storage/objects.ts';
 import { requireRole } from '../auth.ts';
 
 /** `GET /api/v1/packages/<sha256>`: a stored package, and what its signature verification found. */
-export function packageRoutes(core: Core): Hono {
+export function packageRoutes(core: Pick<Core, 'caps' | 'tokens'>): Hono {
   const app = new Hono();
   app.get('/:sha256', async (c) => {
     await requireRole(core, c, 'reader');

@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
-import type { Core } from '../../core.ts';
+import type { Core } from '../../core/core.ts';
 import { ConflictError, RepodError } from '../../errors.ts';
-import { discardStaged, stagePackage, type StagedPackage } from '../../revisions/ingest.ts';
-import { publishUpload } from '../../revisions/uploads.ts';
+import { discardStaged, stagePackage, type StagedPackage } from '../../ingest/stage.ts';
+import { publishUpload } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
@@ -14,7 +14,7 @@ const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/
  * as Repod's CI scripts send it, or the raw package as the body with `?distribution=` for large
  * files. Answered directly with JSON; refusals carry honest status codes and Repod's `status` field.
  */
-export function uploadHandler(core: Core) {
+export function uploadHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const body = c.req.raw.body;
@@ -56,7 +56,7 @@ export function uploadHandler(core: Core) {
   };
 }
 
-export function uploadRoutes(core: Core): Hono {
+export function uploadRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
   const app = new Hono();
   const handler = uploadHandler(core);
   app.post('/api/v1/upload', handler);

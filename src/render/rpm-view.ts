@@ -3,13 +3,13 @@ import { filelistsFooter, filelistsHeader } from '../metadata/rpm/filelists.ts';
 import { otherFooter, otherHeader } from '../metadata/rpm/other.ts';
 import { primaryFooter, primaryHeader } from '../metadata/rpm/primary.ts';
 import { renderRepomd, type RepomdRecord } from '../metadata/rpm/repomd.ts';
-import type { Capabilities } from '../runtime/capabilities.ts';
+import type { Capabilities } from '../core/capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { toBase64, utf8 } from '../util/bytes.ts';
-import type { RenderedFile, RenderManifest, Segment } from './render.ts';
-import type { Repository } from './repository.ts';
-import type { Revision } from './revision.ts';
-import { rpmArchesFor, type RpmVariant } from './rpm-entry.ts';
+import type { RenderedFile, RenderManifest, Segment } from './manifest.ts';
+import type { Repository } from '../revisions/repository.ts';
+import type { Revision } from '../bucket/revision.ts';
+import { rpmArchesFor, type RpmVariant } from '../ingest/rpm-entry.ts';
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },

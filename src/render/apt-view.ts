@@ -1,14 +1,15 @@
 import type { AptDistribution } from '../config/distributions.ts';
 import { renderRelease } from '../metadata/apt/release.ts';
 import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
-import type { Capabilities } from '../runtime/capabilities.ts';
+import type { Capabilities } from '../core/capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { ViewSelector } from './chunk.ts';
+import type { ViewSelector } from '../bucket/chunk.ts';
 import { IndexFileBuilder, type HashCarry } from './index-file.ts';
-import type { RenderedFile, RenderManifest } from './render.ts';
-import type { Repository } from './repository.ts';
-import type { ChunkRef, Revision } from './revision.ts';
+import type { RenderedFile, RenderManifest } from './manifest.ts';
+import type { Repository } from '../revisions/repository.ts';
+import type { ChunkRef, Revision } from '../bucket/revision.ts';
+import { joinKey } from '../bucket/keys.ts';
 
 export const APT_VIEW = 'apt';
 
@@ -122,4 +123,4 @@ export async function renderAptView(
   };
 }
 
-const carryKey = (dist: string, path: string) => `${dist}\u0000${APT_VIEW}\u0000${path}`;
+const carryKey = (dist: string, path: string) => joinKey(dist, APT_VIEW, path);

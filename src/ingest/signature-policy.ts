@@ -1,11 +1,14 @@
 import type { RpmDistribution } from '../config/distributions.ts';
-import type { Core } from '../core.ts';
+import type { Capabilities } from '../core/capabilities.ts';
+import type { Keyring } from '../signing/keyring.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { IngestStep } from './pipeline.ts';
 import { RepodError } from '../errors.ts';
 import { signRpmHeader } from '../signing/rpm-sign.ts';
 import { RpmKeyring, verifyRpm, type RpmVerification } from '../signing/rpm-verify.ts';
 import { bytesStream } from '../storage/objects.ts';
-import { layout } from './layout.ts';
-import { discardStaged, stagePackage, type StagedRpm } from './ingest.ts';
+import { layout } from '../bucket/layout.ts';
+import { discardStaged, stagePackage, type StagedRpm } from './stage.ts';
 
 /**
  * Package signature policy per distribution, Koji-style: `require` a signature by one of the
@@ -29,10 +32,10 @@ export interface PolicyOutcome {
 }
 
 /** Public keys packages may be signed with: the metadata keyring's and those added as trusted. */
-export async function trustedKeys(core: Core): Promise<string[]> {
-  const keys = (await core.keyring.list()).map((k) => k.publicKey);
-  for await (const e of core.caps.store.list(layout.trustedKeysPrefix())) {
-    const object = await core.caps.store.get(e.key);
+export async function trustedKeys(keyring: Pick<Keyring, 'list'>, store: BlobStore): Promise<string[]> {
+  const keys = (await keyring.list()).map((k) => k.publicKey);
+  for await (const e of store.list(layout.trustedKeysPrefix())) {
+    const object = await store.get(e.key);
     if (object) keys.push(await new Response(object.body).text());
   }
   return keys;
@@ -69,16 +72,46 @@ export async function applySignaturePolicy(dist: RpmDistribution, staged: Staged
  * A copy of the staged RPM with a header signature by the keyring's newest active key, as
  * `rpmsign --addsign` makes it: a new blob with its own checksum. The unsigned upload is dropped.
  */
-export async function signStaged(core: Core, staged: StagedRpm): Promise<StagedRpm> {
-  const key = await core.keyring.packageSigningKey();
+export async function signStaged(services: SignatureServices, staged: StagedRpm): Promise<StagedRpm> {
+  const { caps, keyring, maxUploadBytes } = services;
+  const key = await keyring.packageSigningKey();
   const { prefix } = await signRpmHeader(staged.parsed, key);
-  const rest = await core.caps.store.get(staged.tempKey, { range: { start: staged.parsed.signature.headerRange.start } });
+  const rest = await caps.store.get(staged.tempKey, { range: { start: staged.parsed.signature.headerRange.start } });
   if (!rest) throw new RepodError('missing_object', 'the staged upload vanished before signing', { status: 500 });
   const joined = concatStreams([bytesStream(prefix), rest.body]);
-  const signed = await stagePackage(core.caps, joined, { maxBytes: core.settings.maxUploadBytes });
-  await discardStaged(core.caps, staged);
+  const signed = await stagePackage(caps, joined, { maxBytes: maxUploadBytes });
+  await discardStaged(caps, staged);
   if (signed.kind !== 'rpm') throw new RepodError('internal_error', 'signing produced something else than an RPM', { status: 500 });
   return signed;
+}
+
+export interface SignatureServices {
+  caps: Capabilities;
+  keyring: Pick<Keyring, 'list' | 'packageSigningKey'>;
+  maxUploadBytes: number;
+}
+
+/**
+ * The ingest step for RPM uploads: verifies each one (a bad signature is refused even when repod
+ * re-signs), signs it where the distribution asks for that, and records the policy's verdict.
+ */
+export function signaturePolicy(services: SignatureServices): IngestStep {
+  return async ({ dist }, candidates) => {
+    const uploads = candidates.filter((c) => c.staged?.kind === 'rpm');
+    if (dist.kind !== 'rpm' || uploads.length === 0) return;
+    const keyring = await RpmKeyring.from(await trustedKeys(services.keyring, services.caps.store));
+    for (const c of uploads) {
+      let staged = c.staged as StagedRpm;
+      if (dist.packageSignatures?.sign) {
+        // Only a bad signature or digest stops a package repod signs itself; the policy judges the signed copy.
+        await applySignaturePolicy({ ...dist, packageSignatures: { ...dist.packageSignatures, policy: 'soft' } }, staged, keyring);
+        staged = await signStaged(services, staged);
+        c.staged = staged;
+        c.sha256 = staged.sha256;
+      }
+      c.signature = await applySignaturePolicy(dist, staged, keyring);
+    }
+  };
 }
 
 function concatStreams(streams: ReadableStream<Uint8Array>[]): ReadableStream<Uint8Array> {

@@ -1,5 +1,6 @@
 import { RepodError } from '../errors.ts';
 import { decodeSegmented, encodeSegmented } from './segmented.ts';
+import { joinKey } from './keys.ts';
 
 /**
  * A chunk is an immutable, content-addressed slice of a revision's package index: entries sorted
@@ -66,7 +67,7 @@ export type ViewSelector = (target: { arch: string; component?: string }) => boo
 export const CHUNK_MAX_ENTRIES = 1024;
 export const CHUNK_MAX_BYTES = 8 * 1024 * 1024;
 
-const groupKey = (e: { arch: string; component?: string }) => `${e.component ?? ''}\u0000${e.arch}`;
+const groupKey = (e: { arch: string; component?: string }) => joinKey(e.component ?? '', e.arch);
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

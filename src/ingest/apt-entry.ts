@@ -2,8 +2,9 @@ import type { DebControl } from '../formats/deb/control.ts';
 import { contentsLines, contentsLocation } from '../metadata/apt/contents.ts';
 import { renderPackagesStanza } from '../metadata/apt/packages-stanza.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { EntryWithSegments, StreamSpec } from './chunk.ts';
-import type { DebFileFacts } from './ingest.ts';
+import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
+import type { DebFileFacts } from '../bucket/package-record.ts';
+import { joinKey } from '../bucket/keys.ts';
 
 /**
  * How a .deb becomes an index entry of an APT distribution: its key and its segments. Packages
@@ -16,11 +17,9 @@ export const APT_STREAMS: StreamSpec[] = [
   { name: 'contents.gz', mode: 'gzip' },
 ];
 
-const SEP = '\u0000';
-
 /** Identity within a distribution: one version of a package per architecture per component. */
 export function aptKey(component: string, name: string, arch: string, version: string): string {
-  return [component, name, arch, version].join(SEP);
+  return joinKey(component, name, arch, version);
 }
 
 export function aptLabel(control: DebControl): string {

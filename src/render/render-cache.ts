@@ -1,11 +1,11 @@
 import { PreconditionFailedError } from '../errors.ts';
-import type { Capabilities } from '../runtime/capabilities.ts';
+import type { Capabilities } from '../core/capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
-import { layout } from './layout.ts';
+import { layout } from '../bucket/layout.ts';
 import { HashCarry } from './index-file.ts';
-import { LruCache } from './lru.ts';
-import type { ByHashPointer, RenderedFile, RenderManifest } from './render.ts';
+import { LruCache } from '../util/lru-cache.ts';
+import type { ByHashPointer, RenderedFile, RenderManifest } from './manifest.ts';
 
 /**
  * Renders each (revision, view) once: memory first, then the store (another server may have

@@ -3,7 +3,8 @@ import { renderFilelistsPackage } from '../metadata/rpm/filelists.ts';
 import { renderOtherPackage } from '../metadata/rpm/other.ts';
 import { renderPrimaryPackage } from '../metadata/rpm/primary.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { EntryWithSegments, StreamSpec } from './chunk.ts';
+import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
+import { joinKey } from '../bucket/keys.ts';
 
 /**
  * How an RPM becomes an index entry: its identity key and its pre-compressed metadata segments.
@@ -21,10 +22,8 @@ export const RPM_STREAMS: StreamSpec[] = [
 /** The two layouts every RPM repository is served in. */
 export type RpmVariant = 'plain' | 'hashed';
 
-const SEP = '\u0000';
-
 export function rpmKey(pkg: { name: string; arch: string; version: string; release: string }): string {
-  return [pkg.name, pkg.arch, pkg.version, pkg.release].join(SEP);
+  return joinKey(pkg.name, pkg.arch, pkg.version, pkg.release);
 }
 
 export function rpmFileName(pkg: { name: string; arch: string; version: string; release: string }): string {

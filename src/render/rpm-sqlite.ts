@@ -1,15 +1,15 @@
 import type { SqlJsStatic } from 'sql.js';
-import type { Core } from '../core.ts';
+import type { Core } from '../core/core.ts';
 import { SqliteBuilder } from '../metadata/rpm/sqlite.ts';
 import type { RepomdRecord } from '../metadata/rpm/repomd.ts';
 import { PreconditionFailedError } from '../errors.ts';
 import { getJson } from '../storage/objects.ts';
-import type { RpmPackageRecord } from './ingest.ts';
-import { layout } from './layout.ts';
-import type { RenderedFile } from './render.ts';
-import type { ExtraRecords } from './render-rpm.ts';
-import { rpmArchesFor, rpmHref } from './rpm-entry.ts';
-import type { ExtraRecordsFactory } from './rpm-views.ts';
+import type { RpmPackageRecord } from '../bucket/package-record.ts';
+import { layout } from '../bucket/layout.ts';
+import type { RenderedFile } from './manifest.ts';
+import type { ExtraRecords } from './rpm-view.ts';
+import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
+import type { ExtraRecordsFactory } from './rpm-files.ts';
 
 const RECORD_READS = 16;
 
@@ -60,13 +60,13 @@ export function sqliteRecords(loadSql: () => Promise<SqlJsStatic>): ExtraRecords
     };
 }
 
-async function readRecord(core: Core, id: string): Promise<RpmPackageRecord> {
+async function readRecord(core: Pick<Core, 'caps'>, id: string): Promise<RpmPackageRecord> {
   const found = await getJson<RpmPackageRecord>(core.caps.store, layout.packageRecord(id));
   if (!found) throw new Error(`package record ${id} is missing`);
   return found.value;
 }
 
-async function digest(core: Core, bytes: Uint8Array): Promise<string> {
+async function digest(core: Pick<Core, 'caps'>, bytes: Uint8Array): Promise<string> {
   const h = core.caps.hash('sha256');
   h.update(bytes);
   return h.digest();

@@ -1,0 +1,79 @@
+import type { SqlJsStatic } from 'sql.js';
+import { Tokens } from '../auth/tokens.ts';
+import { Users } from '../auth/users.ts';
+import { Distributions } from '../config/distributions.ts';
+import { RepodError } from '../errors.ts';
+import { Renderer } from '../render/render-cache.ts';
+import { sqliteRecords } from '../render/rpm-sqlite.ts';
+import { Repository } from '../revisions/repository.ts';
+import { Keyring } from '../signing/keyring.ts';
+import { probeConditionalWritesDetailed } from '../storage/probe.ts';
+import type { Capabilities } from './capabilities.ts';
+import { DEFAULT_SETTINGS, type Core, type Settings } from './core.ts';
+
+/** What a runtime read from its configuration (environment, files, secrets) for the core. */
+export interface CoreConfig {
+  /** Names the store in error messages (`file:./data`, `s3://bucket`). */
+  storeName: string;
+  /** The text of a distributions JSON file, when one is configured. */
+  distributionsJson?: string;
+  /** Encrypts the keyring's private keys at rest. */
+  keyPassphrase?: string;
+  /** An operator-supplied signing key: the keyring API is then off. */
+  operatorKey?: { armored: string; passphrase?: string };
+  adminToken?: string;
+  adminPassword?: string;
+  /** The operator vouches that only this process writes (a store without conditional writes). */
+  singleWriter?: boolean;
+  refTtlMs?: number;
+  settings?: Partial<Settings>;
+  /** The runtime's sql.js, where it has one: RPM views then carry sqlite databases. */
+  loadSql?: () => Promise<SqlJsStatic>;
+}
+
+export interface CreatedCore {
+  core: Core;
+  /** An admin token minted on a fresh store (to print once), or null. */
+  bootstrapToken: string | null;
+  signingKeyGenerated: boolean;
+}
+
+/**
+ * Wires the runtime-neutral services over a runtime's capabilities. Every runtime (Node today,
+ * Workers next) calls this from its own composition root and adds only how it reads its settings.
+ */
+export async function createCore(caps: Capabilities, config: CoreConfig): Promise<CreatedCore> {
+  // Without enforced create-only and compare-and-swap writes two publishers could silently
+  // overwrite each other (invariant 2): refuse such a store unless the operator vouches for one writer.
+  if (!config.singleWriter) {
+    const probe = await probeConditionalWritesDetailed(caps.store);
+    if (!probe.ok) {
+      throw new RepodError(
+        'unsafe_store',
+        `the store ${config.storeName} does not enforce conditional writes (${probe.reason}); concurrent publishes could overwrite each other. Use a store that does, or set REPOD_SINGLE_WRITER=1 if only this one process ever writes to it.`,
+        { status: 500 },
+      );
+    }
+  }
+  const distributions = Distributions.fromJson(config.distributionsJson);
+  const keyring = new Keyring(caps, { passphrase: config.keyPassphrase || undefined });
+  if (config.operatorKey) await keyring.useOperatorKey(config.operatorKey.armored, config.operatorKey.passphrase);
+  const signingKeyGenerated = await keyring.bootstrap();
+  await keyring.signer();
+  const users = new Users(caps);
+  const tokens = new Tokens(caps, users);
+  await tokens.configure({ adminToken: config.adminToken, adminPassword: config.adminPassword });
+  const bootstrapToken = await tokens.bootstrap();
+  const core: Core = {
+    caps,
+    distributions,
+    repository: new Repository(caps, { refTtlMs: config.refTtlMs ?? 1000 }),
+    renderer: new Renderer(caps),
+    keyring,
+    tokens,
+    users,
+    ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql) } : {}),
+    settings: { ...DEFAULT_SETTINGS, ...config.settings },
+  };
+  return { core, bootstrapToken, signingKeyGenerated };
+}

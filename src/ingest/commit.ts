@@ -1,0 +1,114 @@
+import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
+import { layout } from '../bucket/layout.ts';
+import type { DebPackageRecord, PackageRecord, RpmPackageRecord } from '../bucket/package-record.ts';
+import { encodeSegmented } from '../bucket/segmented.ts';
+import type { Capabilities } from '../core/capabilities.ts';
+import { ConflictError, PreconditionFailedError } from '../errors.ts';
+import { parseDebControl } from '../formats/deb/control.ts';
+import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
+import { getJson, putJson } from '../storage/objects.ts';
+import { aptEntry, APT_STREAMS } from './apt-entry.ts';
+import { rpmEntry, rpmFileName, RPM_STREAMS } from './rpm-entry.ts';
+import { discardStaged, type StagedDeb, type StagedPackage, type StagedRpm } from './stage.ts';
+
+/**
+ * Commit: a staged package that passed every ingest step moves to its content-addressed place in
+ * pool/ (once per content) and gets its record and fragments, each written create-only, so a
+ * concurrent ingest of the same bytes finds the same objects.
+ */
+async function toPool(caps: Capabilities, staged: StagedPackage): Promise<void> {
+  const poolKey = layout.pool(staged.sha256);
+  if (await caps.store.head(poolKey)) await caps.store.delete(staged.tempKey);
+  else await caps.store.move(staged.tempKey, poolKey);
+}
+
+/** Writes a create-only object; an existing one (a concurrent ingest of the same bytes) is read back. */
+async function putRecord<T>(caps: Capabilities, key: string, value: T): Promise<T> {
+  try {
+    await putJson(caps.store, key, value, { ifNoneMatch: '*' });
+    return value;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    return (await getJson<T>(caps.store, key))!.value;
+  }
+}
+
+async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: StreamSpec[], entry: EntryWithSegments): Promise<void> {
+  const fragment = encodeSegmented({ format: 1, kind, streams: streams.map((s) => s.name), entry: entry.entry }, entry.segments);
+  await caps.store.put(key, fragment, { ifNoneMatch: '*' }).catch((error) => {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+  });
+}
+
+/**
+ * Moves a staged RPM to the pool (once per content) and stores its record and fragments.
+ * Returns the index entry a revision needs.
+ */
+export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
+  await toPool(caps, staged);
+  const recordKey = layout.packageRecord(staged.sha256);
+  let record = (await getJson<RpmPackageRecord>(caps.store, recordKey))?.value;
+  if (!record) {
+    const pkg = staged.parsed.pkg;
+    record = await putRecord<RpmPackageRecord>(caps, recordKey, {
+      format: 1,
+      kind: 'rpm',
+      facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(pkg) },
+      package: pkg,
+    });
+  }
+  const entry = rpmEntry(record.package, record.facts);
+  await putFragment(caps, layout.fragment(staged.sha256), 'rpm', RPM_STREAMS, entry);
+  return { record, entry };
+}
+
+/**
+ * Moves a staged .deb to the pool and stores its record and its fragments for one component.
+ * The pool path (the stanza's Filename) is claimed create-only: two different files can never be
+ * served under one pool path, whatever distributions they belong to.
+ */
+export async function commitDeb(caps: Capabilities, staged: StagedDeb, component: string): Promise<{ record: DebPackageRecord; entry: EntryWithSegments; poolPath: string }> {
+  const control = staged.parsed.control;
+  const fileName = debFileName(control);
+  const path = poolPath(component, sourceName(control), fileName);
+  const claimKey = layout.aptPoolPath(path);
+  const claimed = await putRecord(caps, claimKey, { sha256: staged.sha256 });
+  if (claimed.sha256 !== staged.sha256) {
+    await discardStaged(caps, staged);
+    throw new ConflictError(`${path} is already taken by another file (sha256 ${claimed.sha256}); a pool path always holds one file`, 'duplicate_package', {
+      existing: claimed.sha256,
+      uploaded: staged.sha256,
+    });
+  }
+  await toPool(caps, staged);
+  const recordKey = layout.packageRecord(staged.sha256);
+  const record =
+    (await getJson<DebPackageRecord>(caps.store, recordKey))?.value ??
+    (await putRecord<DebPackageRecord>(caps, recordKey, {
+      format: 1,
+      kind: 'deb',
+      facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, sha512: staged.sha512, size: staged.size, fileName },
+      control: control.text,
+      files: staged.parsed.files,
+    }));
+  const entry = aptEntry(parseDebControl(record.control), record.facts, record.files, component, path);
+  await putFragment(caps, layout.aptFragment(staged.sha256, component), 'apt', APT_STREAMS, entry);
+  return { record, entry, poolPath: path };
+}
+
+/**
+ * The index entry of a package already in the store (a build referring to an earlier upload):
+ * built from its record, copying no bytes. A .deb claims its pool path for the component first.
+ */
+export async function entryFromRecord(caps: Capabilities, sha256: string, component: string): Promise<{ record: PackageRecord; entry: EntryWithSegments } | null> {
+  const record = (await getJson<PackageRecord>(caps.store, layout.packageRecord(sha256)))?.value;
+  if (!record || !(await caps.store.head(layout.pool(sha256)))) return null;
+  if (record.kind === 'rpm') return { record, entry: rpmEntry(record.package, record.facts) };
+  const control = parseDebControl(record.control);
+  const path = poolPath(component, sourceName(control), record.facts.fileName);
+  const claimed = await putRecord(caps, layout.aptPoolPath(path), { sha256 });
+  if (claimed.sha256 !== sha256) {
+    throw new ConflictError(`${path} is already taken by another file (sha256 ${claimed.sha256})`, 'duplicate_package', { existing: claimed.sha256, uploaded: sha256 });
+  }
+  return { record, entry: aptEntry(control, record.facts, record.files, component, path) };
+}

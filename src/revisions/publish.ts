@@ -1,0 +1,272 @@
+import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
+import { joinKey, namePrefix, splitKey } from '../bucket/keys.ts';
+import { layout } from '../bucket/layout.ts';
+import type { PackageRecord } from '../bucket/package-record.ts';
+import type { Revision } from '../bucket/revision.ts';
+import type { Distribution, Distributions } from '../config/distributions.ts';
+import type { Capabilities } from '../core/capabilities.ts';
+import type { Core } from '../core/core.ts';
+import { NotFoundError, RepodError } from '../errors.ts';
+import { versionWithoutEpoch } from '../formats/deb/version.ts';
+import type { RpmPackage } from '../formats/rpm/model.ts';
+import { acceptedByDistribution } from '../ingest/accepted.ts';
+import { APT_STREAMS } from '../ingest/apt-entry.ts';
+import { commitDeb, commitRpm, entryFromRecord } from '../ingest/commit.ts';
+import { noDuplicates } from '../ingest/duplicates.ts';
+import { runIngestSteps, stagedCandidate, storedCandidate, type Candidate, type IngestStep, type IngestTarget } from '../ingest/pipeline.ts';
+import { rpmKeyFromFileName, RPM_STREAMS } from '../ingest/rpm-entry.ts';
+import { signaturePolicy, type SignatureSummary } from '../ingest/signature-policy.ts';
+import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
+import { putJson } from '../storage/objects.ts';
+import type { Repository } from './repository.ts';
+
+const COMMIT_CONCURRENCY = 8;
+
+/** What publishing a change uses. */
+export type PublishServices = Pick<Core, 'caps' | 'distributions' | 'repository' | 'keyring' | 'settings'>;
+
+export interface PackageResult {
+  package: string;
+  version: string;
+  architecture: string;
+  filename: string;
+  sha256: string;
+  size: number;
+  /** published: in the new revision; unchanged: the same bytes were already there; skipped: stored, left out by the signature policy. */
+  status: 'published' | 'unchanged' | 'skipped';
+  /** RPMs: what signature verification found (status, signing key ids, trusted by the policy). */
+  signature?: SignatureSummary;
+}
+
+export interface RemovedPackage {
+  label: string;
+  filename: string;
+  sha256: string;
+}
+
+export interface BatchResult {
+  status: 'published' | 'unchanged';
+  distribution: string;
+  packages: PackageResult[];
+  removed: RemovedPackage[];
+  revision: { id: string; number: number } | null;
+}
+
+export type UploadResult = Omit<BatchResult, 'packages' | 'removed'> & Omit<PackageResult, 'status'>;
+
+/** One change to a distribution: a build (Koji/peridot-style push) or a plain upload. */
+export interface BuildInput {
+  /** Files uploaded with this change. */
+  staged?: StagedPackage[];
+  /** sha256 of packages already in the store (uploaded before, or published elsewhere). */
+  refs?: string[];
+  /** RPM: file names or NEVRAs; APT: name_version_arch (or the .deb file name). */
+  remove?: string[];
+  /** Remove every published version of these package names that this change does not add (the yumrepofs swap). */
+  replaceNames?: string[];
+}
+
+export interface BuildOptions {
+  replace?: boolean;
+  author: string;
+  message?: string;
+  component?: string;
+}
+
+function evr(pkg: RpmPackage): string {
+  return `${pkg.epoch !== '0' ? `${pkg.epoch}:` : ''}${pkg.version}-${pkg.release}`;
+}
+
+export function requireDistribution(distributions: Distributions, name: string | undefined): Distribution {
+  if (!name) throw new RepodError('missing_distribution', 'the distribution field is required', { status: 400 });
+  const dist = distributions.get(name);
+  if (!dist) throw new NotFoundError(`unknown distribution ${JSON.stringify(name)}`, 'unknown_distribution');
+  return dist;
+}
+
+interface Committed {
+  entry: EntryWithSegments;
+  info: Omit<PackageResult, 'status'>;
+}
+
+function infoOf(record: PackageRecord, entry: EntryWithSegments): Omit<PackageResult, 'status'> {
+  if (record.kind === 'rpm') {
+    const pkg = record.package;
+    return { package: pkg.name, version: evr(pkg), architecture: pkg.arch, filename: record.facts.fileName, sha256: record.facts.sha256, size: record.facts.size };
+  }
+  const [, name, arch, version] = splitKey(entry.entry.key);
+  return { package: name, version, architecture: arch, filename: entry.entry.file, sha256: record.facts.sha256, size: record.facts.size };
+}
+
+/** Keys a removal names, resolved on the revision it applies to. */
+async function resolveRemovals(repository: Repository, dist: Distribution, parent: Revision | null, specs: string[], component: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const spec of specs) {
+    if (dist.kind === 'rpm') {
+      const key = rpmKeyFromFileName(spec.endsWith('.rpm') ? spec : `${spec.replace(/-\d+:/, '-')}.rpm`);
+      if (!key) throw new RepodError('invalid_request', `${JSON.stringify(spec)} is neither an RPM file name nor a NEVRA`, { status: 400 });
+      keys.push(key);
+      continue;
+    }
+    const m = /^([^_/]+)_([^_/]+)_([^_/.]+)(?:\.u?d?deb)?$/.exec(spec);
+    if (!m) throw new RepodError('invalid_request', `${JSON.stringify(spec)} is not name_version_arch`, { status: 400 });
+    const [, name, version, arch] = m;
+    const found = parent ? await repository.findEntries(parent, joinKey(component, name, arch, '')) : [];
+    const match = found.filter((e) => {
+      const v = splitKey(e.key)[3];
+      return v === version || versionWithoutEpoch(v) === version;
+    });
+    if (match.length === 0) throw new NotFoundError(`package ${spec} is not in ${dist.name}`, 'package_not_found');
+    keys.push(...match.map((e) => e.key));
+  }
+  return keys;
+}
+
+/** Keys of every published version of the named packages. */
+async function entriesNamed(repository: Repository, dist: Distribution, parent: Revision | null, names: string[], component: string): Promise<IndexEntry[]> {
+  if (!parent) return [];
+  const out: IndexEntry[] = [];
+  for (const name of names) out.push(...(await repository.findEntries(parent, namePrefix(dist.kind, name, component))));
+  return out;
+}
+
+/** The steps every package of a change passes before it is committed (ingest/pipeline.ts). */
+export function ingestSteps(services: PublishServices, options: { replace?: boolean }): IngestStep[] {
+  return [
+    acceptedByDistribution,
+    signaturePolicy({ caps: services.caps, keyring: services.keyring, maxUploadBytes: services.settings.maxUploadBytes }),
+    ...(options.replace ? [] : [noDuplicates(services.repository)]),
+  ];
+}
+
+/** Packages the change refers to by sha256: stored earlier, published elsewhere. */
+async function storedCandidates(caps: Capabilities, refs: string[], component: string): Promise<Candidate[]> {
+  const out: Candidate[] = [];
+  for (const sha256 of refs) {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RepodError('invalid_request', `${JSON.stringify(sha256)} is not a sha256`, { status: 400 });
+    const found = await entryFromRecord(caps, sha256, component);
+    if (!found) throw new NotFoundError(`no package with sha256 ${sha256} in the store`, 'unknown_package');
+    out.push(storedCandidate(found));
+  }
+  return out;
+}
+
+/**
+ * Moves every upload to the pool with its record and fragments. Commits wait on the store (fsync,
+ * round trips), not the CPU: a few run at once. On a failure the uploads not yet started are dropped.
+ */
+async function commitUploads(caps: Capabilities, uploads: Candidate[], component: string): Promise<Committed[]> {
+  const committed: Committed[] = new Array(uploads.length);
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async () => {
+    while (next < uploads.length && !failed) {
+      const i = next++;
+      const staged = uploads[i].staged!;
+      try {
+        const { record, entry } = staged.kind === 'rpm' ? await commitRpm(caps, staged) : await commitDeb(caps, staged, component);
+        committed[i] = { entry, info: infoOf(record, entry) };
+      } catch (error) {
+        failed ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(COMMIT_CONCURRENCY, uploads.length) }, worker));
+  if (failed) {
+    await Promise.all(uploads.slice(next).map((c) => discardStaged(caps, c.staged!)));
+    throw failed;
+  }
+  return committed;
+}
+
+/** Keeps each RPM upload's signature verdict with the package (GET /api/v1/packages/<sha256>). */
+async function recordVerdicts(caps: Capabilities, uploads: Candidate[], committed: Committed[]): Promise<void> {
+  await Promise.all(
+    committed.map(async (c, i) => {
+      const outcome = uploads[i].signature;
+      if (!outcome) return;
+      c.info = { ...c.info, signature: outcome.summary };
+      const { status, signers } = outcome.summary;
+      await putJson(caps.store, layout.packageSignature(c.info.sha256), { format: 1, checked: caps.now().toISOString(), status, signers });
+    }),
+  );
+}
+
+function changeMessage(labels: string[], input: BuildInput): string {
+  const removals = (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0);
+  return labels.length === 1 && !input.remove?.length ? `upload ${labels[0]}` : `change: +${labels.length} packages, -${removals} removals`;
+}
+
+/**
+ * Publishes one change (files, references, removals, replacements) into a distribution as exactly
+ * one new revision, or nothing: every refusal happens before anything is moved out of uploads/,
+ * and staged objects are removed on every failure.
+ */
+export async function publishBuild(services: PublishServices, distName: string | undefined, input: BuildInput, options: BuildOptions): Promise<BatchResult> {
+  const { caps, repository } = services;
+  let uploads = (input.staged ?? []).map((s) => stagedCandidate(s, ''));
+  let target: IngestTarget;
+  let stored: Candidate[];
+  try {
+    const dist = requireDistribution(services.distributions, distName);
+    target = { dist, component: dist.kind === 'apt' ? (options.component ?? dist.components[0]) : '' };
+    uploads = (input.staged ?? []).map((s) => stagedCandidate(s, target.component));
+    stored = await storedCandidates(caps, input.refs ?? [], target.component);
+    if (uploads.length + stored.length + (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0) === 0) {
+      throw new RepodError('empty_change', 'the change names no package to add or remove', { status: 400 });
+    }
+    await runIngestSteps(ingestSteps(services, options), target, [...uploads, ...stored]);
+  } catch (error) {
+    await Promise.all(uploads.map((c) => discardStaged(caps, c.staged!)));
+    throw error;
+  }
+  const { dist, component } = target;
+
+  const committed = await commitUploads(caps, uploads, component);
+  await recordVerdicts(caps, uploads, committed);
+  const skipped = new Set(committed.filter((_, i) => uploads[i].signature?.include === false).map((c) => c.entry.entry.key));
+  const all = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))].filter((c) => !skipped.has(c.entry.entry.key));
+  const adding = new Set(all.map((c) => c.entry.entry.key));
+  const result = await repository.publish(
+    dist.name,
+    dist.kind === 'rpm' ? 'rpm' : 'apt',
+    dist.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS,
+    async (parent) => {
+      // A package both removed and added by one change stays (unchanged if the bytes are the same).
+      const remove = new Set<string>();
+      for (const key of await resolveRemovals(repository, dist, parent, input.remove ?? [], component)) if (!adding.has(key)) remove.add(key);
+      for (const e of await entriesNamed(repository, dist, parent, input.replaceNames ?? [], component)) if (!adding.has(e.key)) remove.add(e.key);
+      return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
+    },
+    { author: options.author, message: options.message ?? changeMessage(all.map((c) => c.entry.entry.label), input) },
+  );
+  const added = new Set(result.compose.added.map((e) => e.id));
+  return {
+    status: result.changed ? 'published' : 'unchanged',
+    distribution: dist.name,
+    revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
+    packages: [
+      ...all.map(({ info }) => ({ ...info, status: added.has(info.sha256) ? ('published' as const) : ('unchanged' as const) })),
+      ...committed.filter((c) => skipped.has(c.entry.entry.key)).map(({ info }) => ({ ...info, status: 'skipped' as const })),
+    ],
+    removed: result.compose.removed.map((e) => ({ label: e.label, filename: e.file, sha256: e.id })),
+  };
+}
+
+/** Staged packages into a distribution as one revision (the upload endpoint, bulk imports). */
+export function publishBatch(services: PublishServices, distName: string | undefined, staged: StagedPackage[], options: BuildOptions): Promise<BatchResult> {
+  return publishBuild(services, distName, { staged }, options);
+}
+
+/** One package, answered in the shape Repod's upload endpoint uses. */
+export async function publishUpload(services: PublishServices, distName: string | undefined, staged: StagedPackage, options: BuildOptions): Promise<UploadResult> {
+  const { packages, removed: _removed, ...batch } = await publishBatch(services, distName, [staged], options);
+  const { status: _status, ...pkg } = packages[0];
+  return { ...batch, ...pkg };
+}
+
+/** Removes packages from a distribution as one new revision. */
+export async function removePackages(services: PublishServices, distName: string, names: string[], options: BuildOptions): Promise<BatchResult> {
+  if (names.length === 0) throw new RepodError('invalid_request', 'name at least one package to remove', { status: 400 });
+  return publishBuild(services, distName, { remove: names }, options);
+}
