@@ -215,10 +215,12 @@ export class ChunkIndex {
   /** Entries with their uncompressed segments, given the whole chunk object. */
   withSegments(bytes: Uint8Array, gunzip: (data: Uint8Array) => Uint8Array): EntryWithSegments[] {
     const items: EntryWithSegments[] = this.entries.map((entry) => ({ entry, segments: new Array<Uint8Array>(this.streams.length) }));
-    this.streams.forEach((spec, s) => {
+    this.streams.forEach((_spec, s) => {
       const row = this.rawOffsets[s];
       if (row) {
-        items.forEach((item, i) => (item.segments[s] = bytes.subarray(row[i], row[i] + item.entry.rawLengths[s])));
+        items.forEach((item, i) => {
+          item.segments[s] = bytes.subarray(row[i], row[i] + item.entry.rawLengths[s]);
+        });
         return;
       }
       for (const g of this.groups) {

@@ -99,7 +99,7 @@ export class ApiClient {
     const text = await response.text().catch((error) => {
       throw new LocalError(`the connection to ${url.origin} broke while reading the answer: ${describeFetchError(error)}`, { cause: error });
     });
-    let parsed: unknown = undefined;
+    let parsed: unknown ;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);

@@ -2,7 +2,7 @@ import type { AptDistribution } from '../config/distributions.ts';
 import type { Core } from '../core/core.ts';
 import { getJson } from '../storage/objects.ts';
 import { layout } from '../bucket/layout.ts';
-import type { RenderedFile, RenderManifest } from './manifest.ts';
+import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
 import { APT_VIEW, renderAptView } from './apt-view.ts';
 import type { Revision } from '../bucket/revision.ts';
 

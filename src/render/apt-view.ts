@@ -6,7 +6,7 @@ import type { Signer } from '../signing/signer.ts';
 import { utf8 } from '../util/bytes.ts';
 import type { ViewSelector } from '../bucket/chunk.ts';
 import { IndexFileBuilder, type HashCarry } from './index-file.ts';
-import type { RenderedFile, RenderManifest } from './manifest.ts';
+import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { ChunkRef, Revision } from '../bucket/revision.ts';
 import { joinKey } from '../bucket/keys.ts';

@@ -1,7 +1,7 @@
 import type { Hasher } from '../core/capabilities.ts';
 import { toBase64 } from '../util/bytes.ts';
 import { LruCache } from '../util/lru-cache.ts';
-import type { RenderedFile, Segment } from './manifest.ts';
+import type { RenderedFile, Segment } from '../bucket/render-manifest.ts';
 
 /**
  * Builds one listed index file of a render (Packages, Packages.gz, Contents, ...) chunk by chunk:

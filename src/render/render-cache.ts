@@ -5,7 +5,7 @@ import { fromBase64 } from '../util/bytes.ts';
 import { layout } from '../bucket/layout.ts';
 import { HashCarry } from './index-file.ts';
 import { LruCache } from '../util/lru-cache.ts';
-import type { ByHashPointer, RenderedFile, RenderManifest } from './manifest.ts';
+import type { ByHashPointer, RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
 
 /**
  * Renders each (revision, view) once: memory first, then the store (another server may have

@@ -2,7 +2,7 @@ import type { RpmDistribution } from '../config/distributions.ts';
 import type { Core } from '../core/core.ts';
 import { APT_STREAMS } from '../ingest/apt-entry.ts';
 import type { IndexEntry } from '../bucket/chunk.ts';
-import type { RenderedFile, RenderManifest } from './manifest.ts';
+import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
 import { renderRpmView, rpmViewName, type ExtraRecords } from './rpm-view.ts';
 import type { Revision } from '../bucket/revision.ts';
 import { RPM_STREAMS, rpmArchesFor, rpmHref, rpmKeyFromFileName, type RpmVariant } from '../ingest/rpm-entry.ts';

@@ -6,7 +6,7 @@ import { PreconditionFailedError } from '../errors.ts';
 import { getJson } from '../storage/objects.ts';
 import type { RpmPackageRecord } from '../bucket/package-record.ts';
 import { layout } from '../bucket/layout.ts';
-import type { RenderedFile } from './manifest.ts';
+import type { RenderedFile } from '../bucket/render-manifest.ts';
 import type { ExtraRecords } from './rpm-view.ts';
 import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
 import type { ExtraRecordsFactory } from './rpm-files.ts';

@@ -6,7 +6,7 @@ import { renderRepomd, type RepomdRecord } from '../metadata/rpm/repomd.ts';
 import type { Capabilities } from '../core/capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { toBase64, utf8 } from '../util/bytes.ts';
-import type { RenderedFile, RenderManifest, Segment } from './manifest.ts';
+import type { RenderedFile, RenderManifest, Segment } from '../bucket/render-manifest.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Revision } from '../bucket/revision.ts';
 import { rpmArchesFor, type RpmVariant } from '../ingest/rpm-entry.ts';

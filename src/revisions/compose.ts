@@ -114,7 +114,7 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
   if (parent.length === 0) {
     result.chunks = replacement.get(0) ?? [];
   } else {
-    parent.forEach((ref, i) => result.chunks.push(...(replacement.get(i) ?? [ref])));
+    for (const [i, ref] of parent.entries()) result.chunks.push(...(replacement.get(i) ?? [ref]));
   }
   return result;
 }

@@ -3,7 +3,7 @@ import { getJson, putJson } from '../storage/objects.ts';
 import { PreconditionFailedError } from '../errors.ts';
 import { MarkSet, mapLimit, readRefs, revisionNumber } from './gc-mark.ts';
 import { layout } from '../bucket/layout.ts';
-import type { ByHashPointer } from '../render/manifest.ts';
+import type { ByHashPointer } from '../bucket/render-manifest.ts';
 
 /**
  * Retention and garbage collection of a bucket (revisions/README.md is the layout).

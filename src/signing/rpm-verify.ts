@@ -340,7 +340,7 @@ export async function verifyRpm(parsed: RpmParseResult, digests: RpmDigests, key
   for (const item of ITEMS) {
     const vals = values(item, parsed);
     if (vals === undefined) sinfos.push(init(item, 0, undefined));
-    else vals.forEach((v, i) => sinfos.push(init(item, i, v)));
+    else for (const [i, v] of vals.entries()) sinfos.push(init(item, i, v));
   }
   for (const si of sinfos) attach(si, digests);
 

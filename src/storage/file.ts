@@ -225,7 +225,7 @@ export class FileStore implements BlobStore {
       const stats = await Promise.all(keys.map((key) => fs.stat(join(this.root, key), { bigint: true }).catch(() => null)));
       for (let k = 0; k < keys.length; k++) {
         const stat = stats[k];
-        if (stat && stat.isFile()) yield { key: keys[k], size: Number(stat.size), lastModified: new Date(Number(stat.mtimeNs / 1_000_000n)) };
+        if (stat?.isFile()) yield { key: keys[k], size: Number(stat.size), lastModified: new Date(Number(stat.mtimeNs / 1_000_000n)) };
       }
       i = j;
     }

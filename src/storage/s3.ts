@@ -219,7 +219,7 @@ export class S3Store implements BlobStore {
         throw this.fail(`list ${prefix}`, error);
       }
       for (const item of out.Contents ?? []) {
-        if (!item.Key || !item.Key.startsWith(this.prefix)) continue;
+        if (!item.Key?.startsWith(this.prefix)) continue;
         const key = item.Key.slice(this.prefix.length);
         if (!isValidKey(key)) continue; // written by something else; cannot be addressed through this interface
         yield { key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) };

@@ -17,7 +17,7 @@ import { describe, it } from 'node:test';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
 import { collectGarbage } from '../../src/revisions/gc.ts';
 import { layout } from '../../src/bucket/layout.ts';
-import type { RenderManifest } from '../../src/render/manifest.ts';
+import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { getBytes, getJson } from '../../src/storage/objects.ts';

@@ -14,7 +14,7 @@ import { createApp } from '../../src/http/app.ts';
 import { XzDecoder } from '../../src/formats/deb/xz.ts';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
 import { stagePackage } from '../../src/ingest/stage.ts';
-import type { RenderManifest } from '../../src/render/manifest.ts';
+import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
 import { renderRpmView } from '../../src/render/rpm-view.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import { decodeSegmented } from '../../src/bucket/segmented.ts';

@@ -18,7 +18,7 @@ import { collectGarbage, type GcReport } from '../../src/revisions/gc.ts';
 import { commitDeb, commitRpm } from '../../src/ingest/commit.ts';
 import { stagePackage, type StagedDeb, type StagedRpm } from '../../src/ingest/stage.ts';
 import { layout } from '../../src/bucket/layout.ts';
-import type { ByHashPointer, RenderManifest } from '../../src/render/manifest.ts';
+import type { ByHashPointer, RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import { publishBatch, removePackages } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';

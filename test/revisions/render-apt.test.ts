@@ -11,7 +11,7 @@ import type { Core } from '../../src/core/core.ts';
 import { APT_STREAMS } from '../../src/ingest/apt-entry.ts';
 import type { EntryWithSegments } from '../../src/bucket/chunk.ts';
 import { HashCarry } from '../../src/render/index-file.ts';
-import type { RenderManifest } from '../../src/render/manifest.ts';
+import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
 import { fileOrder, renderAptView } from '../../src/render/apt-view.ts';
 import type { Revision } from '../../src/bucket/revision.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';

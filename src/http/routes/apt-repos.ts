@@ -20,7 +20,7 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
 export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): { repos: Hono; revisions: Hono; tags: Hono } {
   const distribution = (name: string): AptDistribution => {
     const dist = core.distributions.get(name);
-    if (!dist || dist.kind !== 'apt') throw new NotFoundError(`no APT distribution ${JSON.stringify(name)}`, 'unknown_distribution');
+    if (dist?.kind !== 'apt') throw new NotFoundError(`no APT distribution ${JSON.stringify(name)}`, 'unknown_distribution');
     return dist;
   };
 

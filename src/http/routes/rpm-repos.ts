@@ -21,7 +21,7 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
 export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): { repos: Hono; hashed: Hono; revisions: Hono; tags: Hono } {
   const distribution = (name: string): RpmDistribution => {
     const dist = core.distributions.get(name);
-    if (!dist || dist.kind !== 'rpm') throw new NotFoundError(`no RPM distribution ${JSON.stringify(name)}`, 'unknown_distribution');
+    if (dist?.kind !== 'rpm') throw new NotFoundError(`no RPM distribution ${JSON.stringify(name)}`, 'unknown_distribution');
     return dist;
   };
   const current = async (dist: RpmDistribution) => (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'rpm');

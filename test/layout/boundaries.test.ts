@@ -1,0 +1,76 @@
+/**
+ * The layout's rules, checked on the source: each part of src/ imports only the parts below it
+ * (DESIGN.md, "Parts"), so pure parsers never reach storage and the core never reaches a runtime.
+ * `node:*` imports and Node globals are the linter's job (biome.json, npm test runs it).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { REPO_ROOT } from '../helpers/paths.ts';
+
+const SRC = join(REPO_ROOT, 'src');
+
+/** What each part may import besides itself. errors.ts is below everything. */
+const ALLOWED: Record<string, string[]> = {
+  util: [],
+  formats: ['util'],
+  metadata: ['formats', 'util'],
+  storage: ['util'],
+  config: [],
+  bucket: ['formats', 'metadata', 'storage', 'util'],
+  signing: ['formats', 'storage', 'bucket', 'core', 'util'],
+  auth: ['storage', 'bucket', 'core', 'util'],
+  ingest: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'core', 'util'],
+  revisions: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'core', 'util'],
+  render: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'core', 'util'],
+  // The composition: wires every service, so it sees them all, but never a shell or a runtime.
+  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'util'],
+  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'core', 'util'],
+  // The command line talks to a server over HTTP; it shares only pure helpers with it.
+  cli: ['formats', 'util'],
+  runtime: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'core', 'http', 'util'],
+};
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function partOf(file: string): string {
+  const rel = relative(SRC, file).split('/');
+  return rel.length === 1 ? rel[0] : rel[0];
+}
+
+test('every folder of src/ is a known part', () => {
+  const parts = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
+  assert.deepEqual(parts.filter((p) => !(p in ALLOWED)), [], 'a new part needs its place in ALLOWED (and in the README layout)');
+});
+
+/** Imports that break the table, for files given as path -> text. */
+function violations(files: Iterable<[string, string]>): string[] {
+  const out: string[] = [];
+  for (const [file, text] of files) {
+    const from = partOf(file);
+    if (!(from in ALLOWED)) continue; // top-level files (errors.ts)
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = normalize(join(dirname(file), m[1]));
+      const to = partOf(target);
+      if (to === from || to === 'errors.ts') continue;
+      if (!ALLOWED[from].includes(to)) out.push(`${relative(REPO_ROOT, file)} imports ${relative(REPO_ROOT, target)} (${from} -> ${to})`);
+    }
+  }
+  return out;
+}
+
+test('each part imports only the parts below it', () => {
+  assert.deepEqual(violations(sources(SRC).map((f) => [f, readFileSync(f, 'utf8')] as [string, string])), []);
+});
+
+test('an upward import is caught', () => {
+  const fake = join(SRC, 'formats/rpm/fake.ts');
+  assert.equal(violations([[fake, "import { layout } from '../../bucket/layout.ts';\nimport { x } from './header.ts';"]]).length, 1);
+  assert.equal(violations([[join(SRC, 'revisions/fake.ts'), "import type { X } from '../render/rpm-view.ts';"]]).length, 1);
+});
