@@ -137,7 +137,7 @@ async function repodUpdates(server: RunningServer, baseStanzas: number, extra: P
   for (let i = 0; i <= options.repodRuns; i++) {
     const file = extra.files[i];
     if (!file) throw new Error('not enough extra packages for the repod runs');
-    const { body, contentType } = multipart({ distribution: APT_DIST }, { field: 'file', name: file, bytes: await readFile(join(extra.dir, file)) });
+    const { body, contentType } = await multipart({ distribution: APT_DIST }, { field: 'file', name: file, bytes: await readFile(join(extra.dir, file)) });
     const t0 = performance.now();
     const upload = await httpRequest(`${server.url}/api/v1/upload`, {
       method: 'POST',

@@ -195,7 +195,7 @@ async function repodUpdates(server: RunningServer, set: PackageSet, extra: Packa
   for (let i = 0; i <= options.updateRuns; i++) {
     const file = extra.files[i];
     if (!file) throw new Error('not enough extra packages for the repod update runs');
-    const { body, contentType } = multipart({ distribution: DIST }, { field: 'file', name: file, bytes: await readFile(join(extra.dir, file)) });
+    const { body, contentType } = await multipart({ distribution: DIST }, { field: 'file', name: file, bytes: await readFile(join(extra.dir, file)) });
     const t0 = performance.now();
     const upload = await httpRequest(`${server.url}/api/v1/upload`, {
       method: 'POST',

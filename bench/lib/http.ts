@@ -1,5 +1,6 @@
 /** A lean HTTP/1.1 client on node:http with keep-alive (less client CPU than fetch on a 2-core box). */
 import { Agent, request } from 'node:http';
+import { multipartBody, type FormPart } from '../../src/cli/multipart.ts';
 
 export interface HttpResponse {
   status: number;
@@ -34,12 +35,13 @@ export function httpRequest(
   });
 }
 
-/** A multipart/form-data body the way curl -F sends it: text fields and one file. */
-export function multipart(fields: Record<string, string>, file: { field: string; name: string; bytes: Buffer }): { body: Buffer; contentType: string } {
-  const boundary = `----repodbench${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${file.field}"; filename="${file.name}"\r\ncontent-type: application/x-rpm\r\n\r\n`));
-  parts.push(file.bytes, Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+/**
+ * A multipart/form-data body the way curl -F sends it: text fields and one file, written by the
+ * CLI's multipart writer and collected into one Buffer (node:http wants the body whole; the bench
+ * reads packages into memory before timing).
+ */
+export async function multipart(fields: Record<string, string>, file: { field: string; name: string; bytes: Uint8Array }): Promise<{ body: Buffer; contentType: string }> {
+  const parts: FormPart[] = [...Object.entries(fields).map(([name, value]) => ({ name, value })), { name: file.field, file: { bytes: file.bytes, filename: file.name, contentType: 'application/x-rpm' } }];
+  const { body, contentType } = multipartBody(parts);
+  return { body: Buffer.from(await new Response(body).arrayBuffer()), contentType };
 }

@@ -88,7 +88,7 @@ export interface PushResult {
 
 /** One single-file push hook: POST /api/v1/distributions/<dist>/builds, multipart with one `file`. */
 export async function pushOne(url: string, dist: string, name: string, bytes: Buffer, agent: Agent): Promise<PushResult> {
-  const { body, contentType } = multipart({}, { field: 'file', name, bytes });
+  const { body, contentType } = await multipart({}, { field: 'file', name, bytes });
   const t0 = performance.now();
   const r = await httpRequest(`${url}/api/v1/distributions/${dist}/builds`, {
     method: 'POST',

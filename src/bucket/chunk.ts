@@ -1,6 +1,7 @@
 import { RepodError } from '../errors.ts';
 import { decodeSegmented, encodeSegmented } from './segmented.ts';
 import { joinKey } from './keys.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 /**
  * A chunk is an immutable, content-addressed slice of a revision's package index: entries sorted
@@ -69,15 +70,6 @@ export const CHUNK_MAX_BYTES = 8 * 1024 * 1024;
 
 const groupKey = (e: { arch: string; component?: string }) => joinKey(e.component ?? '', e.arch);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], gzip: (data: Uint8Array) => Uint8Array): Uint8Array {
   const body: Uint8Array[] = [];
@@ -102,7 +94,7 @@ export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], g
       return;
     }
     for (const members of byGroup.values()) {
-      const raw = concat(members.map((m) => m.segments[s]));
+      const raw = concatBytes(members.map((m) => m.segments[s]));
       const gz = gzip(raw);
       const { arch, component } = members[0].entry;
       groups.push({ stream: s, arch, ...(component !== undefined ? { component } : {}), offset, length: gz.length, rawLength: raw.length });

@@ -11,7 +11,15 @@ import { countingStream } from './progress.ts';
  */
 export type FormPart =
   | { name: string; value: string }
-  | { name: string; file: { path: string; filename: string; size: number; contentType?: string } };
+  | { name: string; file: { path: string; filename: string; size: number; contentType?: string } }
+  /** Bytes already in memory (the bench sends packages it read before timing). */
+  | { name: string; file: { bytes: Uint8Array; filename: string; contentType?: string } };
+
+type FilePart = Extract<FormPart, { file: unknown }>;
+
+function fileSize(file: FilePart['file']): number {
+  return 'bytes' in file ? file.bytes.length : file.size;
+}
 
 export interface MultipartBody {
   body: ReadableStream<Uint8Array>;
@@ -23,7 +31,7 @@ export interface MultipartBody {
 export interface MultipartOptions {
   boundary?: string;
   /** A file part starts (index among the file parts). */
-  onFile?: (part: Extract<FormPart, { file: unknown }>, index: number) => void;
+  onFile?: (part: FilePart, index: number) => void;
   /** File bytes read from disk into the body. */
   onBytes?: (n: number) => void;
   chunkSize?: number;
@@ -50,7 +58,7 @@ export function multipartBody(parts: FormPart[], options: MultipartOptions = {})
   const values = parts.map((p) => ('value' in p ? encoder.encode(p.value) : null));
   let length = closing.length;
   parts.forEach((p, i) => {
-    length += headers[i].length + ('file' in p ? p.file.size : values[i]!.length) + crlf.length;
+    length += headers[i].length + ('file' in p ? fileSize(p.file) : values[i]!.length) + crlf.length;
   });
 
   async function* generate(): AsyncGenerator<Uint8Array> {
@@ -60,8 +68,15 @@ export function multipartBody(parts: FormPart[], options: MultipartOptions = {})
       yield headers[i];
       if ('file' in part) {
         options.onFile?.(part, fileIndex++);
+        const file = part.file;
+        if ('bytes' in file) {
+          options.onBytes?.(file.bytes.length);
+          yield file.bytes;
+          yield crlf;
+          continue;
+        }
         let sent = 0;
-        const reader = fileStream(part.file.path, options.chunkSize)
+        const reader = fileStream(file.path, options.chunkSize)
           .pipeThrough(
             countingStream((n) => {
               sent += n;
@@ -73,13 +88,13 @@ export function multipartBody(parts: FormPart[], options: MultipartOptions = {})
           for (;;) {
             const { done, value } = await reader.read();
             if (done) break;
-            if (sent > part.file.size) throw new LocalError(`${part.file.path} grew while it was being sent`);
+            if (sent > file.size) throw new LocalError(`${file.path} grew while it was being sent`);
             yield value;
           }
         } finally {
           await reader.cancel().catch(() => undefined);
         }
-        if (sent !== part.file.size) throw new LocalError(`${part.file.path} changed size while it was being sent (${part.file.size} bytes expected, ${sent} read)`);
+        if (sent !== file.size) throw new LocalError(`${file.path} changed size while it was being sent (${file.size} bytes expected, ${sent} read)`);
       } else if (values[i]!.length > 0) {
         yield values[i]!;
       }

@@ -4,6 +4,7 @@
  */
 import { RepodError, StorageError } from '../errors.ts';
 import type { ByteRange } from './blob-store.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 /** A key or prefix the store refuses (absolute, `..`, empty segment, NUL...). The caller's fault: 400. */
 export class InvalidKeyError extends RepodError {
@@ -141,24 +142,18 @@ export async function collect(stream: ReadableStream<Uint8Array>, limit = Infini
   const parts: Uint8Array[] = [];
   let length = 0;
   for (;;) {
-    if (length > limit) return { bytes: concat(parts, length), complete: false, rest: reader };
+    if (length > limit) return { bytes: joined(parts, length), complete: false, rest: reader };
     const { done, value } = await reader.read();
     if (done) break;
     parts.push(value);
     length += value.byteLength;
   }
-  return { bytes: concat(parts, length), complete: true };
+  return { bytes: joined(parts, length), complete: true };
 }
 
-export function concat(parts: Uint8Array[], length = parts.reduce((n, p) => n + p.byteLength, 0)): Uint8Array {
-  if (parts.length === 1 && parts[0].byteLength === length) return parts[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+/** The bytes read so far as one array; a body that arrived in one piece is not copied. */
+function joined(parts: Uint8Array[], length: number): Uint8Array {
+  return parts.length === 1 && parts[0].byteLength === length ? parts[0] : concatBytes(parts, length);
 }
 
 /** Etags are compared without quotes and without a weak prefix whatever the store returns. */

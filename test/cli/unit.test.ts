@@ -38,6 +38,7 @@ describe('cli: streamed multipart body', () => {
     const a = new Uint8Array(700_000).map((_, i) => (i * 7) & 255);
     // Bytes that look like a delimiter inside a file must not end the part.
     const b = new TextEncoder().encode('x\r\n--not-the-boundary\r\n\r\n--');
+    const c = new Uint8Array(3000).map((_, i) => (i * 13) & 255);
     await writeFile(join(dir, 'a.rpm'), a);
     await writeFile(join(dir, 'b"odd.deb'), b);
     const started: string[] = [];
@@ -49,6 +50,8 @@ describe('cli: streamed multipart body', () => {
         { name: 'remove', value: '' },
         { name: 'file', file: { path: join(dir, 'a.rpm'), filename: 'a.rpm', size: a.length } },
         { name: 'file', file: { path: join(dir, 'b"odd.deb'), filename: 'b"odd.deb', size: b.length } },
+        // In memory (the bench's uploads): the same framing, no file read.
+        { name: 'file', file: { bytes: c, filename: 'c.deb', contentType: 'application/vnd.debian.binary-package' } },
       ],
       { chunkSize: 65536, onFile: (p) => started.push(p.file.filename), onBytes: (n) => (counted += n) },
     );
@@ -56,8 +59,8 @@ describe('cli: streamed multipart body', () => {
     for await (const c of mp.body as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
     const whole = Buffer.concat(chunks);
     assert.equal(whole.length, mp.length, 'Content-Length matches the body');
-    assert.equal(counted, a.length + b.length);
-    assert.deepEqual(started, ['a.rpm', 'b"odd.deb']);
+    assert.equal(counted, a.length + b.length + c.length);
+    assert.deepEqual(started, ['a.rpm', 'b"odd.deb', 'c.deb']);
     assert.ok(Math.max(...chunks.map((c) => c.length)) <= 65536, 'files go out in bounded chunks');
 
     const reader = new MultipartReader(new Blob([whole]).stream(), boundaryOf(mp.contentType)!);
@@ -76,6 +79,7 @@ describe('cli: streamed multipart body', () => {
       { name: 'remove', text: '' },
       { name: 'file', filename: 'a.rpm', sha: sha(a) },
       { name: 'file', filename: 'b%22odd.deb', sha: sha(b) },
+      { name: 'file', filename: 'c.deb', sha: sha(c) },
     ]);
   });
 
