@@ -1,5 +1,5 @@
 import { RepodError } from '../errors.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { layout } from '../bucket/layout.ts';
 import { toBase64, fromBase64 } from '../util/bytes.ts';

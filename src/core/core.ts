@@ -4,7 +4,8 @@ import type { Distributions } from '../config/distributions.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import type { ExtraRecordsFactory } from '../render/rpm-files.ts';
 import type { Repository } from '../revisions/repository.ts';
-import type { Capabilities } from './capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
+import type { Settings } from '../config/settings.ts';
 import type { Keyring } from '../signing/keyring.ts';
 
 /** The services every shell (HTTP routes, CLI) works through; built by a runtime's composition root. */
@@ -20,15 +21,3 @@ export interface Core {
   /** Builds the sqlite databases of RPM views, where the runtime can (sql.js). */
   extraRecords?: ExtraRecordsFactory;
 }
-
-export interface Settings {
-  /** Largest package accepted by an upload. */
-  maxUploadBytes: number;
-  /** Lifetime of presigned download URLs. */
-  presignSeconds: number;
-}
-
-export const DEFAULT_SETTINGS: Settings = {
-  maxUploadBytes: 8 * 1024 * 1024 * 1024,
-  presignSeconds: 900,
-};

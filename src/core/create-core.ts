@@ -8,8 +8,9 @@ import { sqliteRecords } from '../render/rpm-sqlite.ts';
 import { Repository } from '../revisions/repository.ts';
 import { Keyring } from '../signing/keyring.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
-import type { Capabilities } from './capabilities.ts';
-import { DEFAULT_SETTINGS, type Core, type Settings } from './core.ts';
+import type { Capabilities } from '../capabilities.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
+import type { Core } from './core.ts';
 
 /** What a runtime read from its configuration (environment, files, secrets) for the core. */
 export interface CoreConfig {

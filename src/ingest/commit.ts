@@ -2,7 +2,7 @@ import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
 import { layout } from '../bucket/layout.ts';
 import type { DebPackageRecord, PackageRecord, RpmPackageRecord } from '../bucket/package-record.ts';
 import { encodeSegmented } from '../bucket/segmented.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError } from '../errors.ts';
 import { parseDebControl } from '../formats/deb/control.ts';
 import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';

@@ -1,5 +1,5 @@
 import type { RpmDistribution } from '../config/distributions.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { IngestStep } from './pipeline.ts';

@@ -1,7 +1,7 @@
 import { InvalidPackageError, RepodError } from '../errors.ts';
 import { DebReader, type DebParseResult } from '../formats/deb/reader.ts';
 import { RpmReader, type RpmParseResult } from '../formats/rpm/index.ts';
-import type { Capabilities, HashAlgorithm, Hasher } from '../core/capabilities.ts';
+import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../signing/rpm-digests.ts';
 import { layout } from '../bucket/layout.ts';
 

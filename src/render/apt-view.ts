@@ -1,7 +1,7 @@
 import type { AptDistribution } from '../config/distributions.ts';
 import { renderRelease } from '../metadata/apt/release.ts';
 import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { utf8 } from '../util/bytes.ts';
 import type { ViewSelector } from '../bucket/chunk.ts';

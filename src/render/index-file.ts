@@ -1,4 +1,4 @@
-import type { Hasher } from '../core/capabilities.ts';
+import type { Hasher } from '../capabilities.ts';
 import { toBase64 } from '../util/bytes.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import type { RenderedFile, Segment } from '../bucket/render-manifest.ts';

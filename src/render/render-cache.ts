@@ -1,5 +1,5 @@
 import { PreconditionFailedError } from '../errors.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
 import { layout } from '../bucket/layout.ts';

@@ -1,5 +1,4 @@
 import type { SqlJsStatic } from 'sql.js';
-import type { Core } from '../core/core.ts';
 import { SqliteBuilder } from '../metadata/rpm/sqlite.ts';
 import type { RepomdRecord } from '../metadata/rpm/repomd.ts';
 import { PreconditionFailedError } from '../errors.ts';
@@ -10,6 +9,7 @@ import type { RenderedFile } from '../bucket/render-manifest.ts';
 import type { ExtraRecords } from './rpm-view.ts';
 import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
 import type { ExtraRecordsFactory } from './rpm-files.ts';
+import type { Capabilities } from '../capabilities.ts';
 
 const RECORD_READS = 16;
 
@@ -60,13 +60,13 @@ export function sqliteRecords(loadSql: () => Promise<SqlJsStatic>): ExtraRecords
     };
 }
 
-async function readRecord(core: Pick<Core, 'caps'>, id: string): Promise<RpmPackageRecord> {
+async function readRecord(core: { caps: Capabilities }, id: string): Promise<RpmPackageRecord> {
   const found = await getJson<RpmPackageRecord>(core.caps.store, layout.packageRecord(id));
   if (!found) throw new Error(`package record ${id} is missing`);
   return found.value;
 }
 
-async function digest(core: Pick<Core, 'caps'>, bytes: Uint8Array): Promise<string> {
+async function digest(core: { caps: Capabilities }, bytes: Uint8Array): Promise<string> {
   const h = core.caps.hash('sha256');
   h.update(bytes);
   return h.digest();

@@ -3,7 +3,7 @@ import { filelistsFooter, filelistsHeader } from '../metadata/rpm/filelists.ts';
 import { otherFooter, otherHeader } from '../metadata/rpm/other.ts';
 import { primaryFooter, primaryHeader } from '../metadata/rpm/primary.ts';
 import { renderRepomd, type RepomdRecord } from '../metadata/rpm/repomd.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import type { Signer } from '../signing/signer.ts';
 import { toBase64, utf8 } from '../util/bytes.ts';
 import type { RenderedFile, RenderManifest, Segment } from '../bucket/render-manifest.ts';

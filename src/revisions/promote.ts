@@ -1,5 +1,4 @@
 import { acceptedArchitectures, type Distribution } from '../config/distributions.ts';
-import type { Core } from '../core/core.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { compareEvr } from '../formats/rpm/vercmp.ts';
@@ -11,13 +10,16 @@ import type { Revision } from '../bucket/revision.ts';
 import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
 import { requireDistribution, type BatchResult } from './publish.ts';
 import { namePrefix } from '../bucket/keys.ts';
+import type { Repository } from './repository.ts';
+import type { Distributions } from '../config/distributions.ts';
+import type { Capabilities } from '../capabilities.ts';
 
 /**
  * Promotion and migration copy index entries (with their rendered metadata) from one
  * distribution's current revision into another's: references to the same pool blobs, never the
  * bytes, and no package is parsed again.
  */
-function pair(core: Pick<Core, 'distributions'>, fromName: string, toName: string): { from: Distribution; to: Distribution } {
+function pair(core: { distributions: Distributions }, fromName: string, toName: string): { from: Distribution; to: Distribution } {
   const from = requireDistribution(core.distributions, fromName);
   const to = requireDistribution(core.distributions, toName);
   if (from.kind !== to.kind) throw new RepodError('incompatible_distributions', `${from.name} (${from.kind}) and ${to.name} (${to.kind}) hold different kinds of packages`, { status: 422 });
@@ -25,14 +27,14 @@ function pair(core: Pick<Core, 'distributions'>, fromName: string, toName: strin
   return { from, to };
 }
 
-async function sourceRevision(core: Pick<Core, 'repository'>, dist: string): Promise<Revision> {
+async function sourceRevision(core: { repository: Repository }, dist: string): Promise<Revision> {
   const revision = await core.repository.current(dist);
   if (!revision || revision.packageCount === 0) throw new NotFoundError(`distribution ${dist} has no packages`, 'empty_distribution');
   return revision;
 }
 
 /** The entries with their segments, reading each chunk that holds some of them once. */
-async function withSegments(core: Pick<Core, 'caps' | 'repository'>, revision: Revision, entries: IndexEntry[]): Promise<EntryWithSegments[]> {
+async function withSegments(core: { caps: Capabilities; repository: Repository }, revision: Revision, entries: IndexEntry[]): Promise<EntryWithSegments[]> {
   const byChunk = new Map<string, Set<string>>();
   for (const e of entries) {
     const id = revision.chunks[chunkFor(revision.chunks, e.key)].id;
@@ -56,7 +58,7 @@ function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
   }
 }
 
-async function copy(core: Pick<Core, 'repository'>, from: Distribution, to: Distribution, entries: EntryWithSegments[], meta: { author: string; message: string }): Promise<BatchResult> {
+async function copy(core: { repository: Repository }, from: Distribution, to: Distribution, entries: EntryWithSegments[], meta: { author: string; message: string }): Promise<BatchResult> {
   checkTargetTakes(to, entries.map((e) => e.entry));
   const result = await core.repository.publish(to.name, to.kind === 'rpm' ? 'rpm' : 'apt', to.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS, () => ({ add: entries, remove: [] }), meta);
   const added = new Set(result.compose.added.map((e) => e.key));
@@ -73,7 +75,7 @@ async function copy(core: Pick<Core, 'repository'>, from: Distribution, to: Dist
 }
 
 /** `POST /api/v1/distributions/promote`: one package (the newest version per architecture, or the one named). */
-export async function promote(core: Pick<Core, 'caps' | 'distributions' | 'repository'>, input: { package: string; from: string; to: string; version?: string }, author: string): Promise<BatchResult> {
+export async function promote(core: { caps: Capabilities; distributions: Distributions; repository: Repository }, input: { package: string; from: string; to: string; version?: string }, author: string): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const kind = from.kind === 'rpm' ? 'rpm' : 'apt';
@@ -104,7 +106,7 @@ export async function promote(core: Pick<Core, 'caps' | 'distributions' | 'repos
 }
 
 /** `POST /api/v1/distributions/migrate`: every package of the source's current revision. */
-export async function migrate(core: Pick<Core, 'caps' | 'distributions' | 'repository'>, input: { from: string; to: string }, author: string): Promise<BatchResult> {
+export async function migrate(core: { caps: Capabilities; distributions: Distributions; repository: Repository }, input: { from: string; to: string }, author: string): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const entries: EntryWithSegments[] = [];

@@ -4,8 +4,7 @@ import { layout } from '../bucket/layout.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
 import type { Revision } from '../bucket/revision.ts';
 import type { Distribution, Distributions } from '../config/distributions.ts';
-import type { Capabilities } from '../core/capabilities.ts';
-import type { Core } from '../core/core.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
 import { versionWithoutEpoch } from '../formats/deb/version.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
@@ -19,11 +18,13 @@ import { signaturePolicy, type SignatureSummary } from '../ingest/signature-poli
 import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
 import { putJson } from '../storage/objects.ts';
 import type { Repository } from './repository.ts';
+import type { Settings } from '../config/settings.ts';
+import type { Keyring } from '../signing/keyring.ts';
 
 const COMMIT_CONCURRENCY = 8;
 
 /** What publishing a change uses. */
-export type PublishServices = Pick<Core, 'caps' | 'distributions' | 'repository' | 'keyring' | 'settings'>;
+export type PublishServices = { caps: Capabilities; distributions: Distributions; repository: Repository; keyring: Keyring; settings: Settings };
 
 export interface PackageResult {
   package: string;

@@ -1,5 +1,5 @@
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
 import { decodeChunk, type ChunkIndex, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
 import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';

@@ -7,7 +7,7 @@ import { createCore, type CreatedCore } from '../core/create-core.ts';
 import { RepodError } from '../errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
-import type { Capabilities, HashAlgorithm, Hasher } from '../core/capabilities.ts';
+import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 
 /** sql.js with its wasm read from node_modules, loaded once on first use. */
 let sqlJs: Promise<SqlJsStatic> | null = null;

@@ -1,7 +1,7 @@
 import * as openpgp from 'openpgp';
 import { ConflictError, NotFoundError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { layout } from '../bucket/layout.ts';
-import type { Capabilities } from '../core/capabilities.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
 import { generateSigningKey, readPrivateKey, signerFromKeys, type KeyAlgorithm, type Signer } from './signer.ts';
 

@@ -1,4 +1,4 @@
-import type { BlobStore } from '../storage/blob-store.ts';
+import type { BlobStore } from './storage/blob-store.ts';
 
 /**
  * What the runtime-neutral core needs from its host. Each runtime (Node, Workers) builds one of
