@@ -11,9 +11,10 @@
  * Bytes are pushed as they arrive and nothing is buffered whole: control.tar is decompressed and
  * walked as a stream (only its `control` file is kept) and data.tar is decompressed and walked for
  * its entry names, contents skipped. Both compressed members are decompressed to their end, so the
- * compressors' integrity checks (gzip CRC-32, xz CRC-64 and index) apply to all of them. Limits stop compression bombs: decompressed control.tar size,
- * decompressed data.tar size (absolute, and relative to the compressed member once past 64 MiB),
- * tar entry count, xz dictionary / zstd window size.
+ * compressors' integrity checks (gzip CRC-32 and ISIZE of every member, xz block checks and index,
+ * zstd content checksum and size) apply to all of them. Limits stop compression bombs:
+ * decompressed control.tar size, decompressed data.tar size (absolute, and relative to the
+ * compressed member once past 64 MiB), tar entry count, xz dictionary / zstd window size.
  *
  * Every failure is an InvalidPackageError naming the member and the problem.
  */
@@ -209,9 +210,14 @@ export class DebReader {
     if (header[58] !== 0x60 || header[59] !== 0x0a) {
       throw new InvalidPackageError('corrupt ar archive: bad member header magic');
     }
-    // dpkg_ar_normalize_name(): trailing spaces, then one GNU-style trailing '/', are dropped.
-    let name = asciiField(header.subarray(0, 16)).replace(/ +$/, '');
-    if (name.endsWith('/')) name = name.slice(0, -1);
+    // dpkg_ar_normalize_name(): trailing spaces of the 16-byte field, then one GNU-style trailing
+    // '/', are dropped; the name is what comes before the first NUL of what is left (so a NUL
+    // before trailing spaces keeps the spaces: "debian-binary  \0" is not debian-binary to dpkg).
+    const field = header.subarray(0, 16);
+    let end = field.length;
+    while (end > 0 && field[end - 1] === 0x20) end--;
+    if (end > 0 && field[end - 1] === 0x2f) end--;
+    const name = asciiField(field.subarray(0, end));
     const size = parseArSize(header.subarray(48, 58), name);
     const member: Member = { name, size, remaining: size, kind: 'skip' };
     this.#member = member;

@@ -1,9 +1,9 @@
 /**
  * Streaming tar header walker with dpkg's reading rules (lib/dpkg/tarfn.c): 512-byte headers with a
  * verified checksum; old (v7), ustar (name = prefix "/" name) and GNU formats; GNU long names and
- * long link targets ('L', 'K'); the end is a block whose checksum fails with an empty name (the
- * zero blocks) or the end of input at a block boundary. Entry contents are skipped without being
- * kept, except for entries the caller asks to capture (the control file of control.tar).
+ * long link targets ('L', 'K'); the end is an all-zero block (as GNU tar reads it) or the end of
+ * input at a block boundary. Entry contents are skipped without being kept, except for entries
+ * the caller asks to capture (the control file of control.tar).
  *
  * Like dpkg, only regular files carry content; entry types dpkg cannot unpack (pax headers, GNU
  * sparse/volume/multivolume/dumpdir, contiguous files, Solaris ACLs, unknown types) are refused.
@@ -149,7 +149,11 @@ export class TarWalker {
     const emptyName = block[0] === 0;
     const checksum = parseNumber(block.subarray(148, 156), false);
     if (checksum === undefined || checksum !== headerChecksum(block)) {
-      if (emptyName) {
+      // dpkg's own reader (tarfn.c) takes any block with an empty name and a bad checksum for the
+      // end, but dpkg-deb unpacks control.tar (and lists data.tar) with GNU tar, which only takes
+      // an all-zero block for the end and fails on anything else: so a damaged end block is
+      // refused, or a package would be published whose control member dpkg cannot unpack.
+      if (emptyName && block.every((b) => b === 0)) {
         this.#state = State.Done;
         return;
       }
