@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|revisions|sqlite   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -23,6 +23,10 @@
  *   --bookworm FILE|off    the real Packages file of the scale run (default: apt's list of Debian
  *                          bookworm main, /var/lib/apt/lists/..._bookworm_main_binary-amd64_Packages.lz4)
  *
+ * .deb reading (bench/deb-read.ts; .bench/results-deb-read.json): parseDeb per package against
+ * dpkg-deb -I and apt-ftparchive packages on the test corpus:
+ *   --deb-runs 5           measured passes (after one warm-up)
+ *
  * Revisions (bench/revisions.ts; .bench/results-revisions.json), on the 10,000-RPM set:
  *   --pushes 200           most pushes per series (sequential, then concurrent)
  *   --push-seconds 20      time limit of each push series
@@ -36,6 +40,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
 import { runAptBench } from './apt.ts';
+import { runDebReadBench } from './deb-read.ts';
 import { runRevisionsBench } from './revisions.ts';
 import { runSqliteBench } from './sqlite.ts';
 import { preparePackageSets } from './lib/packages.ts';
@@ -62,6 +67,7 @@ const { values } = parseArgs({
     'push-seconds': { type: 'string', default: '20' },
     pushers: { type: 'string', default: '4' },
     'sqlite-runs': { type: 'string', default: '3' },
+    'deb-runs': { type: 'string', default: '5' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -74,7 +80,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'revisions', 'sqlite'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -227,6 +233,13 @@ if (only.has('apt')) {
   process.stdout.write(apt.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-apt.json'), JSON.stringify(apt.json, null, 2) + '\n');
+}
+
+if (only.has('deb')) {
+  const deb = await runDebReadBench({ ...options, runs: int('deb-runs', values['deb-runs'], 1) });
+  process.stdout.write(deb.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-deb-read.json'), JSON.stringify(deb.json, null, 2) + '\n');
 }
 
 if (only.has('revisions') || only.has('sqlite')) {

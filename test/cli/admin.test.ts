@@ -5,13 +5,11 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuiltAll } from '../helpers/packages.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { hasRoute, repod } from './run-cli.ts';
 
-const HELLO = fixture('hello-2.0-1.x86_64.rpm');
-const ANIMANIACS = fixture('animaniacs-0.1-1.noarch.rpm');
-const ARCHER = fixture('Archer-3.4.5-6.x86_64.rpm');
+const [HELLO, ANIMANIACS, ARCHER] = await selfBuiltAll(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm']);
 
 describe('repod admin commands (real bin, real server)', () => {
   let server: RunningServer;

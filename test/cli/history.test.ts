@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { fixture } from '../helpers/paths.ts';
+import { gunzipSync } from 'node:zlib';
+import { selfBuiltAll } from '../helpers/packages.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { hasRoute, repod } from './run-cli.ts';
 
-const HELLO = fixture('hello-2.0-1.x86_64.rpm');
-const ANIMANIACS = fixture('animaniacs-0.1-1.noarch.rpm');
-const ARCHER = fixture('Archer-3.4.5-6.x86_64.rpm');
+const [HELLO, ANIMANIACS, ARCHER] = await selfBuiltAll(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm']);
 
 describe('repod history commands (real bin, real server)', () => {
   let server: RunningServer;
@@ -111,9 +110,20 @@ describe('repod history commands (real bin, real server)', () => {
     assert.deepEqual(listed.json().tags.map((x: any) => [x.name, x.number, x.revision]), [['stable', 2, revs[1].id]]);
     const human = await repod(['tag', '--dist', 'rocky9', '-l'], { env });
     assert.match(human.stdout, new RegExp(`^TAG +REVISION +ID +UPDATED\\nstable +2 +${revs[1].id} +\\d{4}-`));
-    // The tag serves the pinned revision to clients.
-    const pinned = await fetch(`${server.url}/tags/rocky9/stable/x86_64/repodata/repomd.xml`);
-    t.diagnostic(`GET /tags/rocky9/stable/x86_64/repodata/repomd.xml: ${pinned.status}`);
+    // The tag serves the pinned revision (2) to clients, not the current one (3).
+    const text = async (path: string) => {
+      const response = await fetch(`${server.url}${path}`);
+      assert.equal(response.status, 200, `GET ${path}`);
+      return response.text();
+    };
+    const pinned = await text('/tags/rocky9/stable/x86_64/repodata/repomd.xml');
+    assert.equal(pinned, await text(`/revisions/rocky9/${revs[1].id}/x86_64/repodata/repomd.xml`));
+    assert.notEqual(pinned, await text('/repos/rocky9/x86_64/repodata/repomd.xml'));
+    const primaryHref = /href="(repodata\/[^"]+-primary\.xml\.gz)"/.exec(pinned)?.[1];
+    assert.ok(primaryHref, 'the pinned repomd names its primary');
+    const primary = gunzipSync(Buffer.from(await (await fetch(`${server.url}/tags/rocky9/stable/x86_64/${primaryHref}`)).arrayBuffer())).toString();
+    assert.match(primary, /<name>hello<\/name>/, 'revision 2 still has hello');
+    assert.match(primary, /<name>Archer<\/name>/);
     const del = await repod(['tag', '--dist', 'rocky9', '--delete', 'stable'], { env });
     assert.equal(del.code, 0, del.stderr);
     assert.equal(del.stdout, 'rocky9: deleted tag stable\n');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../helpers/run.ts';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuilt } from '../helpers/packages.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { repod } from './run-cli.ts';
 
@@ -50,7 +50,7 @@ describe(`repod push of a ${SIZE_MB} MB package`, () => {
     assert.ok(size > SIZE_MB * 2 ** 20);
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(rpm)) hash.update(chunk);
-    const small = await repod(['push', '--dist', 'fedora', '--json', fixture('hello-2.0-1.x86_64.rpm')], { env, sampleRss: true });
+    const small = await repod(['push', '--dist', 'fedora', '--json', await selfBuilt('hello-2.0-1.x86_64.rpm')], { env, sampleRss: true });
     assert.equal(small.code, 0, small.stderr);
     const started = Date.now();
     const r = await repod(['push', '--dist', 'fedora', '--json', rpm], { env, sampleRss: true, timeoutMs: 60_000 });

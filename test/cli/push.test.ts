@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuilt, selfBuiltAll } from '../helpers/packages.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { repod } from './run-cli.ts';
 
-const RPMS = ['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm'].map(fixture);
-const DEB = fixture('hello_2.10-3_amd64.deb');
+const RPMS = await selfBuiltAll(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm']);
+const DEB = await selfBuilt('hello_2.10-3_amd64.deb');
 const PASSWORD = 'cli-test-password';
 
 describe('repod push and friends (real bin, real server)', () => {
@@ -124,7 +124,7 @@ describe('repod push and friends (real bin, real server)', () => {
   it('--replace-names drops the current packages of those names in the same revision', async () => {
     const first = await repod(['push', '--dist', 'almalinux8', '--json', RPMS[0], RPMS[1]], { env });
     assert.equal(first.code, 0, first.stderr);
-    const r = await repod(['push', '--dist', 'almalinux8', '--replace-names', 'hello,animaniacs', '--json', fixture('hello-1.0-1.src.rpm')], { env });
+    const r = await repod(['push', '--dist', 'almalinux8', '--replace-names', 'hello,animaniacs', '--json', await selfBuilt('hello-1.0-1.src.rpm')], { env });
     assert.equal(r.code, 0, r.stderr);
     const doc = r.json();
     assert.equal(doc.revision.number, first.json().revision.number + 1);

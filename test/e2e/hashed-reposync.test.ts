@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuiltLookup } from '../helpers/packages.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { rgwSkipReason, startRgw, type Rgw } from '../helpers/rgw.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
@@ -19,6 +19,8 @@ import { run } from '../helpers/run.ts';
 import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
 
 const FIXTURES = ['hello-2.0-1.x86_64.rpm', 'Archer-3.4.5-6.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'balicek-utf8-1.1.1-1.x86_64.rpm', 'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm', 'yum-cron-3.4.3-9.fc16.noarch.rpm'];
+// Self-built packages under these names (helpers/packages.ts).
+const fixture = await selfBuiltLookup(FIXTURES);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function hashedSuite(name: string, serverEnv: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, skip: string | false = false) {

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XzDecoder } from '../../src/formats/deb/xz.ts';
 import { encodeXz, xzStreamHeader, xzStreamTrailer } from '../../src/formats/xz/container.ts';
 import { encodeXzBlock, type XzBlock } from '../../src/formats/xz/block.ts';
-import { fixture } from '../helpers/paths.ts';
+import { corpusFile, needsCorpus } from '../helpers/corpus.ts';
 
 // Everything the encoder writes is checked by xz itself (xz -t, xz -dc, xz --list) and by our own
 // decoder. Inputs are generated from fixed seeds, so a failure reproduces.
@@ -342,9 +342,9 @@ test('dictionary size: smallest valid size holding the input, capped', () => {
   assert.ok(large.length < noise.length + 10_000, `${large.length} bytes`);
 });
 
-test('real files from the fixtures', { skip: !existsSync(fixture('Fedora-19-comps.xml')) }, () => {
+test('real files from the third-party corpus', { skip: needsCorpus() }, () => {
   for (const name of ['Fedora-19-comps.xml', 'hello_2.10-3_amd64.deb', 'cowsay_3.03+dfsg2-8.dsc', 'pulp-fixtures-updateinfo.xml']) {
-    const data = readFileSync(fixture(name));
+    const data = readFileSync(corpusFile(name));
     const encoded = roundTrip(data, name);
     const reference = xz(['-c', '-1', '-T1'], data).length;
     assert.ok(encoded.length <= reference * 1.15 + 64, `${name}: ${encoded.length} bytes vs ${reference} for xz -1`);

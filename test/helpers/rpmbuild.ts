@@ -256,6 +256,25 @@ function oneLine(value: string): string {
   return value.replace(/[\r\n]+/g, ' ');
 }
 
+/**
+ * Builds the source package of a spec (`rpmbuild -bs`: lead type 1, payload = the spec file);
+ * resolves to <outDir>/<name>-<version>-<release>.src.rpm.
+ */
+export async function buildSrpm(spec: RpmSpec, outDir: string): Promise<string> {
+  const out = resolve(outDir);
+  await mkdir(out, { recursive: true });
+  const top = await mkdtemp(join(tmpdir(), 'repod-rpmbuild-'));
+  try {
+    const specPath = join(top, spec.name + '.spec');
+    await writeFile(specPath, renderSpec(spec));
+    const args = ['-bs', '--nodeps', '--quiet', '--define', '_topdir ' + top, '--define', '_srcrpmdir ' + out, specPath];
+    await run('rpmbuild', args, { ...process.env, LC_ALL: 'C' } as NodeJS.ProcessEnv);
+    return join(out, spec.name + '-' + (spec.version ?? '1.0') + '-' + (spec.release ?? '1') + '.src.rpm');
+  } finally {
+    await rm(top, { recursive: true, force: true });
+  }
+}
+
 async function buildOne(spec: RpmSpec, outDir: string): Promise<string[]> {
   const top = await mkdtemp(join(tmpdir(), 'repod-rpmbuild-'));
   try {

@@ -13,7 +13,7 @@ import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuiltLookup } from '../helpers/packages.ts';
 import { run } from '../helpers/run.ts';
 
 const TOKEN = 'apt-api-test-token';
@@ -39,6 +39,9 @@ async function uploadsLeft() {
 }
 
 const DEBS = ['hello_2.10-3_amd64.deb', 'cowsay_3.03+dfsg2-8_all.deb', 'libcap2_2.66-4+deb12u3+b1_amd64.deb', 'hostname_3.23+nmu1_amd64.deb', 'sensible-utils_0.0.17+nmu1_all.deb', 'libgcc-s1_12.2.0-14+deb12u1_amd64.deb'];
+
+// Self-built packages under the names the test talks about (helpers/packages.ts).
+const fixture = await selfBuiltLookup([...DEBS, 'hello-2.0-1.x86_64.rpm', 'libboost-program-options-dev_1.62.0.1_i386.deb', 'pyspi_0.6.1-1.3.dsc']);
 
 describe('APT API', () => {
   before(async () => {
@@ -67,7 +70,8 @@ describe('APT API', () => {
       assert.deepEqual(await uploadsLeft(), []);
     }
     const truncated = join(await mkdtemp(join(tmpdir(), 'repod-trunc-')), 'hello.deb');
-    await writeFile(truncated, (await readFile(fixture('hello_2.10-3_amd64.deb'))).subarray(0, 3000));
+    const whole = await readFile(fixture('hello_2.10-3_amd64.deb'));
+    await writeFile(truncated, whole.subarray(0, whole.length >> 1));
     const t = await upload(truncated, { distribution: 'bookworm' });
     assert.equal(t.status, 422, JSON.stringify(t.body));
     assert.equal(t.body.error, 'invalid_package');

@@ -11,7 +11,7 @@ import type { Hono } from 'hono';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuilt } from '../helpers/packages.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 
 const ADMIN = 'revisions-api-admin';
@@ -52,7 +52,7 @@ describe('revisions API', () => {
   });
 
   it('a build pushes several files as one revision', async () => {
-    const result = await build('rocky9', [rpms.tool1, rpms.libs1, fixture('animaniacs-0.1-1.noarch.rpm')], [['message', 'build tool-1.0']]);
+    const result = await build('rocky9', [rpms.tool1, rpms.libs1, await selfBuilt('animaniacs-0.1-1.noarch.rpm')], [['message', 'build tool-1.0']]);
     assert.equal(result.status, 201, JSON.stringify(result.body));
     assert.equal(result.body.revision.number, 1);
     assert.equal(result.body.packages.length, 3);
@@ -60,7 +60,7 @@ describe('revisions API', () => {
   });
 
   it('a build with a refused file publishes nothing and leaves no upload behind', async () => {
-    const result = await build('rocky9', [rpms.other, fixture('hello_2.10-3_amd64.deb')]);
+    const result = await build('rocky9', [rpms.other, await selfBuilt('hello_2.10-3_amd64.deb')]);
     assert.equal(result.status, 422, JSON.stringify(result.body));
     assert.equal((await core.repository.current('rocky9'))!.number, 1);
     for await (const _ of core.caps.store.list('uploads/')) assert.fail('an upload was left behind');

@@ -11,7 +11,13 @@ import type { Hono } from 'hono';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuiltLookup } from '../helpers/packages.ts';
+
+// Self-built packages under the names the test talks about (helpers/packages.ts).
+const fixture = await selfBuiltLookup([
+  'hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'hello_2.10-3_amd64.deb', 'hello-1.0-1.src.rpm',
+  'balicek-utf8-1.1.1-1.x86_64.rpm', 'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
+]);
 import { buildRpms } from '../helpers/rpmbuild.ts';
 
 const TOKEN = 'upload-api-test-token';

@@ -24,7 +24,16 @@ import { publishBatch, removePackages } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { bytesStream, getBytes, getJson, putJson } from '../../src/storage/objects.ts';
-import { fixture } from '../helpers/paths.ts';
+import { selfBuiltLookup } from '../helpers/packages.ts';
+
+// Self-built packages under the names the test talks about (helpers/packages.ts).
+const fixture = await selfBuiltLookup([
+  'hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'balicek-utf8-1.1.1-1.x86_64.rpm', 'rpm-scriptlets-1.0-1.noarch.rpm',
+  'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm', 'yum-cron-3.4.3-8.fc16.noarch.rpm', 'yum-cron-3.4.3-9.fc16.noarch.rpm',
+  'Archer-3.4.5-6.x86_64.rpm', 'complex-package-2.3.4-5.el8.x86_64.rpm',
+  'hello_2.10-3_amd64.deb', 'hostname_3.23+nmu1_amd64.deb', 'sensible-utils_0.0.17+nmu1_all.deb', 'toilet_0.3-1.4build1_amd64.deb',
+  'libcap2_2.66-4+deb12u3+b1_amd64.deb',
+]);
 import { buildManyRpms } from '../helpers/rpmbuild.ts';
 
 const HOUR = 3600_000;

@@ -27,7 +27,8 @@ import {
   packetEntry,
 } from '../../src/signing/rpm-sign-header.ts';
 import { createPackagerKey, signRpms } from '../helpers/gpg.ts';
-import { fixture } from '../helpers/paths.ts';
+import { CORPUS, corpusFile, needsCorpus } from '../helpers/corpus.ts';
+import { rpmVariety, selfBuilt } from '../helpers/packages.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 import { run } from '../helpers/run.ts';
@@ -92,9 +93,15 @@ function checksigLines(output: string): string[] {
   return output.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
 }
 
+/** Self-built: unsigned ones by rpm 4.18 (payload digest, reserved space), and one signed with a gpg key (replaced). */
+const VARIETY = await rpmVariety();
+const SELF_BUILT = ['hello-2.0-1.x86_64.rpm', 'weak-deps-1.2.3~rc1-4.el9.x86_64.rpm', 'many-files-0.9-1.noarch.rpm', 'signed-pkg-3.1-1.noarch.rpm']
+  .map((name) => VARIETY.find((path) => basename(path) === name)!);
+const HELLO = await selfBuilt('hello-2.0-1.x86_64.rpm');
+const SIGNED = SELF_BUILT[3];
+
+/** From the third-party corpus (helpers/corpus.ts). */
 const FIXTURES = [
-  // unsigned, built by rpm 4.14+ (payload digest, reserved space 1008)
-  'hello-2.0-1.x86_64.rpm',
   // signed by rpm's test key (RSAHEADER + legacy PGP): replaced
   'hello-2.0-1.x86_64-signed.rpm',
   // rpm 6 "v6" format: no SHA1/MD5, SHA3-256, reserved space 999, RSA signatures
@@ -127,13 +134,14 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  for (const name of FIXTURES) {
+  const packages = [...SELF_BUILT.map((path) => ({ name: basename(path), file: () => path, skip: false as const })), ...FIXTURES.map((name) => ({ name, file: () => corpusFile(name), skip: needsCorpus() }))];
+  for (const { name, file, skip } of packages) {
     for (const which of ['rsa', 'ed25519'] as const) {
-      it(`${name} with ${which}: rpmkeys verifies every signature and digest, rpm and our parser read it`, async () => {
+      it(`${name} with ${which}: rpmkeys verifies every signature and digest, rpm and our parser read it`, { skip }, async () => {
         const k = which === 'rsa' ? rsa : ed;
         const out = join(dir, `fixtures-${which}`);
         await mkdir(out, { recursive: true });
-        const { path, before: old, after: signed, result } = await signFile(fixture(name), k.key, out);
+        const { path, before: old, after: signed, result } = await signFile(file(), k.key, out);
         const algorithm = which === 'rsa' ? 'RSA/SHA256' : 'EdDSA/SHA512';
         assert.equal(result.algorithm, algorithm);
         assert.equal(result.keyId, k.key.getKeyID().toHex().toUpperCase());
@@ -196,7 +204,7 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
     const out = join(dir, 'nokey');
     await mkdir(out, { recursive: true });
     for (const k of [rsa, ed]) {
-      const { path, after: signed, result } = await signFile(fixture('hello-2.0-1.x86_64.rpm'), k.key, out);
+      const { path, after: signed, result } = await signFile(HELLO, k.key, out);
       const nokey = await checksig(emptyDb, path);
       assert.notEqual(nokey.code, 0);
       assert.match(nokey.output, new RegExp(`Header V4 ${result.algorithm} Signature, key ID ${k.short}: NOKEY`));
@@ -219,14 +227,16 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
     const gpgKey = await createPackagerKey('repod rpmsign twin');
     const out = join(dir, 'rpmsign');
     await mkdir(out, { recursive: true });
-    // The unsigned hello and imatest are signed in place (reserved space shrinks); the EdDSA one
-    // has no reserved space and no payload digest: new size, header+payload signature too.
-    const names = ['hello-2.0-1.x86_64.rpm', 'imatest-1.0-1.fc34.noarch.rpm', 'empty-signed-eddsa-0-0.x86_64.rpm'];
+    // The unsigned self-built ones and the corpus's imatest are signed in place (reserved space
+    // shrinks); the corpus's EdDSA one has no reserved space and no payload digest: new size,
+    // header+payload signature too.
+    const sources = [...SELF_BUILT.slice(0, 3), ...(CORPUS ? ['imatest-1.0-1.fc34.noarch.rpm', 'empty-signed-eddsa-0-0.x86_64.rpm'].map(corpusFile) : [])];
+    const names = sources.map((path) => basename(path));
     const copies = names.map((n) => join(out, n));
-    for (const [i, n] of names.entries()) await copyFile(fixture(n), copies[i]);
+    for (const [i, source] of sources.entries()) await copyFile(source, copies[i]);
     await signRpms(gpgKey, copies);
     for (const [i, n] of names.entries()) {
-      const original = new Uint8Array(await readFile(fixture(n)));
+      const original = new Uint8Array(await readFile(sources[i]));
       const fromRpmsign = new Uint8Array(await readFile(copies[i]));
       const old = parseRpm(original);
       const theirs = parseRpm(fromRpmsign);
@@ -244,7 +254,7 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
   it('leaves a package signed by the same key as it is (--addsign), signs again with resign', async () => {
     const out = join(dir, 'again');
     await mkdir(out, { recursive: true });
-    const first = await signFile(fixture('hello-2.0-1.x86_64-signed.rpm'), rsa.key, out, { date: new Date(Date.now() - 3600_000) });
+    const first = await signFile(SIGNED, rsa.key, out, { date: new Date(Date.now() - 3600_000) });
     const firstBytes = new Uint8Array(await readFile(first.path));
     const again = await signRpmHeader(first.after, rsa.key);
     assert.equal(again.changed, false);
@@ -263,11 +273,13 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
     assert.deepEqual(parseRpm(Buffer.concat([rebuilt.prefix, firstBytes.subarray(first.after.signature.headerRange.start)])).lead, first.after.lead);
   });
 
-  it('refuses what rpmsign refuses: v3 packages, corrupt headers, keys rpm 4.18 cannot verify, a wrong payload', async () => {
-    const v3 = parseRpm(new Uint8Array(await readFile(fixture('hello-1.0-1.x86_64.rpm-v3'))));
+  it('refuses what rpmsign refuses: v3 packages', { skip: needsCorpus() }, async () => {
+    const v3 = parseRpm(new Uint8Array(await readFile(corpusFile('hello-1.0-1.x86_64.rpm-v3'))));
     await assert.rejects(signRpmHeader(v3, rsa.key), (e: unknown) => e instanceof InvalidPackageError && /v3 package/.test(e.message));
+  });
 
-    const bytes = new Uint8Array(await readFile(fixture('hello-2.0-1.x86_64.rpm')));
+  it('refuses what rpmsign refuses: corrupt headers, keys rpm 4.18 cannot verify, a wrong payload', async () => {
+    const bytes = new Uint8Array(await readFile(HELLO));
     const parsed = parseRpm(bytes);
     const corrupt = bytes.slice();
     const h = parsed.signature.headerRange;

@@ -3,19 +3,31 @@
  * parseDeb() and in random chunk sizes to DebReader. Each must parse or be refused with an
  * InvalidPackageError (never another error type, never "unexpected error", which marks a bug of
  * ours), within a deadline, without memory growing out of bounds.
+ *
+ * A deterministic sample of the variants is also given to dpkg-deb: whatever dpkg-deb refuses to
+ * read (control or data member) repod must refuse too, or a package apt cannot install would be
+ * published. The other way round (repod stricter than dpkg-deb) is allowed and only counted.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DebReader, parseDeb } from '../../../src/formats/deb/reader.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
-import { FIXTURES } from '../../helpers/paths.ts';
+import { corpusFiles } from '../../helpers/corpus.ts';
 import { buildDeb, dpkgDebBuild } from '../../helpers/debs.ts';
 
 const VARIANTS = Number(process.env.REPOD_FUZZ_VARIANTS ?? 3600);
 const DEADLINE_MS = 10_000;
+/**
+ * About this many variants are also given to dpkg-deb (up to two runs each, about 50 ms a variant;
+ * REPOD_FUZZ_DPKG_SAMPLE=3600 compares them all, in about three minutes).
+ */
+const DPKG_SAMPLE = Number(process.env.REPOD_FUZZ_DPKG_SAMPLE ?? 300);
+/** dpkg-deb spins for minutes on some corrupted members: past this it counts as a refusal. */
+const DPKG_TIMEOUT_S = 10;
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -58,9 +70,7 @@ let dir = '';
 after(() => rmSync(dir, { recursive: true, force: true }));
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'repod-fuzz-'));
-  const paths = readdirSync(FIXTURES)
-    .filter((f) => /\.(deb|udeb|ddeb)$/.test(f))
-    .map((f) => join(FIXTURES, f));
+  const paths = corpusFiles((f) => /\.(deb|udeb|ddeb)$/.test(f));
   for (const compression of ['gzip', 'xz', 'zstd', 'none'] as const) {
     paths.push(
       dpkgDebBuild(
@@ -207,8 +217,19 @@ async function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
+interface Sampled {
+  what: string;
+  path: string;
+  repod: 'ok' | 'refused';
+  message?: string;
+}
+/** The variants set aside for the comparison with dpkg-deb, filled by the first test. */
+const sampled: Sampled[] = [];
+
 test(`${VARIANTS} corrupted variants: parsed or refused with InvalidPackageError, never hanging`, async (t) => {
   const rand = prng(0x5eed);
+  // Its own generator, so that the sample does not change the variants.
+  const sampleRand = prng(0xd9c9);
   const outcomes = new Map<string, { ok: number; refused: number }>();
   const messages = new Map<string, number>();
   let slowest = 0;
@@ -230,6 +251,7 @@ test(`${VARIANTS} corrupted variants: parsed or refused with InvalidPackageError
     const what = `variant ${i} (${base.name}, ${mutationName})`;
 
     const t = performance.now();
+    let message: string | undefined;
     const run = async (): Promise<'ok' | 'refused'> => {
       try {
         if (i % 2 === 0) {
@@ -243,6 +265,7 @@ test(`${VARIANTS} corrupted variants: parsed or refused with InvalidPackageError
       } catch (e) {
         assert.ok(e instanceof InvalidPackageError, `${what}: threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
         assert.doesNotMatch(e.message, /unexpected error/, `${what}: ${e.message}`);
+        message = e.message;
         const key = e.message.replace(/\d+/g, 'N').slice(0, 70);
         messages.set(key, (messages.get(key) ?? 0) + 1);
         return 'refused';
@@ -250,6 +273,11 @@ test(`${VARIANTS} corrupted variants: parsed or refused with InvalidPackageError
     };
     const outcome = await withDeadline(run(), what);
     slowest = Math.max(slowest, performance.now() - t);
+    if (sampleRand() < DPKG_SAMPLE / VARIANTS) {
+      const path = join(dir, `variant-${i}.deb`);
+      writeFileSync(path, bytes);
+      sampled.push({ what, path, repod: outcome, message });
+    }
     const stats = outcomes.get(mutationName) ?? { ok: 0, refused: 0 };
     stats[outcome]++;
     outcomes.set(mutationName, stats);
@@ -269,4 +297,61 @@ test(`${VARIANTS} corrupted variants: parsed or refused with InvalidPackageError
 
 test('the bases themselves parse', async () => {
   for (const base of bases) assert.ok((await parseDeb(base.bytes)).control.package, base.name);
+});
+
+let dpkgTimeouts = 0;
+
+/** Exit status 0 of `timeout N dpkg-deb <option> <path>` (output discarded); a timeout is a refusal. */
+function dpkgDebAccepts(option: string, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('timeout', ['-s', 'KILL', String(DPKG_TIMEOUT_S), 'dpkg-deb', option, path], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => {
+      if (code === 137) dpkgTimeouts++; // timeout's status for a KILLed command
+      resolve(code === 0);
+    });
+  });
+}
+
+test('what dpkg-deb refuses to read, repod refuses too (a sample of the variants)', async (t) => {
+  assert.ok(sampled.length > 0, 'the first test set a sample aside');
+  const started = performance.now();
+  // dpkg-deb must read both halves: --info the control member, --fsys-tarfile all of data.tar.
+  const dpkgVerdict = async (path: string): Promise<'ok' | 'refused'> =>
+    (await dpkgDebAccepts('--info', path)) && (await dpkgDebAccepts('--fsys-tarfile', path)) ? 'ok' : 'refused';
+  const verdicts: Array<'ok' | 'refused'> = new Array(sampled.length);
+  let next = 0;
+  // two at a time: the machine has two cores
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < sampled.length) {
+        const k = next++;
+        verdicts[k] = await dpkgVerdict(sampled[k]!.path);
+      }
+    }),
+  );
+
+  const missed: string[] = []; // dpkg-deb refuses, repod accepts: must not happen
+  const stricter: string[] = []; // repod refuses, dpkg-deb accepts: allowed
+  let dpkgRefused = 0;
+  let repodRefused = 0;
+  for (const [k, v] of sampled.entries()) {
+    if (verdicts[k] === 'refused') dpkgRefused++;
+    if (v.repod === 'refused') repodRefused++;
+    if (verdicts[k] === 'refused' && v.repod === 'ok') missed.push(v.what);
+    if (verdicts[k] === 'ok' && v.repod === 'refused') stricter.push(`${v.what}: ${v.message}`);
+  }
+  t.diagnostic(
+    `dpkg-deb comparison: ${sampled.length} variants in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+      `dpkg-deb refused ${dpkgRefused}, repod refused ${repodRefused}; ` +
+      `dpkg-deb refused but repod accepted ${missed.length}, repod refused but dpkg-deb accepted ${stricter.length}; ` +
+      `dpkg-deb timed out ${dpkgTimeouts} times`,
+  );
+  const reasons = new Map<string, number>();
+  for (const s of stricter) {
+    const key = s.replace(/^variant \d+ \(/, '(').replace(/\d+/g, 'N').slice(0, 110);
+    reasons.set(key, (reasons.get(key) ?? 0) + 1);
+  }
+  for (const [r, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 15)) t.diagnostic(`  stricter ${String(n).padStart(3)}  ${r}`);
+  assert.deepEqual(missed, [], 'variants dpkg-deb refuses but repod accepts');
 });

@@ -11,8 +11,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FIXTURES, fixture } from '../../helpers/paths.ts';
+import { basename, join } from 'node:path';
+import { corpusFiles } from '../../helpers/corpus.ts';
+import { rpmVariety } from '../../helpers/packages.ts';
 import { parseRpm } from '../../../src/formats/rpm/reader.ts';
 import type { RpmPackage, RpmDependency } from '../../../src/formats/rpm/model.ts';
 import { createrepoChangelogs } from '../../../src/formats/rpm/changelog.ts';
@@ -28,7 +29,10 @@ interface Repo {
 }
 
 let workdir = '';
-/** Copied file name -> fixture file name. */
+/** Self-built packages, and the third-party corpus's when it is there (helpers/corpus.ts). */
+const SELF_BUILT = await rpmVariety();
+const CORPUS_RPMS = corpusFiles((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3'));
+/** Copied file name -> source path. */
 const copies = new Map<string, string>();
 const repos = new Map<number, Repo>();
 let available = true;
@@ -92,12 +96,14 @@ before(() => {
   }
   workdir = mkdtempSync(join(tmpdir(), 'repod-createrepo-'));
   mkdirSync(join(workdir, 'pkgs'));
-  for (const name of readdirSync(FIXTURES)) {
-    // createrepo_c only picks up *.rpm; the v3 fixture gets that suffix. Delta rpms are refused by our parser.
-    if (!name.endsWith('.rpm') && !name.endsWith('.rpm-v3')) continue;
-    const copy = name.endsWith('.rpm-v3') ? name.replace(/\.rpm-v3$/, '-v3.rpm') : name;
-    copyFileSync(fixture(name), join(workdir, 'pkgs', copy));
-    copies.set(copy, name);
+  // createrepo_c only picks up *.rpm; the v3 corpus file gets that suffix. Delta rpms are refused by our parser.
+  // Self-built copies get a prefix: some share a name with a corpus file.
+  for (const [prefix, paths] of [['self-', SELF_BUILT], ['', CORPUS_RPMS]] as const) {
+    for (const path of paths) {
+      const copy = prefix + basename(path).replace(/\.rpm-v3$/, '-v3.rpm');
+      copyFileSync(path, join(workdir, 'pkgs', copy));
+      copies.set(copy, path);
+    }
   }
   for (const limit of LIMITS) repos.set(limit, runCreaterepo(limit));
 });
@@ -106,8 +112,8 @@ after(() => {
   if (workdir) rmSync(workdir, { recursive: true, force: true });
 });
 
-function parse(name: string): RpmPackage {
-  const bytes = readFileSync(fixture(name));
+function parse(path: string): RpmPackage {
+  const bytes = readFileSync(path);
   return parseRpm(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)).pkg;
 }
 
@@ -137,7 +143,7 @@ function files(block: string): { path: string; type?: string }[] {
   });
 }
 
-test('createrepo_c: every fixture package is in its metadata', (t) => {
+test('createrepo_c: every package is in its metadata', (t) => {
   if (!available) return t.skip('createrepo_c is not installed');
   const repo = repos.get(LIMITS[0])!;
   assert.deepEqual([...repo.primary.keys()].sort(), [...copies.keys()].sort());
@@ -145,9 +151,9 @@ test('createrepo_c: every fixture package is in its metadata', (t) => {
 
 test('createrepo_c: the model matches primary, filelists and other for every package', async (t) => {
   if (!available) return t.skip('createrepo_c is not installed');
-  for (const [copy, name] of copies) {
-    await t.test(name, () => {
-      const pkg = parse(name);
+  for (const [copy, path] of copies) {
+    await t.test(copy, () => {
+      const pkg = parse(path);
       const repo = repos.get(LIMITS[0])!;
       const primary = repo.primary.get(copy)!;
 

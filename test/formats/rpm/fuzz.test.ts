@@ -5,10 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { FIXTURES, fixture } from '../../helpers/paths.ts';
+import { CORPUS, corpusFiles } from '../../helpers/corpus.ts';
+import { rpmVariety } from '../../helpers/packages.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
 import { RpmReader, parseRpm } from '../../../src/formats/rpm/reader.ts';
 
@@ -44,12 +46,14 @@ interface Layout {
   mainEnd: number;
 }
 
+const SELF_BUILT = await rpmVariety();
+
 function layouts(): Layout[] {
-  return readdirSync(FIXTURES)
-    .filter((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3'))
-    .sort()
-    .map((name) => {
-      const file = readFileSync(fixture(name));
+  // Self-built packages, and the third-party corpus's when it is there (helpers/corpus.ts).
+  return [...SELF_BUILT, ...corpusFiles((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3'))]
+    .map((path) => {
+      const name = basename(path);
+      const file = readFileSync(path);
       const all = new Uint8Array(file.buffer, file.byteOffset, file.length);
       const { signature } = parseRpm(all);
       const view = new DataView(all.buffer, all.byteOffset);
@@ -210,7 +214,7 @@ function mutate(l: Layout, random: () => number): { bytes: Uint8Array; what: str
 
 test(`fuzz: ${RANDOM_CASES} corrupted packages and every truncation boundary`, { timeout: 120_000 }, (t) => {
   const all = layouts();
-  assert.ok(all.length >= 20);
+  assert.ok(all.length >= SELF_BUILT.length + (CORPUS ? 20 : 0));
   const random = mulberry32(SEED);
   gc();
   const baselineHeap = process.memoryUsage().heapUsed;

@@ -6,9 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FIXTURES, fixture } from '../../helpers/paths.ts';
+import { CORPUS, corpusFiles, needsCorpus } from '../../helpers/corpus.ts';
+import { rpmVariety } from '../../helpers/packages.ts';
 import { parseRpm } from '../../../src/formats/rpm/reader.ts';
 import type { RpmParseResult } from '../../../src/formats/rpm/reader.ts';
 import type { RpmDependency } from '../../../src/formats/rpm/model.ts';
@@ -53,11 +55,8 @@ const MODEL_SOURCES: Record<string, (typeof DEPENDENCIES)[number][]> = {
   enhances: ['ENHANCE', 'OLDENHANCES'],
 };
 
-function packageFiles(): string[] {
-  return readdirSync(FIXTURES)
-    .filter((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3') || f.endsWith('.drpm'))
-    .sort();
-}
+/** Self-built packages, and the third-party corpus's when it is there (helpers/corpus.ts). */
+const PACKAGES = [...(await rpmVariety()), ...corpusFiles((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3') || f.endsWith('.drpm'))];
 
 function rpmAvailable(): boolean {
   return spawnSync('rpm', ['--version']).status === 0;
@@ -155,10 +154,9 @@ function splitExpected(version: string): Pick<RpmDependency, 'epoch' | 'version'
 
 const FLAG_NAMES: Record<number, RpmDependency['flags']> = { 2: 'LT', 4: 'GT', 8: 'EQ', 10: 'LE', 12: 'GE' };
 
-for (const name of packageFiles()) {
-  test(`rpm -qp agrees: ${name}`, (t) => {
+for (const path of PACKAGES) {
+  test(`rpm -qp agrees: ${basename(path)}${CORPUS && path.startsWith(CORPUS) ? ' (corpus)' : ''}`, (t) => {
     if (!rpmAvailable()) return t.skip('rpm is not installed');
-    const path = fixture(name);
     const rpm = queryRpm(path);
     if (latin1(rpm.scalars.PAYLOADFORMAT) === 'drpm') {
       assert.throws(() => parseFile(path), /delta rpm/);
@@ -237,9 +235,9 @@ for (const name of packageFiles()) {
   });
 }
 
-test('rpm -qp: the fixtures cover what they should', (t) => {
+test('rpm -qp: the corpus covers what it should', { skip: needsCorpus() }, (t) => {
   if (!rpmAvailable()) return t.skip('rpm is not installed');
-  const names = packageFiles();
+  const names = corpusFiles((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3') || f.endsWith('.drpm'));
   assert.ok(names.length >= 24, `only ${names.length} fixture packages`);
   assert.ok(names.some((n) => n.endsWith('-v3')));
   assert.ok(names.some((n) => n.endsWith('.drpm')));

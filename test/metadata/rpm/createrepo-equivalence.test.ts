@@ -29,7 +29,7 @@ import { filelistsFooter, filelistsHeader, renderFilelistsPackage } from '../../
 import { otherFooter, otherHeader, renderOtherPackage } from '../../../src/metadata/rpm/other.ts';
 import { renderRepomd } from '../../../src/metadata/rpm/repomd.ts';
 import type { RepomdRecord } from '../../../src/metadata/rpm/repomd.ts';
-import { FIXTURES } from '../../helpers/paths.ts';
+import { corpusFiles } from '../../helpers/corpus.ts';
 import { buildRpms } from '../../helpers/rpmbuild.ts';
 import type { RpmSpec } from '../../helpers/rpmbuild.ts';
 
@@ -194,6 +194,7 @@ describe('createrepo_c equivalence', () => {
   let repoDir = '';
   let createrepo: Documents;
   let packageFiles: string[] = [];
+  let thirdPartyCount = 0;
   let theirs: { primary: Map<string, string>; filelists: Map<string, string>; other: Map<string, string> };
   const ours = new Map<string, Rendered>();
 
@@ -201,10 +202,12 @@ describe('createrepo_c equivalence', () => {
     workDir = await mkdtemp(join(tmpdir(), 'repod-createrepo-eq-'));
     repoDir = join(workDir, 'repo');
     await mkdir(repoDir);
-    for (const name of (await readdir(FIXTURES)).sort()) {
-      if (SKIPPED_FIXTURES.has(name)) continue;
-      const target = RENAMED_FIXTURES.get(name) ?? (name.endsWith('.rpm') ? name : undefined);
-      if (target) await copyFile(join(FIXTURES, name), join(repoDir, target));
+    // The third-party corpus (helpers/corpus.ts) too, when it is there.
+    const thirdParty = corpusFiles((name) => !SKIPPED_FIXTURES.has(name) && (RENAMED_FIXTURES.has(name) || name.endsWith('.rpm')));
+    thirdPartyCount = thirdParty.length;
+    for (const path of thirdParty) {
+      const name = basename(path);
+      await copyFile(path, join(repoDir, RENAMED_FIXTURES.get(name) ?? name));
     }
     await buildRpms(CORPUS, repoDir);
     packageFiles = (await readdir(repoDir)).filter((name) => name.endsWith('.rpm')).sort();
@@ -231,8 +234,8 @@ describe('createrepo_c equivalence', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  test('the corpus covers fixtures and generated packages', (t) => {
-    assert.ok(packageFiles.length >= 50, `only ${packageFiles.length} packages`);
+  test('the corpus covers generated packages (and the third-party ones when present)', (t) => {
+    assert.ok(packageFiles.length >= CORPUS.length + thirdPartyCount, `only ${packageFiles.length} packages`);
     assert.equal(theirs.primary.size, packageFiles.length);
     assert.equal(ours.size, packageFiles.length);
     const changelogs = [...ours.values()].reduce((n, r) => n + r.pkg.changelogs.length, 0);
