@@ -24,3 +24,9 @@ export function concatBytes(parts: readonly Uint8Array[], total = parts.reduce((
 }
 
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

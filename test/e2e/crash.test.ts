@@ -22,7 +22,8 @@ import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { getBytes, getJson } from '../../src/storage/objects.ts';
 import { openStore } from '../../src/storage/open-store.ts';
-import { benchmarkSpecs, pseudoRandomBytes, writeDebs } from '../helpers/debs.ts';
+import { benchmarkSpecs, writeDebs } from '../helpers/debs.ts';
+import { pseudoRandomBytes } from '../helpers/prng.ts';
 import { buildManyRpms } from '../helpers/rpmbuild.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 

@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, linkSync, c
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { pseudoRandomBytes } from './prng.ts';
 
 export interface DebFileSpec {
   /** Path inside the package, without leading "./" or "/", e.g. "usr/bin/hello". */
@@ -372,19 +373,6 @@ export function varietySpecs(): Array<{ spec: DebSpec; compression: NonNullable<
   add({ name: 'all-arch', version: '20240101', arch: 'all', section: 'doc' });
   add({ name: 'epoch-zero', version: '0:1.0-1' });
   return specs;
-}
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 /** Builds varietySpecs() with dpkg-deb into `dir` (once per directory); returns the paths. */

@@ -30,6 +30,7 @@ import { RpmReader, parseRpm, type RpmParseResult } from '../../src/formats/rpm/
 import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../../src/signing/rpm-digests.ts';
 import { RpmKeyring, verifyRpm, type RpmVerification } from '../../src/signing/rpm-verify.ts';
 import { parseRpmPgpSignature } from '../../src/signing/rpm-verify-pgp.ts';
+import { prng as random } from '../helpers/prng.ts';
 
 const RPM_ORG_RSA_KEY = `-----BEGIN PGP PUBLIC KEY BLOCK-----
 Version: GnuPG v2
@@ -100,18 +101,6 @@ const nodeHash: RpmHashFactory = (algorithm) => {
   const h = createHash(algorithm);
   return { update: (data) => void h.update(data), digest: async () => h.digest('hex') };
 };
-
-/** Deterministic PRNG (mulberry32), so a failing chunking can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let seedCounter = 1;
 

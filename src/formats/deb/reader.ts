@@ -19,13 +19,15 @@
  * Every failure is an InvalidPackageError naming the member and the problem.
  */
 import { InvalidPackageError, RepodError } from '../../errors.ts';
-import { ByteQueue, asciiField, concatBytes, decodeUtf8Strict } from './bytes.ts';
+import { concatBytes } from '../../util/bytes.ts';
+import { ByteQueue } from '../archive/byte-queue.ts';
+import { asciiField, decodeUtf8Strict } from '../archive/fields.ts';
 import { parseDebControl } from './control.ts';
 import type { DebControl } from './control.ts';
-import { DecompressError, compressionFromSuffix, createInflater } from './decompress.ts';
-import type { Compression, Inflater } from './decompress.ts';
-import { TarWalker } from './tar.ts';
-import type { TarEntry } from './tar.ts';
+import { DecompressError, compressionFromSuffix, createInflater } from '../archive/decompress.ts';
+import type { Compression, Inflater } from '../archive/decompress.ts';
+import { TarWalker } from '../archive/tar.ts';
+import type { TarEntry } from '../archive/tar.ts';
 
 export type { DebControl } from './control.ts';
 

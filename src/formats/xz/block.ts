@@ -8,7 +8,7 @@
  *
  * Format: https://tukaani.org/xz/xz-file-format.txt, section 3.
  */
-import { crc32 } from '../deb/bytes.ts';
+import { crc32 } from '../checksums/crc32.ts';
 import { encodeLzma2 } from './lzma2.ts';
 
 export interface XzBlockOptions {

@@ -13,7 +13,7 @@
  * The first chunk of the data resets the dictionary, which makes every LZMA2 stream (and so every
  * xz block) decodable on its own.
  */
-import { concatBytes } from '../deb/bytes.ts';
+import { concatBytes } from '../../util/bytes.ts';
 import { LzmaEncoder, PROPS_BYTE } from './lzma-encoder.ts';
 
 const CHUNK_UNPACKED_MAX = 1 << 21;

@@ -17,9 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32, gzipSync } from 'node:zlib';
 import { parseDeb } from '../../../src/formats/deb/reader.ts';
-import { Xxh64 } from '../../../src/formats/deb/xxhash64.ts';
+import { Xxh64 } from '../../../src/formats/checksums/xxhash64.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
-import { dpkgDebBuild, pseudoRandomBytes } from '../../helpers/debs.ts';
+import { dpkgDebBuild } from '../../helpers/debs.ts';
+import { pseudoRandomBytes } from '../../helpers/prng.ts';
 import type { DebSpec } from '../../helpers/debs.ts';
 
 // ---- helpers -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { DebReader, parseDeb } from '../../../src/formats/deb/reader.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
 import { corpusFiles } from '../../helpers/corpus.ts';
 import { buildDeb, dpkgDebBuild } from '../../helpers/debs.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const VARIANTS = Number(process.env.REPOD_FUZZ_VARIANTS ?? 3600);
 const DEADLINE_MS = 10_000;
@@ -28,17 +29,6 @@ const DEADLINE_MS = 10_000;
 const DPKG_SAMPLE = Number(process.env.REPOD_FUZZ_DPKG_SAMPLE ?? 300);
 /** dpkg-deb spins for minutes on some corrupted members: past this it counts as a refusal. */
 const DPKG_TIMEOUT_S = 10;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Member {
   header: number;

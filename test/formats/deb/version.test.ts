@@ -13,6 +13,7 @@ import {
   versionWithoutEpoch,
 } from '../../../src/formats/deb/version.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const casesFile = fileURLToPath(new URL('./version-cases.txt', import.meta.url));
 
@@ -115,18 +116,6 @@ test('verrevcmp on raw parts', () => {
   assert.ok(verrevcmp('0', '') === 0);
   assert.ok(verrevcmp('1', '') > 0);
 });
-
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomVersion(rand: () => number): string {
   const pick = (s: string) => s[Math.floor(rand() * s.length)]!;

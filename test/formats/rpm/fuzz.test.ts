@@ -13,6 +13,7 @@ import { CORPUS, corpusFiles } from '../../helpers/corpus.ts';
 import { rpmVariety } from '../../helpers/packages.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
 import { RpmReader, parseRpm } from '../../../src/formats/rpm/reader.ts';
+import { prng as mulberry32 } from '../../helpers/prng.ts';
 
 const SEED = 20240917;
 const RANDOM_CASES = 10000;
@@ -20,17 +21,6 @@ const CASE_TIME_LIMIT_MS = 2000;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Layout {
   name: string;

@@ -17,6 +17,7 @@ import { createrepoChangelogs } from '../../../src/formats/rpm/changelog.ts';
 import { compareLibcDependency } from '../../../src/formats/rpm/dependencies.ts';
 import { splitDependencyEvr } from '../../../src/formats/rpm/evr.ts';
 import { Tag, TagType } from '../../../src/formats/rpm/tags.ts';
+import { prng as mulberry32 } from '../../helpers/prng.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -32,17 +33,6 @@ function read(path: string): Uint8Array {
 /** A corpus file by name. */
 function load(name: string): Uint8Array {
   return read(corpusFile(name));
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hex(algorithm: string, data: Uint8Array): string {

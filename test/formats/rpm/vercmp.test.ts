@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareEvr, rpmvercmp } from '../../../src/formats/rpm/vercmp.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const CASES_FILE = new URL('./vercmp-cases.txt', import.meta.url);
 
@@ -38,18 +39,6 @@ function rpmAnswers(pairs: [string, string][]): number[] | undefined {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** mulberry32: a small fixed-seed PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('rpmvercmp: table of cases, both ways round', () => {

@@ -17,7 +17,10 @@
  *
  * Errors are thrown as `XzError`; callers turn them into their own error types.
  */
-import { ByteQueue, Crc64, crc32, bytesEqual } from './bytes.ts';
+import { bytesEqual } from '../../util/bytes.ts';
+import { ByteQueue } from '../archive/byte-queue.ts';
+import { crc32 } from '../checksums/crc32.ts';
+import { Crc64 } from '../checksums/crc64.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 export class XzError extends Error {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseRpm } from '../../../src/formats/rpm/index.ts';
-import { buildManyRpms, buildRpms, renderSpec, subpackageNames } from '../../helpers/rpmbuild.ts';
+import { parseRpm } from '../../src/formats/rpm/index.ts';
+import { buildManyRpms, buildRpms, renderSpec, subpackageNames } from './rpmbuild.ts';
 
 const dirs: string[] = [];
 after(async () => {

@@ -11,7 +11,7 @@ import { before, describe, it } from 'node:test';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
-import { XzDecoder } from '../../src/formats/deb/xz.ts';
+import { XzDecoder } from '../../src/formats/xz/decoder.ts';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
 import { stagePackage } from '../../src/ingest/stage.ts';
 import type { RenderManifest } from '../../src/bucket/render-manifest.ts';

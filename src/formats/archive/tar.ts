@@ -9,7 +9,9 @@
  * sparse/volume/multivolume/dumpdir, contiguous files, Solaris ACLs, unknown types) are refused.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import { ByteQueue, asciiField, concatBytes, utf8Field } from './bytes.ts';
+import { concatBytes } from '../../util/bytes.ts';
+import { ByteQueue } from './byte-queue.ts';
+import { asciiField, utf8Field } from './fields.ts';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 

@@ -5,24 +5,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XzDecoder } from '../../src/formats/deb/xz.ts';
-import { encodeXz, xzStreamHeader, xzStreamTrailer } from '../../src/formats/xz/container.ts';
-import { encodeXzBlock, type XzBlock } from '../../src/formats/xz/block.ts';
-import { corpusFile, needsCorpus } from '../helpers/corpus.ts';
+import { XzDecoder } from '../../../src/formats/xz/decoder.ts';
+import { encodeXz, xzStreamHeader, xzStreamTrailer } from '../../../src/formats/xz/container.ts';
+import { encodeXzBlock, type XzBlock } from '../../../src/formats/xz/block.ts';
+import { corpusFile, needsCorpus } from '../../helpers/corpus.ts';
+import { prng } from '../../helpers/prng.ts';
 
 // Everything the encoder writes is checked by xz itself (xz -t, xz -dc, xz --list) and by our own
 // decoder. Inputs are generated from fixed seeds, so a failure reproduces.
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sha(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');

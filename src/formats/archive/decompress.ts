@@ -19,9 +19,9 @@
  */
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { RepodError } from '../../errors.ts';
-import { ByteQueue } from './bytes.ts';
-import { XzDecoder, XzError } from './xz.ts';
-import { Xxh64 } from './xxhash64.ts';
+import { ByteQueue } from './byte-queue.ts';
+import { XzDecoder, XzError } from '../xz/decoder.ts';
+import { Xxh64 } from '../checksums/xxhash64.ts';
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'lzma';
 

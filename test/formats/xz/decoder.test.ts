@@ -2,18 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { XzDecoder, XzError } from '../../../src/formats/deb/xz.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { XzDecoder, XzError } from '../../../src/formats/xz/decoder.ts';
+import { prng } from '../../helpers/prng.ts';
 
 function xz(input: Uint8Array, args: string[]): Buffer {
   return execFileSync('xz', ['-c', '-T1', ...args], { input, maxBuffer: 1 << 30 });
