@@ -18,10 +18,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
 import type { RunningServer } from '../test/helpers/server.ts';
-import { APT_COMPONENT, APT_DIST, countStanzas, fetchPath, releaseFiles, type AptFillResult } from './lib/apt-common.ts';
+import { APT_COMPONENT, APT_DIST, type AptFillResult, countStanzas, fetchPath, releaseFiles } from './lib/apt-common.ts';
 import { prepareDebSets } from './lib/apt-debs.ts';
 import { startBenchServer } from './lib/apt-server.ts';
-import { ensureTools, stopAgent, throwawayKey, which, type ThrowawayKey } from './lib/apt-tools.ts';
+import { ensureTools, stopAgent, type ThrowawayKey, throwawayKey, which } from './lib/apt-tools.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
 import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
 import type { PackageSet } from './lib/packages.ts';
@@ -123,7 +123,9 @@ function checkPackagesGz(label: string, gz: Uint8Array, listed: { size: number; 
   const stanzas = countStanzas(text);
   const name = packageName(file);
   if (stanzas !== expectedStanzas || !text.includes(`Package: ${name}\n`)) {
-    throw new Error(`${label}: Packages.gz after adding ${file}: ${stanzas} stanzas (expected ${expectedStanzas}), ${name} ${text.includes(`Package: ${name}\n`) ? 'present' : 'missing'}`);
+    throw new Error(
+      `${label}: Packages.gz after adding ${file}: ${stanzas} stanzas (expected ${expectedStanzas}), ${name} ${text.includes(`Package: ${name}\n`) ? 'present' : 'missing'}`,
+    );
   }
 }
 
@@ -158,7 +160,7 @@ async function repodUpdates(server: RunningServer, baseStanzas: number, extra: P
     const answer = JSON.parse(upload.body.toString()) as { status?: string };
     if (upload.status !== 201 || answer.status !== 'published') throw new Error(`upload of ${file}: ${upload.status} ${upload.body.toString().slice(0, 500)}`);
     if (inRelease.status !== 200 || !releaseText.includes('-----BEGIN PGP SIGNATURE-----')) throw new Error(`InRelease after upload of ${file}: ${inRelease.status}`);
-    if (!gz || gz.status !== 200) throw new Error(`Packages.gz after upload of ${file}: ${gz?.status}`);
+    if (gz?.status !== 200) throw new Error(`Packages.gz after upload of ${file}: ${gz?.status}`);
     if (listed!.sha256 === previous) throw new Error('InRelease still lists the previous Packages.gz');
     previous = listed!.sha256;
     checkPackagesGz(`repod run ${i}`, gz.body, listed, baseStanzas + i + 1, file);
@@ -280,7 +282,12 @@ async function aptlySeries(set: PackageSet, extra: PackageSet, dir: string, key:
 }
 
 /** Runs one size: repod, reprepro and aptly on the same .debs (a tool is null when missing). */
-export async function benchAptSize(set: PackageSet, extra: PackageSet, options: AptBenchOptions, tools: { reprepro: ThrowawayKey | string; aptly: ThrowawayKey | string }): Promise<AptSizeResult> {
+export async function benchAptSize(
+  set: PackageSet,
+  extra: PackageSet,
+  options: AptBenchOptions,
+  tools: { reprepro: ThrowawayKey | string; aptly: ThrowawayKey | string },
+): Promise<AptSizeResult> {
   const n = set.files.length;
   const work = join(options.workDir, `apt-${n}`);
   await rm(work, { recursive: true, force: true });
@@ -445,14 +452,19 @@ export async function runAptBench(config: AptBenchConfig): Promise<{ lines: stri
   const skipReason = (tool: string) => `${tool} is not installed (Debian package ${tool}; run as root to install it)`;
   for (const tool of missing) log(`skipping ${tool}: ${skipReason(tool)}`);
   const version = async (command: string, args: string[]) =>
-    (await which(command)) ? await runTimed(command, args).then((r) => (r.stdout + r.stderr).trim().split('\n')[0] ?? '', () => 'unknown') : 'missing';
+    (await which(command))
+      ? await runTimed(command, args).then(
+          (r) => (r.stdout + r.stderr).trim().split('\n')[0] ?? '',
+          () => 'unknown',
+        )
+      : 'missing';
   const versions = { reprepro: await version('reprepro', ['--version']), aptly: await version('aptly', ['version']), gpg: await version('gpg', ['--version']) };
 
   const extraCount = Math.max(16, config.repodRuns + 1, config.toolRuns + 1);
   const { sets, extra } = await prepareDebSets(config.debsDir, config.sizes, extraCount);
   let key: ThrowawayKey | null = null;
   if (!missing.includes('gpg') && (!missing.includes('reprepro') || !missing.includes('aptly'))) key = await throwawayKey(join(config.workDir, 'apt-gnupg'));
-  const toolFor = (tool: string): ThrowawayKey | string => (missing.includes(tool) ? skipReason(tool) : key ?? skipReason('gpg'));
+  const toolFor = (tool: string): ThrowawayKey | string => (missing.includes(tool) ? skipReason(tool) : (key ?? skipReason('gpg')));
 
   const results: AptSizeResult[] = [];
   let scale: AptScaleResult | { skipped: string } | null = null;
@@ -461,7 +473,10 @@ export async function runAptBench(config: AptBenchConfig): Promise<{ lines: stri
     for (const size of config.sizes) results.push(await benchAptSize(sets.get(size)!, extra, config, { reprepro: toolFor('reprepro'), aptly: toolFor('aptly') }));
     if (config.bookworm) {
       const file = config.bookworm;
-      const readable = await access(file).then(() => true, () => false);
+      const readable = await access(file).then(
+        () => true,
+        () => false,
+      );
       if (!readable) scale = { skipped: `${file} not found (apt-get update fills /var/lib/apt/lists)` };
       else if (file.endsWith('.lz4') && missing.includes('lz4')) scale = { skipped: skipReason('lz4') };
       else scale = await benchAptScale(file, extra, config);

@@ -33,7 +33,10 @@ export async function runDebReadBench(config: DebReadBenchConfig): Promise<{ lin
     if (run > 0) writerMs.push((performance.now() - started) / written.length);
     await rm(out, { recursive: true, force: true });
   }
-  const files = (await readdir(join(dir, 'pool'))).filter((f) => f.endsWith('.deb')).sort().map((f) => join(dir, 'pool', f));
+  const files = (await readdir(join(dir, 'pool')))
+    .filter((f) => f.endsWith('.deb'))
+    .sort()
+    .map((f) => join(dir, 'pool', f));
   const bytes = await Promise.all(files.map((f) => readFile(f)));
   config.log(`deb-read: ${files.length} packages`);
 
@@ -74,6 +77,11 @@ export async function runDebReadBench(config: DebReadBenchConfig): Promise<{ lin
   ];
   return {
     lines,
-    json: { date: new Date().toISOString(), packages: files.length, runs: config.runs, msPerPackage: { parseDeb: withFiles, parseDebControlOnly: controlOnly, dpkgDebInfo: dpkgDeb, aptFtparchivePackages: ftparchive, testWriterBuildDeb: median(writerMs) } },
+    json: {
+      date: new Date().toISOString(),
+      packages: files.length,
+      runs: config.runs,
+      msPerPackage: { parseDeb: withFiles, parseDebControlOnly: controlOnly, dpkgDebInfo: dpkgDeb, aptFtparchivePackages: ftparchive, testWriterBuildDeb: median(writerMs) },
+    },
   };
 }

@@ -20,7 +20,7 @@ import { ADMIN_TOKEN } from './lib/common.ts';
 import { httpRequest, keepAliveAgent } from './lib/http.ts';
 import type { PackageSet } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
-import { countFiles, fillStore, prepareRevPackages, pushOne, type FillResult } from './lib/rev-common.ts';
+import { countFiles, type FillResult, fillStore, prepareRevPackages, pushOne } from './lib/rev-common.ts';
 import { fmtMs, fmtRatio, median, table } from './lib/stats.ts';
 
 const DIST = 'rocky9';
@@ -67,7 +67,13 @@ async function currentNumber(server: RunningServer, dist: string): Promise<numbe
   return d?.revision?.number ?? 0;
 }
 
-async function pushSeries(server: RunningServer, storeDir: string, files: Array<{ name: string; bytes: Buffer }>, pushers: number, config: RevisionsBenchConfig): Promise<PushSeries> {
+async function pushSeries(
+  server: RunningServer,
+  storeDir: string,
+  files: Array<{ name: string; bytes: Buffer }>,
+  pushers: number,
+  config: RevisionsBenchConfig,
+): Promise<PushSeries> {
   const revDir = join(storeDir, 'dists', DIST, 'revisions');
   const revObjectsBefore = (await countFiles(revDir)).count;
   const startNumber = await currentNumber(server, DIST);
@@ -127,10 +133,14 @@ async function revisionsPerSecond(config: RevisionsBenchConfig, push: PackageSet
     log(`[revisions] sequential pushes (up to ${config.maxPushes} or ${config.pushSeconds} s)`);
     const sequential = { ...(await pushSeries(server, storeDir, files.slice(0, config.maxPushes), 1, config)), warmupMs: warm.ms };
     files.splice(0, sequential.pushes);
-    log(`  ${sequential.pushes} pushes in ${(sequential.durationMs / 1000).toFixed(1)} s: ${sequential.revisionsPerSecond.toFixed(1)} revisions/s, median ${sequential.medianMs.toFixed(0)} ms, lost races ${sequential.lostRaces}`);
+    log(
+      `  ${sequential.pushes} pushes in ${(sequential.durationMs / 1000).toFixed(1)} s: ${sequential.revisionsPerSecond.toFixed(1)} revisions/s, median ${sequential.medianMs.toFixed(0)} ms, lost races ${sequential.lostRaces}`,
+    );
     log(`[revisions] ${config.pushers} concurrent pushers`);
     const concurrent = await pushSeries(server, storeDir, files.slice(0, config.maxPushes), config.pushers, config);
-    log(`  ${concurrent.pushes} pushes in ${(concurrent.durationMs / 1000).toFixed(1)} s: ${concurrent.revisionsPerSecond.toFixed(1)} revisions/s, median ${concurrent.medianMs.toFixed(0)} ms, lost races ${concurrent.lostRaces}`);
+    log(
+      `  ${concurrent.pushes} pushes in ${(concurrent.durationMs / 1000).toFixed(1)} s: ${concurrent.revisionsPerSecond.toFixed(1)} revisions/s, median ${concurrent.medianMs.toFixed(0)} ms, lost races ${concurrent.lostRaces}`,
+    );
     return { packages: n, fill, sequential, concurrent };
   } finally {
     await server.stop();
@@ -159,7 +169,13 @@ async function promotion(config: RevisionsBenchConfig, push: PackageSet): Promis
   const server = await startBenchServer(`file:${storeDir}`, nodeArgs(config.profileDir, 'server-promotion'));
   const agent = keepAliveAgent(1);
   const post = (path: string, body: unknown) =>
-    httpRequest(`${server.url}/api/v1/distributions/${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)), agent, keep: true });
+    httpRequest(`${server.url}/api/v1/distributions/${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify(body)),
+      agent,
+      keep: true,
+    });
   let result: Omit<PromotionResult, 'fileTree'>;
   try {
     // Packages to promote: pushed into rocky9 now (not timed), the last files of the push set.
@@ -196,8 +212,16 @@ async function promotion(config: RevisionsBenchConfig, push: PackageSet): Promis
     }
     const poolAfter = await countFiles(join(storeDir, 'pool'));
     const [warmupMs, ...runsMs] = times;
-    log(`  promote one package: median ${median(runsMs).toFixed(0)} ms of ${runsMs.map((t) => t.toFixed(0)).join(', ')} (warm-up ${warmupMs.toFixed(0)}); pool ${poolBefore.count} -> ${poolAfter.count} objects`);
-    result = { packages: n, fill, migrate: { ms: migrateMs, copied, firstRepomdMs }, promote: { runsMs, warmupMs, medianMs: median(runsMs) }, pool: { before: poolBefore, after: poolAfter } };
+    log(
+      `  promote one package: median ${median(runsMs).toFixed(0)} ms of ${runsMs.map((t) => t.toFixed(0)).join(', ')} (warm-up ${warmupMs.toFixed(0)}); pool ${poolBefore.count} -> ${poolAfter.count} objects`,
+    );
+    result = {
+      packages: n,
+      fill,
+      migrate: { ms: migrateMs, copied, firstRepomdMs },
+      promote: { runsMs, warmupMs, medianMs: median(runsMs) },
+      pool: { before: poolBefore, after: poolAfter },
+    };
   } finally {
     agent.destroy();
     await server.stop();
@@ -229,7 +253,13 @@ async function promotion(config: RevisionsBenchConfig, push: PackageSet): Promis
   }
   if (!config.keep) await rm(work, { recursive: true, force: true });
   const totals = cpAlMs.map((t, i) => t + createrepoMs[i]);
-  const fileTree = { cpAlMs: cpAlMs.slice(1), createrepoMs: createrepoMs.slice(1), medianMs: median(totals.slice(1)), updateMs: updateMs.slice(1), updateMedianMs: median(updateMs.slice(1)) };
+  const fileTree = {
+    cpAlMs: cpAlMs.slice(1),
+    createrepoMs: createrepoMs.slice(1),
+    medianMs: median(totals.slice(1)),
+    updateMs: updateMs.slice(1),
+    updateMedianMs: median(updateMs.slice(1)),
+  };
   log(`  cp -al + createrepo_c: median ${fileTree.medianMs.toFixed(0)} ms; ln + createrepo_c --update: median ${fileTree.updateMedianMs.toFixed(0)} ms`);
   return { ...result, fileTree };
 }
@@ -275,7 +305,12 @@ export async function runRevisionsBench(config: RevisionsBenchConfig): Promise<{
       ['   migrate + first repomd.xml', fmtMs(p.migrate.ms + p.migrate.firstRepomdMs), '', fmtRatio(p.fileTree.medianMs, p.migrate.ms + p.migrate.firstRepomdMs)],
       ['   file tree: cp -al (median)', '', fmtMs(median(p.fileTree.cpAlMs)), ''],
       ['   file tree: createrepo_c (median)', '', fmtMs(median(p.fileTree.createrepoMs)), ''],
-      [`promote one package (median of ${p.promote.runsMs.length})`, fmtMs(p.promote.medianMs), fmtMs(p.fileTree.updateMedianMs), fmtRatio(p.fileTree.updateMedianMs, p.promote.medianMs)],
+      [
+        `promote one package (median of ${p.promote.runsMs.length})`,
+        fmtMs(p.promote.medianMs),
+        fmtMs(p.fileTree.updateMedianMs),
+        fmtRatio(p.fileTree.updateMedianMs, p.promote.medianMs),
+      ],
       ['   warm-up (excluded)', fmtMs(p.promote.warmupMs), '', ''],
       ['pool objects before -> after', `${p.pool.before.count} -> ${p.pool.after.count}`, '', ''],
       ['pool bytes before -> after', `${(p.pool.before.bytes / 1048576).toFixed(1)} -> ${(p.pool.after.bytes / 1048576).toFixed(1)} MiB`, '', ''],

@@ -10,11 +10,11 @@
  */
 import { spawn } from 'node:child_process';
 import { link, mkdir, readFile, rm } from 'node:fs/promises';
-import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
-import { startServer, type RunningServer } from '../test/helpers/server.ts';
+import { type RunningServer, startServer } from '../test/helpers/server.ts';
 import { ADMIN_TOKEN, ARCH, DIST } from './lib/common.ts';
 import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
 import type { PackageSet } from './lib/packages.ts';
@@ -221,7 +221,8 @@ async function repodUpdates(server: RunningServer, set: PackageSet, extra: Packa
     const xml = gunzipSync(primary.body).toString();
     const count = Number(/packages="(\d+)"/.exec(xml.slice(0, 400))?.[1]);
     const name = file.replace(/-[^-]+-[^-]+\.[^.]+\.rpm$/, '');
-    if (count !== set.files.length + i + 1 || !xml.includes(`<name>${name}</name>`)) throw new Error(`primary.xml after upload of ${file}: ${count} packages, ${name} ${xml.includes(name) ? 'present' : 'missing'}`);
+    if (count !== set.files.length + i + 1 || !xml.includes(`<name>${name}</name>`))
+      throw new Error(`primary.xml after upload of ${file}: ${count} packages, ${name} ${xml.includes(name) ? 'present' : 'missing'}`);
     rows.push({ total: t3 - t0, upload: t1 - t0, repomd: t2 - t1, primary: t3 - t2, bytes: primary.bytes });
   }
   agent.destroy();
@@ -328,10 +329,12 @@ async function stalledTest(server: RunningServer, options: RpmBenchOptions): Pro
   const open: Array<{ req: ClientRequest; res?: IncomingMessage }> = [];
   for (let c = 0; c < options.clients; c++) {
     for (const record of records) {
-      const item: { req: ClientRequest; res?: IncomingMessage } = { req: request(base + record.href, { agent }, (res) => {
-        res.pause();
-        item.res = res;
-      }) };
+      const item: { req: ClientRequest; res?: IncomingMessage } = {
+        req: request(base + record.href, { agent }, (res) => {
+          res.pause();
+          item.res = res;
+        }),
+      };
       item.req.on('error', () => undefined);
       item.req.end();
       open.push(item);
@@ -349,7 +352,9 @@ async function stalledTest(server: RunningServer, options: RpmBenchOptions): Pro
   await new Promise((r) => setTimeout(r, 300));
   if (started !== open.length) throw new Error(`only ${started} of ${open.length} stalled downloads got a 200 answer`);
   const result = { streams: open.length, fileBytes: options.clients * records.reduce((n, r) => n + r.size, 0), before, stalledRssKiB };
-  options.log(`  ${open.length} stalled downloads (${(result.fileBytes / 1048576).toFixed(0)} MiB of files): RSS ${((before?.VmRSS ?? 0) / 1024).toFixed(0)} -> ${(stalledRssKiB / 1024).toFixed(0)} MiB`);
+  options.log(
+    `  ${open.length} stalled downloads (${(result.fileBytes / 1048576).toFixed(0)} MiB of files): RSS ${((before?.VmRSS ?? 0) / 1024).toFixed(0)} -> ${(stalledRssKiB / 1024).toFixed(0)} MiB`,
+  );
   return result;
 }
 

@@ -34,19 +34,20 @@
  * sqlite (bench/sqlite.ts; .bench/results-sqlite.json), on the 10,000-RPM set:
  *   --sqlite-runs 3        measured createrepo_c/sqliterepo_c runs and push+rebuild runs (after one warm-up)
  */
-import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
 import { runAptBench } from './apt.ts';
 import { runDebReadBench } from './deb-read.ts';
-import { runRevisionsBench } from './revisions.ts';
-import { runSqliteBench } from './sqlite.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
+import { runRevisionsBench } from './revisions.ts';
 import { benchRpmSize, type RpmBenchOptions, type RpmSizeResult } from './rpm.ts';
+import { runSqliteBench } from './sqlite.ts';
 
 const { values } = parseArgs({
   options: {
@@ -130,7 +131,9 @@ if (only.has('rpm')) {
   // ------------------------------------------------------------------ report
   const out: string[] = [];
   out.push('', `repod RPM publishing benchmark — ${new Date().toISOString()}`);
-  out.push(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryMiB} MiB RAM, ${machine.platform}; node ${machine.node}; ${machine.createrepo_c}; ${machine.rpmbuild}`);
+  out.push(
+    `machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryMiB} MiB RAM, ${machine.platform}; node ${machine.node}; ${machine.createrepo_c}; ${machine.rpmbuild}`,
+  );
   out.push(`load average (1 min) at start ${machine.loadAverage.start.toFixed(2)}, at end ${machine.loadAverage.end.toFixed(2)} (anything else running skews the figures)`);
   out.push(
     `method: same generated RPMs for both tools (files read once before timing, so both read from the page cache); repod uses the file store ` +
@@ -154,7 +157,12 @@ if (only.has('rpm')) {
         ['   repod: repomd + 3 files read', fmtMs(i.repod.serveMs), '', ''],
         ['   peak RSS of the build process', fmtMiB(i.repod.peakRssKiB), fmtMiB(i.createrepo.defaults.maxRssKiB), ''],
         ['   primary / filelists / other .xml.gz', kib(i.repod.metadataBytes), kib(i.createrepo.defaults.metadataBytes), ''],
-        [`2. one more package, servable (median of ${u.repod.runsMs.length} / ${cr.defaults.runsMs.length})`, fmtMs(u.repod.medianMs), fmtMs(cr.defaults.medianMs), fmtRatio(cr.defaults.medianMs, u.repod.medianMs)],
+        [
+          `2. one more package, servable (median of ${u.repod.runsMs.length} / ${cr.defaults.runsMs.length})`,
+          fmtMs(u.repod.medianMs),
+          fmtMs(cr.defaults.medianMs),
+          fmtRatio(cr.defaults.medianMs, u.repod.medianMs),
+        ],
         ['   createrepo_c --update --no-database', '', fmtMs(cr['no-database'].medianMs), fmtRatio(cr['no-database'].medianMs, u.repod.medianMs)],
         ['   repod: upload answered (publish)', fmtMs(u.repod.uploadMs), '', ''],
         ['   repod: GET repomd.xml (render)', fmtMs(u.repod.repomdMs), '', ''],
@@ -211,7 +219,16 @@ if (only.has('rpm')) {
       {
         date: new Date().toISOString(),
         machine,
-        settings: { sizes, runs, createrepoRuns, clients: options.clients, rounds: options.rounds, loadMaxMs: options.loadMaxMs, stageConcurrency: options.stageConcurrency, warmup: 'one run excluded for each series' },
+        settings: {
+          sizes,
+          runs,
+          createrepoRuns,
+          clients: options.clients,
+          rounds: options.rounds,
+          loadMaxMs: options.loadMaxMs,
+          stageConcurrency: options.stageConcurrency,
+          warmup: 'one run excluded for each series',
+        },
         packageSets: Object.fromEntries([...sets].map(([n, s]) => [n, { dir: s.dir, builtNow: s.built, buildMs: s.buildMs }])),
         results,
       },

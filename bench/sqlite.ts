@@ -237,7 +237,9 @@ export async function runSqliteBench(config: SqliteBenchConfig): Promise<{ lines
         ['createrepo_c --no-database alone (median)', '', fmtMs(crNoDb.medianMs), ''],
       ]),
     );
-    lines.push(`checked after timing: each repod database lists ${n} packages (sql.js SELECT count(*)), hrefs Packages/<letter>/; the cached and new-process answers equal the first.`);
+    lines.push(
+      `checked after timing: each repod database lists ${n} packages (sql.js SELECT count(*)), hrefs Packages/<letter>/; the cached and new-process answers equal the first.`,
+    );
     lines.push('', `sqlite bench time ${((Date.now() - started) / 1000).toFixed(0)} s; figures in .bench/results-sqlite.json`);
     return {
       lines,

@@ -11,17 +11,19 @@ import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApp } from '../src/http/app.ts';
-import { bytesStream } from '../src/storage/objects.ts';
 import { stagePackage } from '../src/ingest/stage.ts';
 import { publishBatch } from '../src/revisions/publish.ts';
 import { buildNodeCore } from '../src/runtime/node-core.ts';
+import { bytesStream } from '../src/storage/objects.ts';
 import { CORPUS, CORPUS_SKIP_MESSAGE } from '../test/helpers/corpus.ts';
 
 const NEEDED = ['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'hello-1.0-1.src.rpm', 'hello_2.10-3_amd64.deb', 'cowsay_3.03+dfsg2-8_all.deb'];
 const fixtures = process.argv[2] ? resolve(process.argv[2]) : CORPUS;
 const missing = fixtures === null ? NEEDED : NEEDED.filter((name) => !existsSync(join(fixtures, name)));
 if (fixtures === null || missing.length > 0) {
-  console.error(`make-format-samples: the samples are made from the third-party package corpus, ${fixtures === null ? 'which is absent' : `and ${fixtures} lacks ${missing.join(', ')}`}.`);
+  console.error(
+    `make-format-samples: the samples are made from the third-party package corpus, ${fixtures === null ? 'which is absent' : `and ${fixtures} lacks ${missing.join(', ')}`}.`,
+  );
   console.error(`Pass its directory as the argument or ${CORPUS_SKIP_MESSAGE.replace(/^corpus tests skipped: /, '')}.`);
   process.exit(1);
 }

@@ -26,5 +26,7 @@ fi
 bash scripts/dnf-plugins.sh >/dev/null
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
+# Formatting and lint rules (biome.json: node:* only at the Node edges), then types, then tests.
+npx biome ci .
 npx tsc -p . --noEmit
 node scripts/run-tests.mjs "$@"

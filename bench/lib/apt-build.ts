@@ -16,13 +16,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import type { EntryWithSegments } from '../../src/bucket/chunk.ts';
 import { createApp } from '../../src/http/app.ts';
 import { APT_STREAMS, aptKey } from '../../src/ingest/apt-entry.ts';
-import type { EntryWithSegments } from '../../src/bucket/chunk.ts';
-import { stagePackage, type StagedPackage } from '../../src/ingest/stage.ts';
+import { type StagedPackage, stagePackage } from '../../src/ingest/stage.ts';
 import { publishBatch } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
-import { APT_COMPONENT as COMPONENT, APT_DIST, countStanzas, fetchPath, releaseFiles, type AptFillResult } from './apt-common.ts';
+import { APT_DIST, type AptFillResult, APT_COMPONENT as COMPONENT, countStanzas, fetchPath, releaseFiles } from './apt-common.ts';
 import { ADMIN_TOKEN } from './common.ts';
 import { procStatus } from './proc.ts';
 
@@ -51,7 +51,8 @@ function debianEntries(text: string, limit: number): { entries: EntryWithSegment
     const version = field('Version');
     const sha256 = field('SHA256');
     const file = field('Filename');
-    if (!name || !arch || !version || !file || !sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`stanza without Package/Architecture/Version/Filename/SHA256:\n${stanza.slice(0, 300)}`);
+    if (!name || !arch || !version || !file || !sha256 || !/^[0-9a-f]{64}$/.test(sha256))
+      throw new Error(`stanza without Package/Architecture/Version/Filename/SHA256:\n${stanza.slice(0, 300)}`);
     const key = aptKey(COMPONENT, name, arch, version);
     if (byKey.has(key)) {
       duplicates++;
@@ -101,7 +102,10 @@ if (mode === 'debs') {
   packages = parsed.entries.length;
   duplicates = parsed.duplicates;
   publish = async () => {
-    const result = await core.repository.publish(APT_DIST, 'apt', APT_STREAMS, () => ({ add: parsed.entries, remove: [] }), { author: 'bench', message: `${packages} stanzas of ${source}` });
+    const result = await core.repository.publish(APT_DIST, 'apt', APT_STREAMS, () => ({ add: parsed.entries, remove: [] }), {
+      author: 'bench',
+      message: `${packages} stanzas of ${source}`,
+    });
     if (!result.changed || result.compose.added.length !== packages) throw new Error(`publish: ${result.compose.added.length} of ${packages} entries added`);
   };
 }

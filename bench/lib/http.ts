@@ -1,6 +1,6 @@
 /** A lean HTTP/1.1 client on node:http with keep-alive (less client CPU than fetch on a 2-core box). */
 import { Agent, request } from 'node:http';
-import { multipartBody, type FormPart } from '../../src/cli/multipart.ts';
+import { type FormPart, multipartBody } from '../../src/cli/multipart.ts';
 
 export interface HttpResponse {
   status: number;
@@ -15,10 +15,7 @@ export function keepAliveAgent(maxSockets: number): Agent {
   return new Agent({ keepAlive: true, maxSockets });
 }
 
-export function httpRequest(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Buffer; agent?: Agent; keep?: boolean } = {},
-): Promise<HttpResponse> {
+export function httpRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer; agent?: Agent; keep?: boolean } = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
       const parts: Buffer[] = [];
@@ -41,7 +38,10 @@ export function httpRequest(
  * reads packages into memory before timing).
  */
 export async function multipart(fields: Record<string, string>, file: { field: string; name: string; bytes: Uint8Array }): Promise<{ body: Buffer; contentType: string }> {
-  const parts: FormPart[] = [...Object.entries(fields).map(([name, value]) => ({ name, value })), { name: file.field, file: { bytes: file.bytes, filename: file.name, contentType: 'application/x-rpm' } }];
+  const parts: FormPart[] = [
+    ...Object.entries(fields).map(([name, value]) => ({ name, value })),
+    { name: file.field, file: { bytes: file.bytes, filename: file.name, contentType: 'application/x-rpm' } },
+  ];
   const { body, contentType } = multipartBody(parts);
   return { body: Buffer.from(await new Response(body).arrayBuffer()), contentType };
 }

@@ -115,8 +115,6 @@ export async function preparePackageSets(root: string, sizes: number[], extraCou
   }
   const extraDir = join(root, `extra-${extraCount}`);
   const extraMarker = await readMarker(extraDir);
-  const extra = extraMarker
-    ? { dir: extraDir, files: extraMarker.files, built: false, buildMs: 0 }
-    : await buildSet(extraDir, extraCount, 'benchextra', extraCount);
+  const extra = extraMarker ? { dir: extraDir, files: extraMarker.files, built: false, buildMs: 0 } : await buildSet(extraDir, extraCount, 'benchextra', extraCount);
   return { sets, extra };
 }

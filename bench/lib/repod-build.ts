@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { createApp } from '../../src/http/app.ts';
-import { stagePackage, type StagedPackage } from '../../src/ingest/stage.ts';
+import { type StagedPackage, stagePackage } from '../../src/ingest/stage.ts';
 import { publishBatch } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
-import { ADMIN_TOKEN, DIST, ARCH } from './common.ts';
+import { ADMIN_TOKEN, ARCH, DIST } from './common.ts';
 import { procStatus } from './proc.ts';
 
 const [dir, storeDir, concurrencyArg] = process.argv.slice(2);

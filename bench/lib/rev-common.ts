@@ -5,13 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Agent } from 'node:http';
+import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/helpers/paths.ts';
 import { buildManyRpms } from '../../test/helpers/rpmbuild.ts';
 import { ADMIN_TOKEN } from './common.ts';
 import { httpRequest, multipart } from './http.ts';
-import { SOURCE_DATE_EPOCH, type PackageSet } from './packages.ts';
+import { type PackageSet, SOURCE_DATE_EPOCH } from './packages.ts';
 import { procStatus } from './proc.ts';
 
 /** Same shape as bench/rpm.ts RepodInitial (what repod-build.ts prints). */
@@ -53,7 +53,10 @@ export async function prepareRevPackages(root: string, count: number, log: (m: s
 /** Fills a fresh file store with every .rpm of `dir` as one revision of rocky9 (bench/lib/repod-build.ts). */
 export function fillStore(dir: string, storeDir: string, concurrency: number): Promise<FillResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/repod-build.ts', dir, storeDir, String(concurrency)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/repod-build.ts', dir, storeDir, String(concurrency)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,7 +1,7 @@
-import { PreconditionFailedError, RepodError } from '../errors.ts';
-import type { Capabilities } from '../capabilities.ts';
-import { getJson, putJson } from '../storage/objects.ts';
 import { layout } from '../bucket/layout.ts';
+import type { Capabilities } from '../capabilities.ts';
+import { PreconditionFailedError, RepodError } from '../errors.ts';
+import { getJson, putJson } from '../storage/objects.ts';
 import { isRole, type Role } from './roles.ts';
 import type { Users } from './users.ts';
 

@@ -1,8 +1,8 @@
-import { RepodError } from '../errors.ts';
-import type { Capabilities } from '../capabilities.ts';
-import { getJson, putJson } from '../storage/objects.ts';
 import { layout } from '../bucket/layout.ts';
-import { toBase64, fromBase64 } from '../util/bytes.ts';
+import type { Capabilities } from '../capabilities.ts';
+import { RepodError } from '../errors.ts';
+import { getJson, putJson } from '../storage/objects.ts';
+import { fromBase64, toBase64 } from '../util/bytes.ts';
 import { isRole, type Role } from './roles.ts';
 import type { Principal } from './tokens.ts';
 
@@ -37,7 +37,8 @@ export class Users {
   constructor(private readonly caps: Capabilities) {}
 
   async create(username: string, password: string, role: Role): Promise<Omit<UserRecord, 'password'>> {
-    if (!NAME.test(username) || username === 'admin') throw new RepodError('invalid_request', `invalid user name ${JSON.stringify(username)} (lower-case letters, digits, . _ -; not admin)`, { status: 400 });
+    if (!NAME.test(username) || username === 'admin')
+      throw new RepodError('invalid_request', `invalid user name ${JSON.stringify(username)} (lower-case letters, digits, . _ -; not admin)`, { status: 400 });
     if (!isRole(role)) throw new RepodError('invalid_request', `unknown role ${JSON.stringify(role)}`, { status: 400 });
     if (password.length < 8) throw new RepodError('invalid_request', 'passwords have at least 8 characters', { status: 400 });
     const salt = crypto.getRandomValues(new Uint8Array(16));

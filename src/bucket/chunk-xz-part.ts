@@ -37,7 +37,14 @@ export function encodeXzPart(chunk: string, index: ChunkIndex, bytes: Uint8Array
   let offset = 0;
   for (const g of index.rawGroups(s)) {
     const block = encodeXzBlock(bytes.subarray(g.start, g.end));
-    blocks.push({ arch: g.arch, ...(g.component !== undefined ? { component: g.component } : {}), offset, length: block.bytes.length, unpaddedSize: block.unpaddedSize, uncompressedSize: block.uncompressedSize });
+    blocks.push({
+      arch: g.arch,
+      ...(g.component !== undefined ? { component: g.component } : {}),
+      offset,
+      length: block.bytes.length,
+      unpaddedSize: block.unpaddedSize,
+      uncompressedSize: block.uncompressedSize,
+    });
     body.push(block.bytes);
     offset += block.bytes.length;
   }
@@ -53,7 +60,9 @@ export class XzPart {
   ) {}
 
   select(select: ViewSelector): Array<{ start: number; end: number; unpaddedSize: number; uncompressedSize: number }> {
-    return this.header.blocks.filter((b) => select(b)).map((b) => ({ start: this.bodyOffset + b.offset, end: this.bodyOffset + b.offset + b.length, unpaddedSize: b.unpaddedSize, uncompressedSize: b.uncompressedSize }));
+    return this.header.blocks
+      .filter((b) => select(b))
+      .map((b) => ({ start: this.bodyOffset + b.offset, end: this.bodyOffset + b.offset + b.length, unpaddedSize: b.unpaddedSize, uncompressedSize: b.uncompressedSize }));
   }
 }
 

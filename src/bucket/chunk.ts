@@ -1,7 +1,7 @@
 import { RepodError } from '../errors.ts';
-import { decodeSegmented, encodeSegmented } from './segmented.ts';
-import { joinKey } from './keys.ts';
 import { concatBytes } from '../util/bytes.ts';
+import { joinKey } from './keys.ts';
+import { decodeSegmented, encodeSegmented } from './segmented.ts';
 
 /**
  * A chunk is an immutable, content-addressed slice of a revision's package index: entries sorted
@@ -69,7 +69,6 @@ export const CHUNK_MAX_ENTRIES = 1024;
 export const CHUNK_MAX_BYTES = 8 * 1024 * 1024;
 
 const groupKey = (e: { arch: string; component?: string }) => joinKey(e.component ?? '', e.arch);
-
 
 export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], gzip: (data: Uint8Array) => Uint8Array): Uint8Array {
   const body: Uint8Array[] = [];

@@ -99,7 +99,7 @@ export class ApiClient {
     const text = await response.text().catch((error) => {
       throw new LocalError(`the connection to ${url.origin} broke while reading the answer: ${describeFetchError(error)}`, { cause: error });
     });
-    let parsed: unknown ;
+    let parsed: unknown;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);
@@ -111,7 +111,9 @@ export class ApiClient {
       const doc = parsed as { error?: unknown; message?: unknown } | undefined;
       const code = typeof doc?.error === 'string' ? doc.error : `http_${response.status}`;
       const message =
-        typeof doc?.message === 'string' ? doc.message : `${method} ${url.pathname} answered ${response.status} ${response.statusText}${text && parsed === undefined ? `: ${text.slice(0, 200).trim()}` : ''}`;
+        typeof doc?.message === 'string'
+          ? doc.message
+          : `${method} ${url.pathname} answered ${response.status} ${response.statusText}${text && parsed === undefined ? `: ${text.slice(0, 200).trim()}` : ''}`;
       throw new ApiError(response.status, code, message, parsed);
     }
     if (parsed === undefined && text.length > 0) {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError, type Command, type OptionSpec } from './command.ts';
+import { type Command, type OptionSpec, UsageError } from './command.ts';
 import { diff } from './commands/diff.ts';
 import { distributions } from './commands/distributions.ts';
 import { gc } from './commands/gc.ts';
@@ -21,7 +21,7 @@ import { show } from './commands/show.ts';
 import { tag } from './commands/tag.ts';
 import { token } from './commands/token.ts';
 import { ApiClient, ApiError, DEFAULT_URL, LocalError } from './http-client.ts';
-import { Output, type Io } from './output.ts';
+import { type Io, Output } from './output.ts';
 
 export const COMMANDS: Command[] = [push, remove, revisions, show, diff, rollback, tag, promote, migrate, distributions, gc, token, login];
 
@@ -65,7 +65,7 @@ export function globalHelp(): string {
     `  REPOD_URL    server URL (default ${DEFAULT_URL})`,
     '  REPOD_TOKEN  bearer token (an API token, the admin token, or one from `repod login`)',
     '',
-    'Exit status: 0 success, 1 error (the server\'s message and code on stderr), 2 usage error.',
+    "Exit status: 0 success, 1 error (the server's message and code on stderr), 2 usage error.",
     '',
     'Examples:',
     '  export REPOD_URL=https://repo.example.com REPOD_TOKEN=rpd_...',
@@ -122,7 +122,9 @@ function splitCommand(argv: string[]): { name: string | undefined; args: string[
 }
 
 function toParseArgsOptions(options: Record<string, OptionSpec>) {
-  return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]));
+  return Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+  );
 }
 
 /** Runs one invocation; returns the exit status. Never throws. */
@@ -180,7 +182,15 @@ export async function cli(argv: string[], io: Io = nodeIo()): Promise<number> {
 function report(error: unknown, io: Io, command: Command | undefined, argv: string[]): number {
   if (error instanceof UsageError) {
     const cmd = error.command ?? command?.name;
-    io.stderr.write(`repod: ${error.message}\n${cmd ? `Usage:\n${COMMANDS.find((c) => c.name === cmd)!.usage.map((u) => `  ${u}`).join('\n')}\nSee 'repod ${cmd} --help'.` : "See 'repod --help'."}\n`);
+    io.stderr.write(
+      `repod: ${error.message}\n${
+        cmd
+          ? `Usage:\n${COMMANDS.find((c) => c.name === cmd)!
+              .usage.map((u) => `  ${u}`)
+              .join('\n')}\nSee 'repod ${cmd} --help'.`
+          : "See 'repod --help'."
+      }\n`,
+    );
     return 2;
   }
   if (error instanceof ApiError) {

@@ -1,11 +1,11 @@
 import type { Tokens } from '../auth/tokens.ts';
 import type { Users } from '../auth/users.ts';
+import type { Capabilities } from '../capabilities.ts';
 import type { Distributions } from '../config/distributions.ts';
+import type { Settings } from '../config/settings.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import type { ExtraRecordsFactory } from '../render/rpm-files.ts';
 import type { Repository } from '../revisions/repository.ts';
-import type { Capabilities } from '../capabilities.ts';
-import type { Settings } from '../config/settings.ts';
 import type { Keyring } from '../signing/keyring.ts';
 
 /** The services every shell (HTTP routes, CLI) works through; built by a runtime's composition root. */

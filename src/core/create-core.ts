@@ -1,15 +1,15 @@
 import type { SqlJsStatic } from 'sql.js';
 import { Tokens } from '../auth/tokens.ts';
 import { Users } from '../auth/users.ts';
+import type { Capabilities } from '../capabilities.ts';
 import { Distributions } from '../config/distributions.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import { RepodError } from '../errors.ts';
 import { Renderer } from '../render/render-cache.ts';
 import { sqliteRecords } from '../render/rpm-sqlite.ts';
 import { Repository } from '../revisions/repository.ts';
 import { Keyring } from '../signing/keyring.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
-import type { Capabilities } from '../capabilities.ts';
-import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import type { Core } from './core.ts';
 
 /** What a runtime read from its configuration (environment, files, secrets) for the core. */

@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
 import type { Core } from '../core/core.ts';
 import { handleError, notFound } from './errors.ts';
-import { aptRepoRoutes } from './routes/apt-repos.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { aptRepoRoutes } from './routes/apt-repos.ts';
 import { authRoutes } from './routes/auth.ts';
-import { historyRoutes } from './routes/history.ts';
-import { packageRoutes } from './routes/packages.ts';
-import { distributionRoutes } from './routes/distributions.ts';
-import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
 import { clientSetupRoutes } from './routes/client-setup.ts';
+import { distributionRoutes } from './routes/distributions.ts';
+import { historyRoutes } from './routes/history.ts';
+import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
+import { packageRoutes } from './routes/packages.ts';
 import { rpmRepoRoutes } from './routes/rpm-repos.ts';
 import { uploadRoutes } from './routes/upload.ts';
 

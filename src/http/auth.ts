@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { roleAtLeast, type Role } from '../auth/roles.ts';
+import { type Role, roleAtLeast } from '../auth/roles.ts';
 import type { Principal } from '../auth/tokens.ts';
 import type { Core } from '../core/core.ts';
 import { RepodError } from '../errors.ts';

@@ -180,4 +180,3 @@ export async function readText(stream: ReadableStream<Uint8Array>, limit = 64 * 
   }
   return new TextDecoder().decode(out);
 }
-

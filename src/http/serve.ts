@@ -78,13 +78,7 @@ function parseRange(header: string | undefined, size: number): ByteRange | 'inva
  * A package file: a redirect to a presigned URL where the store can presign, otherwise streamed
  * with Range, ETag and Last-Modified support.
  */
-export async function serveBlob(
-  c: Context,
-  store: BlobStore,
-  key: string,
-  fileName: string,
-  presignSeconds: number,
-): Promise<Response> {
+export async function serveBlob(c: Context, store: BlobStore, key: string, fileName: string, presignSeconds: number): Promise<Response> {
   if (store.capabilities.presign && store.presign) {
     const url = await store.presign(key, { expiresInSeconds: presignSeconds, filename: fileName, contentType: contentTypeFor(fileName) });
     return new Response(null, { status: 302, headers: { location: url, 'cache-control': 'private, max-age=60' } });

@@ -1,10 +1,10 @@
+import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
+import { joinKey } from '../bucket/keys.ts';
+import type { DebFileFacts } from '../bucket/package-record.ts';
 import type { DebControl } from '../formats/deb/control.ts';
 import { contentsLines, contentsLocation } from '../metadata/apt/contents.ts';
 import { renderPackagesStanza } from '../metadata/apt/packages-stanza.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
-import type { DebFileFacts } from '../bucket/package-record.ts';
-import { joinKey } from '../bucket/keys.ts';
 
 /**
  * How a .deb becomes an index entry of an APT distribution: its key and its segments. Packages

@@ -7,8 +7,8 @@ import { ConflictError, PreconditionFailedError } from '../errors.ts';
 import { parseDebControl } from '../formats/deb/control.ts';
 import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import { getJson, putJson } from '../storage/objects.ts';
-import { aptEntry, APT_STREAMS } from './apt-entry.ts';
-import { rpmEntry, rpmFileName, RPM_STREAMS } from './rpm-entry.ts';
+import { APT_STREAMS, aptEntry } from './apt-entry.ts';
+import { RPM_STREAMS, rpmEntry, rpmFileName } from './rpm-entry.ts';
 import { discardStaged, type StagedDeb, type StagedPackage, type StagedRpm } from './stage.ts';
 
 /**

@@ -1,6 +1,6 @@
-import { ConflictError } from '../errors.ts';
 import type { IndexEntry } from '../bucket/chunk.ts';
 import type { Revision } from '../bucket/revision.ts';
+import { ConflictError } from '../errors.ts';
 import type { IngestStep } from './pipeline.ts';
 
 /** What the step reads of the distribution as published (revisions/repository.ts provides it). */

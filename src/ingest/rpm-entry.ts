@@ -1,10 +1,10 @@
+import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
+import { joinKey } from '../bucket/keys.ts';
 import type { RpmFileFacts, RpmPackage } from '../formats/rpm/model.ts';
 import { renderFilelistsPackage } from '../metadata/rpm/filelists.ts';
 import { renderOtherPackage } from '../metadata/rpm/other.ts';
 import { renderPrimaryPackage } from '../metadata/rpm/primary.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
-import { joinKey } from '../bucket/keys.ts';
 
 /**
  * How an RPM becomes an index entry: its identity key and its pre-compressed metadata segments.

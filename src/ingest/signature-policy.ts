@@ -1,14 +1,14 @@
-import type { RpmDistribution } from '../config/distributions.ts';
-import type { Capabilities } from '../capabilities.ts';
-import type { Keyring } from '../signing/keyring.ts';
-import type { BlobStore } from '../storage/blob-store.ts';
-import type { IngestStep } from './pipeline.ts';
-import { RepodError } from '../errors.ts';
-import { signRpmHeader } from '../signing/rpm-sign.ts';
-import { RpmKeyring, verifyRpm, type RpmVerification } from '../signing/rpm-verify.ts';
-import { bytesStream } from '../storage/objects.ts';
 import { layout } from '../bucket/layout.ts';
-import { discardStaged, stagePackage, type StagedRpm } from './stage.ts';
+import type { Capabilities } from '../capabilities.ts';
+import type { RpmDistribution } from '../config/distributions.ts';
+import { RepodError } from '../errors.ts';
+import type { Keyring } from '../signing/keyring.ts';
+import { signRpmHeader } from '../signing/rpm-sign.ts';
+import { RpmKeyring, type RpmVerification, verifyRpm } from '../signing/rpm-verify.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { bytesStream } from '../storage/objects.ts';
+import type { IngestStep } from './pipeline.ts';
+import { discardStaged, type StagedRpm, stagePackage } from './stage.ts';
 
 /**
  * Package signature policy per distribution, Koji-style: `require` a signature by one of the
@@ -61,9 +61,13 @@ export async function applySignaturePolicy(dist: RpmDistribution, staged: Staged
   const policy = dist.packageSignatures?.policy ?? 'soft';
   if (policy === 'require' && !trusted) {
     const wanted = listed.length ? `one of the keys ${listed.join(', ')}` : 'a trusted key';
-    throw new RepodError('signature_required', `distribution ${dist.name} requires packages signed by ${wanted} (policy require); ${label} is ${verification.status === 'signed' ? `signed by ${summary.signers.join(', ')}` : verification.status}`, {
-      status: 422,
-    });
+    throw new RepodError(
+      'signature_required',
+      `distribution ${dist.name} requires packages signed by ${wanted} (policy require); ${label} is ${verification.status === 'signed' ? `signed by ${summary.signers.join(', ')}` : verification.status}`,
+      {
+        status: 422,
+      },
+    );
   }
   return { summary, include: policy !== 'skip-missing' || trusted };
 }

@@ -1,9 +1,9 @@
-import { InvalidPackageError, RepodError } from '../errors.ts';
-import { DebReader, type DebParseResult } from '../formats/deb/reader.ts';
-import { RpmReader, type RpmParseResult } from '../formats/rpm/index.ts';
-import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
-import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../signing/rpm-digests.ts';
 import { layout } from '../bucket/layout.ts';
+import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
+import { InvalidPackageError, RepodError } from '../errors.ts';
+import { type DebParseResult, DebReader } from '../formats/deb/reader.ts';
+import { type RpmParseResult, RpmReader } from '../formats/rpm/index.ts';
+import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../signing/rpm-digests.ts';
 
 /**
  * Ingest: an upload streams once into a temporary object while its checksums are computed and

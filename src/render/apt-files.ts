@@ -1,17 +1,23 @@
-import type { AptDistribution } from '../config/distributions.ts';
-import { getJson } from '../storage/objects.ts';
 import { layout } from '../bucket/layout.ts';
 import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
-import { APT_VIEW, renderAptView } from './apt-view.ts';
 import type { Revision } from '../bucket/revision.ts';
-import type { Repository } from '../revisions/repository.ts';
-import type { Renderer } from './render-cache.ts';
-import type { Keyring } from '../signing/keyring.ts';
 import type { Capabilities } from '../capabilities.ts';
+import type { AptDistribution } from '../config/distributions.ts';
+import type { Repository } from '../revisions/repository.ts';
+import type { Keyring } from '../signing/keyring.ts';
+import { getJson } from '../storage/objects.ts';
+import { APT_VIEW, renderAptView } from './apt-view.ts';
+import type { Renderer } from './render-cache.ts';
 
-export async function aptManifest(core: { caps: Capabilities; keyring: Keyring; renderer: Renderer; repository: Repository }, dist: AptDistribution, revision: Revision): Promise<RenderManifest> {
+export async function aptManifest(
+  core: { caps: Capabilities; keyring: Keyring; renderer: Renderer; repository: Repository },
+  dist: AptDistribution,
+  revision: Revision,
+): Promise<RenderManifest> {
   const signer = await core.keyring.signer();
-  return core.renderer.view(dist.name, revision.id, APT_VIEW, signer.keysetId, () => renderAptView({ caps: core.caps, repository: core.repository, signer, carry: core.renderer.carry }, dist, revision));
+  return core.renderer.view(dist.name, revision.id, APT_VIEW, signer.keysetId, () =>
+    renderAptView({ caps: core.caps, repository: core.repository, signer, carry: core.renderer.carry }, dist, revision),
+  );
 }
 
 const BY_HASH = /^(.*\/)by-hash\/SHA256\/([0-9a-f]{64})$/;
@@ -21,7 +27,12 @@ const BY_HASH = /^(.*\/)by-hash\/SHA256\/([0-9a-f]{64})$/;
  * client that read an older InRelease finds the files of that revision through the by-hash
  * pointers every render leaves.
  */
-export async function findAptFile(core: { caps: Capabilities; keyring: Keyring; renderer: Renderer; repository: Repository }, dist: AptDistribution, manifest: RenderManifest, path: string): Promise<RenderedFile | null> {
+export async function findAptFile(
+  core: { caps: Capabilities; keyring: Keyring; renderer: Renderer; repository: Repository },
+  dist: AptDistribution,
+  manifest: RenderManifest,
+  path: string,
+): Promise<RenderedFile | null> {
   const direct = manifest.files.find((f) => f.path === path);
   if (direct) return direct;
   const m = BY_HASH.exec(path);

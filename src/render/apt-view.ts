@@ -1,15 +1,15 @@
-import type { AptDistribution } from '../config/distributions.ts';
-import { renderRelease } from '../metadata/apt/release.ts';
-import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
+import type { ViewSelector } from '../bucket/chunk.ts';
+import { joinKey } from '../bucket/keys.ts';
+import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
+import type { ChunkRef, Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
+import type { AptDistribution } from '../config/distributions.ts';
+import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
+import { renderRelease } from '../metadata/apt/release.ts';
+import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
 import { utf8 } from '../util/bytes.ts';
-import type { ViewSelector } from '../bucket/chunk.ts';
-import { IndexFileBuilder, type HashCarry } from './index-file.ts';
-import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
-import type { Repository } from '../revisions/repository.ts';
-import type { ChunkRef, Revision } from '../bucket/revision.ts';
-import { joinKey } from '../bucket/keys.ts';
+import { type HashCarry, IndexFileBuilder } from './index-file.ts';
 
 export const APT_VIEW = 'apt';
 

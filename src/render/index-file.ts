@@ -1,7 +1,7 @@
+import type { RenderedFile, Segment } from '../bucket/render-manifest.ts';
 import type { Hasher } from '../capabilities.ts';
 import { toBase64 } from '../util/bytes.ts';
 import { LruCache } from '../util/lru-cache.ts';
-import type { RenderedFile, Segment } from '../bucket/render-manifest.ts';
 
 /**
  * Builds one listed index file of a render (Packages, Packages.gz, Contents, ...) chunk by chunk:
@@ -121,9 +121,17 @@ export class IndexFileBuilder {
    * resumes from (null when the runtime cannot snapshot hashes).
    */
   async finish(tail?: Uint8Array): Promise<{ file: RenderedFile; progress: FileProgress | null }> {
-    const progress: FileProgress | null = this.marks.length === this.chunks.length ? { chunks: this.chunks, marks: this.marks, segments: [...this.segments], blocks: [...this.blocks] } : null;
+    const progress: FileProgress | null =
+      this.marks.length === this.chunks.length ? { chunks: this.chunks, marks: this.marks, segments: [...this.segments], blocks: [...this.blocks] } : null;
     if (tail) this.addData(tail);
-    const file: RenderedFile = { path: this.path, type: this.type, size: this.size, openSize: this.openSize, checksums: { sha256: await this.hasher.digest() }, segments: this.segments };
+    const file: RenderedFile = {
+      path: this.path,
+      type: this.type,
+      size: this.size,
+      openSize: this.openSize,
+      checksums: { sha256: await this.hasher.digest() },
+      segments: this.segments,
+    };
     return { file, progress };
   }
 

@@ -1,11 +1,11 @@
-import { PreconditionFailedError } from '../errors.ts';
+import { layout } from '../bucket/layout.ts';
+import type { ByHashPointer, RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
 import type { Capabilities } from '../capabilities.ts';
+import { PreconditionFailedError } from '../errors.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
-import { layout } from '../bucket/layout.ts';
-import { HashCarry } from './index-file.ts';
 import { LruCache } from '../util/lru-cache.ts';
-import type { ByHashPointer, RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
+import { HashCarry } from './index-file.ts';
 
 /**
  * Renders each (revision, view) once: memory first, then the store (another server may have
@@ -97,7 +97,9 @@ export class Renderer {
           const object =
             'object' in segment
               ? await store.get(segment.object)
-              : await store.get(segment.part ? layout.chunkPart(segment.chunk, segment.part) : layout.chunk(segment.chunk), { range: { start: segment.start, end: segment.end - 1 } });
+              : await store.get(segment.part ? layout.chunkPart(segment.chunk, segment.part) : layout.chunk(segment.chunk), {
+                  range: { start: segment.start, end: segment.end - 1 },
+                });
           if (!object) {
             controller.error(new Error(`${'object' in segment ? segment.object : `chunk ${segment.chunk}`} is missing`));
             return;

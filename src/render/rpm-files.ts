@@ -1,14 +1,14 @@
-import type { RpmDistribution } from '../config/distributions.ts';
-import { APT_STREAMS } from '../ingest/apt-entry.ts';
 import type { IndexEntry } from '../bucket/chunk.ts';
 import type { RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
-import { renderRpmView, rpmViewName, type ExtraRecords } from './rpm-view.ts';
 import type { Revision } from '../bucket/revision.ts';
-import { RPM_STREAMS, rpmArchesFor, rpmHref, rpmKeyFromFileName, type RpmVariant } from '../ingest/rpm-entry.ts';
-import type { Repository } from '../revisions/repository.ts';
-import type { Renderer } from './render-cache.ts';
-import type { Keyring } from '../signing/keyring.ts';
 import type { Capabilities } from '../capabilities.ts';
+import type { RpmDistribution } from '../config/distributions.ts';
+import { APT_STREAMS } from '../ingest/apt-entry.ts';
+import { RPM_STREAMS, type RpmVariant, rpmArchesFor, rpmHref, rpmKeyFromFileName } from '../ingest/rpm-entry.ts';
+import type { Repository } from '../revisions/repository.ts';
+import type { Keyring } from '../signing/keyring.ts';
+import type { Renderer } from './render-cache.ts';
+import { type ExtraRecords, renderRpmView, rpmViewName } from './rpm-view.ts';
 
 /** What a distribution that has never been published to looks like: a valid, empty repository. */
 export function emptyRevision(dist: string, kind: Revision['kind']): Revision {
@@ -38,9 +38,21 @@ export function rpmViewArches(dist: RpmDistribution): string[] {
  * Renders more metadata for a view from its XML (the sqlite databases). The runtime sets it on the
  * core when it can build them; the hashed variant lists them, the plain one when the distribution asks.
  */
-export type ExtraRecordsFactory = (core: { caps: Capabilities; repository: Repository }, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant) => ExtraRecords;
+export type ExtraRecordsFactory = (
+  core: { caps: Capabilities; repository: Repository },
+  dist: RpmDistribution,
+  revision: Revision,
+  arch: string,
+  variant: RpmVariant,
+) => ExtraRecords;
 
-export async function rpmManifest(core: { caps: Capabilities; extraRecords?: ExtraRecordsFactory; keyring: Keyring; renderer: Renderer; repository: Repository }, dist: RpmDistribution, revision: Revision, arch: string, variant: RpmVariant = 'plain'): Promise<RenderManifest> {
+export async function rpmManifest(
+  core: { caps: Capabilities; extraRecords?: ExtraRecordsFactory; keyring: Keyring; renderer: Renderer; repository: Repository },
+  dist: RpmDistribution,
+  revision: Revision,
+  arch: string,
+  variant: RpmVariant = 'plain',
+): Promise<RenderManifest> {
   const wantsExtra = variant === 'hashed' || dist.sqlite === true;
   const extra = wantsExtra && core.extraRecords ? core.extraRecords(core, dist, revision, arch, variant) : undefined;
   const signer = await core.keyring.signer();
@@ -53,7 +65,14 @@ export async function rpmManifest(core: { caps: Capabilities; extraRecords?: Ext
  * A repodata file of an arch repository: from the given revision's render, or, for a client that
  * read an older repomd.xml, from the render that first produced that content hash.
  */
-export async function findRpmMetadataFile(core: { caps: Capabilities; extraRecords?: ExtraRecordsFactory; keyring: Keyring; renderer: Renderer; repository: Repository }, dist: RpmDistribution, manifest: RenderManifest, arch: string, name: string, variant: RpmVariant = 'plain'): Promise<RenderedFile | null> {
+export async function findRpmMetadataFile(
+  core: { caps: Capabilities; extraRecords?: ExtraRecordsFactory; keyring: Keyring; renderer: Renderer; repository: Repository },
+  dist: RpmDistribution,
+  manifest: RenderManifest,
+  arch: string,
+  name: string,
+  variant: RpmVariant = 'plain',
+): Promise<RenderedFile | null> {
   const path = `repodata/${name}`;
   const direct = manifest.files.find((f) => f.path === path);
   if (direct) return direct;

@@ -1,15 +1,15 @@
 import type { SqlJsStatic } from 'sql.js';
-import { SqliteBuilder } from '../metadata/rpm/sqlite.ts';
-import type { RepomdRecord } from '../metadata/rpm/repomd.ts';
-import { PreconditionFailedError } from '../errors.ts';
-import { getJson } from '../storage/objects.ts';
-import type { RpmPackageRecord } from '../bucket/package-record.ts';
 import { layout } from '../bucket/layout.ts';
+import type { RpmPackageRecord } from '../bucket/package-record.ts';
 import type { RenderedFile } from '../bucket/render-manifest.ts';
-import type { ExtraRecords } from './rpm-view.ts';
-import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
-import type { ExtraRecordsFactory } from './rpm-files.ts';
 import type { Capabilities } from '../capabilities.ts';
+import { PreconditionFailedError } from '../errors.ts';
+import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
+import type { RepomdRecord } from '../metadata/rpm/repomd.ts';
+import { SqliteBuilder } from '../metadata/rpm/sqlite.ts';
+import { getJson } from '../storage/objects.ts';
+import type { ExtraRecordsFactory } from './rpm-files.ts';
+import type { ExtraRecords } from './rpm-view.ts';
 
 const RECORD_READS = 16;
 

@@ -1,15 +1,15 @@
+import type { RenderedFile, RenderManifest, Segment } from '../bucket/render-manifest.ts';
+import type { Revision } from '../bucket/revision.ts';
+import type { Capabilities } from '../capabilities.ts';
 import type { RpmDistribution } from '../config/distributions.ts';
+import { type RpmVariant, rpmArchesFor } from '../ingest/rpm-entry.ts';
 import { filelistsFooter, filelistsHeader } from '../metadata/rpm/filelists.ts';
 import { otherFooter, otherHeader } from '../metadata/rpm/other.ts';
 import { primaryFooter, primaryHeader } from '../metadata/rpm/primary.ts';
-import { renderRepomd, type RepomdRecord } from '../metadata/rpm/repomd.ts';
-import type { Capabilities } from '../capabilities.ts';
+import { type RepomdRecord, renderRepomd } from '../metadata/rpm/repomd.ts';
+import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
 import { toBase64, utf8 } from '../util/bytes.ts';
-import type { RenderedFile, RenderManifest, Segment } from '../bucket/render-manifest.ts';
-import type { Repository } from '../revisions/repository.ts';
-import type { Revision } from '../bucket/revision.ts';
-import { rpmArchesFor, type RpmVariant } from '../ingest/rpm-entry.ts';
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },

@@ -1,7 +1,7 @@
-import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeChunk, encodeChunk, splitIntoChunks, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
-import type { ChunkRef } from '../bucket/revision.ts';
+import { decodeChunk, type EntryWithSegments, encodeChunk, type IndexEntry, type StreamSpec, splitIntoChunks } from '../bucket/chunk.ts';
 import { readableKey } from '../bucket/keys.ts';
+import type { ChunkRef } from '../bucket/revision.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
 
 /**
  * Composes the chunk list of a new revision from its parent's and a change, touching only the

@@ -1,11 +1,11 @@
-import { RepodError } from '../errors.ts';
-import type { BlobStore } from '../storage/blob-store.ts';
-import { getJson, readAllBytes } from '../storage/objects.ts';
 import type { ChunkHeader } from '../bucket/chunk.ts';
 import { layout } from '../bucket/layout.ts';
 import type { ByHashPointer, RenderManifest } from '../bucket/render-manifest.ts';
 import type { Ref, Revision } from '../bucket/revision.ts';
 import { SEGMENTED_PREFIX_LENGTH, segmentedHeaderLength } from '../bucket/segmented.ts';
+import { RepodError } from '../errors.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { getJson, readAllBytes } from '../storage/objects.ts';
 
 /**
  * The mark phase of garbage collection: what the roots (refs, young and possibly in-flight

@@ -1,9 +1,9 @@
-import type { BlobStore, ListEntry } from '../storage/blob-store.ts';
-import { getJson, putJson } from '../storage/objects.ts';
-import { PreconditionFailedError } from '../errors.ts';
-import { MarkSet, mapLimit, readRefs, revisionNumber } from './gc-mark.ts';
 import { layout } from '../bucket/layout.ts';
 import type { ByHashPointer } from '../bucket/render-manifest.ts';
+import { PreconditionFailedError } from '../errors.ts';
+import type { BlobStore, ListEntry } from '../storage/blob-store.ts';
+import { getJson, putJson } from '../storage/objects.ts';
+import { MarkSet, mapLimit, readRefs, revisionNumber } from './gc-mark.ts';
 
 /**
  * Retention and garbage collection of a bucket (revisions/README.md is the layout).

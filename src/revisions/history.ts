@@ -1,9 +1,9 @@
-import type { Repository } from './repository.ts';
+import type { IndexEntry } from '../bucket/chunk.ts';
+import { splitKey } from '../bucket/keys.ts';
+import type { Revision } from '../bucket/revision.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { rpmvercmp } from '../formats/rpm/vercmp.ts';
-import type { IndexEntry } from '../bucket/chunk.ts';
-import type { Revision } from '../bucket/revision.ts';
-import { splitKey } from '../bucket/keys.ts';
+import type { Repository } from './repository.ts';
 
 /** What the history API shows of a revision. */
 export interface RevisionSummary {
@@ -35,7 +35,11 @@ export function summary(r: Revision): RevisionSummary {
 }
 
 /** A page of history, newest first: revisions numbered below `before` (or from the current one). */
-export async function listRevisions(repository: Repository, dist: string, options: { limit: number; before?: number }): Promise<{ revisions: RevisionSummary[]; next: number | null }> {
+export async function listRevisions(
+  repository: Repository,
+  dist: string,
+  options: { limit: number; before?: number },
+): Promise<{ revisions: RevisionSummary[]; next: number | null }> {
   const { ref } = await repository.currentRef(dist, true);
   const out: RevisionSummary[] = [];
   let r = ref ? await repository.revision(dist, ref.revision) : null;

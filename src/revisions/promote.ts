@@ -1,18 +1,18 @@
+import { decodeChunk, type EntryWithSegments, type IndexEntry } from '../bucket/chunk.ts';
+import { namePrefix } from '../bucket/keys.ts';
+import type { Revision } from '../bucket/revision.ts';
+import type { Capabilities } from '../capabilities.ts';
+import type { Distributions } from '../config/distributions.ts';
 import { acceptedArchitectures, type Distribution } from '../config/distributions.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { compareEvr } from '../formats/rpm/vercmp.ts';
 import { APT_STREAMS } from '../ingest/apt-entry.ts';
-import { decodeChunk, type EntryWithSegments, type IndexEntry } from '../bucket/chunk.ts';
+import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
 import { chunkFor } from './compose.ts';
 import { identity } from './history.ts';
-import type { Revision } from '../bucket/revision.ts';
-import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
-import { requireDistribution, type BatchResult } from './publish.ts';
-import { namePrefix } from '../bucket/keys.ts';
+import { type BatchResult, requireDistribution } from './publish.ts';
 import type { Repository } from './repository.ts';
-import type { Distributions } from '../config/distributions.ts';
-import type { Capabilities } from '../capabilities.ts';
 
 /**
  * Promotion and migration copy index entries (with their rendered metadata) from one
@@ -22,7 +22,8 @@ import type { Capabilities } from '../capabilities.ts';
 function pair(core: { distributions: Distributions }, fromName: string, toName: string): { from: Distribution; to: Distribution } {
   const from = requireDistribution(core.distributions, fromName);
   const to = requireDistribution(core.distributions, toName);
-  if (from.kind !== to.kind) throw new RepodError('incompatible_distributions', `${from.name} (${from.kind}) and ${to.name} (${to.kind}) hold different kinds of packages`, { status: 422 });
+  if (from.kind !== to.kind)
+    throw new RepodError('incompatible_distributions', `${from.name} (${from.kind}) and ${to.name} (${to.kind}) hold different kinds of packages`, { status: 422 });
   if (from.name === to.name) throw new RepodError('invalid_request', 'source and target are the same distribution', { status: 400 });
   return { from, to };
 }
@@ -43,7 +44,11 @@ async function withSegments(core: { caps: Capabilities; repository: Repository }
   const out: EntryWithSegments[] = [];
   for (const [id, keys] of byChunk) {
     const bytes = await core.repository.chunkBytes(id);
-    out.push(...decodeChunk(bytes).withSegments(bytes, core.caps.gunzip).filter((i) => keys.has(i.entry.key)));
+    out.push(
+      ...decodeChunk(bytes)
+        .withSegments(bytes, core.caps.gunzip)
+        .filter((i) => keys.has(i.entry.key)),
+    );
   }
   return out;
 }
@@ -58,9 +63,24 @@ function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
   }
 }
 
-async function copy(core: { repository: Repository }, from: Distribution, to: Distribution, entries: EntryWithSegments[], meta: { author: string; message: string }): Promise<BatchResult> {
-  checkTargetTakes(to, entries.map((e) => e.entry));
-  const result = await core.repository.publish(to.name, to.kind === 'rpm' ? 'rpm' : 'apt', to.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS, () => ({ add: entries, remove: [] }), meta);
+async function copy(
+  core: { repository: Repository },
+  from: Distribution,
+  to: Distribution,
+  entries: EntryWithSegments[],
+  meta: { author: string; message: string },
+): Promise<BatchResult> {
+  checkTargetTakes(
+    to,
+    entries.map((e) => e.entry),
+  );
+  const result = await core.repository.publish(
+    to.name,
+    to.kind === 'rpm' ? 'rpm' : 'apt',
+    to.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS,
+    () => ({ add: entries, remove: [] }),
+    meta,
+  );
   const added = new Set(result.compose.added.map((e) => e.key));
   return {
     status: result.changed ? 'published' : 'unchanged',
@@ -68,14 +88,26 @@ async function copy(core: { repository: Repository }, from: Distribution, to: Di
     revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
     packages: entries.map(({ entry }) => {
       const id = identity(from.kind === 'rpm' ? 'rpm' : 'apt', entry);
-      return { package: id.name, version: id.version, architecture: id.arch, filename: entry.file, sha256: entry.id, size: 0, status: added.has(entry.key) ? 'published' : 'unchanged' };
+      return {
+        package: id.name,
+        version: id.version,
+        architecture: id.arch,
+        filename: entry.file,
+        sha256: entry.id,
+        size: 0,
+        status: added.has(entry.key) ? 'published' : 'unchanged',
+      };
     }),
     removed: [],
   };
 }
 
 /** `POST /api/v1/distributions/promote`: one package (the newest version per architecture, or the one named). */
-export async function promote(core: { caps: Capabilities; distributions: Distributions; repository: Repository }, input: { package: string; from: string; to: string; version?: string }, author: string): Promise<BatchResult> {
+export async function promote(
+  core: { caps: Capabilities; distributions: Distributions; repository: Repository },
+  input: { package: string; from: string; to: string; version?: string },
+  author: string,
+): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const kind = from.kind === 'rpm' ? 'rpm' : 'apt';
@@ -106,7 +138,11 @@ export async function promote(core: { caps: Capabilities; distributions: Distrib
 }
 
 /** `POST /api/v1/distributions/migrate`: every package of the source's current revision. */
-export async function migrate(core: { caps: Capabilities; distributions: Distributions; repository: Repository }, input: { from: string; to: string }, author: string): Promise<BatchResult> {
+export async function migrate(
+  core: { caps: Capabilities; distributions: Distributions; repository: Repository },
+  input: { from: string; to: string },
+  author: string,
+): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const entries: EntryWithSegments[] = [];

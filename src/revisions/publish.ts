@@ -3,8 +3,9 @@ import { joinKey, namePrefix, splitKey } from '../bucket/keys.ts';
 import { layout } from '../bucket/layout.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
 import type { Revision } from '../bucket/revision.ts';
-import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { Capabilities } from '../capabilities.ts';
+import type { Distribution, Distributions } from '../config/distributions.ts';
+import type { Settings } from '../config/settings.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
 import { versionWithoutEpoch } from '../formats/deb/version.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
@@ -12,14 +13,13 @@ import { acceptedByDistribution } from '../ingest/accepted.ts';
 import { APT_STREAMS } from '../ingest/apt-entry.ts';
 import { commitDeb, commitRpm, entryFromRecord } from '../ingest/commit.ts';
 import { noDuplicates } from '../ingest/duplicates.ts';
-import { runIngestSteps, stagedCandidate, storedCandidate, type Candidate, type IngestStep, type IngestTarget } from '../ingest/pipeline.ts';
-import { rpmKeyFromFileName, RPM_STREAMS } from '../ingest/rpm-entry.ts';
-import { signaturePolicy, type SignatureSummary } from '../ingest/signature-policy.ts';
+import { type Candidate, type IngestStep, type IngestTarget, runIngestSteps, stagedCandidate, storedCandidate } from '../ingest/pipeline.ts';
+import { RPM_STREAMS, rpmKeyFromFileName } from '../ingest/rpm-entry.ts';
+import { type SignatureSummary, signaturePolicy } from '../ingest/signature-policy.ts';
 import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
+import type { Keyring } from '../signing/keyring.ts';
 import { putJson } from '../storage/objects.ts';
 import type { Repository } from './repository.ts';
-import type { Settings } from '../config/settings.ts';
-import type { Keyring } from '../signing/keyring.ts';
 
 const COMMIT_CONCURRENCY = 8;
 
@@ -239,7 +239,15 @@ export async function publishBuild(services: PublishServices, distName: string |
       for (const e of await entriesNamed(repository, dist, parent, input.replaceNames ?? [], component)) if (!adding.has(e.key)) remove.add(e.key);
       return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
     },
-    { author: options.author, message: options.message ?? changeMessage(all.map((c) => c.entry.entry.label), input) },
+    {
+      author: options.author,
+      message:
+        options.message ??
+        changeMessage(
+          all.map((c) => c.entry.entry.label),
+          input,
+        ),
+    },
   );
   const added = new Set(result.compose.added.map((e) => e.id));
   return {

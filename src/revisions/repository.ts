@@ -1,12 +1,12 @@
-import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
-import type { Capabilities } from '../capabilities.ts';
-import { getBytes, getJson, putJson } from '../storage/objects.ts';
-import { decodeChunk, type ChunkIndex, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
+import { type ChunkIndex, decodeChunk, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
 import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';
-import { chunkFor, compose, type ChangeSet, type ComposeResult } from './compose.ts';
 import { layout } from '../bucket/layout.ts';
-import { changeItem, revisionId, type ChunkRef, type Ref, type Revision } from '../bucket/revision.ts';
+import { type ChunkRef, changeItem, type Ref, type Revision, revisionId } from '../bucket/revision.ts';
+import type { Capabilities } from '../capabilities.ts';
+import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
+import { getBytes, getJson, putJson } from '../storage/objects.ts';
 import { LruCache } from '../util/lru-cache.ts';
+import { type ChangeSet, type ComposeResult, chunkFor, compose } from './compose.ts';
 
 export interface PublishMeta {
   author: string;
@@ -185,16 +185,22 @@ export class Repository {
   ): Promise<PublishResult> {
     let composed: ComposeResult | null = null;
     const { revision, changed, attempts } = await this.advance(dist, kind, streams, meta, async (parent) => {
-      const result = await compose(parent?.chunks ?? [], streams, await change(parent), {
-        loadChunk: (id) => this.chunkBytes(id),
-        chunkId: async (bytes) => {
-          const h = this.caps.hash('sha256');
-          h.update(bytes);
-          return h.digest();
+      const result = await compose(
+        parent?.chunks ?? [],
+        streams,
+        await change(parent),
+        {
+          loadChunk: (id) => this.chunkBytes(id),
+          chunkId: async (bytes) => {
+            const h = this.caps.hash('sha256');
+            h.update(bytes);
+            return h.digest();
+          },
+          gzip: this.caps.gzip,
+          gunzip: this.caps.gunzip,
         },
-        gzip: this.caps.gzip,
-        gunzip: this.caps.gunzip,
-      }, (parent?.number ?? 0) + 1);
+        (parent?.number ?? 0) + 1,
+      );
       composed = result;
       if (result.added.length === 0 && result.removed.length === 0) return null;
       return { chunks: result.chunks, written: result.written, changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) } };
@@ -234,7 +240,13 @@ export class Repository {
    * needs and the revision object, then compare-and-swap the ref; on a lost race, build again on
    * the winner's revision. A draft of null means nothing to do.
    */
-  private async advance(dist: string, kind: Revision['kind'], streams: StreamSpec[], meta: PublishMeta, build: (parent: Revision | null) => Promise<Draft | null>): Promise<{ revision: Revision | null; changed: boolean; attempts: number }> {
+  private async advance(
+    dist: string,
+    kind: Revision['kind'],
+    streams: StreamSpec[],
+    meta: PublishMeta,
+    build: (parent: Revision | null) => Promise<Draft | null>,
+  ): Promise<{ revision: Revision | null; changed: boolean; attempts: number }> {
     const { store } = this.caps;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {

@@ -1,13 +1,13 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { SqlJsStatic } from 'sql.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { createCore, type CreatedCore } from '../core/create-core.ts';
+import type { SqlJsStatic } from 'sql.js';
+import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
+import { type CreatedCore, createCore } from '../core/create-core.ts';
 import { RepodError } from '../errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
-import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 
 /** sql.js with its wasm read from node_modules, loaded once on first use. */
 let sqlJs: Promise<SqlJsStatic> | null = null;

@@ -1,9 +1,9 @@
 import * as openpgp from 'openpgp';
-import { ConflictError, NotFoundError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { layout } from '../bucket/layout.ts';
 import type { Capabilities } from '../capabilities.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
-import { generateSigningKey, readPrivateKey, signerFromKeys, type KeyAlgorithm, type Signer } from './signer.ts';
+import { generateSigningKey, type KeyAlgorithm, readPrivateKey, type Signer, signerFromKeys } from './signer.ts';
 
 /**
  * The metadata signing keys, kept in the store (keys/ring.json) so every server of a fleet signs
@@ -108,7 +108,15 @@ export class Keyring {
   async list(): Promise<KeyInfo[]> {
     if (this.operator) {
       const s = this.operator;
-      return s.fingerprints.map((f) => ({ fingerprint: f, keyId: f.slice(-16), algorithm: 'operator', created: '', status: 'active', encrypted: false, publicKey: s.publicKeyArmored }));
+      return s.fingerprints.map((f) => ({
+        fingerprint: f,
+        keyId: f.slice(-16),
+        algorithm: 'operator',
+        created: '',
+        status: 'active',
+        encrypted: false,
+        publicKey: s.publicKeyArmored,
+      }));
     }
     await this.signer();
     const ring = (await getJson<RingFile>(this.caps.store, layout.keyring()))!.value;
@@ -177,7 +185,13 @@ export class Keyring {
 
   private async stored(armored: string, status: 'active' | 'retired'): Promise<StoredKey> {
     let key = await readPrivateKey(armored);
-    const info = { fingerprint: key.getFingerprint().toUpperCase(), keyId: key.getKeyID().toHex().toUpperCase(), algorithm: describe(key), created: key.getCreationTime().toISOString(), status };
+    const info = {
+      fingerprint: key.getFingerprint().toUpperCase(),
+      keyId: key.getKeyID().toHex().toUpperCase(),
+      algorithm: describe(key),
+      created: key.getCreationTime().toISOString(),
+      status,
+    };
     if (this.options.passphrase) {
       key = await openpgp.encryptKey({ privateKey: key, passphrase: this.options.passphrase });
       return { ...info, private: key.armor(), encrypted: true };

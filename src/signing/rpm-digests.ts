@@ -34,7 +34,7 @@
  * bytes had to be dropped.
  */
 import type { RpmParseResult } from '../formats/rpm/index.ts';
-import { PGP_HASHES, parseRpmPgpSignature, signatureTrailer, type RpmHashAlgorithm } from './rpm-verify-pgp.ts';
+import { PGP_HASHES, parseRpmPgpSignature, type RpmHashAlgorithm, signatureTrailer } from './rpm-verify-pgp.ts';
 
 export type { RpmHashAlgorithm } from './rpm-verify-pgp.ts';
 

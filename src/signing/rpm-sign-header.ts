@@ -25,7 +25,7 @@
 import { InvalidPackageError } from '../errors.ts';
 import type { RpmParseResult, RpmRawTag } from '../formats/rpm/index.ts';
 import { LEAD_SIZE, parseLead } from '../formats/rpm/lead.ts';
-import { HEADER_IMMUTABLE, HEADER_SIGNATURES, SigTag, TYPE_SIZES, TagType } from '../formats/rpm/tags.ts';
+import { HEADER_IMMUTABLE, HEADER_SIGNATURES, SigTag, TagType, TYPE_SIZES } from '../formats/rpm/tags.ts';
 
 /** Signature tags this module handles beyond those the parser names. */
 export const SigTagExtra = {

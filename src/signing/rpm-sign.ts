@@ -20,16 +20,16 @@ import { InvalidPackageError, RepodError } from '../errors.ts';
 import type { RpmParseResult } from '../formats/rpm/index.ts';
 import { SigTag } from '../formats/rpm/tags.ts';
 import {
-  SIGNATURE_TAGS,
-  SigTagExtra,
   assemblePrefix,
   editSignatureEntries,
   hasImmutableRegion,
   openpgpEntry,
   originalPrefix,
   packetEntry,
-  synthesizeLead,
+  SIGNATURE_TAGS,
   type SignatureEntry,
+  SigTagExtra,
+  synthesizeLead,
 } from './rpm-sign-header.ts';
 
 export interface SignRpmOptions {
@@ -210,7 +210,10 @@ function readParams(packet: Uint8Array): SignatureParams | undefined {
   }
   if (at + length !== packet.length) return undefined;
   const body = packet.subarray(at);
-  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('').toUpperCase();
+  const hex = (b: Uint8Array) =>
+    Array.from(b, (x) => x.toString(16).padStart(2, '0'))
+      .join('')
+      .toUpperCase();
   if (body[0] === 3 && body.length > 19) {
     return { version: 3, type: body[2], keyId: hex(body.subarray(7, 15)), pubkey: body[15], hash: body[16] };
   }
@@ -252,7 +255,10 @@ async function sameSigner(parsed: RpmParseResult, tag: number, ours: SignaturePa
 /** rpmsign refuses to sign a corrupt package; the header digests can be checked here. */
 async function checkHeaderDigests(parsed: RpmParseResult): Promise<void> {
   const { header, sha256, sha1 } = parsed.signature;
-  const checks: [string, string, string | undefined][] = [['SHA256', 'SHA-256', sha256], ['SHA1', 'SHA-1', sha1]];
+  const checks: [string, string, string | undefined][] = [
+    ['SHA256', 'SHA-256', sha256],
+    ['SHA1', 'SHA-1', sha1],
+  ];
   for (const [name, algorithm, want] of checks) {
     if (want === undefined) continue;
     const got = Array.from(new Uint8Array(await crypto.subtle.digest(algorithm, header as Uint8Array<ArrayBuffer>)), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -33,12 +33,7 @@ export class RpmKeyring {
   static async from(keys: readonly RpmVerifyKey[]): Promise<RpmKeyring> {
     const ring = new RpmKeyring();
     for (const item of keys) {
-      const read =
-        typeof item === 'string'
-          ? await openpgp.readKeys({ armoredKeys: item })
-          : item instanceof Uint8Array
-            ? await openpgp.readKeys({ binaryKeys: item })
-            : [item];
+      const read = typeof item === 'string' ? await openpgp.readKeys({ armoredKeys: item }) : item instanceof Uint8Array ? await openpgp.readKeys({ binaryKeys: item }) : [item];
       for (const key of read) ring.add(key);
     }
     return ring;

@@ -295,6 +295,11 @@ export function asV4Packet(sig: RpmPgpSignature): Uint8Array {
     ...sig.mpis.flatMap((m) => Array.from(m)),
   ];
   const length = body.length;
-  const header = length < 192 ? [0xc2, length] : length < 8384 ? [0xc2, ((length - 192) >> 8) + 192, (length - 192) & 0xff] : [0xc2, 255, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff];
+  const header =
+    length < 192
+      ? [0xc2, length]
+      : length < 8384
+        ? [0xc2, ((length - 192) >> 8) + 192, (length - 192) & 0xff]
+        : [0xc2, 255, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff];
   return Uint8Array.from([...header, ...body]);
 }

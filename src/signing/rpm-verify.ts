@@ -40,22 +40,12 @@
 import * as openpgp from 'openpgp';
 import type { RpmParseResult } from '../formats/rpm/index.ts';
 import type { RpmDigests } from './rpm-digests.ts';
-import { RpmKeyring, verifyDigestSignature, type RpmKeyringEntry, type RpmVerifyKey } from './rpm-verify-keys.ts';
-import { PGP_HASHES, fromHex, hashName, parseRpmPgpSignature, pubkeyName, signaturePacketBody, toHex, type RpmPgpSignature } from './rpm-verify-pgp.ts';
+import { RpmKeyring, type RpmKeyringEntry, type RpmVerifyKey, verifyDigestSignature } from './rpm-verify-keys.ts';
+import { fromHex, hashName, PGP_HASHES, parseRpmPgpSignature, pubkeyName, type RpmPgpSignature, signaturePacketBody, toHex } from './rpm-verify-pgp.ts';
 
 export { RpmKeyring, type RpmVerifyKey } from './rpm-verify-keys.ts';
 
-export type RpmCheckName =
-  | 'rsa-header'
-  | 'dsa-header'
-  | 'header-sha1'
-  | 'header-sha256'
-  | 'payload-digest'
-  | 'payload-digest-alt'
-  | 'pgp'
-  | 'gpg'
-  | 'md5'
-  | 'openpgp';
+export type RpmCheckName = 'rsa-header' | 'dsa-header' | 'header-sha1' | 'header-sha256' | 'payload-digest' | 'payload-digest-alt' | 'pgp' | 'gpg' | 'md5' | 'openpgp';
 
 /** rpm's result words; UNSUPPORTED only for informational checks (an algorithm openpgp.js lacks). */
 export type RpmCheckResult = 'OK' | 'BAD' | 'NOKEY' | 'NOTFOUND' | 'UNSUPPORTED';
@@ -399,7 +389,17 @@ export async function verifyRpm(parsed: RpmParseResult, digests: RpmDigests, key
 }
 
 const algorithmLabel = (algo: number): string =>
-  algo === 27 ? 'Ed25519' : algo === 28 ? 'Ed448' : algo === 30 ? 'ML-DSA-65+Ed25519' : algo === 31 ? 'ML-DSA-87+Ed448' : pubkeyName(algo).startsWith('Unknown') ? `algorithm ${algo}` : pubkeyName(algo);
+  algo === 27
+    ? 'Ed25519'
+    : algo === 28
+      ? 'Ed448'
+      : algo === 30
+        ? 'ML-DSA-65+Ed25519'
+        : algo === 31
+          ? 'ML-DSA-87+Ed448'
+          : pubkeyName(algo).startsWith('Unknown')
+            ? `algorithm ${algo}`
+            : pubkeyName(algo);
 
 /** Public-key algorithms openpgp.js 6 can verify. */
 const OPENPGP_JS_ALGOS = new Set([1, 3, 17, 19, 22, 27, 28]);
@@ -457,7 +457,11 @@ async function openpgpCheck(index: number, encoded: string, header: Uint8Array, 
   const literal = message.packets.findPacket(openpgp.enums.packet.literalData) as object;
   for (const key of candidates) {
     try {
-      await packet.verify(key, openpgp.enums.signature.binary, literal, null as never, true, { ...openpgp.config, rejectHashAlgorithms: new Set(), rejectMessageHashAlgorithms: new Set() });
+      await packet.verify(key, openpgp.enums.signature.binary, literal, null as never, true, {
+        ...openpgp.config,
+        rejectHashAlgorithms: new Set(),
+        rejectMessageHashAlgorithms: new Set(),
+      });
       out.fingerprint = key.getFingerprint().toLowerCase();
       return finish('OK', label);
     } catch {

@@ -80,10 +80,7 @@ export type KeyAlgorithm = 'ed25519' | 'rsa4096' | 'rsa3072' | 'rsa2048';
 export async function generateSigningKey(name = 'repod repository signing key', email = 'repod@localhost', date?: Date, algorithm: KeyAlgorithm = 'ed25519'): Promise<string> {
   // Backdated a little: a signature dated before its key's creation fails to verify on skewed clocks.
   const created = date ?? new Date(Date.now() - 24 * 3600 * 1000);
-  const options =
-    algorithm === 'ed25519'
-      ? ({ type: 'ecc', curve: 'curve25519Legacy' } as const)
-      : ({ type: 'rsa', rsaBits: Number(algorithm.slice(3)) } as const);
+  const options = algorithm === 'ed25519' ? ({ type: 'ecc', curve: 'curve25519Legacy' } as const) : ({ type: 'rsa', rsaBits: Number(algorithm.slice(3)) } as const);
   const { privateKey } = await openpgp.generateKey({ ...options, userIDs: [{ name, email }], format: 'armored', date: created });
   return privateKey;
 }

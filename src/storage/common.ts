@@ -3,8 +3,8 @@
  * checks. Web-standard only (runs on Node and Workers).
  */
 import { RepodError, StorageError } from '../errors.ts';
-import type { ByteRange } from './blob-store.ts';
 import { concatBytes } from '../util/bytes.ts';
+import type { ByteRange } from './blob-store.ts';
 
 /** A key or prefix the store refuses (absolute, `..`, empty segment, NUL...). The caller's fault: 400. */
 export class InvalidKeyError extends RepodError {
@@ -99,10 +99,7 @@ export function resolveRange(driver: string, key: string, range: ByteRange, size
 
 /** A malformed range is a programming error, not a store failure. */
 export function checkRange(driver: string, range: ByteRange): void {
-  const ok =
-    Number.isSafeInteger(range.start) &&
-    range.start >= 0 &&
-    (range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= range.start));
+  const ok = Number.isSafeInteger(range.start) && range.start >= 0 && (range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= range.start));
   if (!ok) throw new RangeError(`[storage] [${driver}] invalid byte range ${JSON.stringify(range)}`);
 }
 
@@ -137,7 +134,10 @@ export function sizeMismatch(driver: string, key: string, actual: number, expect
 }
 
 /** Reads a whole stream (memory driver, small conditional S3 puts). */
-export async function collect(stream: ReadableStream<Uint8Array>, limit = Infinity): Promise<{ bytes: Uint8Array; complete: boolean; rest?: ReadableStreamDefaultReader<Uint8Array> }> {
+export async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit = Infinity,
+): Promise<{ bytes: Uint8Array; complete: boolean; rest?: ReadableStreamDefaultReader<Uint8Array> }> {
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];
   let length = 0;

@@ -25,13 +25,13 @@
  * every write even within one clock tick and with inode reuse (no ABA for compare-and-swap).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { promises as fs, type Dirent } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
-import { InvalidKeyError, compareKeys, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
+import { compareKeys, InvalidKeyError, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 
 export interface FileStoreOptions {
   /** The directory holding the objects; created when missing. */

@@ -16,10 +16,7 @@ import { S3Store, type S3StoreOptions } from './s3.ts';
 
 export const DEFAULT_STORAGE = 'file:./data';
 
-export type StoreSpec =
-  | { driver: 'file'; root: string }
-  | { driver: 'memory' }
-  | { driver: 's3'; options: S3StoreOptions };
+export type StoreSpec = { driver: 'file'; root: string } | { driver: 'memory' } | { driver: 's3'; options: S3StoreOptions };
 
 function invalid(spec: string, why: string): StorageError {
   return new StorageError('config', `REPOD_STORAGE=${JSON.stringify(spec)}: ${why} (expected file:DIR, s3://bucket/prefix or memory:)`);

@@ -30,6 +30,7 @@
  */
 import {
   AbortMultipartUploadCommand,
+  type CompletedPart,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -39,16 +40,15 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  UploadPartCopyCommand,
-  type CompletedPart,
   type S3ClientConfig,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
-import { RangeNotSatisfiableError, checkLength, checkRange, collect, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
+import { checkLength, checkRange, collect, normalizeEtag, RangeNotSatisfiableError, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -212,9 +212,7 @@ export class S3Store implements BlobStore {
     do {
       let out;
       try {
-        out = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
-        );
+        out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
       } catch (error) {
         throw this.fail(`list ${prefix}`, error);
       }
@@ -468,7 +466,11 @@ export class S3Store implements BlobStore {
   private fail(what: string, error: unknown): StorageError {
     const code = status(error);
     const name = errorName(error);
-    return new StorageError(this.driver, `${what} in s3://${this.bucket}/${this.prefix} failed${code ? ` (HTTP ${code}${name ? ` ${name}` : ''})` : name ? ` (${name})` : ''}`, error);
+    return new StorageError(
+      this.driver,
+      `${what} in s3://${this.bucket}/${this.prefix} failed${code ? ` (HTTP ${code}${name ? ` ${name}` : ''})` : name ? ` (${name})` : ''}`,
+      error,
+    );
   }
 }
 

@@ -9,18 +9,18 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv2020Module from 'ajv/dist/2020.js';
-import type { Core } from '../../src/core/core.ts';
-import { createApp } from '../../src/http/app.ts';
-import { XzDecoder } from '../../src/formats/xz/decoder.ts';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
-import { stagePackage } from '../../src/ingest/stage.ts';
 import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
-import { renderRpmView } from '../../src/render/rpm-view.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import { decodeSegmented } from '../../src/bucket/segmented.ts';
+import type { RpmDistribution } from '../../src/config/distributions.ts';
+import type { Core } from '../../src/core/core.ts';
+import { XzDecoder } from '../../src/formats/xz/decoder.ts';
+import { createApp } from '../../src/http/app.ts';
+import { stagePackage } from '../../src/ingest/stage.ts';
+import { renderRpmView } from '../../src/render/rpm-view.ts';
 import { publishBatch } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
-import type { RpmDistribution } from '../../src/config/distributions.ts';
 import { bytesStream } from '../../src/storage/objects.ts';
 import { selfBuilt } from '../helpers/packages.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
@@ -139,7 +139,10 @@ describe('storage format v1', () => {
     decoder.push(await served('main/binary-amd64/Packages.xz'));
     decoder.end();
     assert.deepEqual(Buffer.concat(parts), Buffer.from(await served('main/binary-amd64/Packages')));
-    assert.ok(aptRender.files.some((f) => f.segments.some((s) => 'part' in s && s.part === 'xz')), 'the render takes Packages.xz from xz parts');
+    assert.ok(
+      aptRender.files.some((f) => f.segments.some((s) => 'part' in s && s.part === 'xz')),
+      'the render takes Packages.xz from xz parts',
+    );
     const deb = new Uint8Array(await (await app.request('/repos/pool/main/h/hello/hello_2.10-3_amd64.deb')).arrayBuffer());
     assert.equal(sha256(deb), HELLO_DEB_SHA256);
   });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { selfBuiltAll } from '../helpers/packages.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 import { hasRoute, repod } from './run-cli.ts';
 
 const [HELLO, ANIMANIACS, ARCHER] = await selfBuiltAll(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm']);
@@ -35,7 +35,10 @@ describe('repod admin commands (real bin, real server)', () => {
     const doc = r.json();
     assert.equal(doc.status, 'published');
     assert.equal(doc.revision.number, 1);
-    assert.deepEqual(doc.packages.map((p: any) => p.filename), ['hello-2.0-1.x86_64.rpm']);
+    assert.deepEqual(
+      doc.packages.map((p: any) => p.filename),
+      ['hello-2.0-1.x86_64.rpm'],
+    );
     const again = await repod(['promote', 'hello', '--from', 'centos-stream9', '--to', 'almalinux9', '--version', '2.0-1'], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^promoted hello centos-stream9 -> almalinux9: unchanged, already there \(current: revision 1 /);

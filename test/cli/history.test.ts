@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { selfBuiltAll } from '../helpers/packages.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 import { hasRoute, repod } from './run-cli.ts';
 
 const [HELLO, ANIMANIACS, ARCHER] = await selfBuiltAll(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm']);
@@ -22,7 +22,10 @@ describe('repod history commands (real bin, real server)', () => {
     server = await startServer();
     env = { REPOD_URL: server.url, REPOD_TOKEN: server.adminToken };
     // Three revisions: {hello, animaniacs}; +Archer -animaniacs; -hello.
-    for (const args of [[HELLO, ANIMANIACS], ['-m', 'second', '--remove', 'animaniacs-0.1-1.noarch', ARCHER]]) {
+    for (const args of [
+      [HELLO, ANIMANIACS],
+      ['-m', 'second', '--remove', 'animaniacs-0.1-1.noarch', ARCHER],
+    ]) {
       const r = await repod(['push', '--dist', 'rocky9', '--json', ...args], { env });
       assert.equal(r.code, 0, r.stderr);
       revs.push(r.json().revision);
@@ -41,14 +44,23 @@ describe('repod history commands (real bin, real server)', () => {
     if (skip) return t.skip(skip);
     const all = await repod(['revisions', '--dist', 'rocky9', '--json'], { env });
     assert.equal(all.code, 0, all.stderr);
-    assert.deepEqual(all.json().revisions.map((r: any) => r.number), [3, 2, 1]);
+    assert.deepEqual(
+      all.json().revisions.map((r: any) => r.number),
+      [3, 2, 1],
+    );
     assert.equal(all.json().next, null);
     const page = await repod(['revisions', '--dist', 'rocky9', '--limit', '2', '--json'], { env });
-    assert.deepEqual(page.json().revisions.map((r: any) => r.id), [revs[2].id, revs[1].id]);
+    assert.deepEqual(
+      page.json().revisions.map((r: any) => r.id),
+      [revs[2].id, revs[1].id],
+    );
     const next = page.json().next;
     assert.equal(typeof next, 'number');
     const rest = await repod(['revisions', '--dist', 'rocky9', '--limit', '2', '--before', String(next), '--json'], { env });
-    assert.deepEqual(rest.json().revisions.map((r: any) => r.number), [1]);
+    assert.deepEqual(
+      rest.json().revisions.map((r: any) => r.number),
+      [1],
+    );
 
     const human = await repod(['revisions', '--dist', 'rocky9', '--limit', '2'], { env });
     assert.equal(human.code, 0, human.stderr);
@@ -88,7 +100,10 @@ describe('repod history commands (real bin, real server)', () => {
     const r = await repod(['diff', '--dist', 'rocky9', '1', '3', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     const d = r.json();
-    assert.deepEqual(d.added.map((x: any) => x.name), ['Archer']);
+    assert.deepEqual(
+      d.added.map((x: any) => x.name),
+      ['Archer'],
+    );
     assert.deepEqual(d.removed.map((x: any) => x.name).sort(), ['animaniacs', 'hello']);
     const human = await repod(['diff', '--dist', 'rocky9', '1', '3'], { env });
     assert.match(human.stdout, /^\+ Archer\.x86_64 \S+$/m);
@@ -107,7 +122,10 @@ describe('repod history commands (real bin, real server)', () => {
     const move = await repod(['tag', '--dist', 'rocky9', 'stable', revs[1].id, '--json'], { env });
     assert.equal(move.json().number, 2);
     const listed = await repod(['tag', '--dist', 'rocky9', '--list', '--json'], { env });
-    assert.deepEqual(listed.json().tags.map((x: any) => [x.name, x.number, x.revision]), [['stable', 2, revs[1].id]]);
+    assert.deepEqual(
+      listed.json().tags.map((x: any) => [x.name, x.number, x.revision]),
+      [['stable', 2, revs[1].id]],
+    );
     const human = await repod(['tag', '--dist', 'rocky9', '-l'], { env });
     assert.match(human.stdout, new RegExp(`^TAG +REVISION +ID +UPDATED\\nstable +2 +${revs[1].id} +\\d{4}-`));
     // The tag serves the pinned revision (2) to clients, not the current one (3).
@@ -143,7 +161,13 @@ describe('repod history commands (real bin, real server)', () => {
     assert.equal(doc.revision.number, 4);
     assert.equal(doc.restored, revs[0].id);
     const show = await repod(['show', '--dist', 'rocky9', '4', '--json'], { env });
-    assert.deepEqual(show.json().packages.map((p: any) => p.file).sort(), ['animaniacs-0.1-1.noarch.rpm', 'hello-2.0-1.x86_64.rpm']);
+    assert.deepEqual(
+      show
+        .json()
+        .packages.map((p: any) => p.file)
+        .sort(),
+      ['animaniacs-0.1-1.noarch.rpm', 'hello-2.0-1.x86_64.rpm'],
+    );
     const human = await repod(['rollback', '--dist', 'rocky9', revs[1].id], { env });
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, new RegExp(`^rocky9: restored ${revs[1].id} as revision 5 \\(\\S+\\)\\n$`));

@@ -10,9 +10,9 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../helpers/run.ts';
 import { selfBuilt } from '../helpers/packages.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { run } from '../helpers/run.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 import { repod } from './run-cli.ts';
 
 const SIZE_MB = 400;
@@ -34,7 +34,24 @@ describe(`repod push of a ${SIZE_MB} MB package`, () => {
       join(top, 'SPECS/big.spec'),
       `Name: repod-cli-big\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${SIZE_MB}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
     );
-    await run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', `_rpmdir ${dir}`, '--define', '_binary_payload w.ufdio', '--define', '_build_name_fmt %%{NAME}.rpm', '--define', 'debug_package %{nil}', join(top, 'SPECS/big.spec')], { timeoutMs: 120_000 });
+    await run(
+      'rpmbuild',
+      [
+        '-bb',
+        '--define',
+        `_topdir ${top}`,
+        '--define',
+        `_rpmdir ${dir}`,
+        '--define',
+        '_binary_payload w.ufdio',
+        '--define',
+        '_build_name_fmt %%{NAME}.rpm',
+        '--define',
+        'debug_package %{nil}',
+        join(top, 'SPECS/big.spec'),
+      ],
+      { timeoutMs: 120_000 },
+    );
     rpm = join(dir, 'repod-cli-big.rpm');
     server = await startServer();
     env = { REPOD_URL: server.url, REPOD_TOKEN: server.adminToken };
@@ -65,7 +82,7 @@ describe(`repod push of a ${SIZE_MB} MB package`, () => {
     assert.ok(r.peakRssMb < small.peakRssMb + CLI_RSS_GROWTH_LIMIT_MB, message);
   });
 
-  it('a refused push of it ends promptly with the server\'s message', async () => {
+  it("a refused push of it ends promptly with the server's message", async () => {
     const started = Date.now();
     const r = await repod(['push', '--dist', 'fedora', rpm], { env: { ...env, REPOD_TOKEN: 'not-a-valid-token' }, timeoutMs: 60_000 });
     assert.equal(r.code, 1);

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { selfBuilt, selfBuiltAll } from '../helpers/packages.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 import { repod } from './run-cli.ts';
 
 const RPMS = await selfBuiltAll(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm']);
@@ -117,7 +117,10 @@ describe('repod push and friends (real bin, real server)', () => {
     const both = await repod(['push', '--dist', 'rocky9', '--remove', 'hello-2.0-1.x86_64', '--json', RPMS[2]], { env });
     assert.equal(both.code, 0, both.stderr);
     assert.equal(both.json().revision.number, before + 2);
-    assert.deepEqual(both.json().removed.map((x: any) => x.filename), ['hello-2.0-1.x86_64.rpm']);
+    assert.deepEqual(
+      both.json().removed.map((x: any) => x.filename),
+      ['hello-2.0-1.x86_64.rpm'],
+    );
     assert.deepEqual(await primaryNames(), ['Archer']);
   });
 
@@ -128,7 +131,10 @@ describe('repod push and friends (real bin, real server)', () => {
     assert.equal(r.code, 0, r.stderr);
     const doc = r.json();
     assert.equal(doc.revision.number, first.json().revision.number + 1);
-    assert.deepEqual(doc.packages.map((p: any) => p.filename), ['hello-1.0-1.src.rpm']);
+    assert.deepEqual(
+      doc.packages.map((p: any) => p.filename),
+      ['hello-1.0-1.src.rpm'],
+    );
     assert.deepEqual(doc.removed.map((x: any) => x.filename).sort(), ['animaniacs-0.1-1.noarch.rpm', 'hello-2.0-1.x86_64.rpm']);
   });
 

@@ -8,12 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COMMANDS, cli } from '../../src/cli/main.ts';
 import { ApiClient } from '../../src/cli/http-client.ts';
+import { COMMANDS, cli } from '../../src/cli/main.ts';
 import { multipartBody } from '../../src/cli/multipart.ts';
-import { describeValue, table, type Io } from '../../src/cli/output.ts';
+import { describeValue, type Io, table } from '../../src/cli/output.ts';
 import { Progress } from '../../src/cli/progress.ts';
-import { MultipartReader, boundaryOf, readText } from '../../src/http/multipart.ts';
+import { boundaryOf, MultipartReader, readText } from '../../src/http/multipart.ts';
 
 function fakeIo(env: Record<string, string> = {}): Io & { out: string; err: string } {
   const io = {
@@ -112,13 +112,25 @@ describe('cli: output', () => {
   });
 
   it('renders tables and unknown answers', () => {
-    assert.deepEqual(table(['A', 'BB'], [['x', 1], [null, 'long value']]), ['A  BB', 'x  1', '-  long value']);
+    assert.deepEqual(
+      table(
+        ['A', 'BB'],
+        [
+          ['x', 1],
+          [null, 'long value'],
+        ],
+      ),
+      ['A  BB', 'x  1', '-  long value'],
+    );
     const lines = describeValue({ deleted: 3, dryRun: true, objects: [{ key: 'a', size: 1 }], empty: [] });
     assert.deepEqual(lines, ['deleted: 3', 'dryRun: true', 'objects: (1)', '  KEY  SIZE', '  a    1', 'empty: none']);
   });
 
   it('keeps a URL path prefix', () => {
-    assert.equal(new ApiClient('https://h.example/repod', undefined).url('/api/v1/distributions', { limit: 5, before: undefined }).href, 'https://h.example/repod/api/v1/distributions?limit=5');
+    assert.equal(
+      new ApiClient('https://h.example/repod', undefined).url('/api/v1/distributions', { limit: 5, before: undefined }).href,
+      'https://h.example/repod/api/v1/distributions?limit=5',
+    );
     assert.throws(() => new ApiClient('ftp://x', undefined), /only http and https/);
   });
 });
@@ -224,7 +236,7 @@ describe('cli: requests and rendering against a stub server', () => {
     }
   });
 
-  it('an answer that is not the server\'s JSON (a proxy page) still gives a clear error', async () => {
+  it("an answer that is not the server's JSON (a proxy page) still gives a clear error", async () => {
     const { createServer } = await import('node:http');
     const stub = createServer((_req, res) => {
       res.statusCode = 502;

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aptClient } from '../helpers/apt-client.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';
-import { rgwSkipReason, startRgw, type Rgw } from '../helpers/rgw.ts';
-import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
+import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
+import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 
 interface Built {
   dep: string;
@@ -23,15 +23,31 @@ interface Built {
 
 async function buildPackages(): Promise<Built> {
   const out = await mkdtemp(join(tmpdir(), 'repod-e2e-debs-'));
-  const dep = dpkgDebBuild({ name: 'repod-aptdep', version: '1.0-1', arch: 'all', files: [{ path: 'usr/share/repod-aptdep/data.txt', content: 'dep data\n' }] }, out, { compression: 'xz' });
+  const dep = dpkgDebBuild({ name: 'repod-aptdep', version: '1.0-1', arch: 'all', files: [{ path: 'usr/share/repod-aptdep/data.txt', content: 'dep data\n' }] }, out, {
+    compression: 'xz',
+  });
   const app = (version: string) =>
-    dpkgDebBuild({ name: 'repod-aptapp', version, arch: 'amd64', depends: 'repod-aptdep (>= 1.0)', files: [{ path: 'usr/bin/repod-aptapp', content: `#!/bin/sh\necho repod-aptapp ${version}\n` }] }, out, { compression: 'zstd' });
+    dpkgDebBuild(
+      {
+        name: 'repod-aptapp',
+        version,
+        arch: 'amd64',
+        depends: 'repod-aptdep (>= 1.0)',
+        files: [{ path: 'usr/bin/repod-aptapp', content: `#!/bin/sh\necho repod-aptapp ${version}\n` }],
+      },
+      out,
+      { compression: 'zstd' },
+    );
   const extra = dpkgDebBuild({ name: 'libreopd-extra1', version: '0.1-1', arch: 'amd64', files: [{ path: 'usr/lib/libreopd-extra.so.1' }] }, out, { compression: 'gzip' });
   return { dep, app1: app('1.0-1'), app2: app('2.0-1'), extra };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const requests = (server: RunningServer) => server.logs.join('').split('\n').filter((l) => l.includes('"message":"request"'));
+const requests = (server: RunningServer) =>
+  server.logs
+    .join('')
+    .split('\n')
+    .filter((l) => l.includes('"message":"request"'));
 
 function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, skip: string | false = false) {
   describe(`real apt (${name})`, { skip }, () => {
@@ -64,7 +80,10 @@ function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, s
       // apt prefers xz among the compressions a Release lists: it fetched Packages.xz, by hash.
       const xzHash = /^ ([0-9a-f]{64}) +\d+ main\/binary-amd64\/Packages\.xz$/m.exec(await (await fetch(`${server.url}/repos/dists/${codename}/InRelease`)).text())?.[1];
       assert.ok(xzHash, 'InRelease lists main/binary-amd64/Packages.xz');
-      assert.ok(requests(server).some((l) => l.includes(`/main/binary-amd64/by-hash/SHA256/${xzHash}`) && l.includes('"status":200')), 'apt fetched Packages.xz');
+      assert.ok(
+        requests(server).some((l) => l.includes(`/main/binary-amd64/by-hash/SHA256/${xzHash}`) && l.includes('"status":200')),
+        'apt fetched Packages.xz',
+      );
       assert.match(update, /InRelease/);
       await client.aptGet(['install', 'repod-aptapp']);
       assert.match(await readFile(join(client.root, 'usr/bin/repod-aptapp'), 'utf8'), /repod-aptapp 1\.0-1/);
@@ -80,7 +99,10 @@ function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, s
 
       const byHash = requests(server).filter((l) => /\/repos\/dists\/bookworm\/main\/binary-amd64\/by-hash\/SHA256\/[0-9a-f]{64}/.test(l));
       assert.ok(byHash.length >= 2, 'apt fetched the Packages index through by-hash');
-      assert.ok(byHash.every((l) => l.includes('"status":200')), byHash.join('\n'));
+      assert.ok(
+        byHash.every((l) => l.includes('"status":200')),
+        byHash.join('\n'),
+      );
     });
 
     it('a client that read InRelease before a publish finishes its update after it', async () => {

@@ -12,20 +12,20 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
-import { collectGarbage } from '../../src/revisions/gc.ts';
 import { layout } from '../../src/bucket/layout.ts';
 import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
+import { collectGarbage } from '../../src/revisions/gc.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { getBytes, getJson } from '../../src/storage/objects.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { benchmarkSpecs, writeDebs } from '../helpers/debs.ts';
 import { pseudoRandomBytes } from '../helpers/prng.ts';
 import { buildManyRpms } from '../helpers/rpmbuild.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 type Get = (path: string) => Promise<Response>;
@@ -72,7 +72,10 @@ async function aptSnapshot(get: Get, codename: string): Promise<Map<string, stri
     const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '';
     assert.equal(sha256(await body(get, `/repos/dists/${codename}/${dir}by-hash/SHA256/${checksum}`)), checksum);
     if (!path.endsWith('/Packages')) continue;
-    for (const stanza of new TextDecoder().decode(bytes).split('\n\n').filter((s) => s.trim())) {
+    for (const stanza of new TextDecoder()
+      .decode(bytes)
+      .split('\n\n')
+      .filter((s) => s.trim())) {
       const filename = /^Filename: (.+)$/m.exec(stanza)![1];
       assert.equal(sha256(await body(get, `/repos/${filename}`)), /^SHA256: (.+)$/m.exec(stanza)![1], filename);
       out.set(filename, /^SHA256: (.+)$/m.exec(stanza)![1]);
@@ -168,7 +171,10 @@ describe('crash safety', () => {
     // Debs with some payload: uploads take long enough to be cut off in every phase.
     const debs = writeDebs(
       join(work, 'debs'),
-      benchmarkSpecs(150, { prefix: 'crashdeb' }).map((spec, i) => ({ ...spec, files: [...spec.files!, { path: `usr/share/${spec.name}/data.bin`, content: pseudoRandomBytes(256 << 10, i + 1) }] })),
+      benchmarkSpecs(150, { prefix: 'crashdeb' }).map((spec, i) => ({
+        ...spec,
+        files: [...spec.files!, { path: `usr/share/${spec.name}/data.bin`, content: pseudoRandomBytes(256 << 10, i + 1) }],
+      })),
     );
     const storage = `file:${join(work, 'data')}`;
     let server: RunningServer = await startServer({ REPOD_STORAGE: storage });
@@ -178,7 +184,8 @@ describe('crash safety', () => {
     const next = { rocky9: 0, bookworm: 0 };
     const acked: Record<string, number> = {};
     const get: Get = (path) => fetch(`${server.url}${path}`);
-    const views = async () => new Map([...(await rpmSnapshot(get, '/repos/rocky9/x86_64')), ...(await rpmSnapshot(get, '/hashed/rocky9/x86_64')), ...(await aptSnapshot(get, 'bookworm'))]);
+    const views = async () =>
+      new Map([...(await rpmSnapshot(get, '/repos/rocky9/x86_64')), ...(await rpmSnapshot(get, '/hashed/rocky9/x86_64')), ...(await aptSnapshot(get, 'bookworm'))]);
     let killedMidUpload = 0;
 
     for (let cycle = 0; cycle < 3; cycle++) {

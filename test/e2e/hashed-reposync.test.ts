@@ -9,16 +9,23 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { selfBuiltLookup } from '../helpers/packages.ts';
+import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
-import { rgwSkipReason, startRgw, type Rgw } from '../helpers/rgw.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 import { run } from '../helpers/run.ts';
-import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 
-const FIXTURES = ['hello-2.0-1.x86_64.rpm', 'Archer-3.4.5-6.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'balicek-utf8-1.1.1-1.x86_64.rpm', 'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm', 'yum-cron-3.4.3-9.fc16.noarch.rpm'];
+const FIXTURES = [
+  'hello-2.0-1.x86_64.rpm',
+  'Archer-3.4.5-6.x86_64.rpm',
+  'animaniacs-0.1-1.noarch.rpm',
+  'balicek-utf8-1.1.1-1.x86_64.rpm',
+  'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
+  'yum-cron-3.4.3-9.fc16.noarch.rpm',
+];
 // Self-built packages under these names (helpers/packages.ts).
 const fixture = await selfBuiltLookup(FIXTURES);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -33,7 +40,10 @@ function hashedSuite(name: string, serverEnv: () => Promise<{ env: Record<string
       server = await startServer(s.env);
       for (const f of FIXTURES) assert.equal((await uploadFile(server, 'almalinux9', fixture(f))).status, 201);
       // Installable with nothing else: the fixtures above need a whole distribution around them.
-      const [own] = await buildRpms([{ name: 'zeta-hashed', arch: 'noarch', autoReqProv: false, files: [{ path: '/usr/share/zeta-hashed/readme' }] }], await mkdtemp(join(tmpdir(), 'repod-zeta-')));
+      const [own] = await buildRpms(
+        [{ name: 'zeta-hashed', arch: 'noarch', autoReqProv: false, files: [{ path: '/usr/share/zeta-hashed/readme' }] }],
+        await mkdtemp(join(tmpdir(), 'repod-zeta-')),
+      );
       assert.equal((await uploadFile(server, 'almalinux9', own)).status, 201);
     });
     after(async () => {
@@ -42,13 +52,19 @@ function hashedSuite(name: string, serverEnv: () => Promise<{ env: Record<string
     });
 
     it('builds the sqlite databases once, on the first request, not while publishing', async () => {
-      const rendersBefore = server.logs.join('').split('\n').filter((l) => l.includes('"message":"rendered"') && l.includes('rpm-hashed'));
+      const rendersBefore = server.logs
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('"message":"rendered"') && l.includes('rpm-hashed'));
       assert.equal(rendersBefore.length, 0, 'publishing rendered nothing');
       const url = `${server.url}/hashed/almalinux9/x86_64/repodata/repomd.xml`;
       const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(url).then((r) => r.text())));
       assert.ok(answers.every((a) => a === answers[0]));
       assert.match(answers[0], /<data type="primary_db">/);
-      const renders = server.logs.join('').split('\n').filter((l) => l.includes('"message":"rendered"') && l.includes('rpm-hashed/x86_64'));
+      const renders = server.logs
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('"message":"rendered"') && l.includes('rpm-hashed/x86_64'));
       assert.equal(renders.length, 1, 'eight concurrent first requests, one build');
     });
 
@@ -58,7 +74,11 @@ function hashedSuite(name: string, serverEnv: () => Promise<{ env: Record<string
       await client.dnf(['reposync', '--repoid', 'repod', '--download-metadata', '-p', dest]);
       const root = join(dest, 'repod');
       const repomd = await readFile(join(root, 'repodata/repomd.xml'), 'utf8');
-      const records = [...repomd.matchAll(/<data type="([a-z_]+)">\s*<checksum type="sha256">([0-9a-f]{64})<\/checksum>(?:\s*<open-checksum type="sha256">([0-9a-f]{64})<\/open-checksum>)?\s*<location href="([^"]+)"/g)];
+      const records = [
+        ...repomd.matchAll(
+          /<data type="([a-z_]+)">\s*<checksum type="sha256">([0-9a-f]{64})<\/checksum>(?:\s*<open-checksum type="sha256">([0-9a-f]{64})<\/open-checksum>)?\s*<location href="([^"]+)"/g,
+        ),
+      ];
       assert.deepEqual(records.map((r) => r[1]).sort(), ['filelists', 'filelists_db', 'other', 'other_db', 'primary', 'primary_db']);
       for (const [, type, sum, open, href] of records) {
         const bytes = await readFile(join(root, href));
@@ -72,7 +92,10 @@ function hashedSuite(name: string, serverEnv: () => Promise<{ env: Record<string
           if (type === 'primary_db') {
             const rows = (await run('sqlite3', [db, 'select location_href from packages order by 1;'])).trim().split('\n');
             assert.equal(rows.length, 7, 'every x86_64 and noarch package');
-            assert.ok(rows.every((h) => /^Packages\/[a-z0-9]\/[^/]+\.rpm$/.test(h)), rows.join(' '));
+            assert.ok(
+              rows.every((h) => /^Packages\/[a-z0-9]\/[^/]+\.rpm$/.test(h)),
+              rows.join(' '),
+            );
             const info = (await run('sqlite3', [db, 'select dbversion, checksum from db_info;'])).trim();
             const primarySum = records.find((r) => r[1] === 'primary')![2];
             assert.equal(info, `10|${primarySum}`);

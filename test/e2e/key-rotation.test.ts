@@ -12,13 +12,17 @@ import { aptClient } from '../helpers/apt-client.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
-import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 
 describe('signing key rotation with real clients', () => {
   let server: RunningServer;
   let dir: string;
   const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as any };
   };
 

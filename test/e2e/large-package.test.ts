@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../helpers/run.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 
 const SIZE_MB = 1536;
 
@@ -34,7 +34,24 @@ describe('a 1.5 GB package', () => {
       join(top, 'SPECS/big.spec'),
       `Name: repod-big\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${SIZE_MB}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
     );
-    await run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', `_rpmdir ${dir}`, '--define', '_binary_payload w.ufdio', '--define', '_build_name_fmt %%{NAME}.rpm', '--define', 'debug_package %{nil}', join(top, 'SPECS/big.spec')], { timeoutMs: 300_000 });
+    await run(
+      'rpmbuild',
+      [
+        '-bb',
+        '--define',
+        `_topdir ${top}`,
+        '--define',
+        `_rpmdir ${dir}`,
+        '--define',
+        '_binary_payload w.ufdio',
+        '--define',
+        '_build_name_fmt %%{NAME}.rpm',
+        '--define',
+        'debug_package %{nil}',
+        join(top, 'SPECS/big.spec'),
+      ],
+      { timeoutMs: 300_000 },
+    );
     rpm = join(dir, 'repod-big.rpm');
     server = await startServer();
   });

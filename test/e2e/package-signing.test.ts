@@ -9,14 +9,14 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { createPackagerKey, signRpms, type PackagerKey } from '../helpers/gpg.ts';
+import { gunzipSync } from 'node:zlib';
 import { corpusFile, needsCorpus } from '../helpers/corpus.ts';
+import { createPackagerKey, type PackagerKey, signRpms } from '../helpers/gpg.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 import { run } from '../helpers/run.ts';
-import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 
 describe('package signatures', () => {
   let server: RunningServer;
@@ -52,7 +52,11 @@ describe('package signatures', () => {
   after(() => server?.stop());
 
   const api = async (path: string, body: unknown) => {
-    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as any };
   };
   const primaryNames = async (dist: string) => {
@@ -99,7 +103,7 @@ describe('package signatures', () => {
     }
   });
 
-  it('rpm\'s own corrupted test package is refused', { skip: needsCorpus() }, async () => {
+  it("rpm's own corrupted test package is refused", { skip: needsCorpus() }, async () => {
     const corrupted = await uploadFile(server, 'rocky9', corpusFile('hello-2.0-1.x86_64-corrupted.rpm'));
     assert.equal(corrupted.status, 422);
     assert.equal(corrupted.body.error, 'bad_signature');
@@ -109,7 +113,10 @@ describe('package signatures', () => {
     const result = await uploadFile(server, 'signing', rpms.another);
     assert.equal(result.status, 201, JSON.stringify(result.body));
     assert.equal(result.body.signature.status, 'signed');
-    const original = (await import('node:crypto')).createHash('sha256').update(await readFile(rpms.another)).digest('hex');
+    const original = (await import('node:crypto'))
+      .createHash('sha256')
+      .update(await readFile(rpms.another))
+      .digest('hex');
     assert.notEqual(result.body.sha256, original, 'the signed copy is a new blob');
     const downloaded = join(dir, 'downloaded.rpm');
     await writeFile(downloaded, new Uint8Array(await (await fetch(`${server.url}/repos/signing/x86_64/Packages/sig-by-repod-1.0-1.noarch.rpm`)).arrayBuffer()));

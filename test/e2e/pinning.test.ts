@@ -11,7 +11,7 @@ import { aptClient } from '../helpers/apt-client.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
-import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 
 describe('pinned revisions and rollback with real clients', () => {
   let server: RunningServer;
@@ -21,7 +21,10 @@ describe('pinned revisions and rollback with real clients', () => {
   before(async () => {
     const out = await mkdtemp(join(tmpdir(), 'repod-pin-'));
     for (const v of ['1.0', '2.0', '3.0']) {
-      [files[`rpm${v}`]] = await buildRpms([{ name: 'pinned-app', version: v, arch: 'noarch', autoReqProv: false, files: [{ path: '/usr/share/pinned-app/version', content: `${v}\n` }] }], join(out, v));
+      [files[`rpm${v}`]] = await buildRpms(
+        [{ name: 'pinned-app', version: v, arch: 'noarch', autoReqProv: false, files: [{ path: '/usr/share/pinned-app/version', content: `${v}\n` }] }],
+        join(out, v),
+      );
       files[`deb${v}`] = dpkgDebBuild({ name: 'pinned-app', version: `${v}-1`, arch: 'all', files: [{ path: 'usr/share/pinned-app/version', content: `${v}\n` }] }, out);
     }
     server = await startServer();
@@ -62,7 +65,11 @@ describe('pinned revisions and rollback with real clients', () => {
     const existing = await aptClient({ url: `${server.url}/repos`, codename: 'bookworm', keyArmored: key });
     await existing.aptGet(['update']);
     for (const dist of ['rocky9', 'bookworm']) {
-      const response = await fetch(`${server.url}/api/v1/distributions/${dist}/rollback`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ revision: 2 }) });
+      const response = await fetch(`${server.url}/api/v1/distributions/${dist}/rollback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ revision: 2 }),
+      });
       assert.equal(response.status, 201, await response.text());
     }
     assert.equal(await dnfInstalls(`${server.url}/repos/rocky9/x86_64/`), '2.0');

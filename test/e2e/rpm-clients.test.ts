@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { createPackagerKey, signRpms, type PackagerKey } from '../helpers/gpg.ts';
-import { startRgw, rgwSkipReason, type Rgw } from '../helpers/rgw.ts';
+import { createPackagerKey, type PackagerKey, signRpms } from '../helpers/gpg.ts';
+import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { dnfClient, zypperClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
-import { startServer, uploadFile, type RunningServer } from '../helpers/server.ts';
+import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 
 interface Built {
   dep: string;
@@ -29,7 +29,19 @@ async function buildPackages(): Promise<Built> {
   const out = await mkdtemp(join(tmpdir(), 'repod-e2e-rpms-'));
   const key = await createPackagerKey();
   const epoch = 1700000000;
-  const [dep] = await buildRpms([{ name: 'repod-dep', version: '1.0', arch: 'noarch', provides: ['repod-dep-feature = 1.0'], files: [{ path: '/usr/share/repod-dep/data.txt', content: 'dep data\n' }], sourceDateEpoch: epoch }], out);
+  const [dep] = await buildRpms(
+    [
+      {
+        name: 'repod-dep',
+        version: '1.0',
+        arch: 'noarch',
+        provides: ['repod-dep-feature = 1.0'],
+        files: [{ path: '/usr/share/repod-dep/data.txt', content: 'dep data\n' }],
+        sourceDateEpoch: epoch,
+      },
+    ],
+    out,
+  );
   const app = (version: string) => ({
     name: 'repod-app',
     version,

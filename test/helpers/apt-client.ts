@@ -17,7 +17,18 @@ export interface AptClient {
 export async function aptClient(options: { url: string; codename: string; component?: string; keyArmored: string; arch?: string }): Promise<AptClient> {
   const dir = await mkdtemp(join(tmpdir(), 'repod-apt-'));
   const root = join(dir, 'root');
-  for (const d of ['state/lists/partial', 'cache/archives/partial', 'etc/sources.list.d', 'etc/trusted.gpg.d', 'etc/preferences.d', 'etc/apt.conf.d', 'root/var/lib/dpkg/info', 'root/var/lib/dpkg/updates', 'root/var/lib/dpkg/triggers', 'log']) {
+  for (const d of [
+    'state/lists/partial',
+    'cache/archives/partial',
+    'etc/sources.list.d',
+    'etc/trusted.gpg.d',
+    'etc/preferences.d',
+    'etc/apt.conf.d',
+    'root/var/lib/dpkg/info',
+    'root/var/lib/dpkg/updates',
+    'root/var/lib/dpkg/triggers',
+    'log',
+  ]) {
     await mkdir(join(dir, d), { recursive: true });
   }
   await writeFile(join(root, 'var/lib/dpkg/status'), '');

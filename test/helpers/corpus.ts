@@ -37,8 +37,7 @@ function locate(): string | null {
 /** The corpus directory, or null when it is absent. */
 export const CORPUS: string | null = locate();
 
-export const CORPUS_SKIP_MESSAGE =
-  'corpus tests skipped: set REPOD_TEST_CORPUS=<dir> (the third-party package corpus; CI has it at ../shared/fixtures)';
+export const CORPUS_SKIP_MESSAGE = 'corpus tests skipped: set REPOD_TEST_CORPUS=<dir> (the third-party package corpus; CI has it at ../shared/fixtures)';
 
 let explained = false;
 
@@ -65,5 +64,8 @@ export function corpusFile(name: string): string {
 export function corpusFiles(filter: (name: string) => boolean): string[] {
   if (CORPUS === null) return [];
   const dir = CORPUS;
-  return readdirSync(dir).filter(filter).sort().map((name) => resolve(dir, name));
+  return readdirSync(dir)
+    .filter(filter)
+    .sort()
+    .map((name) => resolve(dir, name));
 }

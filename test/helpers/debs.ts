@@ -9,7 +9,7 @@
  * Both produce files `dpkg-deb -I` accepts.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, linkSync, chmodSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -316,25 +316,97 @@ export function varietySpecs(): Array<{ spec: DebSpec; compression: NonNullable<
 
   add({ name: 'plain', version: '1.0-1' });
   add({ name: 'multiline', version: '2.3.4-5', description: { summary: 'a package with a long description', long: ['First paragraph.', '', ...long(12), '', 'Last paragraph.'] } });
-  add({ name: 'utf8-desc', version: '0.1', maintainer: 'Jörg Müller <joerg@example.org>', description: { summary: 'naïve café — 中文 описание', long: ['Ünïcödé everywhere: ✓ ☃ 🐧.'] } });
-  add({ name: 'depends-alt', version: '3.0-2', depends: 'libc6 (>= 2.36), python3:any, libfoo1 | libfoo2 (>= 1.2~), perl:any | perl-base (>= 5.20)', preDepends: 'dpkg (>= 1.19.0), init-system-helpers (>= 1.54~)' });
-  add({ name: 'provides-versioned', version: '1:4.5-1', provides: 'virtual-a (= 4.5), virtual-b, libx-abi-2 (= 1:4.5-1)', fields: [['Breaks', 'old-thing (<< 2.0)'], ['Replaces', 'old-thing (<< 2.0)'], ['Conflicts', 'conflicting']] });
+  add({
+    name: 'utf8-desc',
+    version: '0.1',
+    maintainer: 'Jörg Müller <joerg@example.org>',
+    description: { summary: 'naïve café — 中文 описание', long: ['Ünïcödé everywhere: ✓ ☃ 🐧.'] },
+  });
+  add({
+    name: 'depends-alt',
+    version: '3.0-2',
+    depends: 'libc6 (>= 2.36), python3:any, libfoo1 | libfoo2 (>= 1.2~), perl:any | perl-base (>= 5.20)',
+    preDepends: 'dpkg (>= 1.19.0), init-system-helpers (>= 1.54~)',
+  });
+  add({
+    name: 'provides-versioned',
+    version: '1:4.5-1',
+    provides: 'virtual-a (= 4.5), virtual-b, libx-abi-2 (= 1:4.5-1)',
+    fields: [
+      ['Breaks', 'old-thing (<< 2.0)'],
+      ['Replaces', 'old-thing (<< 2.0)'],
+      ['Conflicts', 'conflicting'],
+    ],
+  });
   add({ name: 'multiarch-same', version: '1.2-3', arch: 'arm64', fields: [['Multi-Arch', 'same']] });
   add({ name: 'multiarch-foreign', version: '1.2-3', arch: 'all', fields: [['Multi-Arch', 'foreign']] });
   add({ name: 'multiarch-allowed', version: '1.0', arch: 'i386', fields: [['Multi-Arch', 'allowed']] });
-  add({ name: 'essential', version: '5.2-1', priority: 'required', fields: [['Essential', 'yes'], ['Protected', 'yes']] });
+  add({
+    name: 'essential',
+    version: '5.2-1',
+    priority: 'required',
+    fields: [
+      ['Essential', 'yes'],
+      ['Protected', 'yes'],
+    ],
+  });
   add({ name: 'libsrc-bin', version: '2.66-4+deb12u3+b1', fields: [['Source', 'libsrc (2.66-4+deb12u3)']] });
   add({ name: 'src-noversion', version: '1.0-1', fields: [['Source', 'othersource']] });
-  add({ name: 'tilde', version: '1.0~rc1-0~exp1', fields: [['Built-Using', 'gcc-12 (= 12.2.0-14)'], ['Homepage', 'https://example.org/tilde']] });
-  add({ name: 'weak-deps', version: '7', fields: [['Recommends', 'a, b | c'], ['Suggests', 'd'], ['Enhances', 'e'], ['Original-Maintainer', 'Upstream <up@example.org>']] });
-  add({ name: 'custom-fields', version: '1.0', fields: [['X-Custom-Thing', 'some value'], ['Zzz-Last', 'z'], ['Aaa-First', 'a'], ['Tag', 'role::program, devel::lang:c']] });
-  add({ name: 'spaced-values', version: '1.0', fields: [['X-Spaced', '  two extra leading blanks'], ['X-Trailing', 'trailing blanks   '], ['X-Multi', 'first\n  indented more\n\tand a tab']] });
+  add({
+    name: 'tilde',
+    version: '1.0~rc1-0~exp1',
+    fields: [
+      ['Built-Using', 'gcc-12 (= 12.2.0-14)'],
+      ['Homepage', 'https://example.org/tilde'],
+    ],
+  });
+  add({
+    name: 'weak-deps',
+    version: '7',
+    fields: [
+      ['Recommends', 'a, b | c'],
+      ['Suggests', 'd'],
+      ['Enhances', 'e'],
+      ['Original-Maintainer', 'Upstream <up@example.org>'],
+    ],
+  });
+  add({
+    name: 'custom-fields',
+    version: '1.0',
+    fields: [
+      ['X-Custom-Thing', 'some value'],
+      ['Zzz-Last', 'z'],
+      ['Aaa-First', 'a'],
+      ['Tag', 'role::program, devel::lang:c'],
+    ],
+  });
+  add({
+    name: 'spaced-values',
+    version: '1.0',
+    fields: [
+      ['X-Spaced', '  two extra leading blanks'],
+      ['X-Trailing', 'trailing blanks   '],
+      ['X-Multi', 'first\n  indented more\n\tand a tab'],
+    ],
+  });
   add({ name: 'empty-first-line', version: '1.0', fields: [['X-Block', '\n line one\n line two']] });
   add({ name: 'no-section', version: '1.0', section: null, priority: null });
   add({ name: 'empty-section', version: '1.0', section: '', priority: '' });
   add({ name: 'nonfree-section', version: '1.0', section: 'non-free/libs', priority: 'extra' });
   add({ name: 'udeb-pkg', version: '1.0', section: 'debian-installer', fields: [['Package-Type', 'udeb']] }, { fileName: 'udeb-pkg_1.0_amd64.udeb' });
-  add({ name: 'ddeb-pkg-dbgsym', version: '1.0', section: 'debug', fields: [['Package-Type', 'ddeb'], ['Auto-Built-Package', 'debug-symbols'], ['Build-Ids', 'abcdef0123456789']] }, { fileName: 'ddeb-pkg-dbgsym_1.0_amd64.ddeb' });
+  add(
+    {
+      name: 'ddeb-pkg-dbgsym',
+      version: '1.0',
+      section: 'debug',
+      fields: [
+        ['Package-Type', 'ddeb'],
+        ['Auto-Built-Package', 'debug-symbols'],
+        ['Build-Ids', 'abcdef0123456789'],
+      ],
+    },
+    { fileName: 'ddeb-pkg-dbgsym_1.0_amd64.ddeb' },
+  );
   add({
     name: 'long-names',
     version: '1.0',
@@ -365,8 +437,23 @@ export function varietySpecs(): Array<{ spec: DebSpec; compression: NonNullable<
     ],
   });
   add({ name: 'many-files', version: '1.0', files: many });
-  add({ name: 'scripts', version: '1.0', controlFiles: [{ name: 'postinst', content: '#!/bin/sh\nexit 0\n' }, { name: 'conffiles', content: '/etc/scripts.conf\n', mode: 0o644 }], files: [{ path: 'etc/scripts.conf', content: 'a=1\n' }] });
-  add({ name: 'big-random', version: '1.0', files: [{ path: 'usr/share/big/random.bin', content: pseudoRandomBytes(3 << 20, 1) }, { path: 'usr/share/big/zeros.bin', content: new Uint8Array(4 << 20) }] });
+  add({
+    name: 'scripts',
+    version: '1.0',
+    controlFiles: [
+      { name: 'postinst', content: '#!/bin/sh\nexit 0\n' },
+      { name: 'conffiles', content: '/etc/scripts.conf\n', mode: 0o644 },
+    ],
+    files: [{ path: 'etc/scripts.conf', content: 'a=1\n' }],
+  });
+  add({
+    name: 'big-random',
+    version: '1.0',
+    files: [
+      { path: 'usr/share/big/random.bin', content: pseudoRandomBytes(3 << 20, 1) },
+      { path: 'usr/share/big/zeros.bin', content: new Uint8Array(4 << 20) },
+    ],
+  });
   add({ name: 'xz-level9', version: '1.0', files: [{ path: 'usr/share/nine/a', content: 'nine\n'.repeat(10000) }] }, { compression: 'xz', level: 9 });
   add({ name: 'zstd-level19', version: '1.0', files: [{ path: 'usr/share/z/a', content: 'nineteen\n'.repeat(10000) }] }, { compression: 'zstd', level: 19 });
   add({ name: 'gzip-level1', version: '1.0' }, { compression: 'gzip', level: 1 });

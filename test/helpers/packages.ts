@@ -12,7 +12,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dpkgDebBuild, type DebSpec } from './debs.ts';
+import { type DebSpec, dpkgDebBuild } from './debs.ts';
 import { createPackagerKey, signRpms } from './gpg.ts';
 import { buildRpms, buildSrpm, type RpmSpec } from './rpmbuild.ts';
 
@@ -39,7 +39,10 @@ const RPMS: Record<string, Partial<RpmSpec>> = {
     provides: ['bara <= 22', 'barb >= 11.22.33-44', 'barc = 33'],
     conflicts: ['bba <= 2222', 'bbb >= 2:3.4.5-6'],
     obsoletes: ['aaa <= 222', 'aab >= 1.1'],
-    files: [{ path: '/usr/bin/complex_a', mode: '0755' }, { path: '/etc/complex/pkg.cfg', kind: 'config' }],
+    files: [
+      { path: '/usr/bin/complex_a', mode: '0755' },
+      { path: '/etc/complex/pkg.cfg', kind: 'config' },
+    ],
   },
   'balicek-utf8-1.1.1-1.x86_64.rpm': {
     summary: 'Balíček s diakritikou: žluťoučký kůň',
@@ -170,8 +173,13 @@ let variety: Promise<string[]> | null = null;
 export function rpmVariety(): Promise<string[]> {
   variety ??= (async () => {
     const named = await selfBuiltAll([
-      'hello-2.0-1.x86_64.rpm', 'hello-1.0-1.src.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm',
-      'balicek-utf8-1.1.1-1.x86_64.rpm', 'rpm-scriptlets-1.0-1.noarch.rpm', 'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
+      'hello-2.0-1.x86_64.rpm',
+      'hello-1.0-1.src.rpm',
+      'animaniacs-0.1-1.noarch.rpm',
+      'Archer-3.4.5-6.x86_64.rpm',
+      'balicek-utf8-1.1.1-1.x86_64.rpm',
+      'rpm-scriptlets-1.0-1.noarch.rpm',
+      'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
     ]);
     const out = join(outDir(), 'variety');
     const changelog = Array.from({ length: 60 }, (_, i) => ({
@@ -182,12 +190,21 @@ export function rpmVariety(): Promise<string[]> {
     const [weak, many, signed] = await buildRpms(
       [
         {
-          name: 'weak-deps', version: '1.2.3~rc1', release: '4.el9', epoch: 0, autoReqProv: false,
+          name: 'weak-deps',
+          version: '1.2.3~rc1',
+          release: '4.el9',
+          epoch: 0,
+          autoReqProv: false,
           requires: ['libfoo.so.1()(64bit)', '/bin/sh', 'bar >= 1:2.0-3', '(a or b)', '(c if d else e)'],
-          requiresPre: ['shadow-utils'], requiresPost: ['coreutils'],
+          requiresPre: ['shadow-utils'],
+          requiresPost: ['coreutils'],
           provides: ['weak-deps(x86-64) = 1.2.3', 'config(weak-deps) = 0:1.2.3~rc1-4.el9'],
-          recommends: ['rec-a', '(rec-b and rec-c)'], suggests: ['sug >= 2'], supplements: ['(sup-a unless sup-b)'], enhances: ['enh'],
-          conflicts: ['old-thing < 1.0'], obsoletes: ['weak-deps-legacy <= 1.2'],
+          recommends: ['rec-a', '(rec-b and rec-c)'],
+          suggests: ['sug >= 2'],
+          supplements: ['(sup-a unless sup-b)'],
+          enhances: ['enh'],
+          conflicts: ['old-thing < 1.0'],
+          obsoletes: ['weak-deps-legacy <= 1.2'],
           files: [
             { path: '/etc/weak-deps.conf', kind: 'config', content: 'a=1\n' },
             { path: '/usr/share/doc/weak-deps/README', kind: 'doc' },
@@ -201,7 +218,10 @@ export function rpmVariety(): Promise<string[]> {
           changelog,
         },
         {
-          name: 'many-files', version: '0.9', arch: 'noarch', autoReqProv: false,
+          name: 'many-files',
+          version: '0.9',
+          arch: 'noarch',
+          autoReqProv: false,
           files: Array.from({ length: 400 }, (_, i) => ({ path: `/usr/share/many-files/d${i % 9}/f-${String(i).padStart(3, '0')}.txt`, content: `file ${i}\n`.repeat(i % 5) })),
         },
         { name: 'signed-pkg', version: '3.1', arch: 'noarch', autoReqProv: false, files: [{ path: '/usr/share/signed-pkg/x' }] },

@@ -152,10 +152,7 @@ export async function buildManyRpms(count: number, outDir: string, options: Many
     const subs: SubpackageSpec[] = [];
     for (let i = first; i < Math.min(count, first + perSpec); i++) {
       const name = prefix + '-' + String(i).padStart(width, '0');
-      const files: SpecFile[] = [
-        { path: '/usr/bin/' + name, mode: '0755', content: '#!/bin/sh\necho ' + name + '\n' },
-        { path: '/usr/share/' + prefix + '/' + name + '.txt' },
-      ];
+      const files: SpecFile[] = [{ path: '/usr/bin/' + name, mode: '0755', content: '#!/bin/sh\necho ' + name + '\n' }, { path: '/usr/share/' + prefix + '/' + name + '.txt' }];
       for (let f = 0; f < (options.extraFiles ?? 0); f++) files.push({ path: '/usr/share/' + prefix + '/' + name + '/' + f + '.dat' });
       subs.push({ name, summary: 'Benchmark package ' + name, files, provides: [name + '-feature = ' + (options.version ?? '1.0')], requires: ['/bin/sh'] });
     }
@@ -222,9 +219,16 @@ function expandSubpackages(spec: RpmSpec): SubpackageSpec[] {
 
 function pushDependencies(lines: string[], deps: SpecDependencies): void {
   const tags: [keyof SpecDependencies, string][] = [
-    ['requires', 'Requires'], ['requiresPre', 'Requires(pre)'], ['requiresPost', 'Requires(post)'],
-    ['provides', 'Provides'], ['conflicts', 'Conflicts'], ['obsoletes', 'Obsoletes'],
-    ['recommends', 'Recommends'], ['suggests', 'Suggests'], ['supplements', 'Supplements'], ['enhances', 'Enhances'],
+    ['requires', 'Requires'],
+    ['requiresPre', 'Requires(pre)'],
+    ['requiresPost', 'Requires(post)'],
+    ['provides', 'Provides'],
+    ['conflicts', 'Conflicts'],
+    ['obsoletes', 'Obsoletes'],
+    ['recommends', 'Recommends'],
+    ['suggests', 'Suggests'],
+    ['supplements', 'Supplements'],
+    ['enhances', 'Enhances'],
   ];
   for (const [key, tag] of tags) for (const dep of deps[key] ?? []) lines.push(tag + ': ' + dep);
 }
@@ -233,11 +237,16 @@ function fileLine(file: SpecFile): string {
   const path = '"' + file.path + '"';
   const attr = file.mode ? '%attr(' + file.mode + ',root,root) ' : '';
   switch (file.kind ?? 'file') {
-    case 'config': return attr + '%config(noreplace) ' + path;
-    case 'doc': return attr + '%doc ' + path;
-    case 'dir': return attr + '%dir ' + path;
-    case 'ghost': return attr + '%ghost ' + path;
-    default: return attr + path;
+    case 'config':
+      return attr + '%config(noreplace) ' + path;
+    case 'doc':
+      return attr + '%doc ' + path;
+    case 'dir':
+      return attr + '%dir ' + path;
+    case 'ghost':
+      return attr + '%ghost ' + path;
+    default:
+      return attr + path;
   }
 }
 
@@ -248,8 +257,21 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 function changelogDate(seconds: number): string {
   const d = new Date(seconds * 1000);
   const two = (n: number): string => String(n).padStart(2, '0');
-  return DAYS[d.getUTCDay()] + ' ' + MONTHS[d.getUTCMonth()] + ' ' + two(d.getUTCDate()) + ' ' +
-    two(d.getUTCHours()) + ':' + two(d.getUTCMinutes()) + ':' + two(d.getUTCSeconds()) + ' UTC ' + d.getUTCFullYear();
+  return (
+    DAYS[d.getUTCDay()] +
+    ' ' +
+    MONTHS[d.getUTCMonth()] +
+    ' ' +
+    two(d.getUTCDate()) +
+    ' ' +
+    two(d.getUTCHours()) +
+    ':' +
+    two(d.getUTCMinutes()) +
+    ':' +
+    two(d.getUTCSeconds()) +
+    ' UTC ' +
+    d.getUTCFullYear()
+  );
 }
 
 function oneLine(value: string): string {
@@ -280,17 +302,24 @@ async function buildOne(spec: RpmSpec, outDir: string): Promise<string[]> {
   try {
     const root = join(top, 'SOURCES', 'root');
     await mkdir(root, { recursive: true });
-    const all = [...(spec.mainPackage === false ? [] : spec.files ?? []), ...expandSubpackages(spec).flatMap((s) => s.files ?? [])];
+    const all = [...(spec.mainPackage === false ? [] : (spec.files ?? [])), ...expandSubpackages(spec).flatMap((s) => s.files ?? [])];
     for (const file of all) await materialize(root, file);
     const specPath = join(top, spec.name + '.spec');
     await writeFile(specPath, renderSpec(spec));
     const args = [
-      '-bb', '--nodeps', '--quiet',
-      '--define', '_topdir ' + top,
-      '--define', '_rpmdir ' + outDir,
-      '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
-      '--define', 'debug_package %{nil}',
-      '--define', '_build_id_links none',
+      '-bb',
+      '--nodeps',
+      '--quiet',
+      '--define',
+      '_topdir ' + top,
+      '--define',
+      '_rpmdir ' + outDir,
+      '--define',
+      '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
+      '--define',
+      'debug_package %{nil}',
+      '--define',
+      '_build_id_links none',
     ];
     if (spec.sourceDateEpoch !== undefined) {
       args.push('--define', 'use_source_date_epoch_as_buildtime 1', '--define', 'clamp_mtime_to_source_date_epoch 1');
@@ -330,8 +359,12 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0 && !/^error:/m.test(output)) resolvePromise(output);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +63,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
 }
 
 /** Uploads a file the way Repod's CI scripts do (multipart file + distribution, bearer token). */
-export async function uploadFile(server: { url: string; adminToken: string }, distribution: string, path: string, extra: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function uploadFile(
+  server: { url: string; adminToken: string },
+  distribution: string,
+  path: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const { readFile } = await import('node:fs/promises');
   const { basename } = await import('node:path');
   const form = new FormData();

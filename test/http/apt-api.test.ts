@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { Hono } from 'hono';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -38,7 +38,14 @@ async function uploadsLeft() {
   return keys;
 }
 
-const DEBS = ['hello_2.10-3_amd64.deb', 'cowsay_3.03+dfsg2-8_all.deb', 'libcap2_2.66-4+deb12u3+b1_amd64.deb', 'hostname_3.23+nmu1_amd64.deb', 'sensible-utils_0.0.17+nmu1_all.deb', 'libgcc-s1_12.2.0-14+deb12u1_amd64.deb'];
+const DEBS = [
+  'hello_2.10-3_amd64.deb',
+  'cowsay_3.03+dfsg2-8_all.deb',
+  'libcap2_2.66-4+deb12u3+b1_amd64.deb',
+  'hostname_3.23+nmu1_amd64.deb',
+  'sensible-utils_0.0.17+nmu1_all.deb',
+  'libgcc-s1_12.2.0-14+deb12u1_amd64.deb',
+];
 
 // Self-built packages under the names the test talks about (helpers/packages.ts).
 const fixture = await selfBuiltLookup([...DEBS, 'hello-2.0-1.x86_64.rpm', 'libboost-program-options-dev_1.62.0.1_i386.deb', 'pyspi_0.6.1-1.3.dsc']);
@@ -101,11 +108,7 @@ describe('APT API', () => {
       await writeFile(join(root, filename), deb);
     }
     const expected = await run('apt-ftparchive', ['packages', 'pool'], { cwd: root });
-    const stanzas = (text: string) =>
-      text
-        .trim()
-        .split(/\n\n+/)
-        .sort();
+    const stanzas = (text: string) => text.trim().split(/\n\n+/).sort();
     assert.deepEqual(stanzas(plain), stanzas(expected), 'each stanza byte for byte');
 
     const dists = join(root, 'dists/bookworm');
@@ -116,9 +119,20 @@ describe('APT API', () => {
       await writeFile(join(dists, path), new Uint8Array(await (await app.request(`/repos/dists/bookworm/${path}`)).arrayBuffer()));
     }
     const theirs = await run('apt-ftparchive', ['release', '.'], { cwd: dists });
-    const sha256Section = (text: string) => text.slice(text.indexOf('SHA256:')).split('\n').slice(1).filter((l) => /^ [0-9a-f]{64} /.test(l)).map((l) => l.trim().split(/\s+/).join(' ')).sort();
-    assert.deepEqual(sha256Section(release), sha256Section(theirs).filter((l) => !l.endsWith(' Release')));
-    for (const field of ['Origin', 'Label', 'Suite', 'Codename', 'Date', 'Architectures', 'Components', 'Acquire-By-Hash', 'SHA256']) assert.match(release, new RegExp(`^${field}:`, 'm'));
+    const sha256Section = (text: string) =>
+      text
+        .slice(text.indexOf('SHA256:'))
+        .split('\n')
+        .slice(1)
+        .filter((l) => /^ [0-9a-f]{64} /.test(l))
+        .map((l) => l.trim().split(/\s+/).join(' '))
+        .sort();
+    assert.deepEqual(
+      sha256Section(release),
+      sha256Section(theirs).filter((l) => !l.endsWith(' Release')),
+    );
+    for (const field of ['Origin', 'Label', 'Suite', 'Codename', 'Date', 'Architectures', 'Components', 'Acquire-By-Hash', 'SHA256'])
+      assert.match(release, new RegExp(`^${field}:`, 'm'));
     const inRelease = await (await app.request('/repos/dists/bookworm/InRelease')).text();
     // InRelease is the Release document: its clear-signed body (armor removed) is Release byte
     // for byte, with LF line endings as gpg --clearsign, reprepro and the Debian archive write it.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { boundaryOf, MultipartReader, readText } from '../../src/http/multipart.ts';
 import { RepodError } from '../../src/errors.ts';
+import { boundaryOf, MultipartReader, readText } from '../../src/http/multipart.ts';
 
 function streamOf(bytes: Uint8Array, chunkSize: number): ReadableStream<Uint8Array> {
   let at = 0;

@@ -21,7 +21,11 @@ let rpms: Record<string, string>;
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 async function json(method: string, path: string, body?: unknown, token = ADMIN) {
-  const response = await app.request(path, { method, headers: { ...auth(token), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await app.request(path, {
+    method,
+    headers: { ...auth(token), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as any };
 }
 async function build(dist: string, files: string[], fields: Array<[string, string]> = [], token = ADMIN) {
@@ -43,7 +47,10 @@ describe('revisions API', () => {
   before(async () => {
     const distributions = join(await mkdtemp(join(tmpdir(), 'repod-config-')), 'distributions.json');
     await writeFile(distributions, JSON.stringify({ distributions: [{ kind: 'rpm', name: 'secret', architectures: ['x86_64'], private: true }] }));
-    ({ core } = await buildNodeCore({ REPOD_STORAGE: `file:${await mkdtemp(join(tmpdir(), 'repod-rev-api-'))}`, REPOD_ADMIN_TOKEN: ADMIN, REPOD_DISTRIBUTIONS: distributions }, () => undefined));
+    ({ core } = await buildNodeCore(
+      { REPOD_STORAGE: `file:${await mkdtemp(join(tmpdir(), 'repod-rev-api-'))}`, REPOD_ADMIN_TOKEN: ADMIN, REPOD_DISTRIBUTIONS: distributions },
+      () => undefined,
+    ));
     app = createApp(core);
     const out = await mkdtemp(join(tmpdir(), 'repod-rev-rpms-'));
     const spec = (name: string, version: string) => ({ name, version, arch: 'noarch', autoReqProv: false, files: [{ path: `/usr/share/${name}/${version}` }] });
@@ -68,7 +75,15 @@ describe('revisions API', () => {
 
   it('replace_names swaps the previous build of those names, and references reuse stored packages', async () => {
     const animaniacs = (await core.repository.findEntries((await core.repository.current('rocky9'))!, 'animaniacs\u0000'))[0].id;
-    const result = await build('rocky9', [rpms.tool2, rpms.libs2], [['replace_names', 'tool,tool-libs'], ['package', animaniacs], ['remove', 'animaniacs-0.1-1.noarch']]);
+    const result = await build(
+      'rocky9',
+      [rpms.tool2, rpms.libs2],
+      [
+        ['replace_names', 'tool,tool-libs'],
+        ['package', animaniacs],
+        ['remove', 'animaniacs-0.1-1.noarch'],
+      ],
+    );
     assert.equal(result.status, 201, JSON.stringify(result.body));
     assert.equal(result.body.revision.number, 2);
     // animaniacs was both removed and referenced: the reference wins (it is added back unchanged).
@@ -82,7 +97,10 @@ describe('revisions API', () => {
     assert.equal(page.body.revisions[0].number, 2);
     assert.equal(page.body.next, 2);
     const older = await json('GET', '/api/v1/distributions/rocky9/revisions?limit=5&before=2');
-    assert.deepEqual(older.body.revisions.map((r: any) => r.number), [1]);
+    assert.deepEqual(
+      older.body.revisions.map((r: any) => r.number),
+      [1],
+    );
     assert.equal(older.body.revisions[0].message, 'build tool-1.0');
     const one = await json('GET', '/api/v1/distributions/rocky9/revisions/1');
     assert.equal(one.body.packages.length, 3);
@@ -116,7 +134,10 @@ describe('revisions API', () => {
     assert.equal((await json('PUT', '/api/v1/distributions/rocky9/tags/stable', { revision: 2 })).status, 200);
     assert.deepEqual(await primaryNames('/tags/rocky9/stable/x86_64'), ['animaniacs-0.1-1', 'tool-2.0-1', 'tool-libs-2.0-1']);
     const list = await json('GET', '/api/v1/distributions/rocky9/tags');
-    assert.deepEqual(list.body.tags.map((t: any) => [t.name, t.number]), [['stable', 2]]);
+    assert.deepEqual(
+      list.body.tags.map((t: any) => [t.name, t.number]),
+      [['stable', 2]],
+    );
     assert.equal((await json('PUT', '/api/v1/distributions/rocky9/tags/current', { revision: 2 })).status, 400);
     assert.equal((await json('DELETE', '/api/v1/distributions/rocky9/tags/stable')).status, 200);
     assert.equal((await app.request('/tags/rocky9/stable/x86_64/repodata/repomd.xml')).status, 404);
@@ -166,7 +187,11 @@ describe('revisions API', () => {
 
   it('users log in, and private distributions take Basic or Bearer credentials', async () => {
     assert.equal((await json('POST', '/api/v1/users', { username: 'rel-eng', password: 'correct horse', role: 'maintainer' })).status, 201);
-    const login = await app.request('/api/v1/auth/token', { method: 'POST', body: JSON.stringify({ username: 'rel-eng', password: 'correct horse' }), headers: { 'content-type': 'application/json' } });
+    const login = await app.request('/api/v1/auth/token', {
+      method: 'POST',
+      body: JSON.stringify({ username: 'rel-eng', password: 'correct horse' }),
+      headers: { 'content-type': 'application/json' },
+    });
     const { access_token } = (await login.json()) as any;
     assert.equal((await json('PUT', '/api/v1/distributions/rocky9/tags/testing', { revision: 3 }, access_token)).status, 200);
     assert.equal((await build('secret', [rpms.other])).status, 201);

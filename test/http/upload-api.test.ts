@@ -3,7 +3,7 @@
  * naming the problem, the current revision stays as it was, and nothing is left behind.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -15,9 +15,14 @@ import { selfBuiltLookup } from '../helpers/packages.ts';
 
 // Self-built packages under the names the test talks about (helpers/packages.ts).
 const fixture = await selfBuiltLookup([
-  'hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'hello_2.10-3_amd64.deb', 'hello-1.0-1.src.rpm',
-  'balicek-utf8-1.1.1-1.x86_64.rpm', 'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
+  'hello-2.0-1.x86_64.rpm',
+  'animaniacs-0.1-1.noarch.rpm',
+  'hello_2.10-3_amd64.deb',
+  'hello-1.0-1.src.rpm',
+  'balicek-utf8-1.1.1-1.x86_64.rpm',
+  'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
 ]);
+
 import { buildRpms } from '../helpers/rpmbuild.ts';
 
 const TOKEN = 'upload-api-test-token';
@@ -144,7 +149,11 @@ describe('upload API', () => {
 
   it('takes a raw streamed body with ?distribution=', async () => {
     const bytes = await readFile(fixture('animaniacs-0.1-1.noarch.rpm'));
-    const response = await app.request('/api/v1/upload?distribution=rocky9', { method: 'POST', body: bytes, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-rpm' } });
+    const response = await app.request('/api/v1/upload?distribution=rocky9', {
+      method: 'POST',
+      body: bytes,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-rpm' },
+    });
     assert.equal(response.status, 201, await response.clone().text());
     assert.equal(((await response.json()) as any).package, 'animaniacs');
   });
@@ -152,7 +161,14 @@ describe('upload API', () => {
   it('serves file names with + and ~ however the client encodes them', async () => {
     for (const file of [built.tilde, built.plus]) assert.equal((await upload(await readFile(file), { distribution: 'rocky9' })).status, 201);
     const base = '/repos/rocky9/x86_64/Packages/';
-    for (const path of ['repod-tilde-1.0~rc1-1.noarch.rpm', 'repod-tilde-1.0%7erc1-1.noarch.rpm', 'repod-tilde-1.0%7Erc1-1.noarch.rpm', 'repod-c++-2.0+git1-1.noarch.rpm', 'repod-c%2b%2b-2.0%2bgit1-1.noarch.rpm', 'repod-c%2B%2B-2.0%2Bgit1-1.noarch.rpm']) {
+    for (const path of [
+      'repod-tilde-1.0~rc1-1.noarch.rpm',
+      'repod-tilde-1.0%7erc1-1.noarch.rpm',
+      'repod-tilde-1.0%7Erc1-1.noarch.rpm',
+      'repod-c++-2.0+git1-1.noarch.rpm',
+      'repod-c%2b%2b-2.0%2bgit1-1.noarch.rpm',
+      'repod-c%2B%2B-2.0%2Bgit1-1.noarch.rpm',
+    ]) {
       const response = await app.request(base + path);
       assert.equal(response.status, 200, path);
     }
@@ -203,13 +219,21 @@ describe('upload API', () => {
   });
 
   it('issues tokens for admin with JSON or form fields, and refuses a wrong password', async () => {
-    const json = await app.request('/api/v1/auth/token', { method: 'POST', body: JSON.stringify({ username: 'admin', password: 'secret-pw' }), headers: { 'content-type': 'application/json' } });
+    const json = await app.request('/api/v1/auth/token', {
+      method: 'POST',
+      body: JSON.stringify({ username: 'admin', password: 'secret-pw' }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(json.status, 200);
     const { access_token, token_type } = (await json.json()) as any;
     assert.equal(token_type, 'bearer');
     const form = await app.request('/api/v1/auth/token', { method: 'POST', body: new URLSearchParams({ username: 'admin', password: 'secret-pw' }) });
     assert.equal(form.status, 200);
-    const bad = await app.request('/api/v1/auth/token', { method: 'POST', body: JSON.stringify({ username: 'admin', password: 'nope' }), headers: { 'content-type': 'application/json' } });
+    const bad = await app.request('/api/v1/auth/token', {
+      method: 'POST',
+      body: JSON.stringify({ username: 'admin', password: 'nope' }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(bad.status, 401);
     assert.equal(((await bad.json()) as any).error, 'invalid_credentials');
     const result = await upload(await readFile(fixture('balicek-utf8-1.1.1-1.x86_64.rpm')), { distribution: 'rocky9' }, access_token);

@@ -3,10 +3,11 @@
  * (DESIGN.md, "Parts"), so pure parsers never reach storage and the core never reaches a runtime.
  * `node:*` imports and Node globals are the linter's job (biome.json, npm test runs it).
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
+import { test } from 'node:test';
 import { REPO_ROOT } from '../helpers/paths.ts';
 
 const SRC = join(REPO_ROOT, 'src');
@@ -49,7 +50,11 @@ function partOf(file: string): string {
 
 test('every folder of src/ is a known part', () => {
   const parts = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
-  assert.deepEqual(parts.filter((p) => !(p in ALLOWED)), [], 'a new part needs its place in ALLOWED (and in the README layout)');
+  assert.deepEqual(
+    parts.filter((p) => !(p in ALLOWED)),
+    [],
+    'a new part needs its place in ALLOWED (and in the README layout)',
+  );
 });
 
 /** Imports that break the table, for files given as path -> text. */

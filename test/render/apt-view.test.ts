@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import type { EntryWithSegments } from '../../src/bucket/chunk.ts';
+import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
+import type { Revision } from '../../src/bucket/revision.ts';
 import type { AptDistribution } from '../../src/config/distributions.ts';
 import type { Core } from '../../src/core/core.ts';
 import { APT_STREAMS } from '../../src/ingest/apt-entry.ts';
-import type { EntryWithSegments } from '../../src/bucket/chunk.ts';
-import { HashCarry } from '../../src/render/index-file.ts';
-import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
 import { fileOrder, renderAptView } from '../../src/render/apt-view.ts';
-import type { Revision } from '../../src/bucket/revision.ts';
+import { HashCarry } from '../../src/render/index-file.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 
 const enc = new TextEncoder();
@@ -24,7 +24,15 @@ function entry(name: string, arch: 'amd64' | 'arm64' | 'all'): EntryWithSegments
   const contents = enc.encode(`usr/share/doc/${name}/copyright\tmisc/${name}\n`);
   const segments = [stanza, stanza, contents];
   return {
-    entry: { key: ['main', name, arch, '1.0'].join('\u0000'), id, arch, file: `pool/main/${name[0]}/${name}/${name}_1.0_${arch}.deb`, label: `${name}_1.0_${arch}`, component: 'main', rawLengths: segments.map((s) => s.length) },
+    entry: {
+      key: ['main', name, arch, '1.0'].join('\u0000'),
+      id,
+      arch,
+      file: `pool/main/${name[0]}/${name}/${name}_1.0_${arch}.deb`,
+      label: `${name}_1.0_${arch}`,
+      component: 'main',
+      rawLengths: segments.map((s) => s.length),
+    },
     segments,
   };
 }
@@ -56,7 +64,10 @@ describe('APT render', () => {
   it('resumes hashing after unchanged chunks and equals a render from scratch', async () => {
     const { core } = await buildNodeCore({ REPOD_STORAGE: 'memory:' }, () => undefined);
     const names = Array.from({ length: 6000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
-    const first = await publish(core, names.map((n, i) => entry(n, i % 5 === 0 ? 'all' : i % 2 ? 'amd64' : 'arm64')));
+    const first = await publish(
+      core,
+      names.map((n, i) => entry(n, i % 5 === 0 ? 'all' : i % 2 ? 'amd64' : 'arm64')),
+    );
     assert.ok(first.chunks.length >= 8, `${first.chunks.length} chunks`);
 
     const carry = new HashCarry();

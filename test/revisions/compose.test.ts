@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ConflictError, NotFoundError } from '../../src/errors.ts';
 import { CHUNK_MAX_ENTRIES, decodeChunk, type EntryWithSegments, type StreamSpec } from '../../src/bucket/chunk.ts';
-import { compose, type ComposeIo } from '../../src/revisions/compose.ts';
 import type { ChunkRef } from '../../src/bucket/revision.ts';
+import { ConflictError, NotFoundError } from '../../src/errors.ts';
+import { type ComposeIo, compose } from '../../src/revisions/compose.ts';
 
 const STREAMS: StreamSpec[] = [
   { name: 'a', mode: 'raw' },
@@ -73,8 +73,15 @@ describe('compose', () => {
     const text = new TextDecoder().decode(gunzip(bytes.subarray(noarch[0][0], noarch[0][1])));
     assert.equal(text, 'b:an;b:cn;');
     const raw = index.ranges(0, (t) => t.arch === 'x86_64');
-    assert.deepEqual(raw.map(([s, e]) => new TextDecoder().decode(bytes.subarray(s, e))), ['a:b;a:d;'], 'one range per group');
-    assert.equal(index.rawSize(1, (t) => t.arch === 'noarch'), 10);
+    assert.deepEqual(
+      raw.map(([s, e]) => new TextDecoder().decode(bytes.subarray(s, e))),
+      ['a:b;a:d;'],
+      'one range per group',
+    );
+    assert.equal(
+      index.rawSize(1, (t) => t.arch === 'noarch'),
+      10,
+    );
   });
 
   it('touches only the chunk a change lands in (O(change))', async () => {
@@ -91,7 +98,10 @@ describe('compose', () => {
     );
     assert.equal(next.written.length, 1, 'one chunk written');
     assert.equal(next.chunks.filter((c, i) => c.id !== base.chunks[i]?.id).length, 1);
-    assert.equal(next.chunks.reduce((n, c) => n + c.count, 0), 3001);
+    assert.equal(
+      next.chunks.reduce((n, c) => n + c.count, 0),
+      3001,
+    );
   });
 
   it('removes by key, refuses unknown keys, and empties to no chunks', async () => {

@@ -9,17 +9,17 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { before, describe, it } from 'node:test';
-import type { Core } from '../../src/core/core.ts';
-import { createApp } from '../../src/http/app.ts';
+import { gunzipSync } from 'node:zlib';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
-import { collectGarbage, type GcReport } from '../../src/revisions/gc.ts';
-import { commitDeb, commitRpm } from '../../src/ingest/commit.ts';
-import { stagePackage, type StagedDeb, type StagedRpm } from '../../src/ingest/stage.ts';
 import { layout } from '../../src/bucket/layout.ts';
 import type { ByHashPointer, RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
+import type { Core } from '../../src/core/core.ts';
+import { createApp } from '../../src/http/app.ts';
+import { commitDeb, commitRpm } from '../../src/ingest/commit.ts';
+import { type StagedDeb, type StagedRpm, stagePackage } from '../../src/ingest/stage.ts';
+import { collectGarbage, type GcReport } from '../../src/revisions/gc.ts';
 import { publishBatch, removePackages } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
@@ -28,12 +28,22 @@ import { selfBuiltLookup } from '../helpers/packages.ts';
 
 // Self-built packages under the names the test talks about (helpers/packages.ts).
 const fixture = await selfBuiltLookup([
-  'hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'balicek-utf8-1.1.1-1.x86_64.rpm', 'rpm-scriptlets-1.0-1.noarch.rpm',
-  'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm', 'yum-cron-3.4.3-8.fc16.noarch.rpm', 'yum-cron-3.4.3-9.fc16.noarch.rpm',
-  'Archer-3.4.5-6.x86_64.rpm', 'complex-package-2.3.4-5.el8.x86_64.rpm',
-  'hello_2.10-3_amd64.deb', 'hostname_3.23+nmu1_amd64.deb', 'sensible-utils_0.0.17+nmu1_all.deb', 'toilet_0.3-1.4build1_amd64.deb',
+  'hello-2.0-1.x86_64.rpm',
+  'animaniacs-0.1-1.noarch.rpm',
+  'balicek-utf8-1.1.1-1.x86_64.rpm',
+  'rpm-scriptlets-1.0-1.noarch.rpm',
+  'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
+  'yum-cron-3.4.3-8.fc16.noarch.rpm',
+  'yum-cron-3.4.3-9.fc16.noarch.rpm',
+  'Archer-3.4.5-6.x86_64.rpm',
+  'complex-package-2.3.4-5.el8.x86_64.rpm',
+  'hello_2.10-3_amd64.deb',
+  'hostname_3.23+nmu1_amd64.deb',
+  'sensible-utils_0.0.17+nmu1_all.deb',
+  'toilet_0.3-1.4build1_amd64.deb',
   'libcap2_2.66-4+deb12u3+b1_amd64.deb',
 ]);
+
 import { buildManyRpms } from '../helpers/rpmbuild.ts';
 
 const HOUR = 3600_000;
@@ -112,7 +122,10 @@ async function aptSnapshot(get: Get, base: string, codename: string): Promise<Ma
     const byHash = `${base}/dists/${codename}/${dir}by-hash/SHA256/${checksum}`;
     assert.equal(sha256(await body(get, byHash)), checksum, `${byHash}`);
     if (/\/Packages$/.test(path)) {
-      for (const stanza of new TextDecoder().decode(bytes).split('\n\n').filter((s) => s.trim())) {
+      for (const stanza of new TextDecoder()
+        .decode(bytes)
+        .split('\n\n')
+        .filter((s) => s.trim())) {
         const filename = /^Filename: (.+)$/m.exec(stanza)![1];
         const want = /^SHA256: (.+)$/m.exec(stanza)![1];
         assert.equal(sha256(await body(get, `${base}/${filename}`)), want, filename);
@@ -271,7 +284,10 @@ describe('garbage collection and retention', () => {
     const orphanDeb = (await stage(core, fixture('libcap2_2.66-4+deb12u3+b1_amd64.deb'))) as StagedDeb;
     await commitDeb(core.caps, orphanDeb, 'main');
     const current = (await core.repository.current('rocky9'))!;
-    await putJson(store, layout.revision('rocky9', `${String(current.number).padStart(6, '0')}-lostrace`), { ...current, id: `${String(current.number).padStart(6, '0')}-lostrace` });
+    await putJson(store, layout.revision('rocky9', `${String(current.number).padStart(6, '0')}-lostrace`), {
+      ...current,
+      id: `${String(current.number).padStart(6, '0')}-lostrace`,
+    });
     const inflight = `${String(current.number + 1).padStart(6, '0')}-inflight`;
     await putJson(store, layout.revision('rocky9', inflight), { ...current, id: inflight, number: current.number + 1, parent: current.id });
 
@@ -280,7 +296,10 @@ describe('garbage collection and retention', () => {
     const dry = await collectGarbage(store, { dryRun: true, keepLast: 3, graceSeconds: 3600, now: later(), keysLimit: 100_000 });
     assert.deepEqual(await storeKeys(store), before, 'a dry run changes nothing');
     assert.deepEqual([...dry.keys!].sort(), [...expected].sort(), 'the dry run lists exactly the unreachable keys');
-    assert.equal(dry.bytesFreed, [...expected].reduce((n, k) => n + before.get(k)!, 0));
+    assert.equal(
+      dry.bytesFreed,
+      [...expected].reduce((n, k) => n + before.get(k)!, 0),
+    );
 
     // What must go, spelled out.
     const gone = (k: string) => expected.has(k);
@@ -289,7 +308,10 @@ describe('garbage collection and retention', () => {
     assert.ok(gone(layout.revision('rocky9', `${String(current.number).padStart(6, '0')}-lostrace`)) && !gone(layout.revision('rocky9', inflight)));
     assert.ok(gone(layout.pool(orphanRpm.sha256)) && gone(layout.packageRecord(orphanRpm.sha256)) && gone(layout.fragment(orphanRpm.sha256)));
     assert.ok(gone(layout.pool(orphanDeb.sha256)) && gone(layout.aptFragment(orphanDeb.sha256, 'main')));
-    assert.ok([...expected].some((k) => k.startsWith('apt-pool/pool/main/libc/libcap2/')), 'the orphan APT pool claim');
+    assert.ok(
+      [...expected].some((k) => k.startsWith('apt-pool/pool/main/libc/libcap2/')),
+      'the orphan APT pool claim',
+    );
     assert.ok([...expected].some((k) => k.startsWith('uploads/')));
     assert.ok([...expected].some((k) => k.startsWith(`renders/rocky9/${rocky[0]}/`)) && [...expected].some((k) => k.startsWith('metadata/')));
     const hello = sha256(await readFile(fixture('hello-2.0-1.x86_64.rpm')));
@@ -319,7 +341,10 @@ describe('garbage collection and retention', () => {
 
     // Idempotent: nothing more to do.
     const again = await collectGarbage(store, { dryRun: false, keepLast: 3, graceSeconds: 3600, now: later() });
-    assert.equal(Object.values(again.deleted).reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      Object.values(again.deleted).reduce((a, b) => a + b, 0),
+      0,
+    );
     assert.equal(again.repointed, 0);
 
     // Without the tag (and once the in-flight orphan is outnumbered), hello and revision 2 go.
@@ -331,7 +356,10 @@ describe('garbage collection and retention', () => {
     const left = await storeKeys(store);
     await restart();
     for (const k of expected2) assert.ok(!left.has(k), `${k} deleted`);
-    assert.equal(Object.values(third.deleted).reduce((a, b) => a + b, 0), expected2.size);
+    assert.equal(
+      Object.values(third.deleted).reduce((a, b) => a + b, 0),
+      expected2.size,
+    );
     for (const id of rocky.slice(-2)) assert.deepEqual(await rpmViews(id), views.get(id), `rocky9 revision ${id}`);
     await rpmViews(next);
   });
@@ -345,12 +373,19 @@ describe('garbage collection and retention', () => {
     await commitRpm(core.caps, (await stage(core, fixture('balicek-utf8-1.1.1-1.x86_64.rpm'))) as StagedRpm);
     const before = await storeKeys(store);
     const young = await collectGarbage(store, { dryRun: false, keepLast: 1, graceSeconds: 3600 });
-    assert.equal(Object.values(young.deleted).reduce((a, b) => a + b, 0), 0, 'nothing is older than an hour');
+    assert.equal(
+      Object.values(young.deleted).reduce((a, b) => a + b, 0),
+      0,
+      'nothing is older than an hour',
+    );
     assert.deepEqual(await storeKeys(store), before);
     const expected = await expectedGarbage(store, 1);
     assert.ok(expected.size >= 6, 'the first revision, its chunk, the upload and the committed orphan (pool, record, fragment)');
     const old = await collectGarbage(store, { dryRun: false, keepLast: 1, graceSeconds: 3600, now: later() });
-    assert.equal(Object.values(old.deleted).reduce((a, b) => a + b, 0), expected.size);
+    assert.equal(
+      Object.values(old.deleted).reduce((a, b) => a + b, 0),
+      expected.size,
+    );
     const after = await storeKeys(store);
     for (const k of expected) assert.ok(!after.has(k));
     // An object written after the collection started is never taken, whatever `now` says.
@@ -479,7 +514,10 @@ describe('garbage collection during concurrent publishes', () => {
     }
     watching = false;
     await watcher;
-    assert.ok(reports.every((r) => r.deleted.revisions + r.deleted.chunks > 0), 'each collection deleted history past retention');
+    assert.ok(
+      reports.every((r) => r.deleted.revisions + r.deleted.chunks > 0),
+      'each collection deleted history past retention',
+    );
     assert.ok(overlapping > 0, 'publishes landed while a collection was running');
     t.diagnostic(`${overlapping} of 10 publishes landed while a collection ran`);
     assert.ok(currents.size >= 4, `${currents.size} current revisions checked`);

@@ -7,14 +7,14 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Revision } from '../../src/bucket/revision.ts';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { stagePackage } from '../../src/ingest/stage.ts';
-import type { Revision } from '../../src/bucket/revision.ts';
 import { publishBatch } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { bytesStream } from '../../src/storage/objects.ts';
-import { rgwSkipReason, startRgw, type Rgw } from '../helpers/rgw.ts';
+import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { buildManyRpms } from '../helpers/rpmbuild.ts';
 
 let rpms: string[];
@@ -51,7 +51,11 @@ function raceSuite(name: string, env: () => Promise<Record<string, string>>, ski
       assert.equal(revisions.length, 20, 'one revision per publish');
       assert.equal(revisions[0].packageCount, 20);
       const numbers = results.map((r) => r.revision!.number).sort((x, y) => x - y);
-      assert.deepEqual(numbers, Array.from({ length: 20 }, (_, i) => i + 1), 'each publisher got its own revision');
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: 20 }, (_, i) => i + 1),
+        'each publisher got its own revision',
+      );
       for (const r of revisions) {
         assert.equal(r.packageCount, r.number, `revision ${r.number} holds exactly the packages published up to it`);
         for (const c of r.chunks) assert.ok(await a.caps.store.head(`chunks/${c.id.slice(0, 2)}/${c.id}.seg`), 'every chunk it names exists');
@@ -80,7 +84,8 @@ describe('removing packages', () => {
     const app = createApp(core);
     await publishBatch(core, 'rocky9', await Promise.all(rpms.slice(0, 3).map((p) => stage(core, p))), { author: 't' });
     const uploader = (await core.tokens.issue({ subject: 'ci', role: 'uploader' })).token;
-    const del = (name: string, token: string) => app.request(`/api/v1/distributions/rocky9/packages/${encodeURIComponent(name)}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    const del = (name: string, token: string) =>
+      app.request(`/api/v1/distributions/rocky9/packages/${encodeURIComponent(name)}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
     const forbidden = await del('race-00000-1.0-1.noarch.rpm', uploader);
     assert.equal(forbidden.status, 403);
     assert.equal(((await forbidden.json()) as any).error, 'forbidden');

@@ -17,17 +17,10 @@ import * as openpgp from 'openpgp';
 import { InvalidPackageError, RepodError } from '../../src/errors.ts';
 import { parseRpm, type RpmParseResult } from '../../src/formats/rpm/index.ts';
 import { SigTag } from '../../src/formats/rpm/tags.ts';
-import { needsPayloadSignature, signRpmHeader, type SignRpmOptions, type SignedRpmPrefix } from '../../src/signing/rpm-sign.ts';
-import {
-  SIGNATURE_TAGS,
-  SigTagExtra,
-  assemblePrefix,
-  editSignatureEntries,
-  originalPrefix,
-  packetEntry,
-} from '../../src/signing/rpm-sign-header.ts';
-import { createPackagerKey, signRpms } from '../helpers/gpg.ts';
+import { needsPayloadSignature, type SignedRpmPrefix, type SignRpmOptions, signRpmHeader } from '../../src/signing/rpm-sign.ts';
+import { assemblePrefix, editSignatureEntries, originalPrefix, packetEntry, SIGNATURE_TAGS, SigTagExtra } from '../../src/signing/rpm-sign-header.ts';
 import { CORPUS, corpusFile, needsCorpus } from '../helpers/corpus.ts';
+import { createPackagerKey, signRpms } from '../helpers/gpg.ts';
 import { rpmVariety, selfBuilt } from '../helpers/packages.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
@@ -90,13 +83,18 @@ function checksig(db: string, file: string) {
 
 /** Every line after the file name, trimmed. */
 function checksigLines(output: string): string[] {
-  return output.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+  return output
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Self-built: unsigned ones by rpm 4.18 (payload digest, reserved space), and one signed with a gpg key (replaced). */
 const VARIETY = await rpmVariety();
-const SELF_BUILT = ['hello-2.0-1.x86_64.rpm', 'weak-deps-1.2.3~rc1-4.el9.x86_64.rpm', 'many-files-0.9-1.noarch.rpm', 'signed-pkg-3.1-1.noarch.rpm']
-  .map((name) => VARIETY.find((path) => basename(path) === name)!);
+const SELF_BUILT = ['hello-2.0-1.x86_64.rpm', 'weak-deps-1.2.3~rc1-4.el9.x86_64.rpm', 'many-files-0.9-1.noarch.rpm', 'signed-pkg-3.1-1.noarch.rpm'].map(
+  (name) => VARIETY.find((path) => basename(path) === name)!,
+);
 const HELLO = await selfBuilt('hello-2.0-1.x86_64.rpm');
 const SIGNED = SELF_BUILT[3];
 
@@ -134,7 +132,10 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const packages = [...SELF_BUILT.map((path) => ({ name: basename(path), file: () => path, skip: false as const })), ...FIXTURES.map((name) => ({ name, file: () => corpusFile(name), skip: needsCorpus() }))];
+  const packages = [
+    ...SELF_BUILT.map((path) => ({ name: basename(path), file: () => path, skip: false as const })),
+    ...FIXTURES.map((name) => ({ name, file: () => corpusFile(name), skip: needsCorpus() })),
+  ];
   for (const { name, file, skip } of packages) {
     for (const which of ['rsa', 'ed25519'] as const) {
       it(`${name} with ${which}: rpmkeys verifies every signature and digest, rpm and our parser read it`, { skip }, async () => {
@@ -152,7 +153,10 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
         const { code, output } = await checksig(db, path);
         const lines = checksigLines(output);
         assert.equal(code, 0, output);
-        assert.ok(lines.every((l) => l.endsWith(': OK')), output);
+        assert.ok(
+          lines.every((l) => l.endsWith(': OK')),
+          output,
+        );
         assert.ok(lines.includes(`Header V4 ${algorithm} Signature, key ID ${k.short}: OK`), output);
         const digests = [
           old.signature.sha256 && 'Header SHA256 digest: OK',
@@ -178,7 +182,8 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
           assert.deepEqual(signed.signature[field], old.signature[field], field);
         }
         assert.deepEqual(signed.signature.header, old.signature.header);
-        const keptTags = (r: RpmParseResult) => r.signature.tags.filter((t) => !SIGNATURE_TAGS.includes(t.tag) && t.tag !== SigTagExtra.RESERVEDSPACE && t.tag !== SigTagExtra.RESERVED);
+        const keptTags = (r: RpmParseResult) =>
+          r.signature.tags.filter((t) => !SIGNATURE_TAGS.includes(t.tag) && t.tag !== SigTagExtra.RESERVEDSPACE && t.tag !== SigTagExtra.RESERVED);
         assert.deepEqual(keptTags(signed), keptTags(old));
         // The new signature header replaces every old signature.
         const ours = which === 'rsa' ? signed.signature.rsa : signed.signature.dsa;
@@ -318,7 +323,11 @@ describe('RPM header signing (rpmsign --addsign in TypeScript)', () => {
     });
     const [a, b, c] = await buildRpms([spec('signed-rsa'), spec('signed-ed'), spec('signed-stranger')], build);
     const stranger = await makeKey(dir, 'stranger', 'rsa');
-    for (const [file, key] of [[a, rsa.key], [b, ed.key], [c, stranger.key]] as const) {
+    for (const [file, key] of [
+      [a, rsa.key],
+      [b, ed.key],
+      [c, stranger.key],
+    ] as const) {
       const { path } = await signFile(file, key, repo);
       const check = await checksig(db, path);
       if (key === stranger.key) assert.match(check.output, /NOKEY/);

@@ -13,22 +13,24 @@
  * empty-signed-v6-multiple (183f6899719ce7a5) are published nowhere we found: those fixtures are
  * checked without their key (NOKEY, as rpm), and the same kinds of signature are made here.
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { CORPUS, corpusFile, corpusFiles, needsCorpus } from '../helpers/corpus.ts';
 import { rpmVariety, selfBuilt } from '../helpers/packages.ts';
 
 /** Self-built packages (helpers/packages.ts); hello is unsigned, signed-pkg is signed by a key no setting has. */
 const VARIETY = await rpmVariety();
 const HELLO = await selfBuilt('hello-2.0-1.x86_64.rpm');
-import { RpmReader, parseRpm, type RpmParseResult } from '../../src/formats/rpm/index.ts';
+
+import { parseRpm, type RpmParseResult, RpmReader } from '../../src/formats/rpm/index.ts';
 import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../../src/signing/rpm-digests.ts';
-import { RpmKeyring, verifyRpm, type RpmVerification } from '../../src/signing/rpm-verify.ts';
+import { RpmKeyring, type RpmVerification, verifyRpm } from '../../src/signing/rpm-verify.ts';
 import { parseRpmPgpSignature } from '../../src/signing/rpm-verify-pgp.ts';
 import { prng as random } from '../helpers/prng.ts';
 
@@ -173,7 +175,8 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'repod-rpmverify-'));
   gpgHome = mkdtempSync(join(tmpdir(), 'repod-rpmverify-gpg-'));
   const batch = join(work, 'batch');
-  const key = (type: string, extra: string, name: string) => `%no-protection\nKey-Type: ${type}\n${extra}Name-Real: ${name}\nName-Email: ${name.replace(/ /g, '-')}@example.com\nExpire-Date: 0\n%commit\n`;
+  const key = (type: string, extra: string, name: string) =>
+    `%no-protection\nKey-Type: ${type}\n${extra}Name-Real: ${name}\nName-Email: ${name.replace(/ /g, '-')}@example.com\nExpire-Date: 0\n%commit\n`;
   writeFileSync(batch, key('RSA', 'Key-Length: 2048\n', 'repod rsa') + key('EDDSA', 'Key-Curve: ed25519\n', 'repod eddsa') + key('DSA', 'Key-Length: 1024\n', 'repod dsa'));
   run('gpg', ['--homedir', gpgHome, '--batch', '--quiet', '--gen-key', batch]);
   const generatedKeys = run('gpg', ['--homedir', gpgHome, '--armor', '--export']);
@@ -250,7 +253,12 @@ describe('rpm-verify: every RPM agrees with rpmkeys --checksig', { skip }, () =>
       assert.equal(statuses['animaniacs-0.1-1.noarch.rpm'], 'unknown-key');
       assert.equal(statuses['empty-signed-eddsa-0-0.x86_64.rpm'], 'unknown-key');
       assert.equal(statuses['empty-signed-v6-multiple-0-0.x86_64.rpm'], 'unknown-key');
-      const signedWithKnownKeys = ['hello-2.0-1.x86_64-signed.rpm', 'hello-2.0-1.x86_64-signed-mldsa87.rpm', 'hlinktest-1.0-1.noarch-v3sig.rpm', 'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm'];
+      const signedWithKnownKeys = [
+        'hello-2.0-1.x86_64-signed.rpm',
+        'hello-2.0-1.x86_64-signed-mldsa87.rpm',
+        'hlinktest-1.0-1.noarch-v3sig.rpm',
+        'crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm',
+      ];
       for (const name of signedWithKnownKeys) assert.equal(statuses[name], setting === withKeys ? 'signed' : 'unknown-key', name);
     });
   }
@@ -265,7 +273,9 @@ describe('rpm-verify: every RPM agrees with rpmkeys --checksig', { skip }, () =>
     const { parsed, digests } = await collect(readFileSync(corpusFile('crypto-policies-20210617-1.gitc776d3e.el8.noarch.rpm')));
     const v = await verifyRpm(parsed, digests, [REDHAT_RELEASE_KEY_2]);
     assert.equal(v.status, 'signed');
-    assert.deepEqual(v.signers, [{ keyId: '199e2f91fd431d51', fingerprint: '567e347ad0044ade55ba8a5f199e2f91fd431d51', primaryFingerprint: '567e347ad0044ade55ba8a5f199e2f91fd431d51' }]);
+    assert.deepEqual(v.signers, [
+      { keyId: '199e2f91fd431d51', fingerprint: '567e347ad0044ade55ba8a5f199e2f91fd431d51', primaryFingerprint: '567e347ad0044ade55ba8a5f199e2f91fd431d51' },
+    ]);
     const rsa = v.checks.find((c) => c.check === 'rsa-header')!;
     assert.deepEqual([rsa.ok, rsa.keyId, rsa.algorithm, rsa.fingerprint], [true, '199e2f91fd431d51', 'RSA/SHA256', '567e347ad0044ade55ba8a5f199e2f91fd431d51']);
     assert.deepEqual(
@@ -511,7 +521,11 @@ describe('rpm-digests: the streaming collector', { skip }, () => {
     const d = await c.finish();
     assert.equal(d.headerAndPayload.md5, undefined);
     const v = await verifyRpm(parsed, d, withKeys.keys);
-    assert.equal(v.checks.find((x) => x.check === 'md5'), undefined, 'rpm shows an unneeded NOTFOUND digest not at all');
+    assert.equal(
+      v.checks.find((x) => x.check === 'md5'),
+      undefined,
+      'rpm shows an unneeded NOTFOUND digest not at all',
+    );
     assert.equal(v.status, 'signed');
   });
 

@@ -101,7 +101,7 @@ export function blobStoreContract(name: string, open: () => Promise<ContractFixt
       const key = `${p()}empty`;
       await store.put(key, new Uint8Array(0));
       assert.equal((await store.head(key))?.size, 0);
-      assert.equal((await getText(store, key)), '');
+      assert.equal(await getText(store, key), '');
       await store.put(`${key}2`, streamOf());
       assert.equal((await store.head(`${key}2`))?.size, 0);
     });
@@ -175,7 +175,10 @@ export function blobStoreContract(name: string, open: () => Promise<ContractFixt
       assert.equal(entries[0].size, 3);
       assert.ok(entries[0].lastModified instanceof Date);
       // a partial last segment matches names and directories alike; a trailing '/' only the directory
-      assert.deepEqual(await listKeys(store, `${prefix}a`), expected.filter((k) => k.startsWith(`${prefix}a`)));
+      assert.deepEqual(
+        await listKeys(store, `${prefix}a`),
+        expected.filter((k) => k.startsWith(`${prefix}a`)),
+      );
       assert.deepEqual(await listKeys(store, `${prefix}a/`), [`${prefix}a/b`, `${prefix}a/c/d`]);
       assert.deepEqual(await listKeys(store, `${prefix}a/c/`), [`${prefix}a/c/d`]);
       assert.deepEqual(await listKeys(store, `${prefix}nothing/`), []);
@@ -294,6 +297,5 @@ export function blobStoreContract(name: string, open: () => Promise<ContractFixt
     it('probeConditionalWrites answers true', async () => {
       assert.equal(await probeConditionalWrites(store, `${p()}probe/`), true);
     });
-
   });
 }

@@ -55,7 +55,10 @@ describe('openStore / parseStoreSpec', () => {
       ['s3://UPPER/x', /not a valid bucket name/],
       ['file:', /missing directory/],
     ] as const) {
-      assert.throws(() => parseStoreSpec(spec), (e: unknown) => e instanceof StorageError && message.test(e.message) && /expected file:DIR, s3:\/\/bucket\/prefix or memory:/.test(e.message));
+      assert.throws(
+        () => parseStoreSpec(spec),
+        (e: unknown) => e instanceof StorageError && message.test(e.message) && /expected file:DIR, s3:\/\/bucket\/prefix or memory:/.test(e.message),
+      );
     }
     assert.throws(() => parseStoreSpec('s3://bkt', { AWS_ACCESS_KEY_ID: 'only' }), /both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
     assert.throws(() => parseStoreSpec('s3://bkt', { REPOD_S3_FORCE_PATH_STYLE: 'maybe' }), /expected true or false/);

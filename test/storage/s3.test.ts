@@ -5,8 +5,8 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, StorageError } from '../../src/errors.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { probeConditionalWrites } from '../../src/storage/probe.ts';
-import { S3Store, contentDisposition } from '../../src/storage/s3.ts';
-import { rgwSkipReason, startRgw, type Rgw } from '../helpers/rgw.ts';
+import { contentDisposition, S3Store } from '../../src/storage/s3.ts';
+import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { blobStoreContract, generated, getText, listKeys, readAll, rejectsWith, streamOf, text } from './contract.ts';
 
 const skip = rgwSkipReason();
@@ -115,7 +115,12 @@ describe('s3 driver on RGW', { skip }, () => {
     const object = await small.get('dst/moved');
     assert.ok(object);
     assert.equal(object.size, 12 * MiB + 3);
-    assert.equal(createHash('sha256').update(await readAll(object.body)).digest('hex'), sha256);
+    assert.equal(
+      createHash('sha256')
+        .update(await readAll(object.body))
+        .digest('hex'),
+      sha256,
+    );
     assert.match(object.etag, /-3$/, 'a 3-part multipart etag');
   });
 
@@ -126,7 +131,12 @@ describe('s3 driver on RGW', { skip }, () => {
     const { etag } = await mp.put('obj', stream);
     assert.match(etag, /-3$/);
     const object = await mp.get('obj');
-    assert.equal(createHash('sha256').update(await readAll(object!.body)).digest('hex'), sha256);
+    assert.equal(
+      createHash('sha256')
+        .update(await readAll(object!.body))
+        .digest('hex'),
+      sha256,
+    );
   });
 
   it('probeConditionalWrites is true on RGW', async () => {

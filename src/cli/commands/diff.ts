@@ -1,4 +1,4 @@
-import { distOption, positionalCount, required, type Command } from '../command.ts';
+import { type Command, distOption, positionalCount, required } from '../command.ts';
 import { seg } from '../http-client.ts';
 
 interface DiffEntry {

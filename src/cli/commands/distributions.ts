@@ -1,4 +1,4 @@
-import { positionalCount, type Command } from '../command.ts';
+import { type Command, positionalCount } from '../command.ts';
 import { formatTime, shortId } from '../output.ts';
 
 interface DistributionInfo {
@@ -22,7 +22,15 @@ export const distributions: Command = {
     if (ctx.out.json) return ctx.out.document(r);
     ctx.out.table(
       ['NAME', 'KIND', 'ARCHITECTURES', 'COMPONENTS', 'REVISION', 'ID', 'UPDATED'],
-      (r.distributions ?? []).map((d) => [d.name, d.kind, d.architectures?.join(','), d.components?.join(','), d.revision?.number, d.revision ? shortId(d.revision.id) : undefined, formatTime(d.revision?.updated)]),
+      (r.distributions ?? []).map((d) => [
+        d.name,
+        d.kind,
+        d.architectures?.join(','),
+        d.components?.join(','),
+        d.revision?.number,
+        d.revision ? shortId(d.revision.id) : undefined,
+        formatTime(d.revision?.updated),
+      ]),
     );
   },
 };

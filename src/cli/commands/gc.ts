@@ -1,4 +1,4 @@
-import { integer, positionalCount, type Command } from '../command.ts';
+import { type Command, integer, positionalCount } from '../command.ts';
 import { describeValue, formatBytes } from '../output.ts';
 
 /** What the server's collector reports (src/revisions/gc.ts); unknown fields are shown as they come. */
@@ -39,8 +39,15 @@ export const gc: Command = {
     const { dryRun: dry, kept, deleted, bytesFreed, keys, keysTruncated, repointed, warnings, ...rest } = r;
     const isDry = dry ?? dryRun;
     const deletedTotal = Object.values(deleted ?? {}).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0);
-    ctx.out.line(`gc${isDry ? ' (dry run, nothing deleted)' : ''}: ${deletedTotal} objects${isDry ? ' would be' : ''} deleted, ${formatBytes(bytesFreed ?? 0)}${isDry ? ' would be' : ''} freed`);
-    if (kept) ctx.out.line(`  kept: ${Object.entries(kept).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+    ctx.out.line(
+      `gc${isDry ? ' (dry run, nothing deleted)' : ''}: ${deletedTotal} objects${isDry ? ' would be' : ''} deleted, ${formatBytes(bytesFreed ?? 0)}${isDry ? ' would be' : ''} freed`,
+    );
+    if (kept)
+      ctx.out.line(
+        `  kept: ${Object.entries(kept)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')}`,
+      );
     const nonzero = Object.entries(deleted ?? {}).filter(([, v]) => v);
     if (nonzero.length) ctx.out.line(`  ${isDry ? 'would delete' : 'deleted'}: ${nonzero.map(([k, v]) => `${v} ${k}`).join(', ')}`);
     if (repointed) ctx.out.line(`  repointed: ${repointed} by-hash pointers`);

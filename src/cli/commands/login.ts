@@ -1,10 +1,11 @@
-import { positionalCount, required, str, UsageError, type Command } from '../command.ts';
+import { type Command, positionalCount, required, str, UsageError } from '../command.ts';
 
 export const login: Command = {
   name: 'login',
   summary: 'exchange a username and password for an access token',
   usage: ['repod login --username <u> --password <p>', 'repod login --username <u> --password-stdin'],
-  description: 'Prints the access token alone on stdout (use it as --token or REPOD_TOKEN); how long it lasts goes to stderr. Prefer --password-stdin: a --password shows in the process list.',
+  description:
+    'Prints the access token alone on stdout (use it as --token or REPOD_TOKEN); how long it lasts goes to stderr. Prefer --password-stdin: a --password shows in the process list.',
   options: {
     username: { type: 'string', short: 'u', arg: 'u', help: 'user name' },
     password: { type: 'string', short: 'p', arg: 'p', help: 'password' },
@@ -22,7 +23,10 @@ export const login: Command = {
       password = (await ctx.io.readStdin()).replace(/\r?\n$/, '');
     }
     if (!password) throw new UsageError('--password or --password-stdin is required', 'login');
-    const r = await ctx.client.request<{ access_token: string; token_type?: string; expires_in?: number }>('POST', '/api/v1/auth/token', { json: { username, password }, anonymous: true });
+    const r = await ctx.client.request<{ access_token: string; token_type?: string; expires_in?: number }>('POST', '/api/v1/auth/token', {
+      json: { username, password },
+      anonymous: true,
+    });
     if (ctx.out.json) return ctx.out.document(r);
     if (r.expires_in) ctx.out.note(`logged in as ${username}; the token expires in ${r.expires_in} s`);
     ctx.out.line(r.access_token);

@@ -1,5 +1,5 @@
-import { positionalCount, required, type Command } from '../command.ts';
-import { printCopy, type CopyAnswer } from './promote.ts';
+import { type Command, positionalCount, required } from '../command.ts';
+import { type CopyAnswer, printCopy } from './promote.ts';
 
 export const migrate: Command = {
   name: 'migrate',

@@ -1,4 +1,4 @@
-import { positionalCount, required, str, type Command } from '../command.ts';
+import { type Command, positionalCount, required, str } from '../command.ts';
 import { describeRevision, describeValue } from '../output.ts';
 
 export interface CopyAnswer {
@@ -11,7 +11,12 @@ export interface CopyAnswer {
 /** Promotion and migration answers: a summary line, then what was copied. */
 export function printCopy(ctx: Parameters<Command['run']>[0], verb: string, from: string, to: string, r: CopyAnswer): void {
   const { revision, status, packages, removed, ...rest } = r;
-  const where = status === 'unchanged' ? `unchanged, already there${revision ? ` (current: ${describeRevision(revision)})` : ''}` : revision ? describeRevision(revision) : `no new revision${status ? ` (${status})` : ''}`;
+  const where =
+    status === 'unchanged'
+      ? `unchanged, already there${revision ? ` (current: ${describeRevision(revision)})` : ''}`
+      : revision
+        ? describeRevision(revision)
+        : `no new revision${status ? ` (${status})` : ''}`;
   ctx.out.line(`${verb} ${from} -> ${to}: ${where}`);
   for (const p of packages ?? []) {
     const label = p.label ?? p.nevra ?? (p.package ? `${p.package} ${p.version ?? ''} ${p.architecture ?? ''}`.trim() : p.filename);

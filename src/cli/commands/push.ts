@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { distOption, list, required, str, UsageError, type Command, type CommandContext } from '../command.ts';
+import { type Command, type CommandContext, distOption, list, required, str, UsageError } from '../command.ts';
 import { LocalError, seg } from '../http-client.ts';
-import { multipartBody, type FormPart } from '../multipart.ts';
+import { type FormPart, multipartBody } from '../multipart.ts';
 import { describeRevision, formatBytes, plural } from '../output.ts';
 import { Progress } from '../progress.ts';
 
@@ -30,7 +30,12 @@ interface LocalFile {
   size: number;
 }
 
-const CONTENT_TYPES: Record<string, string> = { rpm: 'application/x-rpm', deb: 'application/vnd.debian.binary-package', udeb: 'application/vnd.debian.binary-package', ddeb: 'application/vnd.debian.binary-package' };
+const CONTENT_TYPES: Record<string, string> = {
+  rpm: 'application/x-rpm',
+  deb: 'application/vnd.debian.binary-package',
+  udeb: 'application/vnd.debian.binary-package',
+  ddeb: 'application/vnd.debian.binary-package',
+};
 
 async function localFiles(paths: string[]): Promise<LocalFile[]> {
   return Promise.all(
@@ -78,14 +83,18 @@ export const push: Command = {
     const dist = required(ctx.values, 'dist', 'push');
     const single = ctx.values.single === true;
     const removals = list(ctx.values, 'remove');
-    const replaceNames = list(ctx.values, 'replace-names').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const replaceNames = list(ctx.values, 'replace-names')
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean);
     const refs = list(ctx.values, 'ref');
     const message = str(ctx.values, 'message');
     const component = str(ctx.values, 'component');
     if (ctx.positionals.length === 0 && removals.length === 0 && refs.length === 0) throw new UsageError('name at least one FILE to push (or --remove, --ref)', 'push');
     if (single) {
       if (ctx.positionals.length !== 1) throw new UsageError('--single sends exactly one FILE', 'push');
-      if (removals.length || replaceNames.length || refs.length || message !== undefined) throw new UsageError('--single takes no --remove, --ref, --replace-names or --message (use a build push)', 'push');
+      if (removals.length || replaceNames.length || refs.length || message !== undefined)
+        throw new UsageError('--single takes no --remove, --ref, --replace-names or --message (use a build push)', 'push');
     }
     const files = await localFiles(ctx.positionals);
 

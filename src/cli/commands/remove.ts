@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { distOption, required, str, UsageError, type Command } from '../command.ts';
+import { type Command, distOption, required, str, UsageError } from '../command.ts';
 import { seg } from '../http-client.ts';
 import { describeRevision, plural } from '../output.ts';
 
@@ -20,10 +20,11 @@ export const remove: Command = {
     if (ctx.positionals.length === 0) throw new UsageError('name at least one package (NEVRA or file name)', 'remove');
     const packages = ctx.positionals.map((p) => (p.endsWith('.rpm') || p.endsWith('.deb') ? basename(p) : p));
     const message = str(ctx.values, 'message');
-    const r = await ctx.client.post<{ distribution: string; revision: { id: string; number: number } | null; removed: Array<{ nevra?: string; label?: string; filename?: string }> }>(
-      `/api/v1/distributions/${seg(dist)}/remove`,
-      { packages, ...(message !== undefined ? { message } : {}) },
-    );
+    const r = await ctx.client.post<{
+      distribution: string;
+      revision: { id: string; number: number } | null;
+      removed: Array<{ nevra?: string; label?: string; filename?: string }>;
+    }>(`/api/v1/distributions/${seg(dist)}/remove`, { packages, ...(message !== undefined ? { message } : {}) });
     if (ctx.out.json) return ctx.out.document(r);
     const removed = r.removed ?? [];
     ctx.out.line(`${r.distribution ?? dist}: ${r.revision ? describeRevision(r.revision) : 'no new revision'} (${plural(removed.length, 'package')} removed)`);

@@ -1,4 +1,4 @@
-import { distOption, integer, positionalCount, required, type Command } from '../command.ts';
+import { type Command, distOption, integer, positionalCount, required } from '../command.ts';
 import { seg } from '../http-client.ts';
 import { count, formatTime, shortId } from '../output.ts';
 
@@ -21,7 +21,7 @@ export const revisions: Command = {
   description: 'Lists revisions newest first, a page at a time; the footer names the option that shows the next page.',
   options: {
     dist: distOption,
-    limit: { type: 'string', short: 'n', arg: 'n', help: 'at most n revisions (the server\'s default page otherwise)' },
+    limit: { type: 'string', short: 'n', arg: 'n', help: "at most n revisions (the server's default page otherwise)" },
     before: { type: 'string', arg: 'number', help: 'only revisions numbered below this one (the next page)' },
   },
   examples: ['repod revisions --dist rocky9 --limit 10', 'repod revisions --dist rocky9 --before 40 --json'],

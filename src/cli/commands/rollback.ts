@@ -1,10 +1,10 @@
-import { distOption, positionalCount, required, type Command } from '../command.ts';
+import { type Command, distOption, positionalCount, required } from '../command.ts';
 import { seg } from '../http-client.ts';
 import { describeRevision, shortId } from '../output.ts';
 
 export const rollback: Command = {
   name: 'rollback',
-  summary: 'publish an earlier revision\'s content as a new revision',
+  summary: "publish an earlier revision's content as a new revision",
   usage: ['repod rollback --dist <name> <revision>'],
   description: 'History is kept: the rollback is itself a new revision whose packages are those of <revision> (a number or an id).',
   options: { dist: distOption },

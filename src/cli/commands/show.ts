@@ -1,4 +1,4 @@
-import { distOption, positionalCount, required, type Command } from '../command.ts';
+import { type Command, distOption, positionalCount, required } from '../command.ts';
 import { seg } from '../http-client.ts';
 import { formatTime, plural, shortId } from '../output.ts';
 import { change, type RevisionSummary } from './revisions.ts';
@@ -46,6 +46,11 @@ export const show: Command = {
     }
     const packages = r.packages ?? [];
     ctx.out.line(`${plural(packages.length, 'package')}:`);
-    if (packages.length) ctx.out.table(['PACKAGE', 'ARCH', 'FILE', 'SHA256'], packages.map((p) => [p.label, p.arch, p.file, shortId(p.sha256)]), { indent: '  ' });
+    if (packages.length)
+      ctx.out.table(
+        ['PACKAGE', 'ARCH', 'FILE', 'SHA256'],
+        packages.map((p) => [p.label, p.arch, p.file, shortId(p.sha256)]),
+        { indent: '  ' },
+      );
   },
 };

@@ -1,4 +1,4 @@
-import { distOption, positionalCount, required, str, UsageError, type Command } from '../command.ts';
+import { type Command, distOption, positionalCount, required, str, UsageError } from '../command.ts';
 import { seg } from '../http-client.ts';
 import { describeRevision, formatTime, shortId } from '../output.ts';
 
@@ -33,7 +33,10 @@ export const tag: Command = {
       const r = await ctx.client.get<{ tags: TagInfo[] }>(base);
       if (ctx.out.json) return ctx.out.document(r);
       if (!r.tags?.length) return ctx.out.line(`${dist}: no tags`);
-      ctx.out.table(['TAG', 'REVISION', 'ID', 'UPDATED'], r.tags.map((t) => [t.name, t.number, shortId(t.revision), formatTime(t.updated)]));
+      ctx.out.table(
+        ['TAG', 'REVISION', 'ID', 'UPDATED'],
+        r.tags.map((t) => [t.name, t.number, shortId(t.revision), formatTime(t.updated)]),
+      );
       return;
     }
     if (del !== undefined) {

@@ -1,4 +1,4 @@
-import { integer, positionalCount, required, UsageError, type Command } from '../command.ts';
+import { type Command, integer, positionalCount, required, UsageError } from '../command.ts';
 import { seg } from '../http-client.ts';
 import { formatTime } from '../output.ts';
 
@@ -45,7 +45,10 @@ export const token: Command = {
       const r = await ctx.client.get<{ tokens: TokenInfo[] }>('/api/v1/tokens');
       if (ctx.out.json) return ctx.out.document(r);
       if (!r.tokens?.length) return ctx.out.line('no API tokens');
-      ctx.out.table(['ID', 'NAME', 'ROLE', 'CREATED', 'EXPIRES'], r.tokens.map((t) => [t.id, t.name, t.role, formatTime(t.created), t.expires ? formatTime(t.expires) : 'never']));
+      ctx.out.table(
+        ['ID', 'NAME', 'ROLE', 'CREATED', 'EXPIRES'],
+        r.tokens.map((t) => [t.id, t.name, t.role, formatTime(t.created), t.expires ? formatTime(t.expires) : 'never']),
+      );
       return;
     }
     if (action === 'revoke') {

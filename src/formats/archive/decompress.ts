@@ -19,9 +19,9 @@
  */
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { RepodError } from '../../errors.ts';
-import { ByteQueue } from './byte-queue.ts';
-import { XzDecoder, XzError } from '../xz/decoder.ts';
 import { Xxh64 } from '../checksums/xxhash64.ts';
+import { XzDecoder, XzError } from '../xz/decoder.ts';
+import { ByteQueue } from './byte-queue.ts';
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'lzma';
 
@@ -66,11 +66,7 @@ export interface InflaterOptions {
   maxWindow?: number;
 }
 
-export function createInflater(
-  compression: Compression,
-  sink: (chunk: Uint8Array) => void,
-  options: InflaterOptions = {},
-): Inflater {
+export function createInflater(compression: Compression, sink: (chunk: Uint8Array) => void, options: InflaterOptions = {}): Inflater {
   const maxWindow = options.maxWindow ?? 128 * 1024 * 1024;
   switch (compression) {
     case 'none':

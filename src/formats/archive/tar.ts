@@ -223,9 +223,7 @@ export class TarWalker {
         break;
       default: {
         const what = TYPE_NAMES[type];
-        throw this.#error(
-          what ? `unsupported tar entry type '${type}' (${what}), which dpkg cannot unpack` : `unknown tar entry type 0x${typeflag.toString(16)}`,
-        );
+        throw this.#error(what ? `unsupported tar entry type '${type}' (${what}), which dpkg cannot unpack` : `unknown tar entry type 0x${typeflag.toString(16)}`);
       }
     }
     this.#entries += 1;

@@ -1,8 +1,10 @@
 /** Debian binary packages: the reader, the control file, versions. Pure code (no I/O). */
-export { DebReader, parseDeb, readDeb } from './reader.ts';
-export type { DebParseResult, DebReaderOptions } from './reader.ts';
-export { DebControl, parseDebControl, parseControlFields, parseSourceField, packageNameError, architectureError } from './control.ts';
+
 export type { DebControlField } from './control.ts';
+export { architectureError, DebControl, packageNameError, parseControlFields, parseDebControl, parseSourceField } from './control.ts';
+export type { DebParseResult, DebReaderOptions } from './reader.ts';
+export { DebReader, parseDeb, readDeb } from './reader.ts';
+export type { DebVersion } from './version.ts';
 export {
   compareDebVersions,
   debVersionError,
@@ -12,4 +14,3 @@ export {
   verrevcmp,
   versionWithoutEpoch,
 } from './version.ts';
-export type { DebVersion } from './version.ts';

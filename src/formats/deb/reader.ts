@@ -21,13 +21,13 @@
 import { InvalidPackageError, RepodError } from '../../errors.ts';
 import { concatBytes } from '../../util/bytes.ts';
 import { ByteQueue } from '../archive/byte-queue.ts';
-import { asciiField, decodeUtf8Strict } from '../archive/fields.ts';
-import { parseDebControl } from './control.ts';
-import type { DebControl } from './control.ts';
-import { DecompressError, compressionFromSuffix, createInflater } from '../archive/decompress.ts';
 import type { Compression, Inflater } from '../archive/decompress.ts';
-import { TarWalker } from '../archive/tar.ts';
+import { compressionFromSuffix, createInflater, DecompressError } from '../archive/decompress.ts';
+import { asciiField, decodeUtf8Strict } from '../archive/fields.ts';
 import type { TarEntry } from '../archive/tar.ts';
+import { TarWalker } from '../archive/tar.ts';
+import type { DebControl } from './control.ts';
+import { parseDebControl } from './control.ts';
 
 export type { DebControl } from './control.ts';
 

@@ -6,8 +6,8 @@
  * the renderers; `createrepoChangelogs` reproduces it for them.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import type { RpmChangelog } from './model.ts';
 import type { RpmHeader } from './header.ts';
+import type { RpmChangelog } from './model.ts';
 import { Tag } from './tags.ts';
 import { binaryString, decodeBinaryString } from './text.ts';
 
@@ -18,9 +18,7 @@ export function readChangelogs(h: RpmHeader): RpmChangelog[] {
   // createrepo_c reads changelogs only when all three tags are there.
   if (!times || !names || !texts) return [];
   if (names.length !== times.length || texts.length !== times.length) {
-    throw new InvalidPackageError(
-      `rpm header: changelog has ${times.length} CHANGELOGTIME, ${names.length} CHANGELOGNAME and ${texts.length} CHANGELOGTEXT entries`,
-    );
+    throw new InvalidPackageError(`rpm header: changelog has ${times.length} CHANGELOGTIME, ${names.length} CHANGELOGNAME and ${texts.length} CHANGELOGTEXT entries`);
   }
   return times.map((date, i) => ({
     author: decodeBinaryString(trimAuthor(binaryString(names[i])), `changelog[${i}].author`),

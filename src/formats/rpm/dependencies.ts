@@ -18,9 +18,9 @@
  * createrepo_c would silently read up to the shortest.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import type { RpmDependency, RpmPackage } from './model.ts';
-import type { RpmHeader } from './header.ts';
 import { splitDependencyEvr } from './evr.ts';
+import type { RpmHeader } from './header.ts';
+import type { RpmDependency, RpmPackage } from './model.ts';
 import { Sense, Tag } from './tags.ts';
 import { binaryString, decodeBinaryString } from './text.ts';
 import { rpmvercmp } from './vercmp.ts';
@@ -56,9 +56,7 @@ export function readRawDependencies(h: RpmHeader, nameTag: number, flagsTag: num
   const versions = h.strings(versionTag);
   if (!names || !flags || !versions) return undefined;
   if (flags.length !== names.length || versions.length !== names.length) {
-    throw new InvalidPackageError(
-      `rpm header: dependency tag ${nameTag} has ${names.length} names, ${flags.length} flags and ${versions.length} versions`,
-    );
+    throw new InvalidPackageError(`rpm header: dependency tag ${nameTag} has ${names.length} names, ${flags.length} flags and ${versions.length} versions`);
   }
   return { names: names.map(binaryString), flags, versions: versions.map(binaryString) };
 }
@@ -72,7 +70,14 @@ export interface DependencyContext {
 
 export function readDependencies(h: RpmHeader, context: DependencyContext): DependencyLists {
   const out: Record<ListName, Built[]> = {
-    provides: [], conflicts: [], obsoletes: [], requires: [], recommends: [], suggests: [], supplements: [], enhances: [],
+    provides: [],
+    conflicts: [],
+    obsoletes: [],
+    requires: [],
+    recommends: [],
+    suggests: [],
+    supplements: [],
+    enhances: [],
   };
   // name + flags + version of every provide: a require spelled the same way is dropped.
   const provided = new Set<string>();

@@ -9,8 +9,8 @@
  * rpm could not install it either.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import type { RpmFile } from './model.ts';
 import type { RpmHeader } from './header.ts';
+import type { RpmFile } from './model.ts';
 import { FileFlag, S_IFDIR, S_IFMT, Tag } from './tags.ts';
 import { binaryString } from './text.ts';
 

@@ -6,18 +6,7 @@
  * that names the entry and the problem.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import {
-  HEADER_I18NTABLE,
-  HEADER_IMAGE,
-  HEADER_IMMUTABLE,
-  HEADER_SIGNATURES,
-  MAIN_TAG_TYPES,
-  TYPE_ALIGN,
-  TYPE_NAMES,
-  TYPE_SIZES,
-  TagType,
-  isStringType,
-} from './tags.ts';
+import { HEADER_I18NTABLE, HEADER_IMAGE, HEADER_IMMUTABLE, HEADER_SIGNATURES, isStringType, MAIN_TAG_TYPES, TagType, TYPE_ALIGN, TYPE_NAMES, TYPE_SIZES } from './tags.ts';
 
 export type HeaderKind = 'signature' | 'main';
 
@@ -290,13 +279,7 @@ interface Region {
  * data is a 16-byte trailer at the end of the region, pointing back (negative offset) at the
  * index entries it covers. A header without one is a legacy v3 header.
  */
-function readRegion(
-  kind: HeaderKind,
-  first: { tag: number; type: number; offset: number; count: number },
-  store: Uint8Array,
-  il: number,
-  dl: number,
-): Region | undefined {
+function readRegion(kind: HeaderKind, first: { tag: number; type: number; offset: number; count: number }, store: Uint8Array, il: number, dl: number): Region | undefined {
   const label = headerLabel(kind);
   const regionTag = kind === 'main' ? HEADER_IMMUTABLE : HEADER_SIGNATURES;
   if (first.tag !== regionTag) return undefined;

@@ -7,9 +7,10 @@
  *   appended. rpm means to skip this when the provide exists, but its lookup never matches
  *   (rpmdsFind compares a trigger index of 0 against -1), so it is always appended.
  */
-import type { RpmHeader } from './header.ts';
+
 import type { RawDependencies } from './dependencies.ts';
 import { readRawDependencies } from './dependencies.ts';
+import type { RpmHeader } from './header.ts';
 import { Sense, Tag } from './tags.ts';
 import { binaryString } from './text.ts';
 

@@ -2,18 +2,23 @@
  * The main header turned into the neutral package model, field by field as createrepo_c 0.17
  * fills its cr_Package (parsehdr.c cr_package_from_header) from what rpm 4.18 returns.
  */
-import type { RpmPackage } from './model.ts';
+
 import { InvalidPackageError } from '../../errors.ts';
-import type { RpmHeader } from './header.ts';
 import { readChangelogs } from './changelog.ts';
 import { readDependencies } from './dependencies.ts';
 import { readFileList } from './files.ts';
+import type { RpmHeader } from './header.ts';
 import { retrofitProvides, sourceFacts } from './legacy.ts';
+import type { RpmPackage } from './model.ts';
 import { SigTag, Tag } from './tags.ts';
 import { decodeBinaryString, decodeHeaderString } from './text.ts';
 
 export function packageFromHeader(h: RpmHeader, sig: RpmHeader): RpmPackage {
-  for (const [tag, name] of [[Tag.NAME, 'NAME'], [Tag.VERSION, 'VERSION'], [Tag.RELEASE, 'RELEASE']] as const) {
+  for (const [tag, name] of [
+    [Tag.NAME, 'NAME'],
+    [Tag.VERSION, 'VERSION'],
+    [Tag.RELEASE, 'RELEASE'],
+  ] as const) {
     if (!h.has(tag)) throw new InvalidPackageError(`rpm header: no ${name} tag`);
   }
   const text = (tag: number, field: string): string => {

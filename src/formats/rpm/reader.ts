@@ -5,10 +5,10 @@
  * is allocated for announced bytes before they have arrived.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import type { RpmPackage } from './model.ts';
 import { HEADER_INTRO_SIZE, RpmHeader, readHeaderIntro } from './header.ts';
 import type { RpmLead } from './lead.ts';
 import { LEAD_SIZE, parseLead } from './lead.ts';
+import type { RpmPackage } from './model.ts';
 import { packageFromHeader } from './package.ts';
 import type { RpmSignatureHeader } from './signature.ts';
 import { checkSignatureTags, signatureFromHeaders } from './signature.ts';

@@ -6,7 +6,7 @@
  */
 import { InvalidPackageError } from '../../errors.ts';
 import type { RpmHeader } from './header.ts';
-import { TYPE_NAMES, SigTag, TagType } from './tags.ts';
+import { SigTag, TagType, TYPE_NAMES } from './tags.ts';
 import { binaryString } from './text.ts';
 
 /** Byte offsets in the package file: start inclusive, end exclusive. */

@@ -8,7 +8,7 @@
  * Format: https://tukaani.org/xz/xz-file-format.txt, sections 2 and 4.
  */
 import { crc32 } from '../checksums/crc32.ts';
-import { encodeXzBlock, encodeVarint, writeU32, type XzBlockOptions } from './block.ts';
+import { encodeVarint, encodeXzBlock, writeU32, type XzBlockOptions } from './block.ts';
 
 const HEADER_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const FOOTER_MAGIC = [0x59, 0x5a];

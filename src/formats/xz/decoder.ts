@@ -17,11 +17,12 @@
  *
  * Errors are thrown as `XzError`; callers turn them into their own error types.
  */
+
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual } from '../../util/bytes.ts';
 import { ByteQueue } from '../archive/byte-queue.ts';
 import { crc32 } from '../checksums/crc32.ts';
 import { Crc64 } from '../checksums/crc64.ts';
-import { sha256 } from '@noble/hashes/sha2.js';
 
 export class XzError extends Error {
   constructor(message: string) {
@@ -600,10 +601,15 @@ export class XzDecoder {
       const posState = pos & pbMask;
       // bit(IS_MATCH)
       i = IS_MATCH + (state << 4) + posState;
-      if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-      p = probs[i]!; bound = Math.imul(range >>> 11, p);
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[ip++]!;
+      }
+      p = probs[i]!;
+      bound = Math.imul(range >>> 11, p);
       if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-        range = bound; probs[i] = p + ((2048 - p) >>> 5);
+        range = bound;
+        probs[i] = p + ((2048 - p) >>> 5);
         // ---- literal
         const prev = full > 0 ? dict[pos > 0 ? pos - 1 : dictLen - 1]! : 0;
         const base = LITERAL + 0x300 * (((pos & lpMask) << lc) + (prev >>> lcShift));
@@ -612,10 +618,22 @@ export class XzDecoder {
           do {
             // bit(base + symbol)
             i = base + symbol;
-            if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-            p = probs[i]!; bound = Math.imul(range >>> 11, p);
-            if ((code ^ 0x80000000) < (bound ^ 0x80000000)) { range = bound; probs[i] = p + ((2048 - p) >>> 5); symbol <<= 1; }
-            else { range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5); symbol = (symbol << 1) | 1; }
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[ip++]!;
+            }
+            p = probs[i]!;
+            bound = Math.imul(range >>> 11, p);
+            if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
+              range = bound;
+              probs[i] = p + ((2048 - p) >>> 5);
+              symbol <<= 1;
+            } else {
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              probs[i] = p - (p >>> 5);
+              symbol = (symbol << 1) | 1;
+            }
           } while (symbol < 0x100);
           state = state < 4 ? 0 : state - 3;
         } else {
@@ -629,10 +647,24 @@ export class XzDecoder {
             const matchBit = matchByte & offs;
             // bit(base + offs + matchBit + symbol)
             i = base + offs + matchBit + symbol;
-            if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-            p = probs[i]!; bound = Math.imul(range >>> 11, p);
-            if ((code ^ 0x80000000) < (bound ^ 0x80000000)) { range = bound; probs[i] = p + ((2048 - p) >>> 5); symbol <<= 1; offs &= ~matchBit; }
-            else { range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5); symbol = (symbol << 1) | 1; offs &= matchBit; }
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[ip++]!;
+            }
+            p = probs[i]!;
+            bound = Math.imul(range >>> 11, p);
+            if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
+              range = bound;
+              probs[i] = p + ((2048 - p) >>> 5);
+              symbol <<= 1;
+              offs &= ~matchBit;
+            } else {
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              probs[i] = p - (p >>> 5);
+              symbol = (symbol << 1) | 1;
+              offs &= matchBit;
+            }
           } while (symbol < 0x100);
           state = state < 10 ? state - 3 : state - 6;
         }
@@ -648,16 +680,23 @@ export class XzDecoder {
         }
         continue;
       }
-      range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+      range = (range - bound) | 0;
+      code = (code - bound) | 0;
+      probs[i] = p - (p >>> 5);
 
       let lenBase: number;
       let plainMatch = false;
       // bit(IS_REP)
       i = IS_REP + state;
-      if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-      p = probs[i]!; bound = Math.imul(range >>> 11, p);
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[ip++]!;
+      }
+      p = probs[i]!;
+      bound = Math.imul(range >>> 11, p);
       if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-        range = bound; probs[i] = p + ((2048 - p) >>> 5);
+        range = bound;
+        probs[i] = p + ((2048 - p) >>> 5);
         // ---- plain match: distance follows the length
         plainMatch = true;
         rep3 = rep2;
@@ -666,20 +705,32 @@ export class XzDecoder {
         lenBase = MATCH_LEN;
         state = state < 7 ? 7 : 10;
       } else {
-        range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[i] = p - (p >>> 5);
         // ---- repeated match
         // bit(IS_REP0)
         i = IS_REP0 + state;
-        if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-        p = probs[i]!; bound = Math.imul(range >>> 11, p);
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[ip++]!;
+        }
+        p = probs[i]!;
+        bound = Math.imul(range >>> 11, p);
         if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-          range = bound; probs[i] = p + ((2048 - p) >>> 5);
+          range = bound;
+          probs[i] = p + ((2048 - p) >>> 5);
           // bit(IS_REP0_LONG)
           i = IS_REP0_LONG + (state << 4) + posState;
-          if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-          p = probs[i]!; bound = Math.imul(range >>> 11, p);
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[ip++]!;
+          }
+          p = probs[i]!;
+          bound = Math.imul(range >>> 11, p);
           if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-            range = bound; probs[i] = p + ((2048 - p) >>> 5);
+            range = bound;
+            probs[i] = p + ((2048 - p) >>> 5);
             // short rep: one byte at distance rep0
             if (rep0 >= full) throw new XzError('LZMA distance beyond the dictionary');
             state = state < 7 ? 9 : 11;
@@ -698,28 +749,46 @@ export class XzDecoder {
             }
             continue;
           }
-          range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[i] = p - (p >>> 5);
         } else {
-          range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[i] = p - (p >>> 5);
           let dist: number;
           // bit(IS_REP1)
           i = IS_REP1 + state;
-          if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-          p = probs[i]!; bound = Math.imul(range >>> 11, p);
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[ip++]!;
+          }
+          p = probs[i]!;
+          bound = Math.imul(range >>> 11, p);
           if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-            range = bound; probs[i] = p + ((2048 - p) >>> 5);
+            range = bound;
+            probs[i] = p + ((2048 - p) >>> 5);
             dist = rep1;
           } else {
-            range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            probs[i] = p - (p >>> 5);
             // bit(IS_REP2)
             i = IS_REP2 + state;
-            if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-            p = probs[i]!; bound = Math.imul(range >>> 11, p);
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[ip++]!;
+            }
+            p = probs[i]!;
+            bound = Math.imul(range >>> 11, p);
             if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-              range = bound; probs[i] = p + ((2048 - p) >>> 5);
+              range = bound;
+              probs[i] = p + ((2048 - p) >>> 5);
               dist = rep2;
             } else {
-              range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              probs[i] = p - (p >>> 5);
               dist = rep3;
               rep3 = rep2;
             }
@@ -737,26 +806,40 @@ export class XzDecoder {
       let treeBits: number;
       // bit(lenBase + LEN_CHOICE)
       i = lenBase + LEN_CHOICE;
-      if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-      p = probs[i]!; bound = Math.imul(range >>> 11, p);
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[ip++]!;
+      }
+      p = probs[i]!;
+      bound = Math.imul(range >>> 11, p);
       if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-        range = bound; probs[i] = p + ((2048 - p) >>> 5);
+        range = bound;
+        probs[i] = p + ((2048 - p) >>> 5);
         treeBase = lenBase + LEN_LOW + posState * 8;
         treeBits = 3;
         len = 2;
       } else {
-        range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[i] = p - (p >>> 5);
         // bit(lenBase + LEN_CHOICE2)
         i = lenBase + LEN_CHOICE2;
-        if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-        p = probs[i]!; bound = Math.imul(range >>> 11, p);
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[ip++]!;
+        }
+        p = probs[i]!;
+        bound = Math.imul(range >>> 11, p);
         if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
-          range = bound; probs[i] = p + ((2048 - p) >>> 5);
+          range = bound;
+          probs[i] = p + ((2048 - p) >>> 5);
           treeBase = lenBase + LEN_MID + posState * 8;
           treeBits = 3;
           len = 10;
         } else {
-          range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5);
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[i] = p - (p >>> 5);
           treeBase = lenBase + LEN_HIGH;
           treeBits = 8;
           len = 18;
@@ -766,10 +849,22 @@ export class XzDecoder {
       for (let k = 0; k < treeBits; k++) {
         // bit(treeBase + symbol)
         i = treeBase + symbol;
-        if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-        p = probs[i]!; bound = Math.imul(range >>> 11, p);
-        if ((code ^ 0x80000000) < (bound ^ 0x80000000)) { range = bound; probs[i] = p + ((2048 - p) >>> 5); symbol <<= 1; }
-        else { range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5); symbol = (symbol << 1) | 1; }
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[ip++]!;
+        }
+        p = probs[i]!;
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
+          range = bound;
+          probs[i] = p + ((2048 - p) >>> 5);
+          symbol <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[i] = p - (p >>> 5);
+          symbol = (symbol << 1) | 1;
+        }
       }
       len += symbol - (1 << treeBits);
 
@@ -780,10 +875,22 @@ export class XzDecoder {
         do {
           // bit(slotBase + symbol)
           i = slotBase + symbol;
-          if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-          p = probs[i]!; bound = Math.imul(range >>> 11, p);
-          if ((code ^ 0x80000000) < (bound ^ 0x80000000)) { range = bound; probs[i] = p + ((2048 - p) >>> 5); symbol <<= 1; }
-          else { range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5); symbol = (symbol << 1) | 1; }
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[ip++]!;
+          }
+          p = probs[i]!;
+          bound = Math.imul(range >>> 11, p);
+          if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
+            range = bound;
+            probs[i] = p + ((2048 - p) >>> 5);
+            symbol <<= 1;
+          } else {
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            probs[i] = p - (p >>> 5);
+            symbol = (symbol << 1) | 1;
+          }
         } while (symbol < 64);
         const slot = symbol - 64;
         if (slot < 4) {
@@ -799,7 +906,10 @@ export class XzDecoder {
             reverseBits = directBits;
           } else {
             for (let k = directBits - 4; k > 0; k--) {
-              if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
+              if (range >>> 24 === 0) {
+                range <<= 8;
+                code = (code << 8) | input[ip++]!;
+              }
               range >>>= 1;
               if ((code ^ 0x80000000) >= (range ^ 0x80000000)) {
                 code = (code - range) | 0;
@@ -816,10 +926,23 @@ export class XzDecoder {
           for (let k = 0; k < reverseBits; k++) {
             // bit(reverseBase + symbol)
             i = reverseBase + symbol;
-            if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
-            p = probs[i]!; bound = Math.imul(range >>> 11, p);
-            if ((code ^ 0x80000000) < (bound ^ 0x80000000)) { range = bound; probs[i] = p + ((2048 - p) >>> 5); symbol <<= 1; }
-            else { range = (range - bound) | 0; code = (code - bound) | 0; probs[i] = p - (p >>> 5); symbol = (symbol << 1) | 1; dist += 2 ** k; }
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[ip++]!;
+            }
+            p = probs[i]!;
+            bound = Math.imul(range >>> 11, p);
+            if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
+              range = bound;
+              probs[i] = p + ((2048 - p) >>> 5);
+              symbol <<= 1;
+            } else {
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
+              probs[i] = p - (p >>> 5);
+              symbol = (symbol << 1) | 1;
+              dist += 2 ** k;
+            }
           }
           rep0 = dist;
         }
@@ -859,7 +982,10 @@ export class XzDecoder {
     }
 
     // The decoder normalizes before each bit; the encoder's flush leaves one final normalization.
-    if ((range >>> 24) === 0) { range <<= 8; code = (code << 8) | input[ip++]!; }
+    if (range >>> 24 === 0) {
+      range <<= 8;
+      code = (code << 8) | input[ip++]!;
+    }
     if (ip > inEnd) throw new XzError('LZMA2 chunk is truncated');
     if (ip !== inEnd || code !== 0) throw new XzError('LZMA2 chunk does not end where its header says');
     this.#state = state;

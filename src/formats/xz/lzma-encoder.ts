@@ -355,9 +355,7 @@ export class LzmaEncoder {
       // wins unless the new match is clearly longer.
       if (
         repLen >= nice ||
-        (repLen >= LEN_MIN &&
-          mainLen < nice &&
-          (repLen + 1 >= mainLen || (repLen + 2 >= mainLen && mainDist > 1 << 9) || (repLen + 3 >= mainLen && mainDist > 1 << 15)))
+        (repLen >= LEN_MIN && mainLen < nice && (repLen + 1 >= mainLen || (repLen + 2 >= mainLen && mainDist > 1 << 9) || (repLen + 3 >= mainLen && mainDist > 1 << 15)))
       ) {
         this.#misses = 0;
         this.#encodeRep(pos, repIndex, repLen);

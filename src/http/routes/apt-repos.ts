@@ -1,10 +1,10 @@
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
+import { layout } from '../../bucket/layout.ts';
+import type { Revision } from '../../bucket/revision.ts';
 import type { AptDistribution } from '../../config/distributions.ts';
 import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import { aptManifest, aptPoolFile, findAptFile } from '../../render/apt-files.ts';
-import { layout } from '../../bucket/layout.ts';
-import type { Revision } from '../../bucket/revision.ts';
 import { emptyRevision } from '../../render/rpm-files.ts';
 import { requireReader } from '../auth.ts';
 import { pathAfter } from '../paths.ts';
@@ -17,7 +17,11 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
  * downloads /repos/pool/<component>/<prefix>/<source>/<file>. A pinned revision is
  * `deb http://HOST/revisions/<dist>/<id> <codename> main`, a tag `deb http://HOST/tags/<dist>/<tag> ...`.
  */
-export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): { repos: Hono; revisions: Hono; tags: Hono } {
+export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
+  repos: Hono;
+  revisions: Hono;
+  tags: Hono;
+} {
   const distribution = (name: string): AptDistribution => {
     const dist = core.distributions.get(name);
     if (dist?.kind !== 'apt') throw new NotFoundError(`no APT distribution ${JSON.stringify(name)}`, 'unknown_distribution');

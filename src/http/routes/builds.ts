@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
-import { discardStaged, stagePackage, type StagedPackage } from '../../ingest/stage.ts';
-import { publishBuild, type BuildInput } from '../../revisions/publish.ts';
+import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
+import { type BuildInput, publishBuild } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
@@ -46,9 +46,14 @@ export function buildsHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyri
       } else {
         const json = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
         if (!json) throw new RepodError('invalid_request', 'send multipart/form-data (files) or JSON {packages, remove, replace_names, message}', { status: 400 });
-        for (const [name, key] of [['package', 'packages'], ['remove', 'remove'], ['replace_names', 'replace_names']] as const) {
+        for (const [name, key] of [
+          ['package', 'packages'],
+          ['remove', 'remove'],
+          ['replace_names', 'replace_names'],
+        ] as const) {
           const v = json[key];
-          if (v !== undefined && (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))) throw new RepodError('invalid_request', `${key} must be a list of strings`, { status: 400 });
+          if (v !== undefined && (!Array.isArray(v) || !v.every((x) => typeof x === 'string')))
+            throw new RepodError('invalid_request', `${key} must be a list of strings`, { status: 400 });
           lists[name].push(...((v as string[] | undefined) ?? []));
         }
         for (const key of ['message', 'component', 'replace'] as const) if (json[key] !== undefined) fields[key] = String(json[key]);
@@ -59,7 +64,12 @@ export function buildsHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyri
     }
     const input: BuildInput = { staged, refs: lists.package, remove: lists.remove, replaceNames: lists.replace_names };
     try {
-      const result = await publishBuild(core, dist, input, { author: principal.subject, message: fields.message || undefined, component: fields.component || undefined, replace: truthy(fields.replace) });
+      const result = await publishBuild(core, dist, input, {
+        author: principal.subject,
+        message: fields.message || undefined,
+        component: fields.component || undefined,
+        replace: truthy(fields.replace),
+      });
       return c.json(result, result.status === 'published' ? 201 : 200);
     } catch (error) {
       if (error instanceof RepodError && error.status === 409) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);

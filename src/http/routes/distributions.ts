@@ -2,8 +2,8 @@ import { Hono } from 'hono';
 import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
 import { APT_STREAMS } from '../../ingest/apt-entry.ts';
-import { migrate, promote } from '../../revisions/promote.ts';
 import { RPM_STREAMS } from '../../ingest/rpm-entry.ts';
+import { migrate, promote } from '../../revisions/promote.ts';
 import { removePackages } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { buildsHandler } from './builds.ts';
@@ -51,7 +51,14 @@ export function distributionRoutes(core: Pick<Core, 'caps' | 'distributions' | '
       const revision = await core.repository.initialize(d.name, kind, kind === 'rpm' ? RPM_STREAMS : APT_STREAMS, { author: principal.subject, message: 'initialize' });
       if (revision) created.push(d.name);
     }
-    return c.json({ status: 'ok', created, existing: core.distributions.all().map((d) => d.name).filter((n) => !created.includes(n)) });
+    return c.json({
+      status: 'ok',
+      created,
+      existing: core.distributions
+        .all()
+        .map((d) => d.name)
+        .filter((n) => !created.includes(n)),
+    });
   });
 
   // One package by file name or NEVRA: DELETE /api/v1/distributions/rocky9/packages/hello-2.0-1.x86_64.rpm
@@ -67,7 +74,12 @@ export function distributionRoutes(core: Pick<Core, 'caps' | 'distributions' | '
     if (!body || !Array.isArray(body.packages) || !body.packages.every((p) => typeof p === 'string')) {
       throw new RepodError('invalid_request', 'the body must be JSON {"packages": ["<file name or NEVRA>", ...]}', { status: 400 });
     }
-    return c.json(await removePackages(core, c.req.param('dist'), body.packages as string[], { author: principal.subject, message: typeof body.message === 'string' ? body.message : undefined }));
+    return c.json(
+      await removePackages(core, c.req.param('dist'), body.packages as string[], {
+        author: principal.subject,
+        message: typeof body.message === 'string' ? body.message : undefined,
+      }),
+    );
   });
   return app;
 }

@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Core } from '../../core/core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
 import { diffRevisions, entriesOf, listRevisions, summary } from '../../revisions/history.ts';
@@ -27,7 +27,13 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
   app.get('/:dist/revisions/:rev', async (c) => {
     const d = await dist(c);
     const revision = await resolveRevision(core, d.name, c.req.param('rev'));
-    const packages = (await entriesOf(core.repository, revision)).map((e) => ({ label: e.label, arch: e.arch, file: e.file, sha256: e.id, ...(e.component ? { component: e.component } : {}) }));
+    const packages = (await entriesOf(core.repository, revision)).map((e) => ({
+      label: e.label,
+      arch: e.arch,
+      file: e.file,
+      sha256: e.id,
+      ...(e.component ? { component: e.component } : {}),
+    }));
     return c.json({ ...summary(revision), changes: revision.changes, packages });
   });
 
@@ -42,7 +48,8 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     const principal = await requireRole(core, c, 'maintainer');
     const d = requireDistribution(core.distributions, c.req.param('dist'));
     const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
-    if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number')) throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
+    if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number'))
+      throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
     const target = await resolveRevision(core, d.name, String(body.revision));
     const revision = await core.repository.restore(d.name, target, { author: principal.subject, message: `rollback to revision ${target.number}` });
     return c.json({ status: 'published', distribution: d.name, revision: { id: revision.id, number: revision.number }, restored: target.id }, 201);
@@ -60,7 +67,8 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     const tag = c.req.param('tag');
     if (!TAG.test(tag) || tag === 'current') throw new RepodError('invalid_request', `invalid tag name ${JSON.stringify(tag)}`, { status: 400 });
     const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
-    if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number')) throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
+    if (!body || (typeof body.revision !== 'string' && typeof body.revision !== 'number'))
+      throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
     const target = await resolveRevision(core, d.name, String(body.revision));
     const ref = await core.repository.setTag(d.name, tag, target);
     core.caps.log('tag set', { dist: d.name, tag, revision: target.id, by: principal.subject });
@@ -71,7 +79,8 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     await requireRole(core, c, 'maintainer');
     const d = requireDistribution(core.distributions, c.req.param('dist'));
     const tag = c.req.param('tag');
-    if (!TAG.test(tag) || tag === 'current' || !(await core.repository.deleteTag(d.name, tag))) throw new NotFoundError(`no tag ${JSON.stringify(tag)} in ${d.name}`, 'unknown_tag');
+    if (!TAG.test(tag) || tag === 'current' || !(await core.repository.deleteTag(d.name, tag)))
+      throw new NotFoundError(`no tag ${JSON.stringify(tag)} in ${d.name}`, 'unknown_tag');
     return c.json({ status: 'deleted', name: tag });
   });
   return app;

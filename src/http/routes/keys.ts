@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import * as openpgp from 'openpgp';
 import { layout } from '../../bucket/layout.ts';
 import type { Core } from '../../core/core.ts';
@@ -83,7 +83,10 @@ export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): H
     }
     return c.json({ added }, 201);
   });
-  for (const [action, status] of [['retire', 'retired'], ['activate', 'active']] as const) {
+  for (const [action, status] of [
+    ['retire', 'retired'],
+    ['activate', 'active'],
+  ] as const) {
     app.post(`/:fingerprint/${action}`, async (c) => {
       await requireRole(core, c, 'admin');
       return c.json(await core.keyring.setStatus(c.req.param('fingerprint'), status));

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
+import { layout } from '../../bucket/layout.ts';
+import type { PackageRecord } from '../../bucket/package-record.ts';
 import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
-import type { PackageRecord } from '../../bucket/package-record.ts';
-import { layout } from '../../bucket/layout.ts';
 import { getJson } from '../../storage/objects.ts';
 import { requireRole } from '../auth.ts';
 

@@ -1,6 +1,6 @@
+import type { Revision } from '../../bucket/revision.ts';
 import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
-import type { Revision } from '../../bucket/revision.ts';
 
 /**
  * A pinned revision named in a URL, by its id ("000042-AbCd1234") or its number ("42"). A number

@@ -1,13 +1,13 @@
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
+import { layout } from '../../bucket/layout.ts';
+import type { Revision } from '../../bucket/revision.ts';
 import type { RpmDistribution } from '../../config/distributions.ts';
 import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
-import { layout } from '../../bucket/layout.ts';
-import type { Revision } from '../../bucket/revision.ts';
 import type { RpmVariant } from '../../ingest/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../render/rpm-files.ts';
-import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 import { requireReader } from '../auth.ts';
+import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
@@ -18,7 +18,12 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
  *   /revisions/<dist>/<id>/hashed/<arch>/...      hashed variant of a pinned revision
  * Below each: repodata/<file> and the package hrefs of primary.xml.
  */
-export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): { repos: Hono; hashed: Hono; revisions: Hono; tags: Hono } {
+export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
+  repos: Hono;
+  hashed: Hono;
+  revisions: Hono;
+  tags: Hono;
+} {
   const distribution = (name: string): RpmDistribution => {
     const dist = core.distributions.get(name);
     if (dist?.kind !== 'rpm') throw new NotFoundError(`no RPM distribution ${JSON.stringify(name)}`, 'unknown_distribution');

@@ -1,7 +1,7 @@
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Core } from '../../core/core.ts';
 import { ConflictError, RepodError } from '../../errors.ts';
-import { discardStaged, stagePackage, type StagedPackage } from '../../ingest/stage.ts';
+import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
 import { publishUpload } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
@@ -47,8 +47,18 @@ export function uploadHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyri
     }
     if (!staged) throw new RepodError('missing_file', 'the multipart field "file" is required', { status: 400 });
     try {
-      const result = await publishUpload(core, fields.distribution, staged, { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined });
-      return c.json({ ...result, message: result.status === 'published' ? `${result.filename} published to ${result.distribution}` : `${result.filename} is already in ${result.distribution}` }, result.status === 'published' ? 201 : 200);
+      const result = await publishUpload(core, fields.distribution, staged, {
+        replace: truthy(fields.replace),
+        author: principal.subject,
+        component: fields.component || undefined,
+      });
+      return c.json(
+        {
+          ...result,
+          message: result.status === 'published' ? `${result.filename} published to ${result.distribution}` : `${result.filename} is already in ${result.distribution}`,
+        },
+        result.status === 'published' ? 201 : 200,
+      );
     } catch (error) {
       if (error instanceof ConflictError) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);
       throw error;

@@ -17,8 +17,8 @@
  * apt-ftparchive writes SHA512 by default: pass `sha512` to get it too.
  */
 import { InvalidPackageError } from '../../errors.ts';
-import { parseSourceField } from '../../formats/deb/control.ts';
 import type { DebControl } from '../../formats/deb/control.ts';
+import { parseSourceField } from '../../formats/deb/control.ts';
 import { versionWithoutEpoch } from '../../formats/deb/version.ts';
 
 export interface PackageFileInfo {

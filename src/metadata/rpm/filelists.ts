@@ -17,7 +17,13 @@ export function filelistsFooter(): string {
 /** One `<package>` element of filelists.xml (every file, in header order) and its trailing newline. */
 export function renderFilelistsPackage(pkg: RpmPackage, pkgId: string): string {
   return (
-    '<package pkgid="' + escapeAttr(pkgId) + '" name="' + escapeAttr(pkg.name) + '" arch="' + escapeAttr(pkg.arch) + '">\n' +
+    '<package pkgid="' +
+    escapeAttr(pkgId) +
+    '" name="' +
+    escapeAttr(pkg.name) +
+    '" arch="' +
+    escapeAttr(pkg.arch) +
+    '">\n' +
     renderVersion(pkg) +
     renderFiles(pkg.files, '  ', false) +
     '</package>\n'

@@ -1,5 +1,5 @@
-import type { RpmFile } from '../../formats/rpm/model.ts';
 import { isPrimaryFile } from '../../formats/rpm/index.ts';
+import type { RpmFile } from '../../formats/rpm/model.ts';
 import { escapeText } from '../xml.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { RpmPackage } from '../../formats/rpm/model.ts';
 import { createrepoChangelogs } from '../../formats/rpm/index.ts';
+import type { RpmPackage } from '../../formats/rpm/model.ts';
 import { escapeAttr, escapeText } from '../xml.ts';
 import { OTHER_NS, XML_DECLARATION } from './namespaces.ts';
 import { renderVersion } from './version.ts';
@@ -28,13 +28,9 @@ export function otherFooter(): string {
  * (which depends on the limit, hence done here and not in the parser).
  */
 export function renderOtherPackage(pkg: RpmPackage, pkgId: string, options: OtherOptions = {}): string {
-  let out =
-    '<package pkgid="' + escapeAttr(pkgId) + '" name="' + escapeAttr(pkg.name) + '" arch="' + escapeAttr(pkg.arch) + '">\n' +
-    renderVersion(pkg);
+  let out = '<package pkgid="' + escapeAttr(pkgId) + '" name="' + escapeAttr(pkg.name) + '" arch="' + escapeAttr(pkg.arch) + '">\n' + renderVersion(pkg);
   for (const entry of createrepoChangelogs(pkg.changelogs, options.changelogLimit ?? DEFAULT_CHANGELOG_LIMIT)) {
-    out +=
-      '  <changelog author="' + escapeAttr(entry.author) + '" date="' + entry.date + '">' +
-      escapeText(entry.text) + '</changelog>\n';
+    out += '  <changelog author="' + escapeAttr(entry.author) + '" date="' + entry.date + '">' + escapeText(entry.text) + '</changelog>\n';
   }
   return out + '</package>\n';
 }

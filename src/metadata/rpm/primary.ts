@@ -22,24 +22,64 @@ export function primaryFooter(): string {
 export function renderPrimaryPackage(pkg: RpmPackage, file: RpmFileFacts, href: string): string {
   return (
     '<package type="rpm">\n' +
-    '  <name>' + escapeText(pkg.name) + '</name>\n' +
-    '  <arch>' + escapeText(pkg.arch) + '</arch>\n' +
+    '  <name>' +
+    escapeText(pkg.name) +
+    '</name>\n' +
+    '  <arch>' +
+    escapeText(pkg.arch) +
+    '</arch>\n' +
     renderVersion(pkg) +
-    '  <checksum type="sha256" pkgid="YES">' + escapeText(file.sha256) + '</checksum>\n' +
-    '  <summary>' + escapeText(pkg.summary) + '</summary>\n' +
-    '  <description>' + escapeText(pkg.description) + '</description>\n' +
-    '  <packager>' + escapeText(pkg.packager) + '</packager>\n' +
-    '  <url>' + escapeText(pkg.url) + '</url>\n' +
-    '  <time file="' + file.fileTime + '" build="' + pkg.buildTime + '"/>\n' +
-    '  <size package="' + file.size + '" installed="' + pkg.installedSize + '" archive="' + pkg.archiveSize + '"/>\n' +
-    '  <location href="' + escapeAttr(href) + '"/>\n' +
+    '  <checksum type="sha256" pkgid="YES">' +
+    escapeText(file.sha256) +
+    '</checksum>\n' +
+    '  <summary>' +
+    escapeText(pkg.summary) +
+    '</summary>\n' +
+    '  <description>' +
+    escapeText(pkg.description) +
+    '</description>\n' +
+    '  <packager>' +
+    escapeText(pkg.packager) +
+    '</packager>\n' +
+    '  <url>' +
+    escapeText(pkg.url) +
+    '</url>\n' +
+    '  <time file="' +
+    file.fileTime +
+    '" build="' +
+    pkg.buildTime +
+    '"/>\n' +
+    '  <size package="' +
+    file.size +
+    '" installed="' +
+    pkg.installedSize +
+    '" archive="' +
+    pkg.archiveSize +
+    '"/>\n' +
+    '  <location href="' +
+    escapeAttr(href) +
+    '"/>\n' +
     '  <format>\n' +
-    '    <rpm:license>' + escapeText(pkg.license) + '</rpm:license>\n' +
-    '    <rpm:vendor>' + escapeText(pkg.vendor) + '</rpm:vendor>\n' +
-    '    <rpm:group>' + escapeText(pkg.group) + '</rpm:group>\n' +
-    '    <rpm:buildhost>' + escapeText(pkg.buildHost) + '</rpm:buildhost>\n' +
-    '    <rpm:sourcerpm>' + escapeText(pkg.sourceRpm) + '</rpm:sourcerpm>\n' +
-    '    <rpm:header-range start="' + pkg.headerStart + '" end="' + pkg.headerEnd + '"/>\n' +
+    '    <rpm:license>' +
+    escapeText(pkg.license) +
+    '</rpm:license>\n' +
+    '    <rpm:vendor>' +
+    escapeText(pkg.vendor) +
+    '</rpm:vendor>\n' +
+    '    <rpm:group>' +
+    escapeText(pkg.group) +
+    '</rpm:group>\n' +
+    '    <rpm:buildhost>' +
+    escapeText(pkg.buildHost) +
+    '</rpm:buildhost>\n' +
+    '    <rpm:sourcerpm>' +
+    escapeText(pkg.sourceRpm) +
+    '</rpm:sourcerpm>\n' +
+    '    <rpm:header-range start="' +
+    pkg.headerStart +
+    '" end="' +
+    pkg.headerEnd +
+    '"/>\n' +
     // createrepo_c's order, which is not the order of the model's fields.
     renderDependencies('rpm:provides', pkg.provides, false) +
     renderDependencies('rpm:requires', pkg.requires, true) +

@@ -49,25 +49,17 @@ function compareRecords(a: RepomdRecord, b: RepomdRecord): number {
 
 /** The whole repomd.xml, laid out (element order, indentation, final newline) as createrepo_c does. */
 export function renderRepomd(input: RepomdInput): string {
-  let out =
-    XML_DECLARATION +
-    '<repomd xmlns="' + REPO_NS + '" xmlns:rpm="' + RPM_NS + '">\n' +
-    '  <revision>' + escapeText(input.revision) + '</revision>\n';
+  let out = XML_DECLARATION + '<repomd xmlns="' + REPO_NS + '" xmlns:rpm="' + RPM_NS + '">\n' + '  <revision>' + escapeText(input.revision) + '</revision>\n';
   for (const record of [...input.records].sort(compareRecords)) out += renderRecord(record);
   return out + '</repomd>\n';
 }
 
 function renderRecord(record: RepomdRecord): string {
-  let out =
-    '  <data type="' + escapeAttr(record.type) + '">\n' +
-    '    <checksum type="sha256">' + escapeText(record.checksum) + '</checksum>\n';
+  let out = '  <data type="' + escapeAttr(record.type) + '">\n' + '    <checksum type="sha256">' + escapeText(record.checksum) + '</checksum>\n';
   if (record.openChecksum !== undefined) {
     out += '    <open-checksum type="sha256">' + escapeText(record.openChecksum) + '</open-checksum>\n';
   }
-  out +=
-    '    <location href="' + escapeAttr(record.href) + '"/>\n' +
-    '    <timestamp>' + record.timestamp + '</timestamp>\n' +
-    '    <size>' + record.size + '</size>\n';
+  out += '    <location href="' + escapeAttr(record.href) + '"/>\n' + '    <timestamp>' + record.timestamp + '</timestamp>\n' + '    <size>' + record.size + '</size>\n';
   if (record.openSize !== undefined) out += '    <open-size>' + record.openSize + '</open-size>\n';
   if (record.type.endsWith('_db')) {
     out += '    <database_version>' + (record.databaseVersion ?? DEFAULT_DATABASE_VERSION) + '</database_version>\n';

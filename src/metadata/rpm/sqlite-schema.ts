@@ -46,13 +46,17 @@ export const PRIMARY_TABLES: readonly string[] = [
   'CREATE TABLE files (' + '  name TEXT,' + '  type TEXT,' + '  pkgKey INTEGER)',
   ...DEPENDENCY_TABLES.map(
     (table) =>
-      'CREATE TABLE ' + table + ' (' +
+      'CREATE TABLE ' +
+      table +
+      ' (' +
       '  name TEXT,' +
       '  flags TEXT,' +
       '  epoch TEXT,' +
       '  version TEXT,' +
       '  release TEXT,' +
-      '  pkgKey INTEGER ' + (table === 'requires' ? ', pre BOOLEAN DEFAULT FALSE' : '') + ')',
+      '  pkgKey INTEGER ' +
+      (table === 'requires' ? ', pre BOOLEAN DEFAULT FALSE' : '') +
+      ')',
   ),
   'CREATE TRIGGER removals AFTER DELETE ON packages' +
     '  BEGIN' +
@@ -99,10 +103,7 @@ export const OTHER_TABLES: readonly string[] = [
   'CREATE TRIGGER remove_changelogs AFTER DELETE ON packages' + '  BEGIN' + '    DELETE FROM changelog WHERE pkgKey = old.pkgKey;' + '  END;',
 ];
 
-export const OTHER_INDEXES: readonly string[] = [
-  'CREATE INDEX IF NOT EXISTS keychange ON changelog (pkgKey)',
-  'CREATE INDEX IF NOT EXISTS pkgId ON packages (pkgId)',
-];
+export const OTHER_INDEXES: readonly string[] = ['CREATE INDEX IF NOT EXISTS keychange ON changelog (pkgKey)', 'CREATE INDEX IF NOT EXISTS pkgId ON packages (pkgId)'];
 
 export const INSERT_DB_INFO = 'INSERT INTO db_info (dbversion, checksum) VALUES (?, ?)';
 

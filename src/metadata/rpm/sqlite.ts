@@ -27,9 +27,10 @@
  * - db_info: one row, (10, sha256 of the matching compressed XML file as listed in repomd.xml).
  */
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
-import type { RpmDependency, RpmFile, RpmFileFacts, RpmPackage } from '../../formats/rpm/model.ts';
 import { createrepoChangelogs, isPrimaryFile } from '../../formats/rpm/index.ts';
+import type { RpmDependency, RpmFile, RpmFileFacts, RpmPackage } from '../../formats/rpm/model.ts';
 import { DEFAULT_CHANGELOG_LIMIT } from './other.ts';
+import type { DependencyTable } from './sqlite-schema.ts';
 import {
   CREATE_DB_INFO,
   DEPENDENCY_TABLES,
@@ -41,15 +42,14 @@ import {
   INSERT_PACKAGE_ID,
   INSERT_PRIMARY_FILE,
   INSERT_PRIMARY_PACKAGE,
+  insertDependency,
   OTHER_INDEXES,
   OTHER_TABLES,
   PRAGMAS,
   PRIMARY_INDEXES,
   PRIMARY_TABLES,
   SQLITE_DB_VERSION,
-  insertDependency,
 } from './sqlite-schema.ts';
-import type { DependencyTable } from './sqlite-schema.ts';
 
 export { SQLITE_DB_VERSION };
 
@@ -83,12 +83,7 @@ export interface SqliteOptions {
  * the sha256 of the matching compressed XML files, stored in `db_info` as createrepo_c does.
  * For many packages, feed a `SqliteBuilder` chunk by chunk instead of materialising a list.
  */
-export function buildSqliteDatabases(
-  sql: SqlJsStatic,
-  packages: Iterable<SqlitePackage>,
-  xmlChecksums: SqliteChecksums,
-  options: SqliteOptions = {},
-): SqliteDatabases {
+export function buildSqliteDatabases(sql: SqlJsStatic, packages: Iterable<SqlitePackage>, xmlChecksums: SqliteChecksums, options: SqliteOptions = {}): SqliteDatabases {
   const builder = new SqliteBuilder(sql, xmlChecksums, options);
   try {
     for (const p of packages) builder.add(p);
@@ -166,7 +161,11 @@ abstract class DbBuilder {
   #statements: Statement[] = [];
   #count = 0;
 
-  protected constructor(sql: SqlJsStatic, tables: readonly string[], private readonly indexes: readonly string[]) {
+  protected constructor(
+    sql: SqlJsStatic,
+    tables: readonly string[],
+    private readonly indexes: readonly string[],
+  ) {
     const db = new sql.Database();
     this.db = db;
     try {

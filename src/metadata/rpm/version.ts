@@ -3,9 +3,5 @@ import { escapeAttr } from '../xml.ts';
 
 /** The `<version epoch ver rel/>` element shared by primary, filelists and other (two-space indent). */
 export function renderVersion(pkg: RpmPackage): string {
-  return (
-    '  <version epoch="' + escapeAttr(pkg.epoch || '0') +
-    '" ver="' + escapeAttr(pkg.version) +
-    '" rel="' + escapeAttr(pkg.release) + '"/>\n'
-  );
+  return '  <version epoch="' + escapeAttr(pkg.epoch || '0') + '" ver="' + escapeAttr(pkg.version) + '" rel="' + escapeAttr(pkg.release) + '"/>\n';
 }

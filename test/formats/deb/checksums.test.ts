@@ -9,19 +9,20 @@
  * - gzip: CRC-32 and ISIZE of every member;
  * - tar: header checksums.
  */
-import { test, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 as zlibCrc32, gzipSync } from 'node:zlib';
-import { parseDeb } from '../../../src/formats/deb/reader.ts';
-import { Xxh64 } from '../../../src/formats/checksums/xxhash64.ts';
+import { after, before, test } from 'node:test';
+import { gzipSync, crc32 as zlibCrc32 } from 'node:zlib';
 import { InvalidPackageError } from '../../../src/errors.ts';
+import { Xxh64 } from '../../../src/formats/checksums/xxhash64.ts';
+import { parseDeb } from '../../../src/formats/deb/reader.ts';
+import type { DebSpec } from '../../helpers/debs.ts';
 import { dpkgDebBuild } from '../../helpers/debs.ts';
 import { pseudoRandomBytes } from '../../helpers/prng.ts';
-import type { DebSpec } from '../../helpers/debs.ts';
 
 // ---- helpers -------------------------------------------------------------------------------
 

@@ -8,14 +8,15 @@
  * read (control or data member) repod must refuse too, or a package apt cannot install would be
  * published. The other way round (repod stricter than dpkg-deb) is allowed and only counted.
  */
-import { test, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DebReader, parseDeb } from '../../../src/formats/deb/reader.ts';
+import { after, before, test } from 'node:test';
 import { InvalidPackageError } from '../../../src/errors.ts';
+import { DebReader, parseDeb } from '../../../src/formats/deb/reader.ts';
 import { corpusFiles } from '../../helpers/corpus.ts';
 import { buildDeb, dpkgDebBuild } from '../../helpers/debs.ts';
 import { prng } from '../../helpers/prng.ts';
@@ -47,7 +48,10 @@ function members(bytes: Buffer): Member[] {
   const out: Member[] = [];
   let pos = 8;
   while (pos + 60 <= bytes.length) {
-    const name = bytes.subarray(pos, pos + 16).toString('latin1').trim();
+    const name = bytes
+      .subarray(pos, pos + 16)
+      .toString('latin1')
+      .trim();
     const size = parseInt(bytes.subarray(pos + 48, pos + 58).toString('latin1'), 10);
     out.push({ header: pos, data: pos + 60, size, name });
     pos += 60 + size + (size % 2);
@@ -339,7 +343,10 @@ test('what dpkg-deb refuses to read, repod refuses too (a sample of the variants
   );
   const reasons = new Map<string, number>();
   for (const s of stricter) {
-    const key = s.replace(/^variant \d+ \(/, '(').replace(/\d+/g, 'N').slice(0, 110);
+    const key = s
+      .replace(/^variant \d+ \(/, '(')
+      .replace(/\d+/g, 'N')
+      .slice(0, 110);
     reasons.set(key, (reasons.get(key) ?? 0) + 1);
   }
   for (const [r, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 15)) t.diagnostic(`  stricter ${String(n).padStart(3)}  ${r}`);

@@ -1,15 +1,15 @@
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants as zlibConstants, deflateRawSync, gzipSync } from 'node:zlib';
-import { DebReader, parseDeb, readDeb } from '../../../src/formats/deb/reader.ts';
-import type { DebParseResult } from '../../../src/formats/deb/reader.ts';
-import { parseDebControl } from '../../../src/formats/deb/control.ts';
-import { formatDebVersion, parseDebVersion } from '../../../src/formats/deb/version.ts';
+import { after, before, test } from 'node:test';
+import { deflateRawSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { InvalidPackageError } from '../../../src/errors.ts';
+import { parseDebControl } from '../../../src/formats/deb/control.ts';
+import type { DebParseResult } from '../../../src/formats/deb/reader.ts';
+import { DebReader, parseDeb, readDeb } from '../../../src/formats/deb/reader.ts';
+import { formatDebVersion, parseDebVersion } from '../../../src/formats/deb/version.ts';
 import { corpusFiles } from '../../helpers/corpus.ts';
 import { benchmarkSpecs, buildDeb, buildVarietyCorpus, controlText, dpkgDebBuild, writeDebs } from '../../helpers/debs.ts';
 
@@ -28,7 +28,9 @@ const tempDir = (prefix: string) => {
   temp.push(dir);
   return dir;
 };
-after(() => temp.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+after(() => {
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+});
 before(() => {
   corpus = buildVarietyCorpus(tempDir('repod-deb-corpus-'));
   all = [...corpusDebs(), ...corpus];
@@ -56,7 +58,10 @@ function dpkgFiles(path: string): string[] {
 function dpkgFields(path: string, names: string[]): string[] {
   const script = names.map((n) => `dpkg-deb -f "$1" '${n}'; printf '\\0'`).join('\n');
   const out = execFileSync('sh', ['-c', script, 'sh', path], { encoding: 'utf8', env: ENV });
-  return out.split('\0').slice(0, names.length).map((v) => v.replace(/\n$/, ''));
+  return out
+    .split('\0')
+    .slice(0, names.length)
+    .map((v) => v.replace(/\n$/, ''));
 }
 
 function chunked(bytes: Uint8Array, seed: number): Uint8Array[] {
@@ -79,7 +84,7 @@ async function readChunked(bytes: Uint8Array, seed: number): Promise<DebParseRes
   return reader.finish();
 }
 
-test('generated packages (and the corpus\'s): control equals dpkg-deb -I / -f, files equal dpkg-deb -c', async () => {
+test("generated packages (and the corpus's): control equals dpkg-deb -I / -f, files equal dpkg-deb -c", async () => {
   assert.ok(corpus.length >= 30, 'generated corpus built');
   const members = new Set<string>();
   for (const path of all) {
@@ -93,7 +98,11 @@ test('generated packages (and the corpus\'s): control equals dpkg-deb -I / -f, f
     const values = dpkgFields(path, names);
     // dpkg-deb -f prints Version as parsed (a zero epoch dropped); every other value verbatim
     const ours = result.control.fields.map(([n, v]): [string, string] => [n, n === 'Version' ? formatDebVersion(parseDebVersion(v)) : v]);
-    assert.deepEqual(ours, names.map((n, i) => [n, values[i]]), `${path}: field values`);
+    assert.deepEqual(
+      ours,
+      names.map((n, i) => [n, values[i]]),
+      `${path}: field values`,
+    );
 
     assert.deepEqual(result.files, dpkgFiles(path), `${path}: files`);
     assert.equal(result.formatVersion, '2.0');
@@ -185,8 +194,19 @@ function tarOf(entries: Array<{ name: string; content?: string; type?: string; l
 }
 
 const CONTROL = 'Package: t\nVersion: 1.0\nArchitecture: all\nDescription: t\n';
-const controlTar = (control = CONTROL) => gzipSync(tarOf([{ name: './', type: '5' }, { name: './control', content: control }]));
-const dataTar = (entries = [{ name: './usr/', type: '5' }, { name: './usr/a', content: 'a' }]) => gzipSync(tarOf(entries));
+const controlTar = (control = CONTROL) =>
+  gzipSync(
+    tarOf([
+      { name: './', type: '5' },
+      { name: './control', content: control },
+    ]),
+  );
+const dataTar = (
+  entries = [
+    { name: './usr/', type: '5' },
+    { name: './usr/a', content: 'a' },
+  ],
+) => gzipSync(tarOf(entries));
 const deb = (overrides: { binary?: string; control?: Uint8Array; data?: Uint8Array } = {}) =>
   ar([
     ['debian-binary', overrides.binary ?? '2.0\n'],
@@ -215,7 +235,11 @@ test('a minimal hand-made package parses; extra and underscore members are handl
   ]);
   assert.deepEqual((await parseDeb(withExtras)).files, ['usr/a']);
   // GNU ar names end with '/'; debian-binary "2.9" with trailing text after the newline is fine
-  const gnuNames = ar([['debian-binary/', '2.9\nextra'], ['control.tar.gz/', controlTar()], ['data.tar.gz/', dataTar()]]);
+  const gnuNames = ar([
+    ['debian-binary/', '2.9\nextra'],
+    ['control.tar.gz/', controlTar()],
+    ['data.tar.gz/', dataTar()],
+  ]);
   assert.equal((await parseDeb(gnuNames)).formatVersion, '2.9');
   // the fast test writer's packages are read too
   const fast = await parseDeb(buildDeb({ name: 'fast', version: '1.0', files: [{ path: 'usr/bin/fast', content: 'x' }] }));
@@ -231,14 +255,68 @@ test('refuses malformed containers', async () => {
   await refused(deb({ binary: '3.0\n' }), /format version 3.0 is not supported/);
   await refused(deb({ binary: '2.0' }), /no newline/);
   await refused(deb({ binary: 'two\n' }), /invalid format version/);
-  await refused(ar([['debian-binary', '2.0\n'], ['data.tar.gz', dataTar()]]), /premature member 'data.tar.gz' before 'control.tar'/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', controlTar()], ['control.tar.gz', controlTar()], ['data.tar.gz', dataTar()]]), /two control members/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', controlTar()], ['random', 'x'], ['data.tar.gz', dataTar()]]), /premature member 'random' before 'data.tar'/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.bz2', 'x']]), /unknown compression for member 'control.tar.bz2'/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', controlTar()], ['data.tar.bz2', 'BZh']]), /bzip2 compression is not supported/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', controlTar()], ['data.tar.foo', 'x']]), /unknown compression/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', '']]), /zero-sized member/);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', controlTar()]]), /no data.tar member/);
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['data.tar.gz', dataTar()],
+    ]),
+    /premature member 'data.tar.gz' before 'control.tar'/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', controlTar()],
+      ['control.tar.gz', controlTar()],
+      ['data.tar.gz', dataTar()],
+    ]),
+    /two control members/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', controlTar()],
+      ['random', 'x'],
+      ['data.tar.gz', dataTar()],
+    ]),
+    /premature member 'random' before 'data.tar'/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.bz2', 'x'],
+    ]),
+    /unknown compression for member 'control.tar.bz2'/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', controlTar()],
+      ['data.tar.bz2', 'BZh'],
+    ]),
+    /bzip2 compression is not supported/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', controlTar()],
+      ['data.tar.foo', 'x'],
+    ]),
+    /unknown compression/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', ''],
+    ]),
+    /zero-sized member/,
+  );
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', controlTar()],
+    ]),
+    /no data.tar member/,
+  );
   await refused(ar([['debian-binary', '2.0\n']]), /no control.tar member/);
   const whole = deb();
   await refused(whole.subarray(0, whole.length - 10), /truncated package: member 'data.tar.gz'/);
@@ -257,8 +335,20 @@ test('refuses bad control archives and control files', async () => {
   await refused(ctl([{ name: '/control', content: CONTROL }]), /absolute path/);
   await refused(ctl([{ name: './../control', content: CONTROL }]), /contains '..'/);
   await refused(ctl([{ name: './control', type: '2', link: '/etc/passwd' }]), /control is a symlink/);
-  await refused(ctl([{ name: './control', content: CONTROL }, { name: 'control', content: CONTROL }]), /two control files/);
-  await refused(ctl([{ name: './control', content: CONTROL }, { name: './x', type: 'x', content: 'path=y' }]), /pax extended header/);
+  await refused(
+    ctl([
+      { name: './control', content: CONTROL },
+      { name: 'control', content: CONTROL },
+    ]),
+    /two control files/,
+  );
+  await refused(
+    ctl([
+      { name: './control', content: CONTROL },
+      { name: './x', type: 'x', content: 'path=y' },
+    ]),
+    /pax extended header/,
+  );
   await refused(deb({ control: controlTar('Package: t\nArchitecture: all\n') }), /no Version field/);
   await refused(deb({ control: controlTar('Version: 1\nArchitecture: all\n') }), /no Package field/);
   await refused(deb({ control: controlTar('Package: t\nVersion: 1\n') }), /no Architecture field/);
@@ -367,5 +457,12 @@ test('xz dictionary and zstd window limits', async () => {
   assert.equal((await parseDeb(xz9)).control.package, 'big-dict');
   // a zstd frame header claiming a 1 GiB window (window descriptor exponent 20)
   const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0x01, 0x00, 0x00]);
-  await refused(ar([['debian-binary', '2.0\n'], ['control.tar.gz', controlTar()], ['data.tar.zst', frame]]), /zstd: window of 1073741824 bytes exceeds the limit/);
+  await refused(
+    ar([
+      ['debian-binary', '2.0\n'],
+      ['control.tar.gz', controlTar()],
+      ['data.tar.zst', frame],
+    ]),
+    /zstd: window of 1073741824 bytes exceeds the limit/,
+  );
 });

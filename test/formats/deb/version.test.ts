@@ -1,18 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  compareDebVersions,
-  debVersionError,
-  formatDebVersion,
-  isValidDebVersion,
-  parseDebVersion,
-  verrevcmp,
-  versionWithoutEpoch,
-} from '../../../src/formats/deb/version.ts';
 import { InvalidPackageError } from '../../../src/errors.ts';
+import { compareDebVersions, debVersionError, formatDebVersion, isValidDebVersion, parseDebVersion, verrevcmp, versionWithoutEpoch } from '../../../src/formats/deb/version.ts';
 import { prng } from '../../helpers/prng.ts';
 
 const casesFile = fileURLToPath(new URL('./version-cases.txt', import.meta.url));
@@ -65,7 +57,7 @@ test('version-cases.txt: comparisons match the table, both ways', () => {
 test('version-cases.txt: the table agrees with dpkg --compare-versions', () => {
   const { comparisons } = loadCases();
   const results = dpkgCompare(comparisons.map((c) => [c.a, c.b]));
-  comparisons.forEach((c, i) => assert.equal(results[i], c.op, `line ${c.line}: dpkg says ${c.a} ${results[i]} ${c.b}`));
+  for (const [i, c] of comparisons.entries()) assert.equal(results[i], c.op, `line ${c.line}: dpkg says ${c.a} ${results[i]} ${c.b}`);
 });
 
 test('version-cases.txt: invalid versions are refused, as dpkg refuses them', () => {

@@ -5,19 +5,20 @@
  * createrepoChangelogs, at two changelog limits). The XML renderers have their own
  * field-by-field test; this one pins the model values.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { gunzipSync } from 'node:zlib';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { corpusFiles } from '../../helpers/corpus.ts';
-import { rpmVariety } from '../../helpers/packages.ts';
-import { parseRpm } from '../../../src/formats/rpm/reader.ts';
-import type { RpmPackage, RpmDependency } from '../../../src/formats/rpm/model.ts';
+import { after, before, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { createrepoChangelogs } from '../../../src/formats/rpm/changelog.ts';
 import { isPrimaryFile } from '../../../src/formats/rpm/dependencies.ts';
+import type { RpmDependency, RpmPackage } from '../../../src/formats/rpm/model.ts';
+import { parseRpm } from '../../../src/formats/rpm/reader.ts';
+import { corpusFiles } from '../../helpers/corpus.ts';
+import { rpmVariety } from '../../helpers/packages.ts';
 
 const LIMITS = [100000, 3];
 const DEP_LISTS = ['provides', 'conflicts', 'obsoletes', 'requires', 'suggests', 'enhances', 'recommends', 'supplements'] as const;
@@ -98,7 +99,10 @@ before(() => {
   mkdirSync(join(workdir, 'pkgs'));
   // createrepo_c only picks up *.rpm; the v3 corpus file gets that suffix. Delta rpms are refused by our parser.
   // Self-built copies get a prefix: some share a name with a corpus file.
-  for (const [prefix, paths] of [['self-', SELF_BUILT], ['', CORPUS_RPMS]] as const) {
+  for (const [prefix, paths] of [
+    ['self-', SELF_BUILT],
+    ['', CORPUS_RPMS],
+  ] as const) {
     for (const path of paths) {
       const copy = prefix + basename(path).replace(/\.rpm-v3$/, '-v3.rpm');
       copyFileSync(path, join(workdir, 'pkgs', copy));
@@ -181,7 +185,11 @@ test('createrepo_c: the model matches primary, filelists and other for every pac
       }
 
       const all = pkg.files.map((f) => (f.type === 'file' ? { path: f.path } : { path: f.path, type: f.type }));
-      assert.deepEqual(files(primary), all.filter((f) => isPrimaryFile(f.path)), 'primary files');
+      assert.deepEqual(
+        files(primary),
+        all.filter((f) => isPrimaryFile(f.path)),
+        'primary files',
+      );
       assert.deepEqual(files(repo.filelists.get(copy)!), all, 'filelists');
 
       for (const limit of LIMITS) {

@@ -3,16 +3,17 @@
  * each must parse or be refused with InvalidPackageError, by parseRpm and by RpmReader fed in
  * random chunk sizes, identically, quickly, and without memory growing.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { InvalidPackageError } from '../../../src/errors.ts';
+import { parseRpm, RpmReader } from '../../../src/formats/rpm/reader.ts';
 import { CORPUS, corpusFiles } from '../../helpers/corpus.ts';
 import { rpmVariety } from '../../helpers/packages.ts';
-import { InvalidPackageError } from '../../../src/errors.ts';
-import { RpmReader, parseRpm } from '../../../src/formats/rpm/reader.ts';
 import { prng as mulberry32 } from '../../helpers/prng.ts';
 
 const SEED = 20240917;
@@ -40,30 +41,29 @@ const SELF_BUILT = await rpmVariety();
 
 function layouts(): Layout[] {
   // Self-built packages, and the third-party corpus's when it is there (helpers/corpus.ts).
-  return [...SELF_BUILT, ...corpusFiles((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3'))]
-    .map((path) => {
-      const name = basename(path);
-      const file = readFileSync(path);
-      const all = new Uint8Array(file.buffer, file.byteOffset, file.length);
-      const { signature } = parseRpm(all);
-      const view = new DataView(all.buffer, all.byteOffset);
-      const sigIl = view.getUint32(104);
-      const mainStart = signature.headerRange.start;
-      const mainIl = view.getUint32(mainStart + 8);
-      const mainEnd = signature.headerRange.end;
-      return {
-        name,
-        bytes: all.slice(0, Math.min(all.length, mainEnd + 64)),
-        sigStart: 96,
-        sigIl,
-        sigStore: 112 + sigIl * 16,
-        sigEnd: signature.range.end,
-        mainStart,
-        mainIl,
-        mainStore: mainStart + 16 + mainIl * 16,
-        mainEnd,
-      };
-    });
+  return [...SELF_BUILT, ...corpusFiles((f) => f.endsWith('.rpm') || f.endsWith('.rpm-v3'))].map((path) => {
+    const name = basename(path);
+    const file = readFileSync(path);
+    const all = new Uint8Array(file.buffer, file.byteOffset, file.length);
+    const { signature } = parseRpm(all);
+    const view = new DataView(all.buffer, all.byteOffset);
+    const sigIl = view.getUint32(104);
+    const mainStart = signature.headerRange.start;
+    const mainIl = view.getUint32(mainStart + 8);
+    const mainEnd = signature.headerRange.end;
+    return {
+      name,
+      bytes: all.slice(0, Math.min(all.length, mainEnd + 64)),
+      sigStart: 96,
+      sigIl,
+      sigStore: 112 + sigIl * 16,
+      sigEnd: signature.range.end,
+      mainStart,
+      mainIl,
+      mainStore: mainStart + 16 + mainIl * 16,
+      mainEnd,
+    };
+  });
 }
 
 type Outcome = { ok: true; result: unknown } | { ok: false; message: string };
@@ -125,17 +125,20 @@ function check(bytes: Uint8Array, label: string, random: () => number, stats: St
   return direct;
 }
 
-const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 99, 100, 255, 0x7fff, 0x8000, 0xffff, 0x10000, 0xfffff, 0x100000,
-  0x3ffffff, 0x4000000, 0x4000001, 0xfffffff, 0x10000000, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff];
+const INTERESTING = [
+  0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 99, 100, 255, 0x7fff, 0x8000, 0xffff, 0x10000, 0xfffff, 0x100000, 0x3ffffff, 0x4000000, 0x4000001, 0xfffffff, 0x10000000,
+  0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff,
+];
 
 function mutate(l: Layout, random: () => number): { bytes: Uint8Array; what: string } {
   const bytes = l.bytes.slice();
   const view = new DataView(bytes.buffer);
-  const pick = <T,>(list: readonly T[]) => list[Math.floor(random() * list.length)];
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
   const int = (n: number) => Math.floor(random() * n);
   const header = random() < 0.35 ? { start: l.sigStart, il: l.sigIl, store: l.sigStore, end: l.sigEnd } : { start: l.mainStart, il: l.mainIl, store: l.mainStore, end: l.mainEnd };
   const value = (old: number) =>
-    pick([() => pick(INTERESTING), () => old + 1, () => old - 1, () => old + int(64) - 32, () => int(2 ** 32), () => header.end - header.store, () => old ^ (1 << int(32))])() >>> 0;
+    pick([() => pick(INTERESTING), () => old + 1, () => old - 1, () => old + int(64) - 32, () => int(2 ** 32), () => header.end - header.store, () => old ^ (1 << int(32))])() >>>
+    0;
   switch (int(8)) {
     case 0: {
       const flips = 1 + int(8);
@@ -215,9 +218,38 @@ test(`fuzz: ${RANDOM_CASES} corrupted packages and every truncation boundary`, {
   for (const l of all) {
     const sigIndexEnd = l.sigStore;
     const mainIndexEnd = l.mainStore;
-    const cuts = [0, 1, 3, 4, 5, 95, 96, 97, 103, 104, 108, 111, 112, 113, sigIndexEnd - 1, sigIndexEnd, sigIndexEnd + 1, l.sigEnd - 1, l.sigEnd,
-      l.mainStart - 1, l.mainStart, l.mainStart + 8, l.mainStart + 15, l.mainStart + 16, mainIndexEnd - 1, mainIndexEnd, mainIndexEnd + 1,
-      l.mainEnd - 17, l.mainEnd - 16, l.mainEnd - 1];
+    const cuts = [
+      0,
+      1,
+      3,
+      4,
+      5,
+      95,
+      96,
+      97,
+      103,
+      104,
+      108,
+      111,
+      112,
+      113,
+      sigIndexEnd - 1,
+      sigIndexEnd,
+      sigIndexEnd + 1,
+      l.sigEnd - 1,
+      l.sigEnd,
+      l.mainStart - 1,
+      l.mainStart,
+      l.mainStart + 8,
+      l.mainStart + 15,
+      l.mainStart + 16,
+      mainIndexEnd - 1,
+      mainIndexEnd,
+      mainIndexEnd + 1,
+      l.mainEnd - 17,
+      l.mainEnd - 16,
+      l.mainEnd - 1,
+    ];
     for (const cut of new Set(cuts.filter((c) => c >= 0 && c < l.mainEnd))) {
       const outcome = check(l.bytes.subarray(0, cut), `${l.name} truncated at ${cut}`, random, stats);
       assert.ok(!outcome.ok && /file ends inside/.test(outcome.message), `${l.name} truncated at ${cut}: ${JSON.stringify(outcome).slice(0, 200)}`);

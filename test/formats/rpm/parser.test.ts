@@ -2,21 +2,22 @@
  * The parser on its own: streaming, byte ranges proven by the digests the packages carry, the
  * createrepo_c rules on synthetic headers, and precise refusals of malformed ones.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { corpusFile, corpusFiles, needsCorpus } from '../../helpers/corpus.ts';
-import { rpmVariety, selfBuilt } from '../../helpers/packages.ts';
+import { test } from 'node:test';
 import { InvalidPackageError } from '../../../src/errors.ts';
-import { RpmReader, parseRpm } from '../../../src/formats/rpm/reader.ts';
-import type { RpmParseResult } from '../../../src/formats/rpm/reader.ts';
-import type { RpmChangelog, RpmPackage } from '../../../src/formats/rpm/model.ts';
 import { createrepoChangelogs } from '../../../src/formats/rpm/changelog.ts';
 import { compareLibcDependency } from '../../../src/formats/rpm/dependencies.ts';
 import { splitDependencyEvr } from '../../../src/formats/rpm/evr.ts';
+import type { RpmChangelog, RpmPackage } from '../../../src/formats/rpm/model.ts';
+import type { RpmParseResult } from '../../../src/formats/rpm/reader.ts';
+import { parseRpm, RpmReader } from '../../../src/formats/rpm/reader.ts';
 import { Tag, TagType } from '../../../src/formats/rpm/tags.ts';
+import { corpusFile, corpusFiles, needsCorpus } from '../../helpers/corpus.ts';
+import { rpmVariety, selfBuilt } from '../../helpers/packages.ts';
 import { prng as mulberry32 } from '../../helpers/prng.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +141,10 @@ test('special packages: delta rpm refused, corrupted payload and v3 parsed, sour
     ['hello', 'hello(x86-64)', 'hello'],
     'rpm 4.18 always appends "name = EVR" to legacy binary headers',
   );
-  assert.deepEqual(v3.files.map((f) => f.path), ['/usr/local/bin/hello', '/usr/share/doc/hello', '/usr/share/doc/hello/FAQ']);
+  assert.deepEqual(
+    v3.files.map((f) => f.path),
+    ['/usr/local/bin/hello', '/usr/share/doc/hello', '/usr/share/doc/hello/FAQ'],
+  );
 
   for (const name of ['hello-1.0-1.src.rpm', 'test-nosrc-1-1.fc24.nosrc.rpm']) {
     const { pkg, lead } = parseRpm(load(name));
@@ -155,7 +159,7 @@ test('text: no model string carries a character XML 1.0 forbids; Latin-1 fallbac
   const invalid = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
   const strings = (value: unknown, path: string, out: [string, string][]) => {
     if (typeof value === 'string') out.push([path, value]);
-    else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${path}[${i}]`, out));
+    else if (Array.isArray(value)) for (const [i, v] of value.entries()) strings(v, `${path}[${i}]`, out);
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) strings(v, `${path}.${k}`, out);
     return out;
   };
@@ -166,7 +170,7 @@ test('text: no model string carries a character XML 1.0 forbids; Latin-1 fallbac
   assert.equal(utf8.summary, 'Balíček s diakritikou: žluťoučký kůň');
 });
 
-test('text: the ISO-8859-2 and UTF-8 packages of createrepo_c\'s tests', { skip: needsCorpus() }, () => {
+test("text: the ISO-8859-2 and UTF-8 packages of createrepo_c's tests", { skip: needsCorpus() }, () => {
   const iso = parseRpm(load('balicek-iso88592-1.1.1-1.x86_64.rpm')).pkg;
   // ISO-8859-2 bytes read as Latin-1, with 0x80-0xBF dropped (0xB9 "š" is gone), as createrepo_c writes them.
   assert.equal(iso.summary, 'Balíèek s "ìèøýáíéù"');
@@ -182,7 +186,10 @@ test('model: a few values pinned from the corpus', { skip: needsCorpus() }, () =
   const yum = parseRpm(load('yum-cron-3.4.3-9.fc16.noarch.rpm')).pkg;
   assert.equal(yum.changelogs.length, 161);
   assert.ok(yum.changelogs[0].date >= yum.changelogs[160].date, 'newest first');
-  assert.deepEqual(yum.requires.find((d) => d.name === '/sbin/chkconfig'), { name: '/sbin/chkconfig', pre: true });
+  assert.deepEqual(
+    yum.requires.find((d) => d.name === '/sbin/chkconfig'),
+    { name: '/sbin/chkconfig', pre: true },
+  );
   const node = parseRpm(load('nodejs010-runtime-1-7.el6_4.x86_64.rpm')).pkg;
   assert.equal(node.files.length, 14515);
   assert.equal(node.files.filter((f) => f.type === 'dir').length, 14511);
@@ -332,7 +339,20 @@ function pkgOf(main: Entry[], options?: Parameters<typeof buildRpm>[1]): RpmPack
 }
 
 function deps(tagName: number, tagFlags: number, tagVersion: number, list: [string, number, string][]): Entry[] {
-  return [arr(tagName, list.map((d) => d[0])), int32(tagFlags, list.map((d) => d[1])), arr(tagVersion, list.map((d) => d[2]))];
+  return [
+    arr(
+      tagName,
+      list.map((d) => d[0]),
+    ),
+    int32(
+      tagFlags,
+      list.map((d) => d[1]),
+    ),
+    arr(
+      tagVersion,
+      list.map((d) => d[2]),
+    ),
+  ];
 }
 
 function refuses(bytes: Uint8Array, message: RegExp): void {
@@ -420,11 +440,7 @@ test('synthetic: createrepo_c dependency rules', () => {
     { name: 'nover', flags: 'EQ', epoch: '0', version: '', release: '5' },
     { name: 'libc.so.6(GLIBC_2.17)(64bit)' },
   ]);
-  assert.deepEqual(pkg.recommends, [
-    { name: 'weak', flags: 'GE', epoch: '0', version: '1.0' },
-    { name: 'new-recommend' },
-    { name: 'old-strong' },
-  ]);
+  assert.deepEqual(pkg.recommends, [{ name: 'weak', flags: 'GE', epoch: '0', version: '1.0' }, { name: 'new-recommend' }, { name: 'old-strong' }]);
   assert.deepEqual(pkg.suggests, [{ name: 'old-suggest' }]);
   assert.deepEqual(pkg.supplements, [{ name: 'old-strong-enhance' }]);
   assert.deepEqual(pkg.enhances, [{ name: 'old-enhance' }]);
@@ -442,16 +458,14 @@ test('synthetic: createrepo_c dependency rules', () => {
 test('synthetic: legacy headers, source detection, epochs, changelog authors', () => {
   // A v3 header: no region, old file names, the NVR provide appended (with the epoch when there is one).
   const v3 = pkgOf(
-    withBase([
-      int32(Tag.EPOCH, [4]),
-      arr(Tag.OLDFILENAMES, ['/usr/bin/a', '/usr/share/b']),
-      int16(Tag.FILEMODES, [0o100755, 0o100644]),
-      int32(Tag.FILEFLAGS, [0, 0]),
-    ]),
+    withBase([int32(Tag.EPOCH, [4]), arr(Tag.OLDFILENAMES, ['/usr/bin/a', '/usr/share/b']), int16(Tag.FILEMODES, [0o100755, 0o100644]), int32(Tag.FILEFLAGS, [0, 0])]),
     { legacy: true },
   );
   assert.equal(v3.epoch, '4');
-  assert.deepEqual(v3.files.map((f) => f.path), ['/usr/bin/a', '/usr/share/b']);
+  assert.deepEqual(
+    v3.files.map((f) => f.path),
+    ['/usr/bin/a', '/usr/share/b'],
+  );
   assert.deepEqual(v3.provides, [{ name: 'synthetic', flags: 'EQ', epoch: '4', version: '1.0', release: '1' }]);
 
   // Neither SOURCERPM nor SOURCEPACKAGE: files in one unnamed directory make it a source package.
@@ -468,13 +482,7 @@ test('synthetic: legacy headers, source detection, epochs, changelog authors', (
   const flagged = pkgOf(withBase([int32(Tag.SOURCEPACKAGE, [1])], [Tag.SOURCERPM]), { leadType: 0 });
   assert.equal(flagged.arch, 'src');
 
-  const cl = pkgOf(
-    withBase([
-      int32(Tag.CHANGELOGTIME, [300, 200]),
-      arr(Tag.CHANGELOGNAME, ['Ann <a@x> - 1.0-1   ', ' ']),
-      arr(Tag.CHANGELOGTEXT, ['- new', '- old']),
-    ]),
-  );
+  const cl = pkgOf(withBase([int32(Tag.CHANGELOGTIME, [300, 200]), arr(Tag.CHANGELOGNAME, ['Ann <a@x> - 1.0-1   ', ' ']), arr(Tag.CHANGELOGTEXT, ['- new', '- old'])]));
   assert.deepEqual(cl.changelogs, [
     { author: 'Ann <a@x> - 1.0-1', date: 300, text: '- new' },
     { author: ' ', date: 200, text: '- old' },
@@ -508,31 +516,103 @@ test('synthetic: malformed headers are refused with a precise message', () => {
   const storeAt = mainAt + 16 + mainIl * 16;
   assert.doesNotThrow(() => parseRpm(good));
 
-  refuses(patch((_, b) => (b[0] = 0)), /rpm lead: bad magic/);
-  refuses(patch((_, b) => (b[4] = 5)), /unsupported package version 5/);
-  refuses(patch((v) => v.setInt16(78, 1)), /illegal signature type/);
-  refuses(patch((_, b) => (b[96] = 0)), /rpm signature header: bad magic/);
-  refuses(patch((v) => v.setUint32(96 + 8, 33)), /signature header: 33 index entries is more than the limit of 32/);
-  refuses(patch((v) => v.setUint32(96 + 12, 64 * 1024 * 1024 + 1)), /signature header: data store of 67108865 bytes/);
-  refuses(patch((v) => v.setUint32(mainAt + 8, 0x10000)), /rpm header: 65536 index entries is more than the limit of 65535/);
-  refuses(patch((v) => v.setUint32(mainAt + 12, 0x10000000)), /rpm header: data store of 268435456 bytes/);
-  refuses(patch((v) => v.setUint32(mainAt + 8, 0)), /rpm header: no index entries/);
-  refuses(patch((_, b) => (b[mainAt + 5] = 1)), /rpm header: bad magic/);
+  refuses(
+    patch((_, b) => (b[0] = 0)),
+    /rpm lead: bad magic/,
+  );
+  refuses(
+    patch((_, b) => (b[4] = 5)),
+    /unsupported package version 5/,
+  );
+  refuses(
+    patch((v) => v.setInt16(78, 1)),
+    /illegal signature type/,
+  );
+  refuses(
+    patch((_, b) => (b[96] = 0)),
+    /rpm signature header: bad magic/,
+  );
+  refuses(
+    patch((v) => v.setUint32(96 + 8, 33)),
+    /signature header: 33 index entries is more than the limit of 32/,
+  );
+  refuses(
+    patch((v) => v.setUint32(96 + 12, 64 * 1024 * 1024 + 1)),
+    /signature header: data store of 67108865 bytes/,
+  );
+  refuses(
+    patch((v) => v.setUint32(mainAt + 8, 0x10000)),
+    /rpm header: 65536 index entries is more than the limit of 65535/,
+  );
+  refuses(
+    patch((v) => v.setUint32(mainAt + 12, 0x10000000)),
+    /rpm header: data store of 268435456 bytes/,
+  );
+  refuses(
+    patch((v) => v.setUint32(mainAt + 8, 0)),
+    /rpm header: no index entries/,
+  );
+  refuses(
+    patch((_, b) => (b[mainAt + 5] = 1)),
+    /rpm header: bad magic/,
+  );
   // Entry 1 is NAME (tag 1000), a STRING.
-  refuses(patch((v) => v.setInt32(entryAt(1) + 8, 100000)), /index entry 1 \(tag 1000\) points outside the data store \(offset 100000/);
-  refuses(patch((v) => v.setInt32(entryAt(1) + 8, -4)), /index entry 1 \(tag 1000\) points outside the data store/);
-  refuses(patch((v) => v.setUint32(entryAt(1) + 4, TagType.INT32)), /index entry 1 \(tag 1000\)/);
-  refuses(patch((v) => v.setUint32(entryAt(1) + 4, 12)), /index entry 1 \(tag 1000\): unknown data type 12/);
-  refuses(patch((v) => v.setUint32(entryAt(1) + 12, 0)), /index entry 1 \(tag 1000\): count is 0/);
-  refuses(patch((v) => v.setUint32(entryAt(1) + 12, 0xffffffff)), /index entry 1 \(tag 1000\): count 4294967295 is larger than the data store/);
-  refuses(patch((v) => v.setUint32(entryAt(3) + 12, 5)), /index entry 3 \(tag 1002\): a STRING entry has count 5, not 1/);
-  refuses(patch((v) => v.setInt32(entryAt(2) + 8, 0)), /index entry 2 \(tag 1001\): data at offset 0 overlaps the previous entry's data/);
-  refuses(patch((v) => v.setInt32(entryAt(1), 50)), /index entry 1 \(tag 50\): tag number below 100 is reserved/);
-  refuses(patch((v) => v.setInt32(entryAt(2), 1000)), /index entry 2 \(tag 1000\): duplicate of index entry 1/);
-  refuses(patch((_, b) => b.fill(0x41, storeAt, storeAt + 60)), /not all NUL-terminated|overlaps|account for/);
-  refuses(patch((v) => v.setInt32(entryAt(0) + 8, 0)), /region trailer is not a copy of the region tag 63/);
-  refuses(patch((v) => v.setUint32(entryAt(0) + 12, 15)), /region tag 63 has type 7 and count 15/);
-  refuses(patch((v) => v.setInt32(storeAt + v.getInt32(entryAt(0) + 8) + 8, -16)), /region covers 1 entries/);
+  refuses(
+    patch((v) => v.setInt32(entryAt(1) + 8, 100000)),
+    /index entry 1 \(tag 1000\) points outside the data store \(offset 100000/,
+  );
+  refuses(
+    patch((v) => v.setInt32(entryAt(1) + 8, -4)),
+    /index entry 1 \(tag 1000\) points outside the data store/,
+  );
+  refuses(
+    patch((v) => v.setUint32(entryAt(1) + 4, TagType.INT32)),
+    /index entry 1 \(tag 1000\)/,
+  );
+  refuses(
+    patch((v) => v.setUint32(entryAt(1) + 4, 12)),
+    /index entry 1 \(tag 1000\): unknown data type 12/,
+  );
+  refuses(
+    patch((v) => v.setUint32(entryAt(1) + 12, 0)),
+    /index entry 1 \(tag 1000\): count is 0/,
+  );
+  refuses(
+    patch((v) => v.setUint32(entryAt(1) + 12, 0xffffffff)),
+    /index entry 1 \(tag 1000\): count 4294967295 is larger than the data store/,
+  );
+  refuses(
+    patch((v) => v.setUint32(entryAt(3) + 12, 5)),
+    /index entry 3 \(tag 1002\): a STRING entry has count 5, not 1/,
+  );
+  refuses(
+    patch((v) => v.setInt32(entryAt(2) + 8, 0)),
+    /index entry 2 \(tag 1001\): data at offset 0 overlaps the previous entry's data/,
+  );
+  refuses(
+    patch((v) => v.setInt32(entryAt(1), 50)),
+    /index entry 1 \(tag 50\): tag number below 100 is reserved/,
+  );
+  refuses(
+    patch((v) => v.setInt32(entryAt(2), 1000)),
+    /index entry 2 \(tag 1000\): duplicate of index entry 1/,
+  );
+  refuses(
+    patch((_, b) => b.fill(0x41, storeAt, storeAt + 60)),
+    /not all NUL-terminated|overlaps|account for/,
+  );
+  refuses(
+    patch((v) => v.setInt32(entryAt(0) + 8, 0)),
+    /region trailer is not a copy of the region tag 63/,
+  );
+  refuses(
+    patch((v) => v.setUint32(entryAt(0) + 12, 15)),
+    /region tag 63 has type 7 and count 15/,
+  );
+  refuses(
+    patch((v) => v.setInt32(storeAt + v.getInt32(entryAt(0) + 8) + 8, -16)),
+    /region covers 1 entries/,
+  );
   refuses(good.subarray(0, 50), /file ends inside the lead \(50 bytes read, 112 needed\)/);
   refuses(good.subarray(0, 120), /file ends inside the signature header/);
   refuses(good.subarray(0, mainAt + 20), /file ends inside the main header/);
@@ -542,7 +622,10 @@ test('synthetic: malformed headers are refused with a precise message', () => {
   refuses(buildRpm(withBase([int32(Tag.FILEMODES, [1])])), /tag 1030\): has type INT32, expected INT16/);
   // Inconsistent lists.
   refuses(buildRpm(withBase([arr(Tag.REQUIRENAME, ['a', 'b']), int32(Tag.REQUIREFLAGS, [0]), arr(Tag.REQUIREVERSION, ['', ''])])), /1049 has 2 names, 1 flags/);
-  refuses(buildRpm(withBase([arr(Tag.BASENAMES, ['a']), arr(Tag.DIRNAMES, ['/']), int32(Tag.DIRINDEXES, [1]), int16(Tag.FILEMODES, [0]), int32(Tag.FILEFLAGS, [0])])), /directory index 1/);
+  refuses(
+    buildRpm(withBase([arr(Tag.BASENAMES, ['a']), arr(Tag.DIRNAMES, ['/']), int32(Tag.DIRINDEXES, [1]), int16(Tag.FILEMODES, [0]), int32(Tag.FILEFLAGS, [0])])),
+    /directory index 1/,
+  );
   refuses(buildRpm(withBase([arr(Tag.BASENAMES, ['a']), arr(Tag.DIRNAMES, ['/']), int32(Tag.DIRINDEXES, [0]), int32(Tag.FILEFLAGS, [0])])), /1 files but no FILEMODES/);
   refuses(buildRpm(withBase([int32(Tag.CHANGELOGTIME, [1, 2]), arr(Tag.CHANGELOGNAME, ['a']), arr(Tag.CHANGELOGTEXT, ['b', 'c'])])), /changelog has 2 CHANGELOGTIME/);
   refuses(buildRpm(withBase([], [Tag.NAME])), /no NAME tag/);
@@ -653,7 +736,7 @@ test('createrepoChangelogs matches a direct port of createrepo_c, on random runs
   assert.equal(out[999_999].date, 5 + 999_999);
 });
 
-test('parse results hold no reference to the caller\'s buffer', async () => {
+test("parse results hold no reference to the caller's buffer", async () => {
   const bytes = read(await selfBuilt('hello-2.0-1.x86_64.rpm')).slice();
   const result: RpmParseResult = parseRpm(bytes);
   const copy = structuredClone(result);

@@ -4,31 +4,50 @@
  * rpm's load-time retrofits, which createrepo_c sees too) and, for the model's filtered lists,
  * entry by entry against rpm's unfiltered ones.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { CORPUS, corpusFiles, needsCorpus } from '../../helpers/corpus.ts';
-import { rpmVariety } from '../../helpers/packages.ts';
-import { parseRpm } from '../../../src/formats/rpm/reader.ts';
-import type { RpmParseResult } from '../../../src/formats/rpm/reader.ts';
-import type { RpmDependency } from '../../../src/formats/rpm/model.ts';
-import { RpmHeader } from '../../../src/formats/rpm/header.ts';
-import { readFileList } from '../../../src/formats/rpm/files.ts';
-import { readRawDependencies } from '../../../src/formats/rpm/dependencies.ts';
+import { test } from 'node:test';
 import type { RawDependencies } from '../../../src/formats/rpm/dependencies.ts';
+import { readRawDependencies } from '../../../src/formats/rpm/dependencies.ts';
+import { readFileList } from '../../../src/formats/rpm/files.ts';
+import { RpmHeader } from '../../../src/formats/rpm/header.ts';
 import { retrofitProvides, sourceFacts } from '../../../src/formats/rpm/legacy.ts';
+import type { RpmDependency } from '../../../src/formats/rpm/model.ts';
+import type { RpmParseResult } from '../../../src/formats/rpm/reader.ts';
+import { parseRpm } from '../../../src/formats/rpm/reader.ts';
 import { Tag } from '../../../src/formats/rpm/tags.ts';
 import { decodeHeaderString } from '../../../src/formats/rpm/text.ts';
+import { CORPUS, corpusFiles, needsCorpus } from '../../helpers/corpus.ts';
+import { rpmVariety } from '../../helpers/packages.ts';
 
 const FIELD = '\x1f';
 const ITEM = '\x1e';
 const SECTION = '\x1d';
 
 const SCALARS = [
-  'NAME', 'EPOCH', 'VERSION', 'RELEASE', 'ARCH', 'SOURCEPACKAGE', 'SUMMARY', 'DESCRIPTION', 'LONGSIZE', 'LONGARCHIVESIZE',
-  'BUILDTIME', 'LICENSE', 'VENDOR', 'GROUP', 'BUILDHOST', 'SOURCERPM', 'URL', 'PACKAGER', 'PAYLOADCOMPRESSOR', 'PAYLOADFORMAT',
+  'NAME',
+  'EPOCH',
+  'VERSION',
+  'RELEASE',
+  'ARCH',
+  'SOURCEPACKAGE',
+  'SUMMARY',
+  'DESCRIPTION',
+  'LONGSIZE',
+  'LONGARCHIVESIZE',
+  'BUILDTIME',
+  'LICENSE',
+  'VENDOR',
+  'GROUP',
+  'BUILDHOST',
+  'SOURCERPM',
+  'URL',
+  'PACKAGER',
+  'PAYLOADCOMPRESSOR',
+  'PAYLOADFORMAT',
 ] as const;
 const DEPENDENCIES = ['PROVIDE', 'REQUIRE', 'CONFLICT', 'OBSOLETE', 'RECOMMEND', 'SUGGEST', 'SUPPLEMENT', 'ENHANCE', 'OLDSUGGESTS', 'OLDENHANCES'] as const;
 const DEPENDENCY_TAGS: Record<(typeof DEPENDENCIES)[number], [number, number, number]> = {
@@ -226,11 +245,7 @@ for (const path of PACKAGES) {
     // Changelogs: all of them, newest first, authors without trailing blanks.
     assert.equal(pkg.changelogs.length, rpm.changelogs.length, 'changelog count');
     rpm.changelogs.forEach((c, i) => {
-      assert.deepEqual(
-        pkg.changelogs[i],
-        { author: expectedText(c.name).replace(/(?<=.) +$/, ''), date: c.time, text: expectedText(c.text) },
-        `changelog ${i}`,
-      );
+      assert.deepEqual(pkg.changelogs[i], { author: expectedText(c.name).replace(/(?<=.) +$/, ''), date: c.time, text: expectedText(c.text) }, `changelog ${i}`);
     });
   });
 }

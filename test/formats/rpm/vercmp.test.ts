@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { compareEvr, rpmvercmp } from '../../../src/formats/rpm/vercmp.ts';
 import { prng } from '../../helpers/prng.ts';
 
@@ -54,7 +54,7 @@ test('rpmvercmp: the table agrees with the installed rpm', (t) => {
   const all = cases();
   const answers = rpmAnswers(all.map(([a, b]) => [a, b]));
   if (!answers) return t.skip('rpm with Lua is not available');
-  all.forEach(([a, b, expected], i) => assert.equal(answers[i], expected, `rpm says rpmvercmp(${a}, ${b}) = ${answers[i]}`));
+  for (const [i, [a, b, expected]] of all.entries()) assert.equal(answers[i], expected, `rpm says rpmvercmp(${a}, ${b}) = ${answers[i]}`);
 });
 
 test('rpmvercmp: 600 random pairs agree with the installed rpm', (t) => {
@@ -75,7 +75,7 @@ test('rpmvercmp: 600 random pairs agree with the installed rpm', (t) => {
   }
   const answers = rpmAnswers(pairs);
   if (!answers) return t.skip('rpm with Lua is not available');
-  pairs.forEach(([a, b], i) => assert.equal(rpmvercmp(a, b), answers[i], `rpmvercmp(${JSON.stringify(a)}, ${JSON.stringify(b)})`));
+  for (const [i, [a, b]] of pairs.entries()) assert.equal(rpmvercmp(a, b), answers[i], `rpmvercmp(${JSON.stringify(a)}, ${JSON.stringify(b)})`);
 });
 
 test('compareEvr: epoch first, then version, then release only when both have one', () => {

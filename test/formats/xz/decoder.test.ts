@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { test } from 'node:test';
 import { XzDecoder, XzError } from '../../../src/formats/xz/decoder.ts';
 import { prng } from '../../helpers/prng.ts';
 

@@ -1,13 +1,13 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XzDecoder } from '../../../src/formats/xz/decoder.ts';
-import { encodeXz, xzStreamHeader, xzStreamTrailer } from '../../../src/formats/xz/container.ts';
+import { test } from 'node:test';
 import { encodeXzBlock, type XzBlock } from '../../../src/formats/xz/block.ts';
+import { encodeXz, xzStreamHeader, xzStreamTrailer } from '../../../src/formats/xz/container.ts';
+import { XzDecoder } from '../../../src/formats/xz/decoder.ts';
 import { corpusFile, needsCorpus } from '../../helpers/corpus.ts';
 import { prng } from '../../helpers/prng.ts';
 
@@ -57,8 +57,10 @@ function packagesText(size: number, seed: number): Uint8Array {
     'Debian X Strike Force <debian-x@lists.debian.org>',
     'Jane Doe <jane@example.org>',
   ];
-  const words = ('the a of and to for library development files this package contains provides support with data tools runtime ' +
-    'module bindings python perl documentation shared static header interface command line utility server client plugin').split(' ');
+  const words = (
+    'the a of and to for library development files this package contains provides support with data tools runtime ' +
+    'module bindings python perl documentation shared static header interface command line utility server client plugin'
+  ).split(' ');
   const sections = ['libs', 'libdevel', 'python', 'perl', 'games', 'doc', 'utils', 'net', 'x11', 'science', 'text'];
   const hex = (n: number): string => {
     let s = '';
@@ -155,7 +157,11 @@ test('tiny and short inputs', () => {
   roundTrip(new Uint8Array([0x41]), 'one byte');
   roundTrip(new Uint8Array([0]), 'one zero byte');
   roundTrip(new TextEncoder().encode('hello, hello, hello world'), 'short text');
-  for (let n = 2; n <= 40; n++) roundTrip(randomBytes(n, () => (r() < 0.5 ? 0.1 : r())), `${n} bytes`);
+  for (let n = 2; n <= 40; n++)
+    roundTrip(
+      randomBytes(n, () => (r() < 0.5 ? 0.1 : r())),
+      `${n} bytes`,
+    );
   // One byte is cheaper stored (3-byte chunk header) than range-coded (6 + 5 bytes).
   assert.deepEqual(lzma2Chunks(encodeXz(new Uint8Array([0x41]))), [{ control: 0x01, unpacked: 1, packed: 1 }]);
   const text = lzma2Chunks(encodeXz(new TextEncoder().encode('hello, hello, hello, hello world')));
@@ -173,7 +179,10 @@ test('Packages text: several LZMA2 chunks, within 15% of xz -1', () => {
   for (const c of chunks) {
     assert.ok(c.unpacked <= 2 << 20 && c.packed <= 1 << 16, JSON.stringify(c));
   }
-  assert.equal(chunks.reduce((n, c) => n + c.unpacked, 0), text.length);
+  assert.equal(
+    chunks.reduce((n, c) => n + c.unpacked, 0),
+    text.length,
+  );
   const reference = xz(['-c', '-1', '-T1'], text).length;
   assert.ok(encoded.length <= reference * 1.15, `${encoded.length} bytes vs ${reference} for xz -1`);
 
@@ -219,13 +228,19 @@ test('random and repetitive regions mixed: stored chunks between LZMA chunks', (
   const a = roundTrip(concat([noise.subarray(0, 100_000), text]), 'noise then text');
   const ca = lzma2Chunks(a);
   assert.equal(ca[0]!.control, 0x01);
-  assert.ok(ca.some((c) => (c.control & 0xe0) === 0xc0), 'properties after a stored start');
+  assert.ok(
+    ca.some((c) => (c.control & 0xe0) === 0xc0),
+    'properties after a stored start',
+  );
   // LZMA, stored, LZMA: the encoder state is reset (0xA0) after stored chunks.
   const b = roundTrip(concat([text, noise, text.subarray(0, 200_000), noise.subarray(0, 70_000), text]), 'text noise text');
   const cb = lzma2Chunks(b);
   assert.equal(cb[0]!.control & 0xe0, 0xe0);
   assert.ok(cb.some((c) => c.control === 0x02));
-  assert.ok(cb.some((c) => (c.control & 0xe0) === 0xa0), 'state reset after stored chunks');
+  assert.ok(
+    cb.some((c) => (c.control & 0xe0) === 0xa0),
+    'state reset after stored chunks',
+  );
   // The text after the noise still refers back to the first copy.
   assert.ok(b.length < a.length + noise.length + 70_000, `${b.length} bytes`);
 });
@@ -276,7 +291,10 @@ test('several hundred seeded random inputs of varied size and structure', () => 
       assert.equal(sha(xz(['-dc'], encoded[i]!)), sha(inputs[i]!), `input ${i} (${inputs[i]!.length} bytes): xz -dc`);
     }
   }
-  assert.equal(decoded.length, inputs.reduce((n, x) => n + x.length, 0));
+  assert.equal(
+    decoded.length,
+    inputs.reduce((n, x) => n + x.length, 0),
+  );
 });
 
 test('blocks encoded separately join into one stream that xz lists block by block', () => {
@@ -300,7 +318,10 @@ test('blocks encoded separately join into one stream that xz lists block by bloc
     assert.equal(l.compressedSize, b.unpaddedSize - l.headerSize - 4, `block ${i} compressed size`);
   });
   const summary = xzList(file, false);
-  const fileLine = summary.split('\n').find((line) => line.startsWith('file\t'))!.split('\t');
+  const fileLine = summary
+    .split('\n')
+    .find((line) => line.startsWith('file\t'))!
+    .split('\t');
   assert.equal(Number(fileLine[2]), blocks.length);
   assert.equal(Number(fileLine[3]), file.length);
   assert.equal(Number(fileLine[4]), text.length);

@@ -1,11 +1,11 @@
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDeb } from '../../../src/formats/deb/reader.ts';
+import { after, before, test } from 'node:test';
 import { parseDebControl } from '../../../src/formats/deb/control.ts';
+import { parseDeb } from '../../../src/formats/deb/reader.ts';
 import { compareContentsPaths, contentsLines, contentsLocation, contentsPadding, renderContentsIndex } from '../../../src/metadata/apt/contents.ts';
 import { CORPUS } from '../../helpers/corpus.ts';
 import { buildVarietyCorpus, writeDebs } from '../../helpers/debs.ts';

@@ -1,15 +1,15 @@
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseDeb } from '../../../src/formats/deb/reader.ts';
-import { parseDebControl } from '../../../src/formats/deb/control.ts';
-import { debFileName, poolPath, poolPrefix, renderPackagesStanza, sourceName, sourceVersion } from '../../../src/metadata/apt/packages-stanza.ts';
-import type { PackageFileInfo } from '../../../src/metadata/apt/packages-stanza.ts';
+import { after, before, test } from 'node:test';
 import { InvalidPackageError } from '../../../src/errors.ts';
+import { parseDebControl } from '../../../src/formats/deb/control.ts';
+import { parseDeb } from '../../../src/formats/deb/reader.ts';
+import type { PackageFileInfo } from '../../../src/metadata/apt/packages-stanza.ts';
+import { debFileName, poolPath, poolPrefix, renderPackagesStanza, sourceName, sourceVersion } from '../../../src/metadata/apt/packages-stanza.ts';
 import { CORPUS, corpusFile, needsCorpus } from '../../helpers/corpus.ts';
 import { buildVarietyCorpus } from '../../helpers/debs.ts';
 
@@ -24,7 +24,9 @@ before(() => {
   buildVarietyCorpus(pool);
   // The third-party .debs too, when the corpus is there (helpers/corpus.ts).
   if (CORPUS) for (const f of readdirSync(CORPUS).filter((f) => /\.(deb|udeb|ddeb)$/.test(f))) copyFileSync(join(CORPUS, f), join(pool, f));
-  debs = readdirSync(pool).sort().map((f) => `pool/${f}`);
+  debs = readdirSync(pool)
+    .sort()
+    .map((f) => `pool/${f}`);
 });
 
 function fileInfo(relative: string, withSha512: boolean): PackageFileInfo {
@@ -64,7 +66,9 @@ function normalizedFields(stanza: string): Map<string, string> {
 
 test('same fields and values as dpkg-scanpackages (which orders and normalizes differently, and has no SHA512)', async () => {
   const output = ['deb', 'udeb', 'ddeb']
-    .map((type) => execFileSync('dpkg-scanpackages', ['-m', '-t', type, 'pool', '/dev/null'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 }))
+    .map((type) =>
+      execFileSync('dpkg-scanpackages', ['-m', '-t', type, 'pool', '/dev/null'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 }),
+    )
     .join('');
   const expected = stanzas(output);
   assert.equal(expected.size, debs.length);

@@ -14,24 +14,25 @@
  * here because rpmbuild cannot make them: control characters (it refuses such specs) and
  * non-UTF-8 text (the balicek-iso88592 fixture covers that).
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
-import type { RpmFileFacts, RpmPackage } from '../../../src/formats/rpm/model.ts';
 import { parseRpm } from '../../../src/formats/rpm/index.ts';
-import { primaryFooter, primaryHeader, renderPrimaryPackage } from '../../../src/metadata/rpm/primary.ts';
+import type { RpmFileFacts, RpmPackage } from '../../../src/formats/rpm/model.ts';
 import { filelistsFooter, filelistsHeader, renderFilelistsPackage } from '../../../src/metadata/rpm/filelists.ts';
 import { otherFooter, otherHeader, renderOtherPackage } from '../../../src/metadata/rpm/other.ts';
-import { renderRepomd } from '../../../src/metadata/rpm/repomd.ts';
+import { primaryFooter, primaryHeader, renderPrimaryPackage } from '../../../src/metadata/rpm/primary.ts';
 import type { RepomdRecord } from '../../../src/metadata/rpm/repomd.ts';
+import { renderRepomd } from '../../../src/metadata/rpm/repomd.ts';
 import { corpusFiles } from '../../helpers/corpus.ts';
-import { buildRpms } from '../../helpers/rpmbuild.ts';
 import type { RpmSpec } from '../../helpers/rpmbuild.ts';
+import { buildRpms } from '../../helpers/rpmbuild.ts';
 
 /**
  * Fixtures left out, with the reason. Every other fixture named *.rpm is compared, including
@@ -50,78 +51,182 @@ const T = 1600000000;
 /** About thirty generated packages; each one exists for the edge case its comment names. */
 const CORPUS: RpmSpec[] = [
   // Every comparison flag on every strong dependency kind, with and without epoch and release.
-  { name: 'flags-all', epoch: 2, version: '3.4.5', release: '6',
+  {
+    name: 'flags-all',
+    epoch: 2,
+    version: '3.4.5',
+    release: '6',
     requires: ['req-lt < 1', 'req-le <= 2:1.0', 'req-eq = 1.0-1', 'req-ge >= 0:3', 'req-gt > 4.0-2.el9', 'req-plain'],
     provides: ['prov-eq = 5:1.2-3', 'prov-plain', 'prov(paren) = 1', 'prov-le <= 2'],
     conflicts: ['con-lt < 1', 'con-le <= 2', 'con-eq = 3', 'con-ge >= 4', 'con-gt > 5'],
     obsoletes: ['obs-lt < 1:1-1', 'obs-le <= 2', 'obs-eq = 3', 'obs-ge >= 4', 'obs-gt > 5'],
-    files: [{ path: '/usr/bin/flags-all', mode: '0755' }] },
+    files: [{ path: '/usr/bin/flags-all', mode: '0755' }],
+  },
   // Weak dependencies, versioned and rich.
-  { name: 'weak-deps', arch: 'noarch',
+  {
+    name: 'weak-deps',
+    arch: 'noarch',
     recommends: ['rec-a', 'rec-b >= 1.0', '(rec-c if rec-d)'],
     suggests: ['sug-a', 'sug-b = 2-1', '(sug-c or sug-d >= 3)'],
     supplements: ['sup-a', '(sup-b and sup-c)'],
-    enhances: ['enh-a < 9', 'enh-b'] },
+    enhances: ['enh-a < 9', 'enh-b'],
+  },
   // Scriptlets add /bin/sh with the script flags: pre="1" for %pre/%post, not for %preun/%postun;
   // the same name with and without pre="1" is two entries.
-  { name: 'scripts-pre', arch: 'noarch',
+  {
+    name: 'scripts-pre',
+    arch: 'noarch',
     scripts: { pre: 'exit 0', post: 'exit 0', preun: 'exit 0', postun: 'exit 0' },
-    requiresPre: ['pre-only', 'shadow-utils'], requiresPost: ['post-only'],
-    requires: ['shadow-utils', 'plain-req'] },
+    requiresPre: ['pre-only', 'shadow-utils'],
+    requiresPost: ['post-only'],
+    requires: ['shadow-utils', 'plain-req'],
+  },
   { name: 'scripts-preun', arch: 'noarch', scripts: { preun: 'exit 0', posttrans: 'exit 0' } },
   // Requirements createrepo_c drops: own primary files, exact self-provides, rpmlib(), duplicates,
   // all libc.so.6 entries but the highest (which moves to the end).
-  { name: 'req-filter', version: '2.0',
+  {
+    name: 'req-filter',
+    version: '2.0',
     files: [{ path: '/usr/bin/req-filter', mode: '0755' }, { path: '/usr/share/req-filter/data' }, { path: '/etc/req-filter.conf', kind: 'config' }],
-    requires: ['/usr/bin/req-filter', '/usr/share/req-filter/data', '/etc/req-filter.conf', 'self-cap = 1.0', 'self-cap', 'dup', 'dup', 'dup >= 1',
-      'libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.2.5)(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)', 'libc.so.6(GLIBC_2.3.4)(64bit)', 'zzz-last'],
-    provides: ['self-cap = 1.0'] },
+    requires: [
+      '/usr/bin/req-filter',
+      '/usr/share/req-filter/data',
+      '/etc/req-filter.conf',
+      'self-cap = 1.0',
+      'self-cap',
+      'dup',
+      'dup',
+      'dup >= 1',
+      'libc.so.6()(64bit)',
+      'libc.so.6(GLIBC_2.2.5)(64bit)',
+      'libc.so.6(GLIBC_2.34)(64bit)',
+      'libc.so.6(GLIBC_2.3.4)(64bit)',
+      'zzz-last',
+    ],
+    provides: ['self-cap = 1.0'],
+  },
   // Epochs: none, explicit 0, large; tilde and caret versions.
   { name: 'epoch-none', arch: 'noarch' },
   { name: 'epoch-zero', epoch: 0, arch: 'noarch', requires: ['epoch-none = 0:1.0-1'] },
   { name: 'epoch-big', epoch: 4294, version: '1.0~rc1^post2', release: '0.1.fc40', arch: 'noarch', obsoletes: ['epoch-big < 4294:1.0~rc1'] },
   // Files: the primary filter, dirs, ghosts, symlinks, odd names.
-  { name: 'files-mix', files: [
-    { path: '/usr/bin/fm', mode: '0755' }, { path: '/usr/sbin/fm-admin', mode: '0755' }, { path: '/bin/fm-old' }, { path: '/sbin/fm-sbin' },
-    { path: '/etc/fm', kind: 'dir' }, { path: '/etc/fm/fm.conf', kind: 'config' }, { path: '/etc/fm.d/x.conf' },
-    { path: '/opt/fm/bin/tool' }, { path: '/usr/share/robin/hood' }, { path: '/usr/lib/sendmail' }, { path: '/usr/lib/sendmail.cf' },
-    { path: '/usr/share/fm', kind: 'dir' }, { path: '/usr/share/fm/empty-dir', kind: 'dir' }, { path: '/usr/share/fm/with space.txt' },
-    { path: '/usr/share/fm/amp&lt<gt>.txt' }, { path: '/usr/share/fm/ünïcødé-文件.txt' }, { path: '/usr/bin/ünï' },
-    { path: '/var/log/fm.log', kind: 'ghost' }, { path: '/etc/fm/ghost.conf', kind: 'ghost' }, { path: '/run/fm', kind: 'ghost' },
-    { path: '/usr/lib/fm-link', kind: 'symlink', target: '../bin/fm' }, { path: '/usr/bin/fm-link', kind: 'symlink', target: 'fm' },
-    { path: '/usr/share/doc/fm/README', kind: 'doc' },
-  ] },
+  {
+    name: 'files-mix',
+    files: [
+      { path: '/usr/bin/fm', mode: '0755' },
+      { path: '/usr/sbin/fm-admin', mode: '0755' },
+      { path: '/bin/fm-old' },
+      { path: '/sbin/fm-sbin' },
+      { path: '/etc/fm', kind: 'dir' },
+      { path: '/etc/fm/fm.conf', kind: 'config' },
+      { path: '/etc/fm.d/x.conf' },
+      { path: '/opt/fm/bin/tool' },
+      { path: '/usr/share/robin/hood' },
+      { path: '/usr/lib/sendmail' },
+      { path: '/usr/lib/sendmail.cf' },
+      { path: '/usr/share/fm', kind: 'dir' },
+      { path: '/usr/share/fm/empty-dir', kind: 'dir' },
+      { path: '/usr/share/fm/with space.txt' },
+      { path: '/usr/share/fm/amp&lt<gt>.txt' },
+      { path: '/usr/share/fm/ünïcødé-文件.txt' },
+      { path: '/usr/bin/ünï' },
+      { path: '/var/log/fm.log', kind: 'ghost' },
+      { path: '/etc/fm/ghost.conf', kind: 'ghost' },
+      { path: '/run/fm', kind: 'ghost' },
+      { path: '/usr/lib/fm-link', kind: 'symlink', target: '../bin/fm' },
+      { path: '/usr/bin/fm-link', kind: 'symlink', target: 'fm' },
+      { path: '/usr/share/doc/fm/README', kind: 'doc' },
+    ],
+  },
   { name: 'files-none', arch: 'noarch' },
   // Changelogs: more than the default limit of 10, timestamp collisions, markup and non-ASCII.
-  { name: 'changelog-long', arch: 'noarch', changelog: Array.from({ length: 14 }, (_, i) => ({
-    time: T + i * DAY, author: 'Dev ' + i + ' <dev' + i + '@example.com> - 1.0-' + i, text: '- change number ' + i })) },
-  { name: 'changelog-same-time', arch: 'noarch', changelog: [
-    { time: T, author: 'A <a@example.com> - 3', text: '- three' }, { time: T, author: 'B <b@example.com> - 2', text: '- two' },
-    { time: T, author: 'C <c@example.com> - 1', text: '- one' }, { time: T - DAY, author: 'D <d@example.com> - 0', text: '- zero' },
-    { time: T + 1, author: 'E <e@example.com> - 4', text: '- four' }] },
-  { name: 'changelog-chars', arch: 'noarch', changelog: [
-    { time: T, author: 'Tomáš Ünïcødé <t@example.com> - 1.0-1', text: '- Fix <tags> & "quotes" \'apostrophes\'\n- Second line ]]> end\n  indented continuation\n- Ünïcødé 😀 text' },
-    { time: T - 5 * DAY, author: 'Plain <p@example.com>', text: '- first' }] },
+  {
+    name: 'changelog-long',
+    arch: 'noarch',
+    changelog: Array.from({ length: 14 }, (_, i) => ({
+      time: T + i * DAY,
+      author: 'Dev ' + i + ' <dev' + i + '@example.com> - 1.0-' + i,
+      text: '- change number ' + i,
+    })),
+  },
+  {
+    name: 'changelog-same-time',
+    arch: 'noarch',
+    changelog: [
+      { time: T, author: 'A <a@example.com> - 3', text: '- three' },
+      { time: T, author: 'B <b@example.com> - 2', text: '- two' },
+      { time: T, author: 'C <c@example.com> - 1', text: '- one' },
+      { time: T - DAY, author: 'D <d@example.com> - 0', text: '- zero' },
+      { time: T + 1, author: 'E <e@example.com> - 4', text: '- four' },
+    ],
+  },
+  {
+    name: 'changelog-chars',
+    arch: 'noarch',
+    changelog: [
+      {
+        time: T,
+        author: 'Tomáš Ünïcødé <t@example.com> - 1.0-1',
+        text: '- Fix <tags> & "quotes" \'apostrophes\'\n- Second line ]]> end\n  indented continuation\n- Ünïcødé 😀 text',
+      },
+      { time: T - 5 * DAY, author: 'Plain <p@example.com>', text: '- first' },
+    ],
+  },
   // Text fields with markup characters and non-ASCII.
-  { name: 'text-fields', summary: 'Summary with <markup> & "quotes" – and ünïcødé', license: 'GPL-2.0-or-later AND (MIT OR Apache-2.0)',
+  {
+    name: 'text-fields',
+    summary: 'Summary with <markup> & "quotes" – and ünïcødé',
+    license: 'GPL-2.0-or-later AND (MIT OR Apache-2.0)',
     description: 'First line & <second>\n\n  Indented "quoted" text with tabs\tinside.\nÜnïcødé: 日本語, emoji 😀.',
-    url: 'https://example.com/path?a=1&b=<2>', vendor: 'Vendor & Co <vendor@example.com>', packager: 'Pàckager <p@example.com>', group: 'Applications/Ünïcødé' },
+    url: 'https://example.com/path?a=1&b=<2>',
+    vendor: 'Vendor & Co <vendor@example.com>',
+    packager: 'Pàckager <p@example.com>',
+    group: 'Applications/Ünïcødé',
+  },
   // Names, versions and capabilities with the characters rpm allows.
-  { name: 'name_with.dots+plus', version: '1.2.3+git20240101.abc', release: '7.el9_3', arch: 'noarch',
+  {
+    name: 'name_with.dots+plus',
+    version: '1.2.3+git20240101.abc',
+    release: '7.el9_3',
+    arch: 'noarch',
     provides: ['bundled(golang(github.com/x/y)) = 0.0.0-20240101', 'pkgconfig(foo) >= 1.2', 'perl(Foo::Bar) = 0.01', 'python3.11dist(pkg) = 2~rc1'],
-    requires: ['(pkg-a >= 1.0 with pkg-a < 2.0)', '(pkg-b if pkg-c else pkg-d)', 'font(:lang=en)'] },
+    requires: ['(pkg-a >= 1.0 with pkg-a < 2.0)', '(pkg-b if pkg-c else pkg-d)', 'font(:lang=en)'],
+  },
   // Subpackages from one spec, including the helper's numbered ones.
-  { name: 'multi', version: '5.0', subpackages: 3, files: [{ path: '/usr/share/multi', kind: 'dir' }, { path: '/usr/bin/multi', mode: '0755' }],
-    requires: ['multi-sub1 = 5.0-1'] },
-  { name: 'multi-named', mainPackage: false, arch: 'noarch', subpackages: [
-    { name: 'lib-named', files: [{ path: '/usr/lib/named/libx.txt' }], provides: ['libnamed = 1'] },
-    { name: 'tools-named', files: [{ path: '/usr/bin/named-tool', mode: '0755' }], requires: ['lib-named'], recommends: ['docs-named'] },
-    { name: 'docs-named', files: [{ path: '/usr/share/doc/named/guide.txt', kind: 'doc' }], supplements: ['tools-named'] }] },
+  {
+    name: 'multi',
+    version: '5.0',
+    subpackages: 3,
+    files: [
+      { path: '/usr/share/multi', kind: 'dir' },
+      { path: '/usr/bin/multi', mode: '0755' },
+    ],
+    requires: ['multi-sub1 = 5.0-1'],
+  },
+  {
+    name: 'multi-named',
+    mainPackage: false,
+    arch: 'noarch',
+    subpackages: [
+      { name: 'lib-named', files: [{ path: '/usr/lib/named/libx.txt' }], provides: ['libnamed = 1'] },
+      { name: 'tools-named', files: [{ path: '/usr/bin/named-tool', mode: '0755' }], requires: ['lib-named'], recommends: ['docs-named'] },
+      { name: 'docs-named', files: [{ path: '/usr/share/doc/named/guide.txt', kind: 'doc' }], supplements: ['tools-named'] },
+    ],
+  },
   // Many files (most only in filelists) and many dependencies.
-  { name: 'many-files', files: Array.from({ length: 400 }, (_, i) => ({ path: (i % 10 === 0 ? '/usr/bin/mf-' : '/usr/share/many-files/f-') + i })),
-    requires: Array.from({ length: 40 }, (_, i) => 'cap-' + i + (i % 2 ? ' >= ' + i : '')) },
+  {
+    name: 'many-files',
+    files: Array.from({ length: 400 }, (_, i) => ({ path: (i % 10 === 0 ? '/usr/bin/mf-' : '/usr/share/many-files/f-') + i })),
+    requires: Array.from({ length: 40 }, (_, i) => 'cap-' + i + (i % 2 ? ' >= ' + i : '')),
+  },
   // rpm's own dependency generators (interpreters of scripts).
-  { name: 'autodeps', files: [{ path: '/usr/bin/autodeps.sh', mode: '0755', content: '#!/bin/sh\necho hi\n' }, { path: '/usr/lib/autodeps/tool.py', mode: '0755', content: '#!/usr/bin/python3\nprint(1)\n' }] },
+  {
+    name: 'autodeps',
+    files: [
+      { path: '/usr/bin/autodeps.sh', mode: '0755', content: '#!/bin/sh\necho hi\n' },
+      { path: '/usr/lib/autodeps/tool.py', mode: '0755', content: '#!/usr/bin/python3\nprint(1)\n' },
+    ],
+  },
   { name: 'obsoletes-self', version: '2.0', provides: ['obsoletes-old = 2.0-1'], obsoletes: ['obsoletes-old < 2.0-1'], conflicts: ['other-thing'] },
   // Reproducible build time and file mtimes.
   { name: 'reproducible', arch: 'noarch', sourceDateEpoch: 1234567890, files: [{ path: '/usr/share/reproducible/a.txt' }] },
@@ -222,7 +327,9 @@ describe('createrepo_c equivalence', () => {
       other: splitPackages(createrepo.other, otherHeader(count), otherFooter(), attrPkgId),
     };
     for (const file of packageFiles) {
-      const sha = createHash('sha256').update(await readFile(join(repoDir, file))).digest('hex');
+      const sha = createHash('sha256')
+        .update(await readFile(join(repoDir, file)))
+        .digest('hex');
       const fragment = theirs.primary.get(sha);
       assert.ok(fragment, `createrepo_c left out ${file}`);
       const href = /<location href="([^"]+)"/.exec(fragment)![1];
@@ -266,20 +373,22 @@ describe('createrepo_c equivalence', () => {
 
   test('other.xml for other changelog limits (1 and all) equals createrepo_c --changelog-limit', async () => {
     const byPkgId = new Map([...ours.values()].map((r) => [r.pkgId, r]));
-    for (const [limit, cliLimit] of [[1, '1'], [-1, '100000']] as const) {
+    for (const [limit, cliLimit] of [
+      [1, '1'],
+      [-1, '100000'],
+    ] as const) {
       const outDir = join(workDir, 'limit' + cliLimit);
       await mkdir(outDir);
       const run = spawnSync('createrepo_c', ['--quiet', '--no-database', '--changelog-limit', cliLimit, '--outputdir', outDir, repoDir], { encoding: 'utf8' });
       assert.equal(run.status, 0, 'createrepo_c failed: ' + run.stderr);
       const expected = (await readCreaterepoOutput(outDir)).other;
       const order = [...splitPackages(expected, otherHeader(packageFiles.length), otherFooter(), attrPkgId).keys()];
-      const actual = otherHeader(order.length) +
-        order.map((id) => renderOtherPackage(byPkgId.get(id)!.pkg, id, { changelogLimit: limit })).join('') + otherFooter();
+      const actual = otherHeader(order.length) + order.map((id) => renderOtherPackage(byPkgId.get(id)!.pkg, id, { changelogLimit: limit })).join('') + otherFooter();
       assert.equal(actual, expected, 'changelog limit ' + cliLimit);
     }
   });
 
-  test('repomd.xml rendered from createrepo_c\'s records (in any order) equals its repomd.xml', () => {
+  test("repomd.xml rendered from createrepo_c's records (in any order) equals its repomd.xml", () => {
     const repomd = createrepo.repomd;
     const revision = /<revision>([^<]*)<\/revision>/.exec(repomd)![1];
     const records: RepomdRecord[] = [...repomd.matchAll(/<data type="([^"]+)">([\s\S]*?)<\/data>/g)].map(([, type, body]) => {
@@ -297,13 +406,29 @@ describe('createrepo_c equivalence', () => {
         databaseVersion: dbVersion === undefined ? undefined : Number(dbVersion),
       };
     });
-    assert.deepEqual(records.map((r) => r.type), ['primary', 'filelists', 'other', 'primary_db', 'filelists_db', 'other_db']);
+    assert.deepEqual(
+      records.map((r) => r.type),
+      ['primary', 'filelists', 'other', 'primary_db', 'filelists_db', 'other_db'],
+    );
     assert.equal(renderRepomd({ revision, records }), repomd);
     assert.equal(renderRepomd({ revision, records: [...records].reverse() }), repomd);
     // Extra record types sort after the base ones, by type, as createrepo_c's modifyrepo does.
-    const extra = renderRepomd({ revision, records: [{ type: 'updateinfo', href: 'repodata/u.xml.gz', checksum: 'c', size: 1, timestamp: 2 }, { type: 'group', href: 'repodata/g.xml', checksum: 'd', size: 3, timestamp: 4 }, ...records] });
-    assert.deepEqual([...extra.matchAll(/<data type="([^"]+)">/g)].map((m) => m[1]), ['primary', 'filelists', 'other', 'primary_db', 'filelists_db', 'other_db', 'group', 'updateinfo']);
-    assert.match(extra, /<data type="group">\n {4}<checksum type="sha256">d<\/checksum>\n {4}<location href="repodata\/g.xml"\/>\n {4}<timestamp>4<\/timestamp>\n {4}<size>3<\/size>\n {2}<\/data>\n/);
+    const extra = renderRepomd({
+      revision,
+      records: [
+        { type: 'updateinfo', href: 'repodata/u.xml.gz', checksum: 'c', size: 1, timestamp: 2 },
+        { type: 'group', href: 'repodata/g.xml', checksum: 'd', size: 3, timestamp: 4 },
+        ...records,
+      ],
+    });
+    assert.deepEqual(
+      [...extra.matchAll(/<data type="([^"]+)">/g)].map((m) => m[1]),
+      ['primary', 'filelists', 'other', 'primary_db', 'filelists_db', 'other_db', 'group', 'updateinfo'],
+    );
+    assert.match(
+      extra,
+      /<data type="group">\n {4}<checksum type="sha256">d<\/checksum>\n {4}<location href="repodata\/g.xml"\/>\n {4}<timestamp>4<\/timestamp>\n {4}<size>3<\/size>\n {2}<\/data>\n/,
+    );
   });
 });
 

@@ -1,21 +1,45 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import type { RpmFileFacts, RpmPackage } from '../../../src/formats/rpm/model.ts';
-import { primaryFooter, primaryHeader, renderPrimaryPackage } from '../../../src/metadata/rpm/primary.ts';
 import { filelistsFooter, filelistsHeader, renderFilelistsPackage } from '../../../src/metadata/rpm/filelists.ts';
-import { otherFooter, otherHeader, renderOtherPackage } from '../../../src/metadata/rpm/other.ts';
 import { isPrimaryFile } from '../../../src/metadata/rpm/files.ts';
+import { otherFooter, otherHeader, renderOtherPackage } from '../../../src/metadata/rpm/other.ts';
+import { primaryFooter, primaryHeader, renderPrimaryPackage } from '../../../src/metadata/rpm/primary.ts';
 
 const SHA = 'a'.repeat(64);
 
 function makePackage(overrides: Partial<RpmPackage> = {}): RpmPackage {
   return {
-    name: 'demo', epoch: '0', version: '1.0', release: '1.el9', arch: 'x86_64',
-    summary: 'A demo', description: 'Demo package.', packager: '', url: '', license: 'MIT', vendor: '',
-    group: 'Unspecified', buildHost: 'builder', sourceRpm: 'demo-1.0-1.el9.src.rpm', buildTime: 1700000000,
-    headerStart: 4504, headerEnd: 6000, installedSize: 1234, archiveSize: 1500,
-    provides: [], requires: [], conflicts: [], obsoletes: [], recommends: [], suggests: [], supplements: [], enhances: [],
-    files: [], changelogs: [], isSource: false,
+    name: 'demo',
+    epoch: '0',
+    version: '1.0',
+    release: '1.el9',
+    arch: 'x86_64',
+    summary: 'A demo',
+    description: 'Demo package.',
+    packager: '',
+    url: '',
+    license: 'MIT',
+    vendor: '',
+    group: 'Unspecified',
+    buildHost: 'builder',
+    sourceRpm: 'demo-1.0-1.el9.src.rpm',
+    buildTime: 1700000000,
+    headerStart: 4504,
+    headerEnd: 6000,
+    installedSize: 1234,
+    archiveSize: 1500,
+    provides: [],
+    requires: [],
+    conflicts: [],
+    obsoletes: [],
+    recommends: [],
+    suggests: [],
+    supplements: [],
+    enhances: [],
+    files: [],
+    changelogs: [],
+    isSource: false,
     ...overrides,
   };
 }
@@ -24,12 +48,26 @@ const FACTS: RpmFileFacts = { sha256: SHA, size: 7000, fileTime: 1700000100, fil
 
 test('primary: the whole element, in createrepo_c layout', () => {
   const pkg = makePackage({
-    epoch: '2', packager: 'Jane <jane@example.com>', url: 'https://example.com/?a=1&b=2',
-    provides: [{ name: 'demo', flags: 'EQ', epoch: '2', version: '1.0', release: '1.el9' }, { name: 'demo(x86-64)', flags: 'EQ', epoch: '2', version: '1.0', release: '1.el9' }],
-    requires: [{ name: '/bin/sh', pre: true }, { name: 'libfoo', flags: 'GE', version: '2.0' }],
-    files: [{ path: '/usr/bin/demo', type: 'file' }, { path: '/usr/share/demo', type: 'dir' }, { path: '/etc/demo', type: 'dir' }],
+    epoch: '2',
+    packager: 'Jane <jane@example.com>',
+    url: 'https://example.com/?a=1&b=2',
+    provides: [
+      { name: 'demo', flags: 'EQ', epoch: '2', version: '1.0', release: '1.el9' },
+      { name: 'demo(x86-64)', flags: 'EQ', epoch: '2', version: '1.0', release: '1.el9' },
+    ],
+    requires: [
+      { name: '/bin/sh', pre: true },
+      { name: 'libfoo', flags: 'GE', version: '2.0' },
+    ],
+    files: [
+      { path: '/usr/bin/demo', type: 'file' },
+      { path: '/usr/share/demo', type: 'dir' },
+      { path: '/etc/demo', type: 'dir' },
+    ],
   });
-  assert.equal(renderPrimaryPackage(pkg, FACTS, 'Packages/d/demo-1.0-1.el9.x86_64.rpm'), `<package type="rpm">
+  assert.equal(
+    renderPrimaryPackage(pkg, FACTS, 'Packages/d/demo-1.0-1.el9.x86_64.rpm'),
+    `<package type="rpm">
   <name>demo</name>
   <arch>x86_64</arch>
   <version epoch="2" ver="1.0" rel="1.el9"/>
@@ -60,14 +98,21 @@ test('primary: the whole element, in createrepo_c layout', () => {
     <file type="dir">/etc/demo</file>
   </format>
 </package>
-`);
+`,
+  );
 });
 
 test('primary: dependency blocks in createrepo_c order, every flag, pre only on requires', () => {
   const dep = (name: string) => ({ name, pre: true });
   const pkg = makePackage({
-    supplements: [dep('su')], enhances: [dep('en')], recommends: [dep('re')], suggests: [dep('sg')],
-    obsoletes: [dep('ob')], conflicts: [dep('co')], requires: [dep('rq')], provides: [dep('pr')],
+    supplements: [dep('su')],
+    enhances: [dep('en')],
+    recommends: [dep('re')],
+    suggests: [dep('sg')],
+    obsoletes: [dep('ob')],
+    conflicts: [dep('co')],
+    requires: [dep('rq')],
+    provides: [dep('pr')],
   });
   const xml = renderPrimaryPackage(pkg, FACTS, 'x.rpm');
   const order = [...xml.matchAll(/<(rpm:[a-z]+)>/g)].map((m) => m[1]).filter((n) => !['rpm:license', 'rpm:vendor', 'rpm:group', 'rpm:buildhost', 'rpm:sourcerpm'].includes(n));
@@ -75,7 +120,13 @@ test('primary: dependency blocks in createrepo_c order, every flag, pre only on 
   assert.equal((xml.match(/pre="1"/g) ?? []).length, 1);
   assert.match(xml, /<rpm:entry name="rq" pre="1"\/>/);
 
-  const flags = (['EQ', 'LT', 'LE', 'GT', 'GE'] as const).map((f, i) => ({ name: 'd' + f, flags: f, epoch: i === 0 ? '3' : undefined, version: '1.' + i, release: i % 2 ? 'r' + i : undefined }));
+  const flags = (['EQ', 'LT', 'LE', 'GT', 'GE'] as const).map((f, i) => ({
+    name: 'd' + f,
+    flags: f,
+    epoch: i === 0 ? '3' : undefined,
+    version: '1.' + i,
+    release: i % 2 ? 'r' + i : undefined,
+  }));
   const withFlags = renderPrimaryPackage(makePackage({ requires: flags }), FACTS, 'x.rpm');
   assert.match(withFlags, /<rpm:entry name="dEQ" flags="EQ" epoch="3" ver="1.0"\/>/);
   assert.match(withFlags, /<rpm:entry name="dLT" flags="LT" epoch="0" ver="1.1" rel="r1"\/>/);
@@ -85,11 +136,15 @@ test('primary: dependency blocks in createrepo_c order, every flag, pre only on 
 });
 
 test('primary: version parts need flags; unnamed entries are skipped but their block stays', () => {
-  const xml = renderPrimaryPackage(makePackage({
-    provides: [{ name: 'noflags', epoch: '1', version: '2', release: '3' }],
-    conflicts: [{ name: '' }],
-    obsoletes: [{ name: '(a >= 1 or b < 2)' }],
-  }), FACTS, 'x.rpm');
+  const xml = renderPrimaryPackage(
+    makePackage({
+      provides: [{ name: 'noflags', epoch: '1', version: '2', release: '3' }],
+      conflicts: [{ name: '' }],
+      obsoletes: [{ name: '(a >= 1 or b < 2)' }],
+    }),
+    FACTS,
+    'x.rpm',
+  );
   assert.match(xml, /<rpm:provides>\n {6}<rpm:entry name="noflags"\/>\n {4}<\/rpm:provides>/);
   assert.match(xml, /\n {4}<rpm:conflicts\/>\n/);
   assert.match(xml, /<rpm:entry name="\(a &gt;= 1 or b &lt; 2\)"\/>/);
@@ -102,7 +157,7 @@ test('primary: epoch "0" is written for the package, and an empty model epoch fa
   assert.match(renderPrimaryPackage(makePackage({ epoch: '12' }), FACTS, 'x.rpm'), /<version epoch="12" /);
 });
 
-test('primary file filter is createrepo_c\'s: /etc/, anything with bin/, /usr/lib/sendmail', () => {
+test("primary file filter is createrepo_c's: /etc/, anything with bin/, /usr/lib/sendmail", () => {
   for (const yes of ['/etc/x', '/etc/', '/usr/bin/x', '/usr/sbin/x', '/bin/x', '/opt/app/bin/x', '/usr/share/robin/x', '/usr/lib/sendmail']) {
     assert.ok(isPrimaryFile(yes), yes);
   }
@@ -122,18 +177,23 @@ test('filelists: every file in header order with dir and ghost types', () => {
   const pkg = makePackage({
     epoch: '1',
     files: [
-      { path: '/usr/share/doc/demo', type: 'dir' }, { path: '/usr/share/doc/demo/README', type: 'file' },
-      { path: '/var/log/demo.log', type: 'ghost' }, { path: '/etc/demo.conf', type: 'file' },
+      { path: '/usr/share/doc/demo', type: 'dir' },
+      { path: '/usr/share/doc/demo/README', type: 'file' },
+      { path: '/var/log/demo.log', type: 'ghost' },
+      { path: '/etc/demo.conf', type: 'file' },
     ],
   });
-  assert.equal(renderFilelistsPackage(pkg, SHA), `<package pkgid="${SHA}" name="demo" arch="x86_64">
+  assert.equal(
+    renderFilelistsPackage(pkg, SHA),
+    `<package pkgid="${SHA}" name="demo" arch="x86_64">
   <version epoch="1" ver="1.0" rel="1.el9"/>
   <file type="dir">/usr/share/doc/demo</file>
   <file>/usr/share/doc/demo/README</file>
   <file type="ghost">/var/log/demo.log</file>
   <file>/etc/demo.conf</file>
 </package>
-`);
+`,
+  );
   assert.equal(renderFilelistsPackage(makePackage(), SHA), `<package pkgid="${SHA}" name="demo" arch="x86_64">\n  <version epoch="0" ver="1.0" rel="1.el9"/>\n</package>\n`);
 });
 
@@ -144,12 +204,15 @@ test('other: changelog oldest first, author escaped as attribute, text as text',
       { author: 'B <b@example.com> - 1.0-1', date: 1500000000, text: '- first' },
     ],
   });
-  assert.equal(renderOtherPackage(pkg, SHA), `<package pkgid="${SHA}" name="demo" arch="x86_64">
+  assert.equal(
+    renderOtherPackage(pkg, SHA),
+    `<package pkgid="${SHA}" name="demo" arch="x86_64">
   <version epoch="0" ver="1.0" rel="1.el9"/>
   <changelog author="B &lt;b@example.com&gt; - 1.0-1" date="1500000000">- first</changelog>
   <changelog author="Tom&#xE1;&#x161; &lt;t@example.com&gt; - 1.0-2" date="1600000000">- fix &lt;bug&gt; &amp; "stuff"</changelog>
 </package>
-`);
+`,
+  );
 });
 
 test('other: default limit keeps the 10 newest, options change it', () => {
@@ -180,13 +243,24 @@ test('other: equal timestamps get consecutive dates as createrepo_c bumps them',
   // The limit applies first: a dropped neighbour cannot cause a bump.
   assert.deepEqual(dates([100, 100], 1), ['A0@100']);
   // The model is not modified.
-  const pkg = makePackage({ changelogs: [{ author: 'x', date: 5, text: '' }, { author: 'y', date: 5, text: '' }] });
+  const pkg = makePackage({
+    changelogs: [
+      { author: 'x', date: 5, text: '' },
+      { author: 'y', date: 5, text: '' },
+    ],
+  });
   renderOtherPackage(pkg, SHA);
-  assert.deepEqual(pkg.changelogs.map((e) => e.date), [5, 5]);
+  assert.deepEqual(
+    pkg.changelogs.map((e) => e.date),
+    [5, 5],
+  );
 });
 
 test('headers and footers', () => {
-  assert.equal(primaryHeader(3), '<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="3">\n');
+  assert.equal(
+    primaryHeader(3),
+    '<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="3">\n',
+  );
   assert.equal(filelistsHeader(0), '<?xml version="1.0" encoding="UTF-8"?>\n<filelists xmlns="http://linux.duke.edu/metadata/filelists" packages="0">\n');
   assert.equal(otherHeader(12), '<?xml version="1.0" encoding="UTF-8"?>\n<otherdata xmlns="http://linux.duke.edu/metadata/other" packages="12">\n');
   assert.equal(primaryFooter(), '</metadata>');

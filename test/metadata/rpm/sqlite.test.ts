@@ -25,23 +25,24 @@
  * - Byte layout of the files (page order, change counters, free pages) is not compared, only
  *   their content.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import initSqlJs from 'sql.js';
+import { after, before, describe, test } from 'node:test';
 import type { SqlJsStatic } from 'sql.js';
-import type { RpmFileFacts } from '../../../src/formats/rpm/model.ts';
+import initSqlJs from 'sql.js';
 import { parseRpm } from '../../../src/formats/rpm/index.ts';
-import { SQLITE_DB_VERSION, SqliteBuilder, buildSqliteDatabases, filelistRows } from '../../../src/metadata/rpm/sqlite.ts';
+import type { RpmFileFacts } from '../../../src/formats/rpm/model.ts';
 import type { SqliteChecksums, SqliteDatabases, SqlitePackage } from '../../../src/metadata/rpm/sqlite.ts';
+import { buildSqliteDatabases, filelistRows, SQLITE_DB_VERSION, SqliteBuilder } from '../../../src/metadata/rpm/sqlite.ts';
 import { corpusFiles } from '../../helpers/corpus.ts';
 import { selfBuilt } from '../../helpers/packages.ts';
-import { buildRpms } from '../../helpers/rpmbuild.ts';
 import type { RpmSpec } from '../../helpers/rpmbuild.ts';
+import { buildRpms } from '../../helpers/rpmbuild.ts';
 
 /** Third-party corpus files (helpers/corpus.ts) that are packages under another name: copied into the repository as <name>.rpm. */
 const RENAMED_FIXTURES = new Map<string, string>([['hello-1.0-1.x86_64.rpm-v3', 'hello-1.0-1.x86_64-v3.rpm']]);
@@ -63,53 +64,140 @@ const FAR = 2200000000;
 const CORPUS: RpmSpec[] = [
   // No URL, packager or vendor; the base of TAG_REMOVED.
   { name: 'sq-hello', version: '2.0', release: '1', license: 'GPL', group: 'Applications/Text', files: [{ path: '/usr/bin/sq-hello', mode: '0755' }] },
-  { name: 'sq-flags', epoch: 2, version: '3.4.5', release: '6',
+  {
+    name: 'sq-flags',
+    epoch: 2,
+    version: '3.4.5',
+    release: '6',
     requires: ['req-lt < 1', 'req-le <= 2:1.0', 'req-eq = 1.0-1', 'req-ge >= 0:3', 'req-gt > 4.0-2.el9', 'req-plain', 'dup', 'dup'],
     provides: ['prov-eq = 5:1.2-3', 'prov-plain', 'prov(paren) = 1', 'prov-le <= 2'],
-    conflicts: ['con-lt < 1', 'con-ge >= 4', 'con-plain'], obsoletes: ['obs-lt < 1:1-1', 'obs-gt > 5'],
-    files: [{ path: '/usr/bin/sq-flags', mode: '0755' }] },
-  { name: 'sq-weak', arch: 'noarch',
-    recommends: ['rec-a', 'rec-b >= 1.0', '(rec-c if rec-d)'], suggests: ['sug-a', 'sug-b = 2-1'],
-    supplements: ['sup-a', '(sup-b and sup-c)'], enhances: ['enh-a < 9', 'enh-b'] },
-  { name: 'sq-pre', arch: 'noarch', scripts: { pre: 'exit 0', post: 'exit 0', preun: 'exit 0' },
-    requiresPre: ['pre-only', 'shadow-utils'], requiresPost: ['post-only'], requires: ['shadow-utils', 'plain-req'] },
-  { name: 'sq-req-filter', version: '2.0',
+    conflicts: ['con-lt < 1', 'con-ge >= 4', 'con-plain'],
+    obsoletes: ['obs-lt < 1:1-1', 'obs-gt > 5'],
+    files: [{ path: '/usr/bin/sq-flags', mode: '0755' }],
+  },
+  {
+    name: 'sq-weak',
+    arch: 'noarch',
+    recommends: ['rec-a', 'rec-b >= 1.0', '(rec-c if rec-d)'],
+    suggests: ['sug-a', 'sug-b = 2-1'],
+    supplements: ['sup-a', '(sup-b and sup-c)'],
+    enhances: ['enh-a < 9', 'enh-b'],
+  },
+  {
+    name: 'sq-pre',
+    arch: 'noarch',
+    scripts: { pre: 'exit 0', post: 'exit 0', preun: 'exit 0' },
+    requiresPre: ['pre-only', 'shadow-utils'],
+    requiresPost: ['post-only'],
+    requires: ['shadow-utils', 'plain-req'],
+  },
+  {
+    name: 'sq-req-filter',
+    version: '2.0',
     files: [{ path: '/usr/bin/sq-req-filter', mode: '0755' }, { path: '/usr/share/sq-req-filter/data' }, { path: '/etc/sq-req-filter.conf', kind: 'config' }],
     requires: ['/usr/bin/sq-req-filter', '/usr/share/sq-req-filter/data', 'self-cap = 1.0', 'libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)', 'zzz-last'],
-    provides: ['self-cap = 1.0'] },
+    provides: ['self-cap = 1.0'],
+  },
   { name: 'sq-epoch-none', arch: 'noarch' },
   { name: 'sq-epoch-zero', epoch: 0, arch: 'noarch', requires: ['sq-epoch-none = 0:1.0-1'] },
   { name: 'sq-epoch-big', epoch: 4294, version: '1.0~rc1^post2', release: '0.1.fc40', arch: 'noarch' },
-  { name: 'sq-files', files: [
-    { path: '/usr/bin/fm', mode: '0755' }, { path: '/usr/sbin/fm-admin', mode: '0755' }, { path: '/bin/fm-old' },
-    { path: '/etc/fm', kind: 'dir' }, { path: '/etc/fm/fm.conf', kind: 'config' }, { path: '/etc/fm.d/x.conf' },
-    { path: '/opt/fm/bin/tool' }, { path: '/usr/lib/sendmail' }, { path: '/usr/lib/sendmail.cf' },
-    { path: '/usr/share/fm', kind: 'dir' }, { path: '/usr/share/fm/empty-dir', kind: 'dir' }, { path: '/usr/share/fm/with space.txt' },
-    { path: '/usr/share/fm/amp&lt<gt>.txt' }, { path: '/usr/share/fm/ünïcødé-文件.txt' }, { path: '/usr/bin/ünï' },
-    { path: '/var/log/fm.log', kind: 'ghost' }, { path: '/etc/fm/ghost.conf', kind: 'ghost' }, { path: '/run/fm', kind: 'ghost' },
-    { path: '/usr/lib/fm-link', kind: 'symlink', target: '../bin/fm' }, { path: '/usr/share/doc/fm/README', kind: 'doc' },
-  ] },
+  {
+    name: 'sq-files',
+    files: [
+      { path: '/usr/bin/fm', mode: '0755' },
+      { path: '/usr/sbin/fm-admin', mode: '0755' },
+      { path: '/bin/fm-old' },
+      { path: '/etc/fm', kind: 'dir' },
+      { path: '/etc/fm/fm.conf', kind: 'config' },
+      { path: '/etc/fm.d/x.conf' },
+      { path: '/opt/fm/bin/tool' },
+      { path: '/usr/lib/sendmail' },
+      { path: '/usr/lib/sendmail.cf' },
+      { path: '/usr/share/fm', kind: 'dir' },
+      { path: '/usr/share/fm/empty-dir', kind: 'dir' },
+      { path: '/usr/share/fm/with space.txt' },
+      { path: '/usr/share/fm/amp&lt<gt>.txt' },
+      { path: '/usr/share/fm/ünïcødé-文件.txt' },
+      { path: '/usr/bin/ünï' },
+      { path: '/var/log/fm.log', kind: 'ghost' },
+      { path: '/etc/fm/ghost.conf', kind: 'ghost' },
+      { path: '/run/fm', kind: 'ghost' },
+      { path: '/usr/lib/fm-link', kind: 'symlink', target: '../bin/fm' },
+      { path: '/usr/share/doc/fm/README', kind: 'doc' },
+    ],
+  },
   { name: 'sq-nofiles', arch: 'noarch' },
-  { name: 'sq-changelog-long', arch: 'noarch', changelog: Array.from({ length: 14 }, (_, i) => ({
-    time: T + i * DAY, author: 'Dev ' + i + ' <dev' + i + '@example.com> - 1.0-' + i, text: '- change number ' + i })) },
-  { name: 'sq-changelog-same', arch: 'noarch', changelog: [
-    { time: T, author: 'A <a@example.com> - 3', text: '- three' }, { time: T, author: 'B <b@example.com> - 2', text: '- two' },
-    { time: T, author: 'C <c@example.com> - 1', text: '- one' }, { time: T - DAY, author: 'D <d@example.com> - 0', text: '- zero' }] },
-  { name: 'sq-changelog-chars', arch: 'noarch', changelog: [
-    { time: T, author: 'Tomáš Ünïcødé <t@example.com> - 1.0-1', text: '- Fix <tags> & "quotes" \'apostrophes\'\n- Ünïcødé 😀 text' },
-    { time: T - 5 * DAY, author: 'Plain <p@example.com>', text: '- first' }] },
+  {
+    name: 'sq-changelog-long',
+    arch: 'noarch',
+    changelog: Array.from({ length: 14 }, (_, i) => ({
+      time: T + i * DAY,
+      author: 'Dev ' + i + ' <dev' + i + '@example.com> - 1.0-' + i,
+      text: '- change number ' + i,
+    })),
+  },
+  {
+    name: 'sq-changelog-same',
+    arch: 'noarch',
+    changelog: [
+      { time: T, author: 'A <a@example.com> - 3', text: '- three' },
+      { time: T, author: 'B <b@example.com> - 2', text: '- two' },
+      { time: T, author: 'C <c@example.com> - 1', text: '- one' },
+      { time: T - DAY, author: 'D <d@example.com> - 0', text: '- zero' },
+    ],
+  },
+  {
+    name: 'sq-changelog-chars',
+    arch: 'noarch',
+    changelog: [
+      { time: T, author: 'Tomáš Ünïcødé <t@example.com> - 1.0-1', text: '- Fix <tags> & "quotes" \'apostrophes\'\n- Ünïcødé 😀 text' },
+      { time: T - 5 * DAY, author: 'Plain <p@example.com>', text: '- first' },
+    ],
+  },
   // Dates past 2^31 in a changelog and in the build time (and the file's mtime, set below).
-  { name: 'sq-far-future', arch: 'noarch', sourceDateEpoch: FAR, files: [{ path: '/usr/share/sq-far/a.txt' }], changelog: [
-    { time: FAR + DAY, author: 'Future <f@example.com> - 2', text: '- later' }, { time: T, author: 'Past <p@example.com> - 1', text: '- earlier' }] },
-  { name: 'sq-text', summary: 'Summary with <markup> & "quotes" and ünïcødé', license: 'GPL-2.0-or-later AND (MIT OR Apache-2.0)',
+  {
+    name: 'sq-far-future',
+    arch: 'noarch',
+    sourceDateEpoch: FAR,
+    files: [{ path: '/usr/share/sq-far/a.txt' }],
+    changelog: [
+      { time: FAR + DAY, author: 'Future <f@example.com> - 2', text: '- later' },
+      { time: T, author: 'Past <p@example.com> - 1', text: '- earlier' },
+    ],
+  },
+  {
+    name: 'sq-text',
+    summary: 'Summary with <markup> & "quotes" and ünïcødé',
+    license: 'GPL-2.0-or-later AND (MIT OR Apache-2.0)',
     description: 'First line & <second>\n\n  Indented "quoted" text\twith a tab.\nÜnïcødé: 日本語 😀.',
-    url: 'https://example.com/path?a=1&b=<2>', vendor: 'Vendor & Co', packager: 'Pàckager <p@example.com>', group: 'Applications/Ünïcødé' },
-  { name: 'sq_name.dots+plus', version: '1.2.3+git20240101.abc', release: '7.el9_3', arch: 'noarch',
+    url: 'https://example.com/path?a=1&b=<2>',
+    vendor: 'Vendor & Co',
+    packager: 'Pàckager <p@example.com>',
+    group: 'Applications/Ünïcødé',
+  },
+  {
+    name: 'sq_name.dots+plus',
+    version: '1.2.3+git20240101.abc',
+    release: '7.el9_3',
+    arch: 'noarch',
     provides: ['bundled(golang(github.com/x/y)) = 0.0.0-20240101', 'pkgconfig(foo) >= 1.2', 'perl(Foo::Bar) = 0.01'],
-    requires: ['(pkg-a >= 1.0 with pkg-a < 2.0)', 'font(:lang=en)'] },
-  { name: 'sq-multi', version: '5.0', subpackages: 3, files: [{ path: '/usr/share/sq-multi', kind: 'dir' }, { path: '/usr/bin/sq-multi', mode: '0755' }] },
-  { name: 'sq-many-files', files: Array.from({ length: 300 }, (_, i) => ({
-    path: (i % 10 === 0 ? '/usr/bin/mf-' : i % 3 === 0 ? '/usr/share/sq-many/a/f-' : '/usr/share/sq-many/b/f-') + i })) },
+    requires: ['(pkg-a >= 1.0 with pkg-a < 2.0)', 'font(:lang=en)'],
+  },
+  {
+    name: 'sq-multi',
+    version: '5.0',
+    subpackages: 3,
+    files: [
+      { path: '/usr/share/sq-multi', kind: 'dir' },
+      { path: '/usr/bin/sq-multi', mode: '0755' },
+    ],
+  },
+  {
+    name: 'sq-many-files',
+    files: Array.from({ length: 300 }, (_, i) => ({
+      path: (i % 10 === 0 ? '/usr/bin/mf-' : i % 3 === 0 ? '/usr/share/sq-many/a/f-' : '/usr/share/sq-many/b/f-') + i,
+    })),
+  },
   { name: 'sq-autodeps', files: [{ path: '/usr/bin/sq-autodeps.sh', mode: '0755', content: '#!/bin/sh\necho hi\n' }] },
   { name: 'sq-obsoletes', version: '2.0', provides: ['sq-old = 2.0-1'], obsoletes: ['sq-old < 2.0-1'], conflicts: ['other-thing'] },
 ];
@@ -135,7 +223,9 @@ function tableRows(db: string, table: string): string[] {
   const select = columns
     .filter((c) => !(table === 'packages' && c === 'pkgKey'))
     .map((c) => (c === 'pkgKey' ? `quote((SELECT pkgId FROM packages p WHERE p.pkgKey = t.pkgKey)) AS c_${c}` : `quote(t.${c}) AS c_${c}`));
-  return sqlite(db, `SELECT ${select.join(', ')} FROM ${table} t`).map((row) => JSON.stringify(Object.values(row))).sort();
+  return sqlite(db, `SELECT ${select.join(', ')} FROM ${table} t`)
+    .map((row) => JSON.stringify(Object.values(row)))
+    .sort();
 }
 
 function schema(db: string): string[] {
@@ -151,7 +241,11 @@ function rowDifference(ours: string[], theirs: string[], max = 5): string {
   const count = (rows: string[]) => rows.reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<string, number>());
   const a = count(ours);
   const b = count(theirs);
-  const only = (x: Map<string, number>, y: Map<string, number>) => [...x].filter(([r, n]) => (y.get(r) ?? 0) < n).map(([r]) => r).slice(0, max);
+  const only = (x: Map<string, number>, y: Map<string, number>) =>
+    [...x]
+      .filter(([r, n]) => (y.get(r) ?? 0) < n)
+      .map(([r]) => r)
+      .slice(0, max);
   return `ours only:\n  ${only(a, b).join('\n  ')}\ntheirs only:\n  ${only(b, a).join('\n  ')}`;
 }
 
@@ -185,7 +279,7 @@ describe('sqlite metadata: createrepo_c --database equivalence', () => {
   let repoDir = '';
   let SQL: SqlJsStatic;
   let checksums: SqliteChecksums;
-  let inputs: SqlitePackage[] = [];
+  const inputs: SqlitePackage[] = [];
   let ours: SqliteDatabases;
   const theirPaths = {} as Record<Kind, string>;
   const ourPaths = {} as Record<Kind, string>;
@@ -253,7 +347,7 @@ describe('sqlite metadata: createrepo_c --database equivalence', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  test('the corpus: every package file is in createrepo_c\'s databases', async (t) => {
+  test("the corpus: every package file is in createrepo_c's databases", async (t) => {
     const files = (await readdir(repoDir)).filter((n) => n.endsWith('.rpm'));
     assert.ok(files.length >= CORPUS.length + TAG_REMOVED.size + 1, `only ${files.length} packages`);
     assert.equal(inputs.length, files.length);
@@ -277,10 +371,11 @@ describe('sqlite metadata: createrepo_c --database equivalence', () => {
       const theirs = schema(theirPaths[kind]);
       // Exact text (stricter than the normalised comparison, which is what a reader could notice).
       assert.deepEqual(schema(ourPaths[kind]), theirs, kind);
-      const normalized = (rows: string[]) => rows.map((r) => {
-        const o = JSON.parse(r) as { sql: string | null };
-        return JSON.stringify({ ...o, sql: o.sql === null ? null : normalizeSql(o.sql) });
-      });
+      const normalized = (rows: string[]) =>
+        rows.map((r) => {
+          const o = JSON.parse(r) as { sql: string | null };
+          return JSON.stringify({ ...o, sql: o.sql === null ? null : normalizeSql(o.sql) });
+        });
       assert.deepEqual(normalized(schema(ourPaths[kind])), normalized(theirs), kind);
       const tables = sqlite(theirPaths[kind], "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid").map((r) => r.name);
       assert.deepEqual(tables, [...TABLES[kind]], kind);
@@ -315,9 +410,8 @@ describe('sqlite metadata: createrepo_c --database equivalence', () => {
     for (const kind of KINDS) assert.deepEqual(sqlite(ourPaths[kind], 'SELECT pkgKey AS k, pkgId AS id FROM packages ORDER BY pkgKey'), expected, kind);
   });
 
-  test('the NULL rules: missing tags and empty description/url/packager are NULL, vendor/sourcerpm are \'\'', () => {
-    const row = (file: string, columns: string) =>
-      sqlite(ourPaths.primary, `SELECT ${columns} FROM packages WHERE location_href = '${file}'`)[0];
+  test("the NULL rules: missing tags and empty description/url/packager are NULL, vendor/sourcerpm are ''", () => {
+    const row = (file: string, columns: string) => sqlite(ourPaths.primary, `SELECT ${columns} FROM packages WHERE location_href = '${file}'`)[0];
     assert.deepEqual(row('hello-nogroup-2.0-1.x86_64.rpm', 'rpm_group IS NULL AS g, rpm_license AS l'), { g: 1, l: 'GPL' });
     assert.deepEqual(row('hello-nosummary-2.0-1.x86_64.rpm', 'summary IS NULL AS s'), { s: 1 });
     assert.deepEqual(row('sq-hello-2.0-1.x86_64.rpm', "url IS NULL AS u, rpm_packager IS NULL AS p, rpm_vendor = '' AS v"), { u: 1, p: 1, v: 1 });
@@ -346,7 +440,10 @@ describe('sqlite metadata: createrepo_c --database equivalence', () => {
         db.close();
       }
     };
-    assert.equal(count(all.other), inputs.reduce((n, p) => n + p.pkg.changelogs.length, 0));
+    assert.equal(
+      count(all.other),
+      inputs.reduce((n, p) => n + p.pkg.changelogs.length, 0),
+    );
     assert.equal(count(one.other), inputs.filter((p) => p.pkg.changelogs.length > 0).length);
   });
 });
