@@ -27,6 +27,6 @@ bash scripts/dnf-plugins.sh >/dev/null
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # Formatting and lint rules (biome.json: node:* only at the Node edges), then types, then tests.
-npx biome ci .
+npx biome ci --error-on-warnings .
 npx tsc -p . --noEmit
 node scripts/run-tests.mjs "$@"

@@ -9,3 +9,9 @@ export function isRole(value: unknown): value is Role {
 export function roleAtLeast(role: Role, required: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(required);
 }
+
+/** Who a request acts for (a user or a token's subject) and with which role. */
+export interface Principal {
+  subject: string;
+  role: Role;
+}

@@ -2,7 +2,7 @@ import { layout } from '../bucket/layout.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { PreconditionFailedError, RepodError } from '../errors.ts';
 import { getJson, putJson } from '../storage/objects.ts';
-import { isRole, type Role } from './roles.ts';
+import { isRole, type Principal, type Role } from './roles.ts';
 import type { Users } from './users.ts';
 
 const tokenId = (hash: string) => hash.slice(0, 16);
@@ -21,11 +21,6 @@ export interface TokenRecord {
   created: string;
   /** ISO time after which the token is refused; absent for long-lived automation tokens. */
   expires?: string;
-}
-
-export interface Principal {
-  subject: string;
-  role: Role;
 }
 
 const CACHE_MS = 30_000;

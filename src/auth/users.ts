@@ -3,8 +3,8 @@ import type { Capabilities } from '../capabilities.ts';
 import { RepodError } from '../errors.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64, toBase64 } from '../util/bytes.ts';
+import type { Principal } from './roles.ts';
 import { isRole, type Role } from './roles.ts';
-import type { Principal } from './tokens.ts';
 
 /**
  * Users with a role and a password, stored as PBKDF2-SHA256 hashes (WebCrypto: the same on Node

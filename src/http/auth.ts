@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
+import type { Principal } from '../auth/roles.ts';
 import { type Role, roleAtLeast } from '../auth/roles.ts';
-import type { Principal } from '../auth/tokens.ts';
 import type { Core } from '../core/core.ts';
 import { RepodError } from '../errors.ts';
 

@@ -1,9 +1,9 @@
 import type { EntryWithSegments } from '../bucket/chunk.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
 import type { Distribution } from '../config/distributions.ts';
+import type { RpmVerification } from '../signing/rpm-verify.ts';
 import { aptKey } from './apt-entry.ts';
 import { rpmKey } from './rpm-entry.ts';
-import type { PolicyOutcome } from './signature-policy.ts';
 import type { StagedPackage } from './stage.ts';
 
 /**
@@ -31,6 +31,20 @@ export interface IngestTarget {
   dist: Distribution;
   /** APT: the component packages are published in; '' for RPM. */
   component: string;
+}
+
+/** What the signature step found about an RPM upload (ingest/signature-policy.ts decides it). */
+export interface SignatureSummary {
+  status: RpmVerification['status'];
+  signers: string[];
+  /** Signed by one of the keys the policy lists (or any trusted key when it lists none). */
+  trusted: boolean;
+}
+
+export interface PolicyOutcome {
+  summary: SignatureSummary;
+  /** false under skip-missing for a package without a listed signature. */
+  include: boolean;
 }
 
 export type IngestStep = (target: IngestTarget, candidates: Candidate[]) => Promise<void>;

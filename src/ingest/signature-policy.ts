@@ -4,10 +4,10 @@ import type { RpmDistribution } from '../config/distributions.ts';
 import { RepodError } from '../errors.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import { signRpmHeader } from '../signing/rpm-sign.ts';
-import { RpmKeyring, type RpmVerification, verifyRpm } from '../signing/rpm-verify.ts';
+import { RpmKeyring, verifyRpm } from '../signing/rpm-verify.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { bytesStream } from '../storage/objects.ts';
-import type { IngestStep } from './pipeline.ts';
+import type { IngestStep, PolicyOutcome, SignatureSummary } from './pipeline.ts';
 import { discardStaged, type StagedRpm, stagePackage } from './stage.ts';
 
 /**
@@ -17,19 +17,6 @@ import { discardStaged, type StagedRpm, stagePackage } from './stage.ts';
  * (Repod's default: accept and report). A bad signature or digest is refused under every policy.
  */
 export type SignaturePolicyName = 'soft' | 'require' | 'allow-missing' | 'skip-missing';
-
-export interface SignatureSummary {
-  status: RpmVerification['status'];
-  signers: string[];
-  /** Signed by one of the keys the policy lists (or any trusted key when it lists none). */
-  trusted: boolean;
-}
-
-export interface PolicyOutcome {
-  summary: SignatureSummary;
-  /** false under skip-missing for a package without a listed signature. */
-  include: boolean;
-}
 
 /** Public keys packages may be signed with: the metadata keyring's and those added as trusted. */
 export async function trustedKeys(keyring: Pick<Keyring, 'list'>, store: BlobStore): Promise<string[]> {
