@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -33,6 +33,12 @@
  *   --pushers 4            concurrent pushers of the second series
  * sqlite (bench/sqlite.ts; .bench/results-sqlite.json), on the 10,000-RPM set:
  *   --sqlite-runs 3        measured createrepo_c/sqliterepo_c runs and push+rebuild runs (after one warm-up)
+ * Serving (bench/serve.ts; .bench/results-serve.json): wrk against repod and nginx on the same files
+ * (needs wrk and nginx: apt-get install wrk nginx-light):
+ *   --serve-seconds 5      length of each measurement (after a 1 s warm-up)
+ *   --serve-connections 64 wrk connections
+ *   --serve-workers 1,2    REPOD_WORKERS values to measure
+ *   --serve-baseline DIR   also measure an older checkout of repod (with its node_modules)
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -47,6 +53,7 @@ import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
 import { runRevisionsBench } from './revisions.ts';
 import { benchRpmSize, type RpmBenchOptions, type RpmSizeResult } from './rpm.ts';
+import { runServeBench } from './serve.ts';
 import { runSqliteBench } from './sqlite.ts';
 
 const { values } = parseArgs({
@@ -69,6 +76,10 @@ const { values } = parseArgs({
     pushers: { type: 'string', default: '4' },
     'sqlite-runs': { type: 'string', default: '3' },
     'deb-runs': { type: 'string', default: '5' },
+    'serve-seconds': { type: 'string', default: '5' },
+    'serve-connections': { type: 'string', default: '64' },
+    'serve-workers': { type: 'string', default: '1,2' },
+    'serve-baseline': { type: 'string' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -81,7 +92,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -283,4 +294,19 @@ if (only.has('revisions') || only.has('sqlite')) {
     await mkdir(benchDir, { recursive: true });
     await writeFile(join(benchDir, 'results-sqlite.json'), JSON.stringify(sq.json, null, 2) + '\n');
   }
+}
+
+if (only.has('serve')) {
+  const serve = await runServeBench({
+    rpmsDir: join(benchDir, 'serve-rpms'),
+    seconds: int('serve-seconds', values['serve-seconds'], 1),
+    connections: int('serve-connections', values['serve-connections'], 1),
+    workers: (values['serve-workers'] ?? '1').split(',').map((s) => int('serve-workers', s.trim(), 1)),
+    baseline: values['serve-baseline'] ?? null,
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(serve.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-serve.json'), JSON.stringify(serve.json, null, 2) + '\n');
 }

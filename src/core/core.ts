@@ -7,6 +7,7 @@ import type { Renderer } from '../render/render-cache.ts';
 import type { ExtraRecordsFactory } from '../render/rpm-files.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Keyring } from '../signing/keyring.ts';
+import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 
 /** The services every shell (HTTP routes, CLI) works through; built by a runtime's composition root. */
 export interface Core {
@@ -14,6 +15,8 @@ export interface Core {
   distributions: Distributions;
   repository: Repository;
   renderer: Renderer;
+  /** Hot immutable files in memory: rendered metadata by sha256 and small packages by pool key. */
+  hotFiles: ImmutableBytesCache;
   keyring: Keyring;
   tokens: Tokens;
   users: Users;

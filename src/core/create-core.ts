@@ -9,6 +9,7 @@ import { Renderer } from '../render/render-cache.ts';
 import { sqliteRecords } from '../render/rpm-sqlite.ts';
 import { Repository } from '../revisions/repository.ts';
 import { Keyring } from '../signing/keyring.ts';
+import { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
 import type { Core } from './core.ts';
 
@@ -65,16 +66,20 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   const tokens = new Tokens(caps, users);
   await tokens.configure({ adminToken: config.adminToken, adminPassword: config.adminPassword });
   const bootstrapToken = await tokens.bootstrap();
+  const settings: Settings = { ...DEFAULT_SETTINGS, ...config.settings };
+  const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes });
+  const repository = new Repository(caps, { refTtlMs: config.refTtlMs ?? 1000 });
   const core: Core = {
     caps,
     distributions,
-    repository: new Repository(caps, { refTtlMs: config.refTtlMs ?? 1000 }),
-    renderer: new Renderer(caps),
+    repository,
+    renderer: new Renderer(caps, hotFiles),
+    hotFiles,
     keyring,
     tokens,
     users,
     ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql) } : {}),
-    settings: { ...DEFAULT_SETTINGS, ...config.settings },
+    settings,
   };
   return { core, bootstrapToken, signingKeyGenerated };
 }

@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
+import type { CachedBytes, ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
+import { ByteLruCache } from '../util/byte-lru-cache.ts';
 
 /**
  * Answers for the three kinds of things clients download: small documents from a render,
@@ -29,34 +31,61 @@ export function contentTypeFor(path: string): string {
   return 'text/plain; charset=utf-8';
 }
 
-export function serveDocument(c: Context, path: string, text: string, etag: string, lastModified: Date): Response {
+/**
+ * Encoded documents by their text: a warm entry point is answered without encoding it again.
+ * Bounded by bytes like every cache of a server; a new revision's documents push out the old ones.
+ */
+const encoded = new ByteLruCache<string, Uint8Array<ArrayBuffer>>(4 * 1024 * 1024, (bytes) => bytes.length);
+function encode(text: string): Uint8Array<ArrayBuffer> {
+  let bytes = encoded.get(text);
+  if (!bytes) {
+    bytes = new TextEncoder().encode(text);
+    encoded.set(text, bytes);
+  }
+  return bytes;
+}
+
+export function serveDocument(c: Context, path: string, text: string, etag: string, lastModified: Date, cacheControl = REVALIDATE): Response {
   const headers: Record<string, string> = {
     'content-type': contentTypeFor(path),
     etag,
     'last-modified': lastModified.toUTCString(),
-    'cache-control': REVALIDATE,
+    'cache-control': cacheControl,
   };
   // ETag only: two revisions published within one second share a Last-Modified second, and a
   // client revalidating with If-Modified-Since (apt does) must not keep the older index.
   if (notModified(c, etag)) return new Response(null, { status: 304, headers });
-  const body = new TextEncoder().encode(text);
+  const body = encode(text);
   headers['content-length'] = String(body.length);
   return new Response(c.req.method === 'HEAD' ? null : body, { status: 200, headers });
 }
 
-export function serveImmutable(c: Context, path: string, size: number, etag: string, lastModified: Date, body: () => ReadableStream<Uint8Array>): Response {
+/**
+ * A content-addressed file: its bytes when they are in memory (a small hot file), otherwise a
+ * stream made only when the response has a body.
+ */
+export function serveImmutable(
+  c: Context,
+  path: string,
+  size: number,
+  etag: string,
+  lastModified: Date,
+  body: Uint8Array | (() => ReadableStream<Uint8Array>),
+  cacheControl = IMMUTABLE,
+): Response {
   const headers: Record<string, string> = {
     'content-type': contentTypeFor(path),
     etag,
     'last-modified': lastModified.toUTCString(),
-    'cache-control': IMMUTABLE,
+    'cache-control': cacheControl,
     'content-length': String(size),
   };
   if (notModified(c, etag)) {
     delete headers['content-length'];
     return new Response(null, { status: 304, headers });
   }
-  return new Response(c.req.method === 'HEAD' ? null : body(), { status: 200, headers });
+  if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers });
+  return new Response(body instanceof Uint8Array ? asBody(body) : body(), { status: 200, headers });
 }
 
 function parseRange(header: string | undefined, size: number): ByteRange | 'invalid' | null {
@@ -75,36 +104,70 @@ function parseRange(header: string | undefined, size: number): ByteRange | 'inva
 }
 
 /**
- * A package file: a redirect to a presigned URL where the store can presign, otherwise streamed
- * with Range, ETag and Last-Modified support.
+ * A package file: a redirect to a presigned URL where the store can presign, otherwise sent with
+ * Range, ETag and Last-Modified support: from memory when it is small (read once, kept in
+ * `hotFiles` by its content-addressed key), streamed from the store when it is not.
  */
-export async function serveBlob(c: Context, store: BlobStore, key: string, fileName: string, presignSeconds: number): Promise<Response> {
+export async function serveBlob(c: Context, store: BlobStore, key: string, fileName: string, presignSeconds: number, hotFiles?: ImmutableBytesCache): Promise<Response> {
   if (store.capabilities.presign && store.presign) {
     const url = await store.presign(key, { expiresInSeconds: presignSeconds, filename: fileName, contentType: contentTypeFor(fileName) });
     return new Response(null, { status: 302, headers: { location: url, 'cache-control': 'private, max-age=60' } });
   }
+  const missing = () => c.json({ status: 'error', error: 'not_found', message: `${fileName} is missing from the store` }, 404);
+  const hot = hotFiles?.get(key);
+  if (hot) return blobFromMemory(c, fileName, hot);
   const info = await store.head(key);
-  if (!info) return c.json({ status: 'error', error: 'not_found', message: `${fileName} is missing from the store` }, 404);
-  const etag = `"${info.etag.replaceAll('"', '')}"`;
+  if (!info) return missing();
+  if (hotFiles?.fits(info.size) && c.req.method === 'GET') {
+    const loaded = await hotFiles.load(key, () => store.get(key));
+    if (loaded) return blobFromMemory(c, fileName, loaded);
+  }
+  return blobResponse(c, fileName, info.size, info.etag, info.lastModified, async (range) => {
+    const object = await store.get(key, range ? { range } : undefined);
+    return object ? object.body : missing();
+  });
+}
+
+function blobFromMemory(c: Context, fileName: string, entry: CachedBytes): Promise<Response> {
+  const { bytes } = entry;
+  return blobResponse(c, fileName, bytes.length, entry.etag, entry.lastModified, async (range) => (range ? bytes.subarray(range.start, range.end + 1) : bytes));
+}
+
+/** The headers, conditional answers and ranges of a package response, over any source of its bytes. */
+async function blobResponse(
+  c: Context,
+  fileName: string,
+  size: number,
+  storeEtag: string,
+  lastModified: Date,
+  body: (range: { start: number; end: number } | null) => Promise<Uint8Array | ReadableStream<Uint8Array> | Response>,
+): Promise<Response> {
+  const etag = `"${storeEtag.replaceAll('"', '')}"`;
   const headers: Record<string, string> = {
     'content-type': contentTypeFor(fileName),
     etag,
-    'last-modified': info.lastModified.toUTCString(),
+    'last-modified': lastModified.toUTCString(),
     'accept-ranges': 'bytes',
     'cache-control': IMMUTABLE,
   };
-  if (notModified(c, etag, info.lastModified)) return new Response(null, { status: 304, headers });
+  if (notModified(c, etag, lastModified)) return new Response(null, { status: 304, headers });
   const ifRange = c.req.header('if-range');
-  const range = ifRange && ifRange !== etag ? null : parseRange(c.req.header('range'), info.size);
+  const range = ifRange && ifRange !== etag ? null : parseRange(c.req.header('range'), size);
   if (range === 'invalid') {
-    return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${info.size}` } });
+    return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${size}` } });
   }
-  const length = range ? range.end! - range.start + 1 : info.size;
+  const bounds = range ? { start: range.start, end: range.end! } : null;
+  const length = bounds ? bounds.end - bounds.start + 1 : size;
   headers['content-length'] = String(length);
-  if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${info.size}`;
-  const status = range ? 206 : 200;
+  if (bounds) headers['content-range'] = `bytes ${bounds.start}-${bounds.end}/${size}`;
+  const status = bounds ? 206 : 200;
   if (c.req.method === 'HEAD') return new Response(null, { status, headers });
-  const object = await store.get(key, range ? { range } : undefined);
-  if (!object) return c.json({ status: 'error', error: 'not_found', message: `${fileName} is missing from the store` }, 404);
-  return new Response(object.body, { status, headers });
+  const content = await body(bounds);
+  if (content instanceof Response) return content;
+  return new Response(content instanceof Uint8Array ? asBody(content) : content, { status, headers });
+}
+
+/** Bytes read from a store are backed by a plain ArrayBuffer (never a shared one): a valid body. */
+function asBody(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
 }

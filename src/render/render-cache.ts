@@ -2,6 +2,7 @@ import { layout } from '../bucket/layout.ts';
 import type { ByHashPointer, RenderedFile, RenderManifest } from '../bucket/render-manifest.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { PreconditionFailedError } from '../errors.ts';
+import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
 import { LruCache } from '../util/lru-cache.ts';
@@ -18,7 +19,11 @@ export class Renderer {
   /** What the last renders hashed, for the next render of the same files to resume from. */
   readonly carry = new HashCarry();
 
-  constructor(private readonly caps: Capabilities) {}
+  constructor(
+    private readonly caps: Capabilities,
+    /** Where the bytes of small rendered files stay once assembled (see bytes()). */
+    private readonly hotFiles?: ImmutableBytesCache,
+  ) {}
 
   /** `keyset` names the signing keys: after a key rotation every view is signed anew. */
   async view(dist: string, revisionId: string, view: string, keyset: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
@@ -66,6 +71,18 @@ export class Renderer {
   async pointer(dist: string, sha256: string): Promise<ByHashPointer | null> {
     if (!/^[0-9a-f]{64}$/.test(sha256)) return null;
     return (await getJson<ByHashPointer>(this.caps.store, layout.renderByHash(dist, sha256)))?.value ?? null;
+  }
+
+  /**
+   * The whole bytes of a rendered file small enough to keep in memory, assembled from its segments
+   * once and then served from memory: a file is named by its sha256, so the same hash is the same
+   * bytes whatever revision lists it. Null for a file that should stream (too large, no cache).
+   */
+  async bytes(file: RenderedFile): Promise<Uint8Array | null> {
+    const sha = file.checksums.sha256;
+    if (!this.hotFiles || !sha || !this.hotFiles.fits(file.size)) return null;
+    const entry = await this.hotFiles.load(`render/${sha}`, async () => ({ body: this.stream(file), etag: sha, lastModified: new Date(0) }));
+    return entry?.bytes ?? null;
   }
 
   /** The bytes of a rendered file, streamed segment by segment from the chunks. */

@@ -62,6 +62,8 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     settings: {
       ...(env.REPOD_MAX_UPLOAD_BYTES ? { maxUploadBytes: Number(env.REPOD_MAX_UPLOAD_BYTES) } : {}),
       ...(env.REPOD_PRESIGN_SECONDS ? { presignSeconds: Number(env.REPOD_PRESIGN_SECONDS) } : {}),
+      ...(env.REPOD_CACHE_BYTES ? { cacheBytes: Number(env.REPOD_CACHE_BYTES) } : {}),
+      ...(env.REPOD_CACHE_MAX_FILE_BYTES ? { cacheMaxFileBytes: Number(env.REPOD_CACHE_MAX_FILE_BYTES) } : {}),
     },
     loadSql: loadSqlJs,
   });

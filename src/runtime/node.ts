@@ -1,26 +1,44 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../http/app.ts';
+import { clusterWorkerId, isClusterWorker, superviseWorkers, workerCount } from './node-cluster.ts';
 import { buildNodeCore, jsonLog } from './node-core.ts';
 
-/** `npm start`: serves the store named by REPOD_STORAGE (default file:./data) on REPOD_PORT (8080). */
+/**
+ * `npm start`: serves the store named by REPOD_STORAGE (default file:./data) on REPOD_PORT (8080),
+ * in one process or, with REPOD_WORKERS=N, in N worker processes sharing the port.
+ */
 const env = process.env;
+const workers = workerCount(env.REPOD_WORKERS);
+// The first core of a fresh store bootstraps it (signing key, admin token): do it here, once,
+// before any worker starts, so the token is printed by one process and workers find a ready store.
 const { core, bootstrapToken, signingKeyGenerated } = await buildNodeCore(env);
-const app = createApp(core, { accessLog: env.REPOD_ACCESS_LOG === '1' });
-const port = Number(env.REPOD_PORT ?? 8080);
-const hostname = env.REPOD_HOST ?? '0.0.0.0';
-
 const signer = await core.keyring.signer();
 if (signingKeyGenerated) jsonLog('generated a new metadata signing key', { fingerprints: signer.fingerprints });
 if (bootstrapToken) {
   // Printed once, on the first start of a fresh store: only its hash is kept.
   process.stdout.write(`\nrepod: admin token (shown once, store it now): ${bootstrapToken}\n\n`);
 }
-const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-  jsonLog('repod listening', { url: `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${info.port}`, storage: core.caps.store.driver, keys: signer.fingerprints });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    server.close();
-    process.exit(0);
+
+if (workers > 1 && !isClusterWorker()) {
+  jsonLog('repod starting workers', { workers, storage: core.caps.store.driver });
+  superviseWorkers(workers, jsonLog);
+} else {
+  const app = createApp(core, { accessLog: env.REPOD_ACCESS_LOG === '1' });
+  const port = Number(env.REPOD_PORT ?? 8080);
+  const hostname = env.REPOD_HOST ?? '0.0.0.0';
+  const worker = clusterWorkerId();
+  const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+    jsonLog('repod listening', {
+      url: `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${info.port}`,
+      storage: core.caps.store.driver,
+      keys: signer.fingerprints,
+      ...(worker === null ? {} : { worker, pid: process.pid }),
+    });
   });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      server.close();
+      process.exit(0);
+    });
+  }
 }

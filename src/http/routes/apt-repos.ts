@@ -17,7 +17,7 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
  * downloads /repos/pool/<component>/<prefix>/<source>/<file>. A pinned revision is
  * `deb http://HOST/revisions/<dist>/<id> <codename> main`, a tag `deb http://HOST/tags/<dist>/<tag> ...`.
  */
-export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
+export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFiles' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
   repos: Hono;
   revisions: Hono;
   tags: Hono;
@@ -35,17 +35,16 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyri
     const lastModified = new Date(revision.created);
     const document = manifest.documents[path];
     if (document !== undefined) {
-      const response = serveDocument(c, path, document, `"${revision.id}-${path}"`, lastModified);
-      if (pinned) response.headers.set('cache-control', IMMUTABLE);
-      return response;
+      // InRelease, Release, Release.gpg move with the distribution; a pinned revision's never do.
+      return serveDocument(c, path, document, `"${revision.id}-${path}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE);
     }
     const file = await findAptFile(core, dist, manifest, path);
     if (!file) throw new NotFoundError(`no such file: dists/${dist.name}/${path}`);
     const etag = file.checksums.sha256 ? `"${file.checksums.sha256}"` : `"${revision.id}-${file.path}"`;
-    const response = serveImmutable(c, file.path, file.size, etag, lastModified, () => core.renderer.stream(file));
+    const bytes = await core.renderer.bytes(file);
     // Only by-hash paths (and pinned revisions) never change; .../Packages.gz does with every revision.
-    if (!pinned && !path.includes('/by-hash/')) response.headers.set('cache-control', REVALIDATE);
-    return response;
+    const cacheControl = pinned || path.includes('/by-hash/') ? IMMUTABLE : REVALIDATE;
+    return serveImmutable(c, file.path, file.size, etag, lastModified, bytes ?? (() => core.renderer.stream(file)), cacheControl);
   };
 
   // Pool paths are shared by every APT distribution; a private one makes the shared pool private.
@@ -54,7 +53,7 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyri
     const path = `pool/${pathAfter(c.req.path, prefix)}`;
     const sha256 = await aptPoolFile(core, path);
     if (!sha256) throw new NotFoundError(`no package at ${path}`, 'package_not_found');
-    return serveBlob(c, core.caps.store, layout.pool(sha256), path.slice(path.lastIndexOf('/') + 1), core.settings.presignSeconds);
+    return serveBlob(c, core.caps.store, layout.pool(sha256), path.slice(path.lastIndexOf('/') + 1), core.settings.presignSeconds, core.hotFiles);
   };
 
   const repos = new Hono();

@@ -7,7 +7,7 @@ import { NotFoundError } from '../../errors.ts';
 import type { RpmVariant } from '../../ingest/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../render/rpm-files.ts';
 import { requireReader } from '../auth.ts';
-import { IMMUTABLE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
@@ -18,7 +18,7 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
  *   /revisions/<dist>/<id>/hashed/<arch>/...      hashed variant of a pinned revision
  * Below each: repodata/<file> and the package hrefs of primary.xml.
  */
-export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
+export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'hotFiles' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
   repos: Hono;
   hashed: Hono;
   revisions: Hono;
@@ -38,13 +38,13 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
     const lastModified = new Date(revision.created);
     const document = manifest.documents[`repodata/${name}`];
     if (document !== undefined) {
-      const response = serveDocument(c, name, document, `"${revision.id}-${variant}-${arch}-${name}"`, lastModified);
-      if (pinned) response.headers.set('cache-control', IMMUTABLE);
-      return response;
+      // An entry point (repomd.xml and its signature) moves with the distribution; a pinned one never does.
+      return serveDocument(c, name, document, `"${revision.id}-${variant}-${arch}-${name}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE);
     }
     const file = await findRpmMetadataFile(core, dist, manifest, arch, name, variant);
     if (!file) throw new NotFoundError(`no such metadata file: ${name}`);
-    return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, () => core.renderer.stream(file));
+    const bytes = await core.renderer.bytes(file);
+    return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, bytes ?? (() => core.renderer.stream(file)));
   };
 
   const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant) => {
@@ -52,7 +52,7 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
     if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
     const entry = await findRpmPackage(core, revision, arch, href, variant);
     if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
-    return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds);
+    return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds, core.hotFiles);
   };
 
   const repos = new Hono();
