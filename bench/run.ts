@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -39,6 +39,10 @@
  *   --serve-connections 64 wrk connections
  *   --serve-workers 1,2    REPOD_WORKERS values to measure
  *   --serve-baseline DIR   also measure an older checkout of repod (with its node_modules)
+ * Per-file ingest (bench/ingest.ts; .bench/results-ingest.json): uploads one per request, group
+ * commit on and off, beside createrepo_c's full run on the same files:
+ *   --ingest-files 2000    RPMs uploaded (5000 for the larger figure)
+ *   --ingest-clients 8     concurrent uploaders
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -48,6 +52,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
 import { runAptBench } from './apt.ts';
 import { runDebReadBench } from './deb-read.ts';
+import { runIngestBench } from './ingest.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
@@ -80,6 +85,8 @@ const { values } = parseArgs({
     'serve-connections': { type: 'string', default: '64' },
     'serve-workers': { type: 'string', default: '1,2' },
     'serve-baseline': { type: 'string' },
+    'ingest-files': { type: 'string', default: '2000' },
+    'ingest-clients': { type: 'string', default: '8' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -92,7 +99,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -294,6 +301,20 @@ if (only.has('revisions') || only.has('sqlite')) {
     await mkdir(benchDir, { recursive: true });
     await writeFile(join(benchDir, 'results-sqlite.json'), JSON.stringify(sq.json, null, 2) + '\n');
   }
+}
+
+if (only.has('ingest')) {
+  const ingest = await runIngestBench({
+    workDir: options.workDir,
+    rpmsDir: join(benchDir, 'rpms'),
+    files: int('ingest-files', values['ingest-files'], 1),
+    clients: int('ingest-clients', values['ingest-clients'], 1),
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(ingest.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify(ingest.json, null, 2) + '\n');
 }
 
 if (only.has('serve')) {

@@ -27,6 +27,17 @@ export interface ChangeItem {
 
 import type { StreamSpec } from './chunk.ts';
 
+/**
+ * One change of a revision that group commit made of several concurrent changes: who made it, what
+ * they said and what it changed, applied in this order.
+ */
+export interface RevisionPart {
+  author: string;
+  message: string;
+  added: ChangeItem[];
+  removed: ChangeItem[];
+}
+
 export interface Revision {
   format: 1;
   kind: 'rpm' | 'apt';
@@ -41,6 +52,11 @@ export interface Revision {
   message: string;
   streams: StreamSpec[];
   changes: { added: ChangeItem[]; removed: ChangeItem[] };
+  /**
+   * Set when the revision joins several changes (group commit), in the order they applied;
+   * `author`, `message` and `changes` then sum them up. Optional: older readers ignore it.
+   */
+  parts?: RevisionPart[];
   /** Set on a rollback: the revision whose package set this one restores. */
   restoredFrom?: string;
   packageCount: number;

@@ -5,6 +5,7 @@ import type { Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import type { ExtraRecordsFactory } from '../render/rpm-files.ts';
+import type { ChangeCommitter } from '../revisions/publish-group.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
@@ -14,6 +15,8 @@ export interface Core {
   caps: Capabilities;
   distributions: Distributions;
   repository: Repository;
+  /** Publishes uploads, builds and removals, concurrent ones of a distribution together. */
+  committer: ChangeCommitter;
   renderer: Renderer;
   /** Hot immutable files in memory: rendered metadata by sha256 and small packages by pool key. */
   hotFiles: ImmutableBytesCache;

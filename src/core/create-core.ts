@@ -7,6 +7,7 @@ import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import { RepodError } from '../errors.ts';
 import { Renderer } from '../render/render-cache.ts';
 import { sqliteRecords } from '../render/rpm-sqlite.ts';
+import { changeCommitter } from '../revisions/publish-group.ts';
 import { Repository } from '../revisions/repository.ts';
 import { Keyring } from '../signing/keyring.ts';
 import { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
@@ -28,6 +29,8 @@ export interface CoreConfig {
   /** The operator vouches that only this process writes (a store without conditional writes). */
   singleWriter?: boolean;
   refTtlMs?: number;
+  /** Concurrent changes to one distribution join one publish; false publishes each alone (to compare). */
+  groupCommit?: boolean;
   settings?: Partial<Settings>;
   /** The runtime's sql.js, where it has one: RPM views then carry sqlite databases. */
   loadSql?: () => Promise<SqlJsStatic>;
@@ -73,6 +76,7 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     caps,
     distributions,
     repository,
+    committer: changeCommitter(repository, { enabled: config.groupCommit ?? true }),
     renderer: new Renderer(caps, hotFiles),
     hotFiles,
     keyring,

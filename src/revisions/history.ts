@@ -16,6 +16,8 @@ export interface RevisionSummary {
   packageCount: number;
   added: number;
   removed: number;
+  /** A grouped revision's changes (group commit), in the order they applied: who did what. */
+  parts?: Array<{ author: string; message: string; added: number; removed: number }>;
   restoredFrom?: string;
 }
 
@@ -30,6 +32,7 @@ export function summary(r: Revision): RevisionSummary {
     packageCount: r.packageCount,
     added: r.changes.added.length,
     removed: r.changes.removed.length,
+    ...(r.parts ? { parts: r.parts.map((p) => ({ author: p.author, message: p.message, added: p.added.length, removed: p.removed.length })) } : {}),
     ...(r.restoredFrom ? { restoredFrom: r.restoredFrom } : {}),
   };
 }

@@ -2,7 +2,6 @@ import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
 import { joinKey, namePrefix, splitKey } from '../bucket/keys.ts';
 import { layout } from '../bucket/layout.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
-import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
@@ -10,21 +9,22 @@ import { NotFoundError, RepodError } from '../errors.ts';
 import { versionWithoutEpoch } from '../formats/deb/version.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
 import { acceptedByDistribution } from '../ingest/accepted.ts';
-import { APT_STREAMS } from '../ingest/apt-entry.ts';
 import { commitDeb, commitRpm, entryFromRecord } from '../ingest/commit.ts';
 import { noDuplicates } from '../ingest/duplicates.ts';
 import { type Candidate, type IngestStep, type IngestTarget, runIngestSteps, type SignatureSummary, stagedCandidate, storedCandidate } from '../ingest/pipeline.ts';
-import { RPM_STREAMS, rpmKeyFromFileName } from '../ingest/rpm-entry.ts';
+import { rpmKeyFromFileName } from '../ingest/rpm-entry.ts';
 import { signaturePolicy } from '../ingest/signature-policy.ts';
 import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import { putJson } from '../storage/objects.ts';
+import type { PackageState, ResolveChange } from './compose-group.ts';
+import type { ChangeCommitter } from './publish-group.ts';
 import type { Repository } from './repository.ts';
 
 const COMMIT_CONCURRENCY = 8;
 
 /** What publishing a change uses. */
-export type PublishServices = { caps: Capabilities; distributions: Distributions; repository: Repository; keyring: Keyring; settings: Settings };
+export type PublishServices = { caps: Capabilities; distributions: Distributions; repository: Repository; committer: ChangeCommitter; keyring: Keyring; settings: Settings };
 
 export interface PackageResult {
   package: string;
@@ -100,7 +100,7 @@ function infoOf(record: PackageRecord, entry: EntryWithSegments): Omit<PackageRe
 }
 
 /** Keys a removal names, resolved on the revision it applies to. */
-async function resolveRemovals(repository: Repository, dist: Distribution, parent: Revision | null, specs: string[], component: string): Promise<string[]> {
+async function resolveRemovals(state: PackageState, dist: Distribution, specs: string[], component: string): Promise<string[]> {
   const keys: string[] = [];
   for (const spec of specs) {
     if (dist.kind === 'rpm') {
@@ -112,7 +112,7 @@ async function resolveRemovals(repository: Repository, dist: Distribution, paren
     const m = /^([^_/]+)_([^_/]+)_([^_/.]+)(?:\.u?d?deb)?$/.exec(spec);
     if (!m) throw new RepodError('invalid_request', `${JSON.stringify(spec)} is not name_version_arch`, { status: 400 });
     const [, name, version, arch] = m;
-    const found = parent ? await repository.findEntries(parent, joinKey(component, name, arch, '')) : [];
+    const found = await state.findEntries(joinKey(component, name, arch, ''));
     const match = found.filter((e) => {
       const v = splitKey(e.key)[3];
       return v === version || versionWithoutEpoch(v) === version;
@@ -124,10 +124,9 @@ async function resolveRemovals(repository: Repository, dist: Distribution, paren
 }
 
 /** Keys of every published version of the named packages. */
-async function entriesNamed(repository: Repository, dist: Distribution, parent: Revision | null, names: string[], component: string): Promise<IndexEntry[]> {
-  if (!parent) return [];
+async function entriesNamed(state: PackageState, dist: Distribution, names: string[], component: string): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
-  for (const name of names) out.push(...(await repository.findEntries(parent, namePrefix(dist.kind, name, component))));
+  for (const name of names) out.push(...(await state.findEntries(namePrefix(dist.kind, name, component))));
   return out;
 }
 
@@ -204,7 +203,7 @@ function changeMessage(labels: string[], input: BuildInput): string {
  * and staged objects are removed on every failure.
  */
 export async function publishBuild(services: PublishServices, distName: string | undefined, input: BuildInput, options: BuildOptions): Promise<BatchResult> {
-  const { caps, repository } = services;
+  const { caps } = services;
   let uploads = (input.staged ?? []).map((s) => stagedCandidate(s, ''));
   let target: IngestTarget;
   let stored: Candidate[];
@@ -228,37 +227,34 @@ export async function publishBuild(services: PublishServices, distName: string |
   const skipped = new Set(committed.filter((_, i) => uploads[i].signature?.include === false).map((c) => c.entry.entry.key));
   const all = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))].filter((c) => !skipped.has(c.entry.entry.key));
   const adding = new Set(all.map((c) => c.entry.entry.key));
-  const result = await repository.publish(
-    dist.name,
-    dist.kind === 'rpm' ? 'rpm' : 'apt',
-    dist.kind === 'rpm' ? RPM_STREAMS : APT_STREAMS,
-    async (parent) => {
-      // A package both removed and added by one change stays (unchanged if the bytes are the same).
-      const remove = new Set<string>();
-      for (const key of await resolveRemovals(repository, dist, parent, input.remove ?? [], component)) if (!adding.has(key)) remove.add(key);
-      for (const e of await entriesNamed(repository, dist, parent, input.replaceNames ?? [], component)) if (!adding.has(e.key)) remove.add(e.key);
-      return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
-    },
-    {
-      author: options.author,
-      message:
-        options.message ??
-        changeMessage(
-          all.map((c) => c.entry.entry.label),
-          input,
-        ),
-    },
-  );
-  const added = new Set(result.compose.added.map((e) => e.id));
+  // Resolved on the state the change applies to: the parent plus the changes before it in its group.
+  const resolve: ResolveChange = async (state) => {
+    // A package both removed and added by one change stays (unchanged if the bytes are the same).
+    const remove = new Set<string>();
+    for (const key of await resolveRemovals(state, dist, input.remove ?? [], component)) if (!adding.has(key)) remove.add(key);
+    for (const e of await entriesNamed(state, dist, input.replaceNames ?? [], component)) if (!adding.has(e.key)) remove.add(e.key);
+    return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
+  };
+  const meta = {
+    author: options.author,
+    message:
+      options.message ??
+      changeMessage(
+        all.map((c) => c.entry.entry.label),
+        input,
+      ),
+  };
+  const { revision, outcome } = await services.committer.submit(dist.name, { dist, resolve, meta });
+  const added = new Set(outcome.added.map((e) => e.id));
   return {
-    status: result.changed ? 'published' : 'unchanged',
+    status: outcome.added.length + outcome.removed.length > 0 ? 'published' : 'unchanged',
     distribution: dist.name,
-    revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
+    revision: revision ? { id: revision.id, number: revision.number } : null,
     packages: [
       ...all.map(({ info }) => ({ ...info, status: added.has(info.sha256) ? ('published' as const) : ('unchanged' as const) })),
       ...committed.filter((c) => skipped.has(c.entry.entry.key)).map(({ info }) => ({ ...info, status: 'skipped' as const })),
     ],
-    removed: result.compose.removed.map((e) => ({ label: e.label, filename: e.file, sha256: e.id })),
+    removed: outcome.removed.map((e) => ({ label: e.label, filename: e.file, sha256: e.id })),
   };
 }
 

@@ -1,7 +1,7 @@
 import { type ChunkIndex, decodeChunk, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
 import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';
 import { layout } from '../bucket/layout.ts';
-import { type ChunkRef, changeItem, type Ref, type Revision, revisionId } from '../bucket/revision.ts';
+import { type ChunkRef, changeItem, type Ref, type Revision, type RevisionPart, revisionId } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
@@ -11,7 +11,12 @@ import { type ChangeSet, type ComposeResult, chunkFor, compose } from './compose
 export interface PublishMeta {
   author: string;
   message: string;
+  /** A group commit's changes, each with its author and message (see RevisionPart). */
+  parts?: RevisionPart[];
 }
+
+/** Provenance known up front, or worked out after each attempt's change (a group's verdicts can differ per attempt). */
+export type PublishMetaSource = PublishMeta | (() => PublishMeta);
 
 export interface PublishResult {
   /** The new revision, or the parent when the change was already fully present. */
@@ -181,7 +186,7 @@ export class Repository {
     kind: Revision['kind'],
     streams: StreamSpec[],
     change: (parent: Revision | null) => ChangeSet | Promise<ChangeSet>,
-    meta: PublishMeta,
+    meta: PublishMetaSource,
   ): Promise<PublishResult> {
     let composed: ComposeResult | null = null;
     const { revision, changed, attempts } = await this.advance(dist, kind, streams, meta, async (parent) => {
@@ -244,7 +249,7 @@ export class Repository {
     dist: string,
     kind: Revision['kind'],
     streams: StreamSpec[],
-    meta: PublishMeta,
+    metaSource: PublishMetaSource,
     build: (parent: Revision | null) => Promise<Draft | null>,
   ): Promise<{ revision: Revision | null; changed: boolean; attempts: number }> {
     const { store } = this.caps;
@@ -255,6 +260,7 @@ export class Repository {
       if (ref && !parent) throw new RepodError('missing_object', `revision ${ref.revision} of ${dist} is missing`, { status: 500 });
       const draft = await build(parent);
       if (!draft) return { revision: parent, changed: false, attempts: attempt };
+      const meta = typeof metaSource === 'function' ? metaSource() : metaSource;
       // Everything the revision points at is written before the ref moves.
       await Promise.all(draft.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)));
       const number = (parent?.number ?? 0) + 1;
@@ -270,6 +276,7 @@ export class Repository {
         message: meta.message,
         streams,
         changes: draft.changes,
+        ...(meta.parts ? { parts: meta.parts } : {}),
         ...(draft.restoredFrom ? { restoredFrom: draft.restoredFrom } : {}),
         packageCount: draft.chunks.reduce((n, c) => n + c.count, 0),
         chunks: draft.chunks,

@@ -59,6 +59,7 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     adminPassword: env.REPOD_ADMIN_PASSWORD,
     singleWriter: env.REPOD_SINGLE_WRITER === '1',
     refTtlMs: env.REPOD_REF_TTL_MS ? Number(env.REPOD_REF_TTL_MS) : undefined,
+    groupCommit: env.REPOD_GROUP_COMMIT !== '0',
     settings: {
       ...(env.REPOD_MAX_UPLOAD_BYTES ? { maxUploadBytes: Number(env.REPOD_MAX_UPLOAD_BYTES) } : {}),
       ...(env.REPOD_PRESIGN_SECONDS ? { presignSeconds: Number(env.REPOD_PRESIGN_SECONDS) } : {}),

@@ -19,6 +19,7 @@ import { XzDecoder } from '../../src/formats/xz/decoder.ts';
 import { createApp } from '../../src/http/app.ts';
 import { stagePackage } from '../../src/ingest/stage.ts';
 import { renderRpmView } from '../../src/render/rpm-view.ts';
+import { summary } from '../../src/revisions/history.ts';
 import { publishBatch } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { bytesStream } from '../../src/storage/objects.ts';
@@ -87,6 +88,22 @@ describe('storage format v1', () => {
       checked++;
     }
     assert.ok(checked >= 10);
+  });
+
+  it('a grouped revision (group commit) keeps each change as a part, and matches the schema without it too', async () => {
+    const grouped = JSON.parse(await readFile(join(REPO_ROOT, 'revisions/samples/v1/group-commit/revision.json'), 'utf8')) as Revision;
+    assert.ok(ajv.validate('revision.schema.json', grouped), ajv.errorsText());
+    // A reader that predates parts sees a whole revision: the sums are its author, message and changes.
+    const { parts, ...older } = grouped;
+    assert.ok(ajv.validate('revision.schema.json', older), ajv.errorsText());
+    assert.deepEqual(
+      parts?.map((p) => p.author),
+      ['ci-builder', 'alice'],
+    );
+    assert.deepEqual(summary(grouped).parts, [
+      { author: 'ci-builder', message: 'upload hello-doc-2.1-1.noarch', added: 1, removed: 0 },
+      { author: 'alice', message: 'remove animaniacs', added: 0, removed: 1 },
+    ]);
   });
 
   it('segmented objects have valid headers; chunk groups are gzip members of package elements', async () => {

@@ -11,6 +11,7 @@ import type { Revision } from '../../src/bucket/revision.ts';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { stagePackage } from '../../src/ingest/stage.ts';
+import { entriesOf } from '../../src/revisions/history.ts';
 import { publishBatch } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { bytesStream } from '../../src/storage/objects.ts';
@@ -36,8 +37,9 @@ async function chain(core: Core, dist: string): Promise<Revision[]> {
 
 function raceSuite(name: string, env: () => Promise<Record<string, string>>, skip: string | false = false) {
   describe(`concurrent publishing (${name})`, { skip }, () => {
-    it('20 racing publishers on two servers: every package lands, no revision is lost', async () => {
-      const e = await env();
+    // Group commit off: every publish is its own revision, so the compare-and-swap retry alone must land them all.
+    it('20 racing publishers on two servers, one revision each: every package lands, no revision is lost', async () => {
+      const e = { ...(await env()), REPOD_GROUP_COMMIT: '0' };
       const a = (await buildNodeCore({ ...e, REPOD_ADMIN_TOKEN: 't' }, () => undefined)).core;
       const b = (await buildNodeCore({ ...e, REPOD_ADMIN_TOKEN: 't' }, () => undefined)).core;
       const results = await Promise.all(
@@ -62,6 +64,37 @@ function raceSuite(name: string, env: () => Promise<Record<string, string>>, ski
       }
       const names = (await a.repository.chunkIndex(revisions[0].chunks[0].id)).entries.map((e) => e.label).sort();
       assert.equal(names.length, 20);
+    });
+
+    // Group commit on: each server joins its concurrent publishes, and the two servers' groups still race on the ref.
+    it('20 racing publishers on two servers, grouped: fewer revisions, every package lands in the revision its publisher was told', async () => {
+      const e = await env();
+      const dist = 'rocky9';
+      const a = (await buildNodeCore({ ...e, REPOD_ADMIN_TOKEN: 't' }, () => undefined)).core;
+      const b = (await buildNodeCore({ ...e, REPOD_ADMIN_TOKEN: 't' }, () => undefined)).core;
+      const results = await Promise.all(
+        rpms.slice(0, 20).map(async (path, i) => {
+          const core = i % 2 ? a : b;
+          return publishBatch(core, dist, [await stage(core, path)], { author: `writer-${i}` });
+        }),
+      );
+      assert.ok(results.every((r) => r.status === 'published'));
+      const revisions = await chain(a, dist);
+      assert.ok(revisions.length < 20, `${revisions.length} revisions for 20 publishes`);
+      assert.equal(revisions[0].packageCount, 20);
+      const byId = new Map(revisions.map((r) => [r.id, r]));
+      for (const result of results) {
+        const revision = byId.get(result.revision!.id);
+        assert.ok(revision, 'the revision a publisher was told is in the history');
+        const labels = (await entriesOf(a.repository, revision)).map((entry) => entry.id);
+        assert.ok(labels.includes(result.packages[0].sha256), 'and holds its package');
+      }
+      const authors = new Set<string>();
+      for (const r of revisions) {
+        for (const part of r.parts ?? [{ author: r.author }]) authors.add(part.author);
+        for (const c of r.chunks) assert.ok(await a.caps.store.head(`chunks/${c.id.slice(0, 2)}/${c.id}.seg`), 'every chunk it names exists');
+      }
+      assert.deepEqual([...authors].sort(), Array.from({ length: 20 }, (_, i) => `writer-${i}`).sort(), 'the history names every author');
     });
   });
 }

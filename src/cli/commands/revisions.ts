@@ -12,6 +12,8 @@ export interface RevisionSummary {
   packageCount?: number;
   added?: number | unknown[];
   removed?: number | unknown[];
+  /** A grouped revision's changes, each with its author and message. */
+  parts?: Array<{ author?: string; message?: string; added?: number | unknown[]; removed?: number | unknown[] }>;
 }
 
 export const revisions: Command = {
@@ -39,9 +41,13 @@ export const revisions: Command = {
       ctx.out.line(`${dist}: no revisions${before !== undefined ? ` before ${before}` : ''}`);
       return;
     }
+    // A grouped revision gets one row per change under its own, so every author shows.
     ctx.out.table(
       ['#', 'ID', 'CREATED', 'AUTHOR', 'PACKAGES', 'CHANGE', 'MESSAGE'],
-      list.map((r) => [r.number, shortId(r.id), formatTime(r.created), r.author, r.packageCount, change(r), r.message]),
+      list.flatMap((r) => [
+        [r.number, shortId(r.id), formatTime(r.created), r.author, r.packageCount, change(r), r.message],
+        ...(r.parts ?? []).map((p) => ['', '', '', `  ${p.author ?? '-'}`, '', change(p), p.message]),
+      ]),
     );
     if (answer.next !== null && answer.next !== undefined) {
       ctx.out.line(`(more: repod revisions --dist ${dist}${limit ? ` --limit ${limit}` : ''} --before ${answer.next})`);

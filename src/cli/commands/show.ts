@@ -37,6 +37,14 @@ export const show: Command = {
     ctx.out.line(`  author:   ${r.author ?? '-'}`);
     ctx.out.line(`  message:  ${r.message ?? '-'}`);
     ctx.out.line(`  packages: ${r.packageCount ?? r.packages?.length ?? '-'} (${change(r)})`);
+    if (r.parts?.length) {
+      ctx.out.line(`${plural(r.parts.length, 'change')} joined (group commit), in order:`);
+      for (const [i, p] of r.parts.entries()) {
+        ctx.out.line(`  ${i + 1}. ${p.author ?? '-'}: ${p.message ?? '-'} (${change(p)})`);
+        for (const a of Array.isArray(p.added) ? p.added : []) ctx.out.line(`     + ${labelOf(a)}`);
+        for (const d of Array.isArray(p.removed) ? p.removed : []) ctx.out.line(`     - ${labelOf(d)}`);
+      }
+    }
     const added = r.changes?.added ?? [];
     const removed = r.changes?.removed ?? [];
     if (added.length || removed.length) {

@@ -18,7 +18,7 @@ const MAX_FILES = 10_000;
  * (repeatable or comma-separated), `message`, `component`, `replace`; or JSON with the same
  * fields (no files).
  */
-export function buildsHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
+export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const dist = c.req.param('dist');

@@ -9,7 +9,7 @@ import { requireRole } from '../auth.ts';
 import { buildsHandler } from './builds.ts';
 
 /** `/api/v1/distributions`: what is configured, where each one stands, and removals. */
-export function distributionRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
+export function distributionRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
     const list = await Promise.all(

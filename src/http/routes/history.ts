@@ -34,7 +34,8 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
       sha256: e.id,
       ...(e.component ? { component: e.component } : {}),
     }));
-    return c.json({ ...summary(revision), changes: revision.changes, packages });
+    // A grouped revision lists each change's own packages with its author (summary only counts them).
+    return c.json({ ...summary(revision), ...(revision.parts ? { parts: revision.parts } : {}), changes: revision.changes, packages });
   });
 
   app.get('/:dist/revisions/:a/diff/:b', async (c) => {

@@ -14,7 +14,7 @@ const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/
  * as Repod's CI scripts send it, or the raw package as the body with `?distribution=` for large
  * files. Answered directly with JSON; refusals carry honest status codes and Repod's `status` field.
  */
-export function uploadHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
+export function uploadHandler(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const body = c.req.raw.body;
@@ -66,7 +66,7 @@ export function uploadHandler(core: Pick<Core, 'caps' | 'distributions' | 'keyri
   };
 }
 
-export function uploadRoutes(core: Pick<Core, 'caps' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
+export function uploadRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
   const app = new Hono();
   const handler = uploadHandler(core);
   app.post('/api/v1/upload', handler);

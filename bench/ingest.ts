@@ -1,0 +1,136 @@
+/**
+ * Per-file ingest (bench/ingest.ts; .bench/results-ingest.json): how fast uploads one package per
+ * request become published metadata, the way CI fleets upload.
+ *
+ * N RPMs (--ingest-files, default 2000; the benchrev-* packages of bench/revisions.ts, built once
+ * and cached) are uploaded with POST /api/v1/upload by --ingest-clients (default 8) concurrent
+ * clients to a fresh server (file store) until every upload is answered 201 and the served
+ * primary.xml lists all N: uploads/s over that whole time. Once with group commit (the default) and
+ * once with REPOD_GROUP_COMMIT=0 (every upload its own revision, racing on the ref), and beside
+ * them `createrepo_c` run once over the same N files in a directory (what a plain file tree does
+ * after copying them in), all in the same run.
+ */
+import { link, mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { startServer } from '../test/helpers/server.ts';
+import { ADMIN_TOKEN } from './lib/common.ts';
+import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
+import { runTimed } from './lib/proc.ts';
+import { prepareRevPackages } from './lib/rev-common.ts';
+import { fmtMs, table } from './lib/stats.ts';
+
+const DIST = 'rocky9';
+
+export interface IngestBenchConfig {
+  workDir: string;
+  rpmsDir: string;
+  files: number;
+  clients: number;
+  keep: boolean;
+  log: (message: string) => void;
+}
+
+interface IngestRun {
+  groupCommit: boolean;
+  files: number;
+  /** First request sent to the primary listing every file. */
+  ms: number;
+  uploadsPerSecond: number;
+  /** Revisions the uploads made (fewer than files when group commit joined them). */
+  revisions: number;
+  failures: number;
+}
+
+/** How many packages the served primary.xml of rocky9 lists. */
+async function primaryCount(url: string): Promise<number> {
+  const repomd = await httpRequest(`${url}/repos/${DIST}/x86_64/repodata/repomd.xml`, { keep: true });
+  if (repomd.status !== 200) return 0;
+  const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd.body.toString())?.[1];
+  if (!href) return 0;
+  const primary = await httpRequest(`${url}/repos/${DIST}/x86_64/${href}`, { keep: true });
+  const count = /packages="(\d+)"/.exec(gunzipSync(primary.body).subarray(0, 4096).toString());
+  return count ? Number(count[1]) : 0;
+}
+
+async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer; contentType: string }>, groupCommit: boolean): Promise<IngestRun> {
+  const store = join(config.workDir, `ingest-${groupCommit ? 'group' : 'single'}`);
+  await rm(store, { recursive: true, force: true });
+  const server = await startServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, ...(groupCommit ? {} : { REPOD_GROUP_COMMIT: '0' }) });
+  const agent = keepAliveAgent(config.clients);
+  let next = 0;
+  let failures = 0;
+  const revisions = new Set<number>();
+  try {
+    const started = performance.now();
+    const client = async () => {
+      while (next < bodies.length) {
+        const { body, contentType } = bodies[next++];
+        const r = await httpRequest(`${server.url}/api/v1/upload`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': contentType, 'content-length': String(body.length) },
+          body,
+          agent,
+          keep: true,
+        });
+        if (r.status !== 201) {
+          failures++;
+          if (failures <= 3) config.log(`  upload answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
+          continue;
+        }
+        revisions.add((JSON.parse(r.body.toString()) as { revision: { number: number } }).revision.number);
+      }
+    };
+    await Promise.all(Array.from({ length: config.clients }, client));
+    while ((await primaryCount(server.url)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
+    const ms = performance.now() - started;
+    return { groupCommit, files: bodies.length, ms, uploadsPerSecond: (bodies.length / ms) * 1000, revisions: revisions.size, failures };
+  } finally {
+    agent.destroy();
+    await server.stop();
+    if (!config.keep) await rm(store, { recursive: true, force: true });
+  }
+}
+
+export async function runIngestBench(config: IngestBenchConfig): Promise<{ lines: string[]; json: unknown }> {
+  const { log } = config;
+  await mkdir(config.workDir, { recursive: true });
+  const set = await prepareRevPackages(config.rpmsDir, config.files, log);
+  const paths = set.files.slice(0, config.files).map((f) => join(set.dir, f));
+  const bodies = await Promise.all(
+    paths.map(async (path) => multipart({ distribution: DIST }, { field: 'file', name: basename(path), bytes: new Uint8Array(await readFile(path)) })),
+  );
+
+  const runs: IngestRun[] = [];
+  for (const groupCommit of [true, false]) {
+    log(`ingest: ${config.files} uploads by ${config.clients} clients, group commit ${groupCommit ? 'on' : 'off'}`);
+    const run = await ingestRun(config, bodies, groupCommit);
+    log(`  ${run.uploadsPerSecond.toFixed(1)} uploads/s (${fmtMs(run.ms)}, ${run.revisions} revisions, ${run.failures} failures)`);
+    runs.push(run);
+  }
+
+  // createrepo_c's full run over the same files, hard-linked into a fresh directory.
+  const tree = join(config.workDir, 'ingest-createrepo');
+  await rm(tree, { recursive: true, force: true });
+  await mkdir(tree, { recursive: true });
+  await Promise.all(paths.map((p) => link(p, join(tree, basename(p)))));
+  const createrepo = await runTimed('createrepo_c', ['--quiet', tree]);
+  log(`  createrepo_c full run: ${fmtMs(createrepo.ms)}`);
+  if (!config.keep) await rm(tree, { recursive: true, force: true });
+
+  const [on, off] = runs;
+  const perSecond = (n: number, ms: number) => `${((n / ms) * 1000).toFixed(1)}/s`;
+  const lines = [
+    '',
+    `per-file ingest — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, until the served primary.xml lists all`,
+    table([
+      ['', 'time', 'files/s', 'revisions', 'failures'],
+      ['repod, group commit on', fmtMs(on.ms), perSecond(on.files, on.ms), String(on.revisions), String(on.failures)],
+      ['repod, group commit off (REPOD_GROUP_COMMIT=0)', fmtMs(off.ms), perSecond(off.files, off.ms), String(off.revisions), String(off.failures)],
+      ['createrepo_c, one full run over the same files', fmtMs(createrepo.ms), perSecond(config.files, createrepo.ms), '-', '-'],
+    ]),
+    `group commit: ${(on.uploadsPerSecond / off.uploadsPerSecond).toFixed(1)}x the uploads/s of one revision per upload; ` +
+      `createrepo_c indexes files already in place (no upload, no signing, no revision history) and must run again for every later change.`,
+  ];
+  return { lines, json: { files: config.files, clients: config.clients, runs, createrepoMs: createrepo.ms } };
+}
