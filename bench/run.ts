@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|bulk   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -43,6 +43,10 @@
  * commit on and off, beside createrepo_c's full run on the same files:
  *   --ingest-files 2000    RPMs uploaded (5000 for the larger figure)
  *   --ingest-clients 8     concurrent uploaders
+ * Bulk push (bench/bulk.ts; .bench/results-bulk.json): `repod push` of a directory of N RPMs to a
+ * fresh server, wall time and the server's peak RSS, beside createrepo_c's full run on the files:
+ *   --bulk-files 2000      RPMs pushed (20000 for the larger figure; built once and cached)
+ *   --bulk-batch 500       the push's --batch-files (files per request and revision)
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -51,6 +55,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
 import { runAptBench } from './apt.ts';
+import { runBulkBench } from './bulk.ts';
 import { runDebReadBench } from './deb-read.ts';
 import { runIngestBench } from './ingest.ts';
 import { preparePackageSets } from './lib/packages.ts';
@@ -87,6 +92,8 @@ const { values } = parseArgs({
     'serve-baseline': { type: 'string' },
     'ingest-files': { type: 'string', default: '2000' },
     'ingest-clients': { type: 'string', default: '8' },
+    'bulk-files': { type: 'string', default: '2000' },
+    'bulk-batch': { type: 'string', default: '500' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -99,7 +106,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'bulk'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -315,6 +322,20 @@ if (only.has('ingest')) {
   process.stdout.write(ingest.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify(ingest.json, null, 2) + '\n');
+}
+
+if (only.has('bulk')) {
+  const bulk = await runBulkBench({
+    workDir: options.workDir,
+    rpmsDir: join(benchDir, 'rpms'),
+    files: int('bulk-files', values['bulk-files'], 1),
+    batchFiles: int('bulk-batch', values['bulk-batch'], 1),
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(bulk.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-bulk.json'), JSON.stringify(bulk.json, null, 2) + '\n');
 }
 
 if (only.has('serve')) {

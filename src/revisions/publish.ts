@@ -166,6 +166,9 @@ async function commitUploads(caps: Capabilities, uploads: Candidate[], component
       try {
         const { record, entry } = staged.kind === 'rpm' ? await commitRpm(caps, staged) : await commitDeb(caps, staged, component);
         committed[i] = { entry, info: infoOf(record, entry) };
+        // The parsed header is the biggest thing a staged package holds (tens of KB for a package
+        // with many files); once committed, the change needs only its entry and signature verdict.
+        uploads[i] = { ...uploads[i], staged: undefined };
       } catch (error) {
         failed ??= error;
       }
@@ -204,13 +207,15 @@ function changeMessage(labels: string[], input: BuildInput): string {
  */
 export async function publishBuild(services: PublishServices, distName: string | undefined, input: BuildInput, options: BuildOptions): Promise<BatchResult> {
   const { caps } = services;
-  let uploads = (input.staged ?? []).map((s) => stagedCandidate(s, ''));
+  // Taken over (the caller's list is emptied): each staged package is let go once it is committed.
+  const staged = input.staged?.splice(0) ?? [];
+  let uploads = staged.map((s) => stagedCandidate(s, ''));
   let target: IngestTarget;
   let stored: Candidate[];
   try {
     const dist = requireDistribution(services.distributions, distName);
     target = { dist, component: dist.kind === 'apt' ? (options.component ?? dist.components[0]) : '' };
-    uploads = (input.staged ?? []).map((s) => stagedCandidate(s, target.component));
+    uploads = staged.splice(0).map((s) => stagedCandidate(s, target.component));
     stored = await storedCandidates(caps, input.refs ?? [], target.component);
     if (uploads.length + stored.length + (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0) === 0) {
       throw new RepodError('empty_change', 'the change names no package to add or remove', { status: 400 });

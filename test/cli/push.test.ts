@@ -3,7 +3,9 @@
  * what dnf/apt then see, removals, login, and how errors reach the user.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { selfBuilt, selfBuiltAll } from '../helpers/packages.ts';
@@ -168,9 +170,12 @@ describe('repod push and friends (real bin, real server)', () => {
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, 'repod: no such file: /nonexistent/dir/missing-1-1.x86_64.rpm\n');
 
-    const dir = await repod(['push', '--dist', 'rocky9', '/tmp'], { env });
+    // A directory is walked for packages (test/cli/bulk-push.test.ts); one without any is an error.
+    const empty = await mkdtemp(join(tmpdir(), 'repod-cli-empty-'));
+    const dir = await repod(['push', '--dist', 'rocky9', empty], { env });
+    await rm(empty, { recursive: true, force: true });
     assert.equal(dir.code, 1);
-    assert.equal(dir.stderr, 'repod: not a regular file: /tmp\n');
+    assert.equal(dir.stderr, `repod: no .rpm or .deb file under ${empty}\n`);
 
     const usage = await repod(['push', RPMS[0]], { env });
     assert.equal(usage.code, 2);

@@ -1,34 +1,11 @@
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { type Command, type CommandContext, distOption, list, required, str, UsageError } from '../command.ts';
+import { type Command, type CommandContext, distOption, integer, list, required, str, UsageError } from '../command.ts';
 import { LocalError, seg } from '../http-client.ts';
 import { type FormPart, multipartBody } from '../multipart.ts';
 import { describeRevision, formatBytes, plural } from '../output.ts';
 import { Progress } from '../progress.ts';
-
-interface PushedPackage {
-  package: string;
-  version: string;
-  architecture: string;
-  filename: string;
-  sha256: string;
-  size: number;
-  status?: string;
-}
-
-interface PushAnswer {
-  status: string;
-  distribution: string;
-  revision: { id: string; number: number } | null;
-  packages: PushedPackage[];
-  removed?: Array<{ nevra?: string; label?: string; filename?: string; sha256?: string }>;
-}
-
-interface LocalFile {
-  path: string;
-  filename: string;
-  size: number;
-}
+import { DEFAULT_BATCH, planBatches } from '../push/batches.ts';
+import { type BuildAnswer, type BulkOutcome, countOutcome, type PushedPackage, pushBatches } from '../push/bulk-push.ts';
+import { type LocalFile, localFiles } from '../push/local-files.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   rpm: 'application/x-rpm',
@@ -37,29 +14,23 @@ const CONTENT_TYPES: Record<string, string> = {
   ddeb: 'application/vnd.debian.binary-package',
 };
 
-async function localFiles(paths: string[]): Promise<LocalFile[]> {
-  return Promise.all(
-    paths.map(async (path) => {
-      let info;
-      try {
-        info = await stat(path);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new LocalError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(error as Error).message}`);
-      }
-      if (!info.isFile()) throw new LocalError(`not a regular file: ${path}`);
-      return { path, filename: basename(path), size: info.size };
-    }),
-  );
+function filePart(f: LocalFile): FormPart {
+  const ext = /\.([a-z]+)$/i.exec(f.filename)?.[1]?.toLowerCase() ?? '';
+  return { name: 'file', file: { ...f, contentType: CONTENT_TYPES[ext] } };
 }
 
 export const push: Command = {
   name: 'push',
-  summary: 'upload packages as one new revision',
-  usage: ['repod push --dist <name> [--component <c>] [--message <text>] [--replace-names a,b] [--remove <NEVRA>]... FILE...', 'repod push --dist <name> --single FILE'],
+  summary: 'upload packages as one new revision (a bulk push: one per batch)',
+  usage: ['repod push --dist <name> [--component <c>] [--message <text>] [--replace-names a,b] [--remove <NEVRA>]... FILE|DIR...', 'repod push --dist <name> --single FILE'],
   description:
-    'Uploads one build (any number of .rpm or .deb files) and publishes it as exactly one new revision, ' +
-    'optionally removing packages in the same revision. Files are streamed, never loaded into memory. ' +
+    'Uploads one build (.rpm or .deb files; a directory means every .rpm/.deb under it) and publishes it as exactly ' +
+    'one new revision, or nothing if a package is refused, optionally removing packages in the same revision. ' +
+    'Files are streamed one at a time, never loaded into memory. ' +
+    'A push of more files than one batch (--batch-files, default 500, or --batch-bytes) is a bulk push: each batch is ' +
+    'sent and published as its own revision, so neither side holds the whole push; a batch refused because of a package ' +
+    'is split and sent again until only the refused packages are left out, and the summary lists them (exit status 1). ' +
+    'Removals and --ref packages of a bulk push are one more revision after the batches; --replace-names needs one batch. ' +
     'A progress bar is drawn on stderr when it is a terminal.',
   options: {
     dist: distOption,
@@ -68,6 +39,8 @@ export const push: Command = {
     'replace-names': { type: 'string', multiple: true, arg: 'a,b', help: 'package names whose current versions the pushed ones replace (comma-separated, repeatable)' },
     remove: { type: 'string', multiple: true, arg: 'NEVRA', help: 'also remove this package (file name or NEVRA) in the same revision (repeatable)' },
     ref: { type: 'string', multiple: true, arg: 'sha256', help: 'also add a package already in the store, by its sha256 (repeatable; no upload)' },
+    'batch-files': { type: 'string', arg: 'n', help: `most files per request, hence per revision, of a bulk push (default ${DEFAULT_BATCH.files})` },
+    'batch-bytes': { type: 'string', arg: 'n', help: `most bytes per request of a bulk push (default ${DEFAULT_BATCH.bytes}; a bigger file goes alone)` },
     single: { type: 'boolean', help: 'send one file through the Repod-compatible POST /api/v1/upload' },
     progress: { type: 'boolean', help: 'draw the progress bar even when stderr is not a terminal' },
     'no-progress': { type: 'boolean', help: 'never draw the progress bar' },
@@ -76,10 +49,15 @@ export const push: Command = {
     'repod push --dist rocky9 -m "build 42" hello-2.0-1.x86_64.rpm hello-libs-2.0-1.x86_64.rpm',
     'repod push --dist rocky9 --remove hello-1.0-1.x86_64 hello-2.0-1.x86_64.rpm',
     'repod push --dist bookworm --component main hello_2.10-3_amd64.deb',
+    'repod push --dist rocky9 ./mirror/Packages     # 20,000 RPMs: 40 revisions of 500',
   ],
-  api: ['POST /api/v1/distributions/<dist>/builds (multipart: file..., package..., remove..., replace_names..., message, component)', 'POST /api/v1/upload (--single)'],
+  api: [
+    'POST /api/v1/distributions/<dist>/builds (multipart: file..., package..., remove..., replace_names..., message, component; JSON without files)',
+    'POST /api/v1/upload (--single)',
+  ],
 
   async run(ctx: CommandContext) {
+    const started = Date.now();
     const dist = required(ctx.values, 'dist', 'push');
     const single = ctx.values.single === true;
     const removals = list(ctx.values, 'remove');
@@ -90,6 +68,10 @@ export const push: Command = {
     const refs = list(ctx.values, 'ref');
     const message = str(ctx.values, 'message');
     const component = str(ctx.values, 'component');
+    const limits = {
+      files: integer(ctx.values, 'batch-files', 'push', { min: 1 }) ?? DEFAULT_BATCH.files,
+      bytes: integer(ctx.values, 'batch-bytes', 'push', { min: 1 }) ?? DEFAULT_BATCH.bytes,
+    };
     if (ctx.positionals.length === 0 && removals.length === 0 && refs.length === 0) throw new UsageError('name at least one FILE to push (or --remove, --ref)', 'push');
     if (single) {
       if (ctx.positionals.length !== 1) throw new UsageError('--single sends exactly one FILE', 'push');
@@ -97,53 +79,140 @@ export const push: Command = {
         throw new UsageError('--single takes no --remove, --ref, --replace-names or --message (use a build push)', 'push');
     }
     const files = await localFiles(ctx.positionals);
-
-    const parts: FormPart[] = [];
-    if (single) parts.push({ name: 'distribution', value: dist });
-    if (component !== undefined) parts.push({ name: 'component', value: component });
-    if (message !== undefined) parts.push({ name: 'message', value: message });
-    for (const name of replaceNames) parts.push({ name: 'replace_names', value: name });
-    for (const r of removals) parts.push({ name: 'remove', value: r });
-    for (const r of refs) parts.push({ name: 'package', value: r });
-    for (const f of files) {
-      const ext = /\.([a-z]+)$/i.exec(f.filename)?.[1]?.toLowerCase() ?? '';
-      parts.push({ name: 'file', file: { ...f, contentType: CONTENT_TYPES[ext] } });
+    if (single && files.length !== 1) throw new UsageError('--single sends exactly one FILE', 'push');
+    const batches = single ? [files] : planBatches(files, limits);
+    const bulk = batches.length > 1;
+    if (bulk && replaceNames.length > 0) {
+      throw new UsageError(
+        `--replace-names makes one change, but ${files.length} files need ${batches.length} requests of at most ${limits.files} files: raise --batch-files or push the replacement separately`,
+        'push',
+      );
     }
 
     const total = files.reduce((n, f) => n + f.size, 0);
     const stderr = ctx.io.stderr;
     const wantProgress = !ctx.out.json && ctx.values['no-progress'] !== true && (ctx.values.progress === true || stderr.isTTY === true) && files.length > 0;
     const progress = wantProgress ? new Progress(stderr, total) : null;
-    const multipart = multipartBody(parts, {
-      onFile: (part, i) => progress?.setLabel(files.length > 1 ? `(${i + 1}/${files.length}) ${part.file.filename}` : part.file.filename),
-      onBytes: (n) => {
-        progress?.add(n);
-        if (progress && progress.transferred === total) progress.waiting('sent, publishing…');
-      },
-    });
+    const common: FormPart[] = [];
+    if (single) common.push({ name: 'distribution', value: dist });
+    if (component !== undefined) common.push({ name: 'component', value: component });
+    if (message !== undefined) common.push({ name: 'message', value: message });
+    // A one-request push carries its removals and references in the same change; a bulk push
+    // sends them after the batches, as one more change.
+    const extras: FormPart[] = [
+      ...replaceNames.map((value) => ({ name: 'replace_names', value })),
+      ...removals.map((value) => ({ name: 'remove', value })),
+      ...refs.map((value) => ({ name: 'package', value })),
+    ];
+    const path = single ? '/api/v1/upload' : `/api/v1/distributions/${seg(dist)}/builds`;
+    let sentFiles = 0;
+    let batchNumber = 0;
 
-    let answer: PushAnswer;
-    try {
-      const path = single ? '/api/v1/upload' : `/api/v1/distributions/${seg(dist)}/builds`;
-      const raw = await ctx.client.request<Record<string, unknown>>('POST', path, {
+    const send = async (batch: LocalFile[], resend: boolean, withExtras: boolean): Promise<Record<string, unknown>> => {
+      if (!resend) batchNumber++;
+      let batchBytes = batch.reduce((n, f) => n + f.size, 0);
+      const what = bulk ? `batch ${batchNumber}/${batches.length}${resend ? ' (again, without a refused package)' : ''}` : '';
+      const multipart = multipartBody([...common, ...(withExtras ? extras : []), ...batch.map(filePart)], {
+        onFile: (part, i) => {
+          if (!resend) sentFiles++;
+          const label =
+            files.length > 1 ? `(${resend ? (batch.length > 1 ? `${i + 1}/${batch.length}` : '1/1') : `${sentFiles}/${files.length}`}) ${part.file.filename}` : part.file.filename;
+          progress?.setLabel(bulk ? `${what} ${label}` : label);
+        },
+        onBytes: (n) => {
+          if (!resend) progress?.add(n);
+          batchBytes -= n;
+          if (progress && batchBytes === 0) progress.waiting(bulk ? `${what} sent, publishing…` : 'sent, publishing…');
+        },
+      });
+      const answer = await ctx.client.request<Record<string, unknown>>('POST', path, {
         body: multipart.body,
         headers: { 'content-type': multipart.contentType, 'content-length': String(multipart.length) },
       });
-      if (ctx.out.json) {
-        ctx.out.document(raw);
-        return;
+      return answer;
+    };
+
+    if (!bulk) {
+      let answer: BuildAnswer;
+      try {
+        const raw = await send(files, false, true);
+        if (ctx.out.json) {
+          ctx.out.document(raw);
+          return;
+        }
+        answer = single ? fromUpload(raw) : (raw as unknown as BuildAnswer);
+      } finally {
+        progress?.finish();
       }
-      answer = single ? fromUpload(raw) : (raw as unknown as PushAnswer);
+      printPush(ctx, answer, total);
+      const counts = countOutcome({ answers: [answer], refused: [], requests: [files.length] });
+      ctx.out.line(`${summaryLine(counts)}; ${formatSeconds(Date.now() - started)}`);
+      return;
+    }
+
+    let outcome: BulkOutcome;
+    let extrasAnswer: BuildAnswer | null = null;
+    try {
+      outcome = await pushBatches(batches, async (batch, resend) => {
+        return (await send(batch, resend, false)) as unknown as BuildAnswer;
+      });
+      if (extras.length > 0) {
+        progress?.waiting('removals and references…');
+        extrasAnswer = await ctx.client.request<BuildAnswer>('POST', path, {
+          json: { remove: removals, packages: refs, ...(message !== undefined ? { message } : {}), ...(component !== undefined ? { component } : {}) },
+        });
+        outcome.answers.push(extrasAnswer);
+      }
     } finally {
       progress?.finish();
     }
-    printPush(ctx, answer, total);
+    const counts = countOutcome(outcome);
+    const seconds = (Date.now() - started) / 1000;
+    if (ctx.out.json) {
+      ctx.out.document({
+        status: counts.refused > 0 ? 'partial' : counts.revisions.length > 0 ? 'published' : 'unchanged',
+        distribution: dist,
+        summary: { files: files.length, ...counts, refused: counts.refused, requests: outcome.requests.length, seconds },
+        revisions: outcome.answers.filter((a) => a.status === 'published' && a.revision).map((a) => a.revision),
+        requests: outcome.requests,
+        packages: outcome.answers.flatMap((a) => (a.packages ?? []).map((p) => ({ ...p, status: p.status ?? a.status }))),
+        removed: extrasAnswer?.removed ?? [],
+        refused: outcome.refused,
+      });
+    } else {
+      const range =
+        counts.revisions.length === 0
+          ? ''
+          : counts.revisions.length === 1
+            ? ` (revision ${counts.revisions[0]})`
+            : ` (revisions ${counts.revisions[0]}..${counts.revisions[counts.revisions.length - 1]})`;
+      ctx.out.line(`${dist}: ${plural(files.length, 'file')} in ${plural(batches.length, 'batch', 'batches')} of at most ${limits.files}${range}; ${formatBytes(total)} sent`);
+      const removed = extrasAnswer?.removed ?? [];
+      if (removed.length > 0) {
+        ctx.out.line('removed:');
+        for (const r of removed) ctx.out.line(`  - ${r.nevra ?? r.label ?? r.filename}`);
+      }
+      if (outcome.refused.length > 0) {
+        ctx.out.line('refused:');
+        for (const r of outcome.refused) ctx.out.line(`  ${r.filename}: ${r.message} (${r.error})`);
+      }
+      ctx.out.line(`${summaryLine(counts)}; ${formatSeconds(seconds * 1000)}`);
+    }
+    if (outcome.refused.length > 0) throw new LocalError(`${plural(outcome.refused.length, 'package')} of ${files.length} refused; the others are published`);
   },
 };
 
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function summaryLine(counts: ReturnType<typeof countOutcome>): string {
+  return `${counts.published} published, ${counts.unchanged} unchanged, ${counts.skipped} skipped, ${counts.refused} refused; ${plural(counts.revisions.length, 'revision')}`;
+}
+
 /** The Repod-compatible single-upload answer, seen as a build of one package. */
-function fromUpload(raw: Record<string, unknown>): PushAnswer {
-  const r = raw as unknown as PushedPackage & PushAnswer;
+function fromUpload(raw: Record<string, unknown>): BuildAnswer {
+  const r = raw as unknown as PushedPackage & BuildAnswer;
   return {
     status: r.status,
     distribution: r.distribution,
@@ -153,7 +222,7 @@ function fromUpload(raw: Record<string, unknown>): PushAnswer {
   };
 }
 
-function printPush(ctx: CommandContext, answer: PushAnswer, total: number): void {
+function printPush(ctx: CommandContext, answer: BuildAnswer, total: number): void {
   const packages = answer.packages ?? [];
   const removed = answer.removed ?? [];
   const published = packages.filter((p) => p.status !== 'unchanged').length;

@@ -11,6 +11,19 @@ const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/
 const MAX_FILES = 10_000;
 
 /**
+ * Reads the rest of a refused request, part by part (never buffered), before answering: a client
+ * still sending its batch (`repod push` streams hundreds of files per request) otherwise sees the
+ * connection close under it ("other side closed") instead of the refusal it needs to go on with.
+ */
+async function drainParts(reader: MultipartReader): Promise<void> {
+  try {
+    for (let part = await reader.next(); part; part = await reader.next()) await part.body.cancel();
+  } catch {
+    // A broken body: nothing more to read, the connection closes after the answer.
+  }
+}
+
+/**
  * `POST /api/v1/distributions/<dist>/builds`: a build system's push hook. One change (several
  * files, references to packages already stored, removals, "replace the previous build of these
  * names") becomes exactly one revision, or nothing if any part is refused. Multipart: `file`
@@ -26,11 +39,12 @@ export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distribut
     const fields: Record<string, string> = {};
     const staged: StagedPackage[] = [];
     const boundary = boundaryOf(c.req.header('content-type'));
+    let reader: MultipartReader | null = null;
     try {
       if (boundary) {
         const body = c.req.raw.body;
         if (!body) throw new RepodError('invalid_request', 'the request has no body', { status: 400 });
-        const reader = new MultipartReader(body, boundary);
+        reader = new MultipartReader(body, boundary);
         for (let part = await reader.next(); part; part = await reader.next()) {
           if (part.name === 'file') {
             if (staged.length >= MAX_FILES) throw new RepodError('too_many_files', `at most ${MAX_FILES} files per build`, { status: 400 });
@@ -60,6 +74,7 @@ export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distribut
       }
     } catch (error) {
       await Promise.all(staged.map((s) => discardStaged(core.caps, s)));
+      if (reader && error instanceof RepodError && error.status < 500) await drainParts(reader);
       throw error;
     }
     const input: BuildInput = { staged, refs: lists.package, remove: lists.remove, replaceNames: lists.replace_names };
