@@ -45,7 +45,16 @@ async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt',
  * Returns the index entry a revision needs.
  */
 export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  await toPool(caps, staged);
+  const [, described] = await Promise.all([toPool(caps, staged), describeRpm(caps, staged)]);
+  return described;
+}
+
+/**
+ * The RPM's record and fragment. Independent of the move to the pool, so both run at once and an
+ * upload waits for the slower of the two instead of their sum (each write waits on fsyncs); a
+ * record or fragment whose pool object is missing is never used (entryFromRecord checks the pool).
+ */
+async function describeRpm(caps: Capabilities, staged: StagedRpm): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
   const recordKey = layout.packageRecord(staged.sha256);
   let record = (await getJson<RpmPackageRecord>(caps.store, recordKey))?.value;
   if (!record) {
@@ -57,6 +66,7 @@ export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<
       package: pkg,
     });
   }
+  // After the record: the fragment renders what the stored record says (a concurrent ingest of the same bytes may have written it).
   const entry = rpmEntry(record.package, record.facts);
   await putFragment(caps, layout.fragment(staged.sha256), 'rpm', RPM_STREAMS, entry);
   return { record, entry };

@@ -4,11 +4,12 @@ import type { RpmDistribution } from '../config/distributions.ts';
 import { RepodError } from '../errors.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import { signRpmHeader } from '../signing/rpm-sign.ts';
-import { RpmKeyring, verifyRpm } from '../signing/rpm-verify.ts';
+import { type RpmKeyring, verifyRpm } from '../signing/rpm-verify.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { bytesStream } from '../storage/objects.ts';
 import type { IngestStep, PolicyOutcome, SignatureSummary } from './pipeline.ts';
 import { discardStaged, type StagedRpm, stagePackage } from './stage.ts';
+import { cachedTrustedKeyring } from './trusted-keyring.ts';
 
 /**
  * Package signature policy per distribution, Koji-style: `require` a signature by one of the
@@ -90,7 +91,7 @@ export function signaturePolicy(services: SignatureServices): IngestStep {
   return async ({ dist }, candidates) => {
     const uploads = candidates.filter((c) => c.staged?.kind === 'rpm');
     if (dist.kind !== 'rpm' || uploads.length === 0) return;
-    const keyring = await RpmKeyring.from(await trustedKeys(services.keyring, services.caps.store));
+    const keyring = await cachedTrustedKeyring(services.keyring, services.caps.store, () => trustedKeys(services.keyring, services.caps.store));
     for (const c of uploads) {
       let staged = c.staged as StagedRpm;
       if (dist.packageSignatures?.sign) {

@@ -17,8 +17,8 @@ export interface ChangeSet {
 
 export interface ComposeResult {
   chunks: ChunkRef[];
-  /** Encoded chunks that did not exist in the parent (to be stored before the revision). */
-  written: Array<{ id: string; bytes: Uint8Array }>;
+  /** Encoded chunks that did not exist in the parent (to be stored before the revision), with their entries. */
+  written: Array<{ id: string; bytes: Uint8Array; items: EntryWithSegments[] }>;
   added: IndexEntry[];
   removed: IndexEntry[];
   /** Adds that were already present with identical content. */
@@ -27,9 +27,34 @@ export interface ComposeResult {
 
 export interface ComposeIo {
   loadChunk(id: string): Promise<Uint8Array>;
+  /** A chunk's entries with their segments when known without decoding (a chunk this process just wrote). */
+  knownEntries?(id: string): EntryWithSegments[] | undefined;
   chunkId(bytes: Uint8Array): Promise<string>;
   gzip(data: Uint8Array): Uint8Array;
   gunzip(data: Uint8Array): Uint8Array;
+}
+
+/**
+ * Chunks a publish rewrites are kept well under the format's limit (bucket/chunk.ts): every later
+ * change landing in a chunk decompresses and recompresses all of it, so its size is what each
+ * publish pays (a group commit of a few uploads recompressed up to a thousand entries). A few
+ * hundred entries still compress nearly as well, and a revision lists a few times more chunks.
+ */
+const REWRITE_MAX_ENTRIES = 256;
+
+/** The format's split, then pieces of at most REWRITE_MAX_ENTRIES, half full when split so the next inserts fit. */
+function rewrittenPieces(sorted: EntryWithSegments[]): EntryWithSegments[][] {
+  const out: EntryWithSegments[][] = [];
+  for (const piece of splitIntoChunks(sorted)) {
+    if (piece.length <= REWRITE_MAX_ENTRIES) {
+      out.push(piece);
+      continue;
+    }
+    // Pieces about half the limit: just over it (a group of a few adds) gives two halves, not thirds.
+    const size = Math.ceil(piece.length / Math.max(2, Math.round((2 * piece.length) / REWRITE_MAX_ENTRIES)));
+    for (let i = 0; i < piece.length; i += size) out.push(piece.slice(i, i + size));
+  }
+  return out;
 }
 
 /** Index of the chunk a key belongs to: the last one whose first key is <= key. */
@@ -68,8 +93,13 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
   for (const [index, work] of byChunk) {
     let items: EntryWithSegments[] = [];
     if (parent.length > 0) {
-      const bytes = await io.loadChunk(parent[index].id);
-      items = decodeChunk(bytes).withSegments(bytes, io.gunzip);
+      const id = parent[index].id;
+      const known = io.knownEntries?.(id);
+      if (known) items = known;
+      else {
+        const bytes = await io.loadChunk(id);
+        items = decodeChunk(bytes).withSegments(bytes, io.gunzip);
+      }
     }
     const byKey = new Map(items.map((item) => [item.entry.key, item]));
     let changed = false;
@@ -100,10 +130,10 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
     if (!changed) continue; // keep the parent's reference
     const sorted = [...byKey.values()].sort((a, b) => (a.entry.key < b.entry.key ? -1 : a.entry.key > b.entry.key ? 1 : 0));
     const refs: ChunkRef[] = [];
-    for (const piece of splitIntoChunks(sorted)) {
+    for (const piece of rewrittenPieces(sorted)) {
       const bytes = encodeChunk(streams, piece, io.gzip);
       const id = await io.chunkId(bytes);
-      result.written.push({ id, bytes });
+      result.written.push({ id, bytes, items: piece });
       const arches: Record<string, number> = {};
       for (const { entry } of piece) arches[entry.arch] = (arches[entry.arch] ?? 0) + 1;
       refs.push({ id, first: piece[0].entry.key, last: piece[piece.length - 1].entry.key, count: piece.length, arches, bytes: bytes.length, since: generation });

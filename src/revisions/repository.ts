@@ -39,6 +39,19 @@ export class Repository {
   private readonly revisions = new LruCache<string, Revision>(256);
   private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
   private readonly xzInflight = new Map<string, Promise<{ part: XzPart; bytes: Uint8Array }>>();
+  /**
+   * Chunks this process composed last, with their entries: the next publish of a busy
+   * distribution (a group commit right after the previous one) rewrites the same chunk, and finds
+   * it here instead of reading it back and decompressing every entry. Content-addressed, so never
+   * stale; a few only, as each holds a chunk's uncompressed metadata.
+   */
+  private readonly composedChunks = new LruCache<string, { bytes: Uint8Array; items: EntryWithSegments[] }>(4);
+  /**
+   * The ref each distribution got from this process's last successful compare-and-swap: what the
+   * next publish builds on at first without reading the ref again. If another writer moved it
+   * meanwhile the swap fails and the retry reads it fresh, so this only saves a read.
+   */
+  private readonly ownRefs = new Map<string, { ref: Ref; etag: string }>();
 
   constructor(
     private readonly caps: Capabilities,
@@ -71,6 +84,8 @@ export class Repository {
   }
 
   async chunkBytes(id: string): Promise<Uint8Array> {
+    const composed = this.composedChunks.get(id);
+    if (composed) return composed.bytes;
     const bytes = await getBytes(this.caps.store, layout.chunk(id));
     if (!bytes) throw new RepodError('missing_object', `chunk ${id} is missing from the store`, { status: 500 });
     return bytes;
@@ -196,6 +211,7 @@ export class Repository {
         await change(parent),
         {
           loadChunk: (id) => this.chunkBytes(id),
+          knownEntries: (id) => this.composedChunks.get(id)?.items,
           chunkId: async (bytes) => {
             const h = this.caps.hash('sha256');
             h.update(bytes);
@@ -207,6 +223,7 @@ export class Repository {
         (parent?.number ?? 0) + 1,
       );
       composed = result;
+      for (const { id, bytes, items } of result.written) this.composedChunks.set(id, { bytes, items });
       if (result.added.length === 0 && result.removed.length === 0) return null;
       return { chunks: result.chunks, written: result.written, changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) } };
     });
@@ -255,14 +272,13 @@ export class Repository {
     const { store } = this.caps;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const { ref, etag } = await this.currentRef(dist, true);
+      const own = attempt === 1 ? this.ownRefs.get(dist) : undefined;
+      const { ref, etag } = own ?? (await this.currentRef(dist, true));
       const parent = ref ? await this.revision(dist, ref.revision) : null;
       if (ref && !parent) throw new RepodError('missing_object', `revision ${ref.revision} of ${dist} is missing`, { status: 500 });
       const draft = await build(parent);
       if (!draft) return { revision: parent, changed: false, attempts: attempt };
       const meta = typeof metaSource === 'function' ? metaSource() : metaSource;
-      // Everything the revision points at is written before the ref moves.
-      await Promise.all(draft.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)));
       const number = (parent?.number ?? 0) + 1;
       const revision: Revision = {
         format: 1,
@@ -281,14 +297,21 @@ export class Repository {
         packageCount: draft.chunks.reduce((n, c) => n + c.count, 0),
         chunks: draft.chunks,
       };
-      await putJson(store, layout.revision(dist, revision.id), revision, { ifNoneMatch: '*' });
+      // Everything the revision points at, and the revision object, are written before the ref
+      // moves; together, as nothing reads a revision (nor its chunks) before a ref names it.
+      await Promise.all([
+        ...draft.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)),
+        putJson(store, layout.revision(dist, revision.id), revision, { ifNoneMatch: '*' }),
+      ]);
       const next: Ref = { format: 1, distribution: dist, revision: revision.id, number, updated: revision.created };
       try {
         const written = await putJson(store, layout.ref(dist), next, etag ? { ifMatch: etag } : { ifNoneMatch: '*' });
         this.refs.set(dist, { at: Date.now(), ref: next, etag: written.etag });
+        this.ownRefs.set(dist, { ref: next, etag: written.etag });
         this.revisions.set(`${dist}/${revision.id}`, revision);
         return { revision, changed: true, attempts: attempt };
       } catch (error) {
+        this.ownRefs.delete(dist);
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Lost the race: the orphaned revision object is harmless (GC removes it); try again on top.
         if (Date.now() - started > PUBLISH_RETRY_MS) break;

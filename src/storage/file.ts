@@ -121,6 +121,8 @@ export class FileStore implements BlobStore {
   private dirsReady: Promise<void> | undefined;
   /** In-process queue per key, so callers in one process wait on a promise instead of the file lock. */
   private readonly localLocks = new Map<string, Promise<void>>();
+  /** Directory fsyncs in flight (see syncDir). */
+  private readonly dirSyncs = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
   /** Random parts (`r`) of the file-lock tokens this process holds right now. */
   private readonly heldTokens = new Set<string>();
 
@@ -291,8 +293,9 @@ export class FileStore implements BlobStore {
         const target = await this.statObject(to, toPath);
         // The moved object gets a fresh etag at its new key (see the etag scheme above).
         await this.stampMtime(fromPath, target);
-        await this.renameInto(fromPath, toPath, to);
-        if (this.fsync) await fsyncDir(dirname(fromPath));
+        await this.renameInto(fromPath, toPath, to, { sync: false });
+        // Both directories changed: their fsyncs wait on the disk side by side, not one after the other.
+        if (this.fsync) await Promise.all([this.syncDir(dirname(toPath)), this.syncDir(dirname(fromPath))]);
         await this.pruneParents(fromPath);
       });
     } catch (error) {
@@ -415,11 +418,12 @@ export class FileStore implements BlobStore {
     }
   }
 
-  /** rename(2) creating the parent directories; retried if a concurrent delete pruned a parent meanwhile. */
-  private async renameInto(from: string, to: string, key: string): Promise<void> {
+  /** rename(2), creating the parent directories when missing; retried if a concurrent delete pruned a parent meanwhile. */
+  private async renameInto(from: string, to: string, key: string, options: { sync: boolean } = { sync: true }): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await fs.mkdir(dirname(to), { recursive: true });
+        // The parent usually exists: rename first, create the parents only when it says ENOENT.
+        if (attempt > 0) await fs.mkdir(dirname(to), { recursive: true });
         await fs.rename(from, to);
         break;
       } catch (error) {
@@ -432,7 +436,31 @@ export class FileStore implements BlobStore {
         throw error;
       }
     }
-    if (this.fsync) await fsyncDir(dirname(to));
+    if (this.fsync && options.sync) await this.syncDir(dirname(to));
+  }
+
+  /**
+   * Makes the renames into `dir` done so far durable. Concurrent writers into one directory (every
+   * upload passes uploads/, a group's objects share parents) share fsyncs: a caller never joins
+   * the fsync already running (it may have started before the caller's rename) but the next one,
+   * which starts once that ends and covers every rename before it, so one fsync serves a crowd.
+   */
+  private syncDir(dir: string): Promise<void> {
+    const state = this.dirSyncs.get(dir);
+    if (!state) return this.startDirSync(dir);
+    state.next ??= state.running.then(
+      () => this.startDirSync(dir),
+      () => this.startDirSync(dir),
+    );
+    return state.next;
+  }
+
+  private startDirSync(dir: string): Promise<void> {
+    const running = fsyncDir(dir).finally(() => {
+      if (this.dirSyncs.get(dir)?.running === running) this.dirSyncs.delete(dir);
+    });
+    this.dirSyncs.set(dir, { running, next: null });
+    return running;
   }
 
   /** Removes directories left empty by a delete or move, up to the root. Best effort. */
