@@ -36,6 +36,7 @@ const PUBLISH_RETRY_MS = 30_000;
  */
 export class Repository {
   private readonly refs = new Map<string, { at: number; ref: Ref | null; etag: string | null }>();
+  private readonly refReads = new Map<string, Promise<{ at: number; ref: Ref | null; etag: string | null }>>();
   private readonly revisions = new LruCache<string, Revision>(256);
   private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
   private readonly xzInflight = new Map<string, Promise<{ part: XzPart; bytes: Uint8Array }>>();
@@ -60,11 +61,25 @@ export class Repository {
 
   async currentRef(dist: string, fresh = false): Promise<{ ref: Ref | null; etag: string | null }> {
     const cached = this.refs.get(dist);
-    const now = Date.now();
-    if (!fresh && cached && now - cached.at < this.options.refTtlMs) return cached;
+    if (!fresh && cached && Date.now() - cached.at < this.options.refTtlMs) return cached;
+    if (fresh) return this.readRef(dist);
+    // When the cached ref expires under load, every request in flight would read it again: they
+    // share one read instead. A caller that needs a read started after its call uses `fresh`.
+    let pending = this.refReads.get(dist);
+    if (!pending) {
+      pending = this.readRef(dist).finally(() => this.refReads.delete(dist));
+      this.refReads.set(dist, pending);
+    }
+    return pending;
+  }
+
+  private async readRef(dist: string): Promise<{ at: number; ref: Ref | null; etag: string | null }> {
+    const at = Date.now();
     const found = await getJson<Ref>(this.caps.store, layout.ref(dist));
-    const entry = { at: now, ref: found?.value ?? null, etag: found?.etag ?? null };
-    this.refs.set(dist, entry);
+    const entry = { at, ref: found?.value ?? null, etag: found?.etag ?? null };
+    // A read that started earlier but ended later must not replace a newer one.
+    const cached = this.refs.get(dist);
+    if (!cached || cached.at <= at) this.refs.set(dist, entry);
     return entry;
   }
 
