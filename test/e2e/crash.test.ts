@@ -208,7 +208,12 @@ describe('crash safety', () => {
         }
       };
       // Three pushers (two RPM, one APT) race on two distributions.
+      const ackedBefore = { ...acked };
       const pushers = [push('rocky9'), push('rocky9'), push('bookworm')];
+      // Each cycle first sees one acknowledged upload per distribution (on a loaded machine the
+      // first publish into a fresh store can take longer than the random delay), then is cut off.
+      const deadline = Date.now() + 60_000;
+      while ((acked.rocky9 === ackedBefore.rocky9 || acked.bookworm === ackedBefore.bookworm) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
       killedMidUpload += inFlight.size;
       pushing = false;
