@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 import type { CachedBytes, ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
-import { ByteLruCache } from '../util/byte-lru-cache.ts';
+import { LruCache } from '../util/lru-cache.ts';
 
 /**
  * Answers for the three kinds of things clients download: small documents from a render,
@@ -35,7 +35,7 @@ export function contentTypeFor(path: string): string {
  * Encoded documents by their text: a warm entry point is answered without encoding it again.
  * Bounded by bytes like every cache of a server; a new revision's documents push out the old ones.
  */
-const encoded = new ByteLruCache<string, Uint8Array<ArrayBuffer>>(4 * 1024 * 1024, (bytes) => bytes.length);
+const encoded = new LruCache<string, Uint8Array<ArrayBuffer>>(4 * 1024 * 1024, (bytes) => bytes.length);
 function encode(text: string): Uint8Array<ArrayBuffer> {
   let bytes = encoded.get(text);
   if (!bytes) {

@@ -1,4 +1,4 @@
-import { ByteLruCache } from '../util/byte-lru-cache.ts';
+import { LruCache } from '../util/lru-cache.ts';
 import { readAllBytes } from './objects.ts';
 
 /**
@@ -23,12 +23,12 @@ export interface CacheLimits {
 }
 
 export class ImmutableBytesCache {
-  private readonly lru: ByteLruCache<string, CachedBytes>;
+  private readonly lru: LruCache<string, CachedBytes>;
   private readonly inflight = new Map<string, Promise<CachedBytes | null>>();
   private readonly maxEntryBytes: number;
 
   constructor(limits: CacheLimits) {
-    this.lru = new ByteLruCache(limits.maxBytes, (e) => e.bytes.byteLength);
+    this.lru = new LruCache(limits.maxBytes, (e) => e.bytes.byteLength);
     this.maxEntryBytes = Math.min(limits.maxEntryBytes, limits.maxBytes);
   }
 
