@@ -34,6 +34,16 @@ export interface PutOptions {
   size?: number;
 }
 
+export interface PresignOptions {
+  expiresInSeconds: number;
+  /** GET unless said otherwise. */
+  method?: 'GET' | 'PUT';
+  /** GET: the file name a browser saves the download as. */
+  filename?: string;
+  /** GET: the Content-Type the store answers with. */
+  contentType?: string;
+}
+
 export interface ListEntry {
   key: string;
   size: number;
@@ -68,6 +78,9 @@ export interface BlobStore {
    * copy + delete on S3). A missing source throws NotFoundError.
    */
   move(from: string, to: string): Promise<void>;
-  /** A short-lived URL for a direct GET. Only when capabilities.presign. */
-  presign?(key: string, options: { expiresInSeconds: number; filename?: string; contentType?: string }): Promise<string>;
+  /**
+   * A short-lived URL a client uses directly: a GET of the object (the default), or a PUT of its
+   * bytes (parts of a large upload go straight to the store). Only when capabilities.presign.
+   */
+  presign?(key: string, options: PresignOptions): Promise<string>;
 }

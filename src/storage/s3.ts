@@ -47,7 +47,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { checkLength, checkRange, collect, normalizeEtag, RangeNotSatisfiableError, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 
 export interface S3StoreOptions {
@@ -308,9 +308,12 @@ export class S3Store implements BlobStore {
     await this.delete(from);
   }
 
-  async presign(key: string, options: { expiresInSeconds: number; filename?: string; contentType?: string }): Promise<string> {
+  async presign(key: string, options: PresignOptions): Promise<string> {
     const full = this.fullKey(key);
     try {
+      if (options.method === 'PUT') {
+        return await getSignedUrl(this.presignClient, new PutObjectCommand({ Bucket: this.bucket, Key: full }), { expiresIn: options.expiresInSeconds });
+      }
       return await getSignedUrl(
         this.presignClient,
         new GetObjectCommand({
