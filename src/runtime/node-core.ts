@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { SqlJsStatic } from 'sql.js';
 import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 import { type CreatedCore, createCore } from '../core/create-core.ts';
+import { coreConfigFromEnv } from '../core/env-config.ts';
 import { RepodError } from '../errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
@@ -51,21 +52,10 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
   const storeName = env.REPOD_STORAGE ?? 'file:./data';
   const store = await openStore(storeName, env);
   return createCore(nodeCapabilities(store, log), {
+    ...coreConfigFromEnv(env),
     storeName,
     distributionsJson: env.REPOD_DISTRIBUTIONS ? await readFile(env.REPOD_DISTRIBUTIONS, 'utf8') : undefined,
-    keyPassphrase: env.REPOD_KEY_PASSPHRASE,
     operatorKey: env.REPOD_SIGNING_KEY ? { armored: await readSigningKey(env.REPOD_SIGNING_KEY), passphrase: env.REPOD_SIGNING_KEY_PASSPHRASE } : undefined,
-    adminToken: env.REPOD_ADMIN_TOKEN,
-    adminPassword: env.REPOD_ADMIN_PASSWORD,
-    singleWriter: env.REPOD_SINGLE_WRITER === '1',
-    refTtlMs: env.REPOD_REF_TTL_MS ? Number(env.REPOD_REF_TTL_MS) : undefined,
-    groupCommit: env.REPOD_GROUP_COMMIT !== '0',
-    settings: {
-      ...(env.REPOD_MAX_UPLOAD_BYTES ? { maxUploadBytes: Number(env.REPOD_MAX_UPLOAD_BYTES) } : {}),
-      ...(env.REPOD_PRESIGN_SECONDS ? { presignSeconds: Number(env.REPOD_PRESIGN_SECONDS) } : {}),
-      ...(env.REPOD_CACHE_BYTES ? { cacheBytes: Number(env.REPOD_CACHE_BYTES) } : {}),
-      ...(env.REPOD_CACHE_MAX_FILE_BYTES ? { cacheMaxFileBytes: Number(env.REPOD_CACHE_MAX_FILE_BYTES) } : {}),
-    },
     loadSql: loadSqlJs,
   });
 }

@@ -1,0 +1,30 @@
+import type { CoreConfig } from './create-core.ts';
+
+/** The environment as every runtime sees it: process.env on Node, vars and secrets on Workers. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The REPOD_* settings that mean the same on every runtime. Each composition root adds only
+ * what differs: where the store is and how files named by a setting are read.
+ */
+export function coreConfigFromEnv(env: Env): Omit<CoreConfig, 'storeName' | 'distributionsJson' | 'operatorKey' | 'loadSql'> {
+  const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
+  const settings: CoreConfig['settings'] = {};
+  const maxUploadBytes = number('REPOD_MAX_UPLOAD_BYTES');
+  const presignSeconds = number('REPOD_PRESIGN_SECONDS');
+  const cacheBytes = number('REPOD_CACHE_BYTES');
+  const cacheMaxFileBytes = number('REPOD_CACHE_MAX_FILE_BYTES');
+  if (maxUploadBytes !== undefined) settings.maxUploadBytes = maxUploadBytes;
+  if (presignSeconds !== undefined) settings.presignSeconds = presignSeconds;
+  if (cacheBytes !== undefined) settings.cacheBytes = cacheBytes;
+  if (cacheMaxFileBytes !== undefined) settings.cacheMaxFileBytes = cacheMaxFileBytes;
+  return {
+    keyPassphrase: env.REPOD_KEY_PASSPHRASE,
+    adminToken: env.REPOD_ADMIN_TOKEN,
+    adminPassword: env.REPOD_ADMIN_PASSWORD,
+    singleWriter: env.REPOD_SINGLE_WRITER === '1',
+    refTtlMs: number('REPOD_REF_TTL_MS'),
+    groupCommit: env.REPOD_GROUP_COMMIT !== '0',
+    settings,
+  };
+}
