@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { Core } from '../core/core.ts';
+import { keepPrivateAnswersPrivate } from './auth.ts';
 import { handleError, notFound } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { aptRepoRoutes } from './routes/apt-repos.ts';
@@ -22,6 +23,7 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
       core.caps.log('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started });
     });
   }
+  app.use(keepPrivateAnswersPrivate);
   app.onError((error, c) => handleError(error, c, core.caps.log));
   app.notFound(notFound);
   app.get('/api/v1/health', (c) => c.json({ status: 'ok' }));

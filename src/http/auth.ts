@@ -24,6 +24,7 @@ export async function requireRole(core: Pick<Core, 'tokens'>, c: Context, role: 
  */
 export async function requireReader(core: Pick<Core, 'tokens'>, c: Context, dist: { name: string; private?: boolean }): Promise<void> {
   if (!dist.private) return;
+  privateReads.add(c.req.raw);
   const header = c.req.header('authorization') ?? '';
   let principal: Principal | null = null;
   const bearer = /^Bearer\s+(\S+)$/i.exec(header);
@@ -49,4 +50,19 @@ export async function requireReader(core: Pick<Core, 'tokens'>, c: Context, dist
       details: { realm: `repod ${dist.name}` },
     });
   }
+}
+
+/** Requests that read a private distribution: their answers must never sit in a shared cache. */
+const privateReads = new WeakSet<Request>();
+
+/**
+ * Turns `public` caching into `private` on answers about private distributions: immutable files
+ * are still cached for a year, but only by the client that was allowed to read them, never by
+ * nginx, a CDN or the Worker's cache in front of repod, which would hand them to anyone.
+ */
+export async function keepPrivateAnswersPrivate(c: Context, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (!privateReads.has(c.req.raw)) return;
+  const cacheControl = c.res.headers.get('cache-control');
+  if (cacheControl?.startsWith('public')) c.res.headers.set('cache-control', `private${cacheControl.slice('public'.length)}`);
 }

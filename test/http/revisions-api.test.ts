@@ -203,7 +203,17 @@ describe('revisions API', () => {
     assert.equal((await app.request('/repos/secret/x86_64/repodata/repomd.xml', { headers: basic('rel-eng', 'wrong') })).status, 401);
     const reader = await json('POST', '/api/v1/tokens', { name: 'mirror', role: 'reader' });
     assert.equal((await app.request('/repos/secret/x86_64/repodata/repomd.xml', { headers: basic('mirror', reader.body.token) })).status, 200);
-    assert.equal((await app.request('/repos/secret/x86_64/Packages/other-1.0-1.noarch.rpm', { headers: auth(reader.body.token) })).status, 200);
-    assert.equal((await app.request('/repos/rocky9/x86_64/repodata/repomd.xml')).status, 200, 'public ones stay public');
+    const privatePackage = await app.request('/repos/secret/x86_64/Packages/other-1.0-1.noarch.rpm', { headers: auth(reader.body.token) });
+    assert.equal(privatePackage.status, 200);
+    // A shared cache (nginx, a CDN, the Worker's cache) must never keep a private distribution's files.
+    assert.equal(privatePackage.headers.get('cache-control'), 'private, max-age=31536000, immutable');
+    const privateRepomd = await (await app.request('/repos/secret/x86_64/repodata/repomd.xml', { headers: auth(reader.body.token) })).text();
+    const primary = /href="(repodata\/[^"]+-primary\.xml\.gz)"/.exec(privateRepomd)![1];
+    const privateMetadata = await app.request(`/repos/secret/x86_64/${primary}`, { headers: auth(reader.body.token) });
+    assert.equal(privateMetadata.status, 200);
+    assert.match(privateMetadata.headers.get('cache-control')!, /^private, /);
+    const publicRepomd = await app.request('/repos/rocky9/x86_64/repodata/repomd.xml');
+    assert.equal(publicRepomd.status, 200, 'public ones stay public');
+    assert.match(publicRepomd.headers.get('cache-control')!, /^public, /);
   });
 });
