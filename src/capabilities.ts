@@ -27,4 +27,10 @@ export interface Capabilities {
   /** A random identifier, URL-safe, at least 96 bits. */
   randomId(): string;
   log(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * Whether a request may wait for work another request started (one read of an expired ref, one
+   * render, one group publish). Node: yes. Workers: no; workerd cancels a request that waits on
+   * another request's I/O as hung, and a request's I/O ends with it.
+   */
+  requestsShareWork: boolean;
 }

@@ -70,13 +70,14 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   await tokens.configure({ adminToken: config.adminToken, adminPassword: config.adminPassword });
   const bootstrapToken = await tokens.bootstrap();
   const settings: Settings = { ...DEFAULT_SETTINGS, ...config.settings };
-  const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes });
+  const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes }, caps.requestsShareWork);
   const repository = new Repository(caps, { refTtlMs: config.refTtlMs ?? 1000 });
   const core: Core = {
     caps,
     distributions,
     repository,
-    committer: changeCommitter(repository, { enabled: config.groupCommit ?? true }),
+    // A group publishes in the request that leads it: only where requests may wait on each other.
+    committer: changeCommitter(repository, { enabled: (config.groupCommit ?? true) && caps.requestsShareWork }),
     renderer: new Renderer(caps, hotFiles),
     hotFiles,
     keyring,

@@ -5,6 +5,7 @@ import { PreconditionFailedError } from '../errors.ts';
 import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
+import { InFlight } from '../util/in-flight.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { HashCarry } from './index-file.ts';
 
@@ -15,7 +16,7 @@ import { HashCarry } from './index-file.ts';
  */
 export class Renderer {
   private readonly cache = new LruCache<string, RenderManifest>(64);
-  private readonly inflight = new Map<string, Promise<RenderManifest>>();
+  private readonly inflight: InFlight<string, RenderManifest>;
   /** What the last renders hashed, for the next render of the same files to resume from. */
   readonly carry = new HashCarry();
 
@@ -23,19 +24,16 @@ export class Renderer {
     private readonly caps: Capabilities,
     /** Where the bytes of small rendered files stay once assembled (see bytes()). */
     private readonly hotFiles?: ImmutableBytesCache,
-  ) {}
+  ) {
+    this.inflight = new InFlight(caps.requestsShareWork);
+  }
 
   /** `keyset` names the signing keys: after a key rotation every view is signed anew. */
   async view(dist: string, revisionId: string, view: string, keyset: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
     const key = layout.render(dist, revisionId, `${view}@${keyset}`);
     const cached = this.cache.get(key);
     if (cached) return cached;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.load(dist, key, build).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    return this.inflight.run(key, () => this.load(dist, key, build));
   }
 
   private async load(dist: string, key: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {

@@ -5,6 +5,7 @@ import { type ChunkRef, changeItem, type Ref, type Revision, type RevisionPart, 
 import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
+import { InFlight } from '../util/in-flight.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { type ChangeSet, type ComposeResult, chunkFor, compose } from './compose.ts';
 
@@ -36,10 +37,10 @@ const PUBLISH_RETRY_MS = 30_000;
  */
 export class Repository {
   private readonly refs = new Map<string, { at: number; ref: Ref | null; etag: string | null }>();
-  private readonly refReads = new Map<string, Promise<{ at: number; ref: Ref | null; etag: string | null }>>();
+  private readonly refReads: InFlight<string, { at: number; ref: Ref | null; etag: string | null }>;
   private readonly revisions = new LruCache<string, Revision>(256);
   private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
-  private readonly xzInflight = new Map<string, Promise<{ part: XzPart; bytes: Uint8Array }>>();
+  private readonly xzInflight: InFlight<string, { part: XzPart; bytes: Uint8Array }>;
   /**
    * Chunks this process composed last, with their entries: the next publish of a busy
    * distribution (a group commit right after the previous one) rewrites the same chunk, and finds
@@ -57,7 +58,10 @@ export class Repository {
   constructor(
     private readonly caps: Capabilities,
     private readonly options: { refTtlMs: number } = { refTtlMs: 1000 },
-  ) {}
+  ) {
+    this.refReads = new InFlight(caps.requestsShareWork);
+    this.xzInflight = new InFlight(caps.requestsShareWork);
+  }
 
   async currentRef(dist: string, fresh = false): Promise<{ ref: Ref | null; etag: string | null }> {
     const cached = this.refs.get(dist);
@@ -65,12 +69,7 @@ export class Repository {
     if (fresh) return this.readRef(dist);
     // When the cached ref expires under load, every request in flight would read it again: they
     // share one read instead. A caller that needs a read started after its call uses `fresh`.
-    let pending = this.refReads.get(dist);
-    if (!pending) {
-      pending = this.readRef(dist).finally(() => this.refReads.delete(dist));
-      this.refReads.set(dist, pending);
-    }
-    return pending;
+    return this.refReads.run(dist, () => this.readRef(dist));
   }
 
   private async readRef(dist: string): Promise<{ at: number; ref: Ref | null; etag: string | null }> {
@@ -120,28 +119,23 @@ export class Repository {
    */
   async xzPart(id: string, stream: string, chunkBytes?: Uint8Array): Promise<{ part: XzPart; bytes: Uint8Array }> {
     const key = layout.chunkPart(id, 'xz');
-    let pending = this.xzInflight.get(key);
-    if (!pending) {
-      pending = (async () => {
-        let bytes = await getBytes(this.caps.store, key);
-        if (!bytes) {
-          const source = chunkBytes ?? (await this.chunkBytes(id));
-          const made = encodeXzPart(id, this.chunkIndexOf(id, source), source, stream);
-          try {
-            await this.caps.store.put(key, made, { ifNoneMatch: '*' });
-            bytes = made;
-          } catch (error) {
-            if (!(error instanceof PreconditionFailedError)) throw error;
-            // Another server stored it first: serve and hash what is stored.
-            bytes = await getBytes(this.caps.store, key);
-            if (!bytes) throw new RepodError('missing_object', `xz part of chunk ${id} vanished`, { status: 500 });
-          }
+    return this.xzInflight.run(key, async () => {
+      let bytes = await getBytes(this.caps.store, key);
+      if (!bytes) {
+        const source = chunkBytes ?? (await this.chunkBytes(id));
+        const made = encodeXzPart(id, this.chunkIndexOf(id, source), source, stream);
+        try {
+          await this.caps.store.put(key, made, { ifNoneMatch: '*' });
+          bytes = made;
+        } catch (error) {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+          // Another server stored it first: serve and hash what is stored.
+          bytes = await getBytes(this.caps.store, key);
+          if (!bytes) throw new RepodError('missing_object', `xz part of chunk ${id} vanished`, { status: 500 });
         }
-        return { part: decodeXzPart(bytes, id, stream), bytes };
-      })().finally(() => this.xzInflight.delete(key));
-      this.xzInflight.set(key, pending);
-    }
-    return pending;
+      }
+      return { part: decodeXzPart(bytes, id, stream), bytes };
+    });
   }
 
   /** A chunk's index from bytes already read (cached like chunkIndex). */

@@ -32,6 +32,7 @@ export function nodeCapabilities(store: BlobStore, log: Capabilities['log'] = js
     now: () => new Date(),
     randomId: () => randomBytes(16).toString('base64url'),
     log,
+    requestsShareWork: true,
   };
 }
 

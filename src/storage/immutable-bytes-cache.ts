@@ -1,3 +1,4 @@
+import { InFlight } from '../util/in-flight.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { readAllBytes } from './objects.ts';
 
@@ -24,10 +25,11 @@ export interface CacheLimits {
 
 export class ImmutableBytesCache {
   private readonly lru: LruCache<string, CachedBytes>;
-  private readonly inflight = new Map<string, Promise<CachedBytes | null>>();
+  private readonly inflight: InFlight<string, CachedBytes | null>;
   private readonly maxEntryBytes: number;
 
-  constructor(limits: CacheLimits) {
+  constructor(limits: CacheLimits, shareReads = true) {
+    this.inflight = new InFlight(shareReads);
     this.lru = new LruCache(limits.maxBytes, (e) => e.bytes.byteLength);
     this.maxEntryBytes = Math.min(limits.maxEntryBytes, limits.maxBytes);
   }
@@ -53,12 +55,7 @@ export class ImmutableBytesCache {
   async load(key: string, read: () => Promise<{ body: ReadableStream<Uint8Array>; etag: string; lastModified: Date } | null>): Promise<CachedBytes | null> {
     const hit = this.lru.get(key);
     if (hit) return hit;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.fill(key, read).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    return this.inflight.run(key, () => this.fill(key, read));
   }
 
   private async fill(key: string, read: () => Promise<{ body: ReadableStream<Uint8Array>; etag: string; lastModified: Date } | null>): Promise<CachedBytes | null> {
