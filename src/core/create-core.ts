@@ -34,6 +34,8 @@ export interface CoreConfig {
   settings?: Partial<Settings>;
   /** The runtime's sql.js, where it has one: RPM views then carry sqlite databases. */
   loadSql?: () => Promise<SqlJsStatic>;
+  /** Views whose uncompressed XML metadata is larger get no sqlite databases (bounds the build's memory). */
+  sqliteMaxMetadataBytes?: number;
 }
 
 export interface CreatedCore {
@@ -83,7 +85,7 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     keyring,
     tokens,
     users,
-    ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql) } : {}),
+    ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql, { maxMetadataBytes: config.sqliteMaxMetadataBytes }) } : {}),
     settings,
   };
   return { core, bootstrapToken, signingKeyGenerated };

@@ -24,6 +24,7 @@ export function coreConfigFromEnv(env: Env): Omit<CoreConfig, 'storeName' | 'dis
     adminPassword: env.REPOD_ADMIN_PASSWORD,
     singleWriter: env.REPOD_SINGLE_WRITER === '1',
     refTtlMs: number('REPOD_REF_TTL_MS'),
+    sqliteMaxMetadataBytes: number('REPOD_SQLITE_MAX_METADATA_BYTES'),
     groupCommit: env.REPOD_GROUP_COMMIT !== '0',
     settings,
   };

@@ -17,10 +17,26 @@ const RECORD_READS = 16;
  * The sqlite databases of an RPM view (primary_db, filelists_db, other_db), built on the first
  * request for the view (never while publishing), from the package records of the packages it
  * shows, gzip-compressed and stored once by content. `loadSql` gives the runtime's sql.js.
+ *
+ * sql.js builds the databases in memory, about as large as the uncompressed XML: a view whose
+ * primary, filelists and other exceed `maxMetadataBytes` together is served without them (dnf
+ * and zypper read the XML; only yum-era tools need sqlite), so a Worker's 128 MB isolate never
+ * runs out in the middle of a render.
  */
-export function sqliteRecords(loadSql: () => Promise<SqlJsStatic>): ExtraRecordsFactory {
-  return (core, _dist, revision, arch, variant): ExtraRecords =>
+export function sqliteRecords(loadSql: () => Promise<SqlJsStatic>, options: { maxMetadataBytes?: number } = {}): ExtraRecordsFactory {
+  return (core, dist, revision, arch, variant): ExtraRecords =>
     async (xml) => {
+      const openBytes = (xml.primary.openSize ?? 0) + (xml.filelists.openSize ?? 0) + (xml.other.openSize ?? 0);
+      if (options.maxMetadataBytes !== undefined && openBytes > options.maxMetadataBytes) {
+        core.caps.log('sqlite databases left out: the metadata is larger than the bound', {
+          dist,
+          revision: revision.id,
+          arch,
+          openBytes,
+          maxMetadataBytes: options.maxMetadataBytes,
+        });
+        return [];
+      }
       const sql = await loadSql();
       const builder = new SqliteBuilder(sql);
       try {
