@@ -14,10 +14,14 @@ export function coreConfigFromEnv(env: Env): Omit<CoreConfig, 'storeName' | 'dis
   const presignSeconds = number('REPOD_PRESIGN_SECONDS');
   const cacheBytes = number('REPOD_CACHE_BYTES');
   const cacheMaxFileBytes = number('REPOD_CACHE_MAX_FILE_BYTES');
+  const uploadPartBytes = number('REPOD_UPLOAD_PART_BYTES');
+  const uploadExpirySeconds = number('REPOD_UPLOAD_EXPIRY_SECONDS');
   if (maxUploadBytes !== undefined) settings.maxUploadBytes = maxUploadBytes;
   if (presignSeconds !== undefined) settings.presignSeconds = presignSeconds;
   if (cacheBytes !== undefined) settings.cacheBytes = cacheBytes;
   if (cacheMaxFileBytes !== undefined) settings.cacheMaxFileBytes = cacheMaxFileBytes;
+  if (uploadPartBytes !== undefined) settings.uploadPartBytes = uploadPartBytes;
+  if (uploadExpirySeconds !== undefined) settings.uploadExpirySeconds = uploadExpirySeconds;
   return {
     keyPassphrase: env.REPOD_KEY_PASSPHRASE,
     adminToken: env.REPOD_ADMIN_TOKEN,

@@ -12,6 +12,7 @@ import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { rpmRepoRoutes } from './routes/rpm-repos.ts';
 import { uploadRoutes } from './routes/upload.ts';
+import { uploadsRoutes } from './routes/uploads.ts';
 
 /** The whole HTTP surface, runtime-neutral: Node and Workers entries only hand it requests. */
 export function createApp(core: Core, options: { accessLog?: boolean } = {}): Hono {
@@ -33,6 +34,7 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
   app.route('/api/v1', adminRoutes(core));
   app.route('/api/v1/packages', packageRoutes(core));
   app.route('/', uploadRoutes(core));
+  app.route('/api/v1/uploads', uploadsRoutes(core));
   app.route('/repos', keyRoutes(core));
   app.route('/repos', clientSetupRoutes(core));
   app.route('/api/v1/keys', keyApiRoutes(core));

@@ -1,6 +1,7 @@
 import { layout } from '../bucket/layout.ts';
 import type { ByHashPointer } from '../bucket/render-manifest.ts';
 import { PreconditionFailedError } from '../errors.ts';
+import { readUploadSession, uploadSessionIdOf } from '../ingest/upload-session.ts';
 import type { BlobStore, ListEntry } from '../storage/blob-store.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { MarkSet, mapLimit, readRefs, revisionNumber } from './gc-mark.ts';
@@ -20,6 +21,8 @@ import { MarkSet, mapLimit, readRefs, revisionNumber } from './gc-mark.ts';
  * Sweep: only after marking are the prefixes listed, one kind at a time, referrers before what they
  * refer to (pointers, renders, revisions, chunks, metadata, claims, fragments, records, pool,
  * uploads), so a crash or a reader mid-sweep never finds a surviving object naming a deleted one.
+ * Under uploads/, an upload in parts (a session and its parts) goes only once it expired more than
+ * the grace period ago, or when its session is gone.
  * Nothing younger than the grace period, or written after the collection started, is deleted.
  * Before each kind the refs and revision objects are read again and before each batch of deletes
  * the refs, and whatever they reach now is marked too: nothing reachable from the refs as they are
@@ -217,6 +220,30 @@ class Collector {
 
   private readonly checkedPointers = new Set<string>();
 
+  /** Upload sessions read during this collection: id → whether the session and its parts are garbage. */
+  private readonly sessions = new Map<string, Promise<(() => boolean) | null>>();
+
+  /**
+   * An upload in parts (ingest/upload-session.ts) goes once it expired more than the grace period
+   * ago (a completion started just before the expiry has that long to read its parts), and so do
+   * parts whose session is gone (completed or aborted meanwhile, or written afterwards through a
+   * presigned URL still valid). A session object that cannot be read is left alone.
+   */
+  private sessionGarbage(id: string): Promise<(() => boolean) | null> {
+    let verdict = this.sessions.get(id);
+    if (!verdict) {
+      verdict = readUploadSession(this.store, id).then(
+        (found) => (!found || Date.parse(found.session.expires) < this.cutoff ? () => true : null),
+        (error) => {
+          this.marks.warn(`upload session ${id} is unreadable, left alone: ${(error as Error).message}`);
+          return null;
+        },
+      );
+      this.sessions.set(id, verdict);
+    }
+    return verdict;
+  }
+
   /**
    * Lists one kind and deletes its garbage a batch at a time, holding one batch in memory: the
    * refs are read again before each batch, and each object is asked once more right before its
@@ -320,7 +347,15 @@ class Collector {
       case 'pool':
         return { prefix: 'pool/', classify: byId(/^pool\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})$/, m.packages) };
       case 'uploads':
-        return { prefix: layout.uploadsPrefix(), classify: () => () => true };
+        return {
+          prefix: layout.uploadsPrefix(),
+          classify: (e) => {
+            const id = uploadSessionIdOf(e.key);
+            // A one-request upload being staged: garbage once older than the grace period.
+            if (id === null) return () => true;
+            return this.sessionGarbage(id);
+          },
+        };
     }
   }
 }

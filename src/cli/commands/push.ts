@@ -6,6 +6,7 @@ import { Progress } from '../progress.ts';
 import { DEFAULT_BATCH, planBatches } from '../push/batches.ts';
 import { type BuildAnswer, type BulkOutcome, countOutcome, type PushedPackage, pushBatches } from '../push/bulk-push.ts';
 import { type LocalFile, localFiles } from '../push/local-files.ts';
+import { DEFAULT_PARTS_THRESHOLD, parseBytes, uploadInParts } from '../push/parts-upload.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   rpm: 'application/x-rpm',
@@ -31,6 +32,9 @@ export const push: Command = {
     'sent and published as its own revision, so neither side holds the whole push; a batch refused because of a package ' +
     'is split and sent again until only the refused packages are left out, and the summary lists them (exit status 1). ' +
     'Removals and --ref packages of a bulk push are one more revision after the batches; --replace-names needs one batch. ' +
+    'A file larger than --parts-threshold (default 64 MiB) that goes alone (one file, or alone in its batch) is sent in parts ' +
+    '(POST /api/v1/uploads: each part one PUT of --part-size, straight to the store where it presigns) and then published ' +
+    'as one upload; a server without that API gets it in one request. ' +
     'A progress bar is drawn on stderr when it is a terminal.',
   options: {
     dist: distOption,
@@ -42,6 +46,8 @@ export const push: Command = {
     'batch-files': { type: 'string', arg: 'n', help: `most files per request, hence per revision, of a bulk push (default ${DEFAULT_BATCH.files})` },
     'batch-bytes': { type: 'string', arg: 'n', help: `most bytes per request of a bulk push (default ${DEFAULT_BATCH.bytes}; a bigger file goes alone)` },
     single: { type: 'boolean', help: 'send one file through the Repod-compatible POST /api/v1/upload' },
+    'parts-threshold': { type: 'string', arg: 'bytes', help: 'send a file larger than this in parts (default 64M; sizes take K, M, G)' },
+    'part-size': { type: 'string', arg: 'bytes', help: "size of each part (default: the server's, 64M; at most 95M)" },
     progress: { type: 'boolean', help: 'draw the progress bar even when stderr is not a terminal' },
     'no-progress': { type: 'boolean', help: 'never draw the progress bar' },
   },
@@ -54,6 +60,7 @@ export const push: Command = {
   api: [
     'POST /api/v1/distributions/<dist>/builds (multipart: file..., package..., remove..., replace_names..., message, component; JSON without files)',
     'POST /api/v1/upload (--single)',
+    'POST /api/v1/uploads, PUT <part URL>..., POST /api/v1/uploads/<id>/complete (a file above --parts-threshold)',
   ],
 
   async run(ctx: CommandContext) {
@@ -72,6 +79,8 @@ export const push: Command = {
       files: integer(ctx.values, 'batch-files', 'push', { min: 1 }) ?? DEFAULT_BATCH.files,
       bytes: integer(ctx.values, 'batch-bytes', 'push', { min: 1 }) ?? DEFAULT_BATCH.bytes,
     };
+    const threshold = byteOption(ctx, 'parts-threshold') ?? DEFAULT_PARTS_THRESHOLD;
+    const partSize = byteOption(ctx, 'part-size');
     if (ctx.positionals.length === 0 && removals.length === 0 && refs.length === 0) throw new UsageError('name at least one FILE to push (or --remove, --ref)', 'push');
     if (single) {
       if (ctx.positionals.length !== 1) throw new UsageError('--single sends exactly one FILE', 'push');
@@ -108,10 +117,37 @@ export const push: Command = {
     let sentFiles = 0;
     let batchNumber = 0;
 
+    // A file that goes alone in its request (no removals or references with it) may go in parts.
+    const inParts = async (file: LocalFile, what: string, resend: boolean): Promise<BuildAnswer | null> => {
+      if (!resend) sentFiles++;
+      const label = `${what ? `${what} ` : ''}${files.length > 1 && !resend ? `(${sentFiles}/${files.length}) ` : ''}${file.filename}`;
+      const raw = await uploadInParts(ctx.client, file, {
+        distribution: dist,
+        component,
+        message,
+        partSize,
+        onPart: (n, count) => progress?.setLabel(`${label} (part ${n}/${count})`),
+        onBytes: (n) => {
+          if (!resend) progress?.add(n);
+        },
+        onComplete: () => progress?.waiting(bulk ? `${what} sent, publishing…` : 'sent, publishing…'),
+      });
+      if (!raw) {
+        // An older server: the file goes in one request, counted again there.
+        if (!resend) sentFiles--;
+        return null;
+      }
+      return single ? (raw as unknown as BuildAnswer) : fromUpload(raw);
+    };
+
     const send = async (batch: LocalFile[], resend: boolean, withExtras: boolean): Promise<Record<string, unknown>> => {
       if (!resend) batchNumber++;
       let batchBytes = batch.reduce((n, f) => n + f.size, 0);
       const what = bulk ? `batch ${batchNumber}/${batches.length}${resend ? ' (again, without a refused package)' : ''}` : '';
+      if (batch.length === 1 && batch[0].size > threshold && !(withExtras && extras.length > 0)) {
+        const answer = await inParts(batch[0], what, resend);
+        if (answer) return answer as unknown as Record<string, unknown>;
+      }
       const multipart = multipartBody([...common, ...(withExtras ? extras : []), ...batch.map(filePart)], {
         onFile: (part, i) => {
           if (!resend) sentFiles++;
@@ -201,6 +237,14 @@ export const push: Command = {
     if (outcome.refused.length > 0) throw new LocalError(`${plural(outcome.refused.length, 'package')} of ${files.length} refused; the others are published`);
   },
 };
+
+function byteOption(ctx: CommandContext, name: string): number | undefined {
+  const v = str(ctx.values, name);
+  if (v === undefined) return undefined;
+  const bytes = parseBytes(v);
+  if (bytes === null) throw new UsageError(`--${name} takes a size in bytes (e.g. 67108864, 64M, 1G), not ${JSON.stringify(v)}`, 'push');
+  return bytes;
+}
 
 function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

@@ -2,14 +2,7 @@ import { Hono } from 'hono';
 import type { Distribution } from '../../config/distributions.ts';
 import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
-
-/** The URL clients reach this server at, as the request shows it (proxies: X-Forwarded-*). */
-function baseUrl(request: Request): string {
-  const url = new URL(request.url);
-  const proto = request.headers.get('x-forwarded-proto')?.split(',')[0].trim() || url.protocol.replace(':', '');
-  const host = request.headers.get('x-forwarded-host')?.split(',')[0].trim() || request.headers.get('host') || url.host;
-  return `${proto}://${host}`;
-}
+import { baseUrl } from '../paths.ts';
 
 function rpmSetup(base: string, dist: Distribution & { kind: 'rpm' }): string {
   const arch = dist.architectures.includes('x86_64') ? 'x86_64' : dist.architectures[0];

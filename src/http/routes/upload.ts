@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { Core } from '../../core/core.ts';
 import { ConflictError, RepodError } from '../../errors.ts';
 import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
-import { publishUpload } from '../../revisions/publish.ts';
+import { type BuildOptions, type PublishServices, publishUpload } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
@@ -46,24 +46,29 @@ export function uploadHandler(core: Pick<Core, 'caps' | 'committer' | 'distribut
       throw error;
     }
     if (!staged) throw new RepodError('missing_file', 'the multipart field "file" is required', { status: 400 });
-    try {
-      const result = await publishUpload(core, fields.distribution, staged, {
-        replace: truthy(fields.replace),
-        author: principal.subject,
-        component: fields.component || undefined,
-      });
-      return c.json(
-        {
-          ...result,
-          message: result.status === 'published' ? `${result.filename} published to ${result.distribution}` : `${result.filename} is already in ${result.distribution}`,
-        },
-        result.status === 'published' ? 201 : 200,
-      );
-    } catch (error) {
-      if (error instanceof ConflictError) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);
-      throw error;
-    }
+    return publishAndAnswer(c, core, fields.distribution, staged, { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined });
   };
+}
+
+/**
+ * Publishes one staged package and answers as `POST /api/v1/upload` does: 201 published, 200
+ * already there, 409 with Repod's `status: "duplicate"`; other refusals are thrown. The completion
+ * of an upload in parts (routes/uploads.ts) answers through this too, so both answers are the same.
+ */
+export async function publishAndAnswer(c: Context, core: PublishServices, distribution: string | undefined, staged: StagedPackage, options: BuildOptions): Promise<Response> {
+  try {
+    const result = await publishUpload(core, distribution, staged, options);
+    return c.json(
+      {
+        ...result,
+        message: result.status === 'published' ? `${result.filename} published to ${result.distribution}` : `${result.filename} is already in ${result.distribution}`,
+      },
+      result.status === 'published' ? 201 : 200,
+    );
+  } catch (error) {
+    if (error instanceof ConflictError) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);
+    throw error;
+  }
 }
 
 export function uploadRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
