@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../helpers/run.ts';
+import { buildLargeRpm } from '../helpers/rpmbuild.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
 
 const SIZE_MB = 1536;
@@ -27,32 +27,7 @@ describe('a 1.5 GB package', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'repod-large-'));
-    const top = join(dir, 'top');
-    await mkdir(join(top, 'SPECS'), { recursive: true });
-    // A sparse file costs no disk to create; an uncompressed payload keeps rpmbuild fast.
-    await writeFile(
-      join(top, 'SPECS/big.spec'),
-      `Name: repod-big\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${SIZE_MB}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
-    );
-    await run(
-      'rpmbuild',
-      [
-        '-bb',
-        '--define',
-        `_topdir ${top}`,
-        '--define',
-        `_rpmdir ${dir}`,
-        '--define',
-        '_binary_payload w.ufdio',
-        '--define',
-        '_build_name_fmt %%{NAME}.rpm',
-        '--define',
-        'debug_package %{nil}',
-        join(top, 'SPECS/big.spec'),
-      ],
-      { timeoutMs: 300_000 },
-    );
-    rpm = join(dir, 'repod-big.rpm');
+    rpm = await buildLargeRpm(dir, 'repod-big', SIZE_MB);
     server = await startServer();
   });
   after(async () => {

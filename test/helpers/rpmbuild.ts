@@ -372,3 +372,35 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
     });
   });
 }
+
+/**
+ * An RPM of about `mib` MiB whose payload is one file of zeros: a sparse file costs no disk to
+ * create and an uncompressed payload keeps rpmbuild fast, so tests of large packages stay quick.
+ */
+export async function buildLargeRpm(dir: string, name: string, mib: number): Promise<string> {
+  const top = join(dir, `top-${name}`);
+  await mkdir(join(top, 'SPECS'), { recursive: true });
+  await writeFile(
+    join(top, 'SPECS/big.spec'),
+    `Name: ${name}\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${mib}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
+  );
+  await run(
+    'rpmbuild',
+    [
+      '-bb',
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      `_rpmdir ${dir}`,
+      '--define',
+      '_binary_payload w.ufdio',
+      '--define',
+      '_build_name_fmt %%{NAME}.rpm',
+      '--define',
+      'debug_package %{nil}',
+      join(top, 'SPECS/big.spec'),
+    ],
+    process.env,
+  );
+  return join(dir, `${name}.rpm`);
+}

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,8 +17,7 @@ import { uploadKeys } from '../../src/ingest/upload-session.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { selfBuiltLookup } from '../helpers/packages.ts';
 import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
-import { buildRpms } from '../helpers/rpmbuild.ts';
-import { run } from '../helpers/run.ts';
+import { buildLargeRpm, buildRpms } from '../helpers/rpmbuild.ts';
 
 const fixture = await selfBuiltLookup(['hello-2.0-1.x86_64.rpm', 'animaniacs-0.1-1.noarch.rpm', 'Archer-3.4.5-6.x86_64.rpm', 'hello_2.10-3_amd64.deb']);
 
@@ -350,7 +349,7 @@ describe('uploads in parts on the file store (repod part URLs)', () => {
   it('a package of more than 100 MiB in parts of 40 MiB', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'repod-uploads-big-'));
     try {
-      const rpm = await buildBigRpm(dir, 'repod-parts-big', 110);
+      const rpm = await buildLargeRpm(dir, 'repod-parts-big', 110);
       const size = (await stat(rpm)).size;
       const partSize = 40 * 1024 * 1024;
       const created = await api('POST', '/api/v1/uploads', { json: { filename: 'big.rpm', size, distribution: 'fedora', part_size: partSize } });
@@ -431,32 +430,3 @@ describe('uploads in parts on S3 (Ceph RGW): parts go straight to the store', { 
     assert.equal(sha256(new Uint8Array(await fetched.arrayBuffer())), sha256(bytes));
   });
 });
-
-/** An RPM of about `mb` MiB (a sparse file, an uncompressed payload: quick to build). */
-async function buildBigRpm(dir: string, name: string, mb: number): Promise<string> {
-  const top = join(dir, 'top');
-  await mkdir(join(top, 'SPECS'), { recursive: true });
-  await writeFile(
-    join(top, 'SPECS/big.spec'),
-    `Name: ${name}\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${mb}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
-  );
-  await run(
-    'rpmbuild',
-    [
-      '-bb',
-      '--define',
-      `_topdir ${top}`,
-      '--define',
-      `_rpmdir ${dir}`,
-      '--define',
-      '_binary_payload w.ufdio',
-      '--define',
-      '_build_name_fmt %%{NAME}.rpm',
-      '--define',
-      'debug_package %{nil}',
-      join(top, 'SPECS/big.spec'),
-    ],
-    { timeoutMs: 120_000 },
-  );
-  return join(dir, `${name}.rpm`);
-}
