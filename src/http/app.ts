@@ -7,6 +7,7 @@ import { aptRepoRoutes } from './routes/apt-repos.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clientSetupRoutes } from './routes/client-setup.ts';
 import { distributionRoutes } from './routes/distributions.ts';
+import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
 import { packageRoutes } from './routes/packages.ts';
@@ -28,6 +29,7 @@ export function createApp(core: Core, options: { accessLog?: boolean } = {}): Ho
   app.onError((error, c) => handleError(error, c, core.caps.log));
   app.notFound(notFound);
   app.get('/api/v1/health', (c) => c.json({ status: 'ok' }));
+  app.route('/api/v1', healthRoutes(core));
   app.route('/api/v1/auth', authRoutes(core));
   app.route('/api/v1/distributions', distributionRoutes(core));
   app.route('/api/v1/distributions', historyRoutes(core));
