@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(rpm createrepo-c dnf zypper gnupg ceph-mon ceph-osd radosgw apt-utils dpkg-dev sqlite3 xz-utils zstd curl
-  python3-dateutil python3-dbus)
+  python3-dateutil python3-dbus nginx)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -21,7 +21,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing test tools: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Tests start the daemons they need on 127.0.0.1 (nginx, ceph): packages must not start theirs
+  # (an nginx on port 80, say) on the way in.
+  no_start=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && no_start=1
+  fi
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -z "$no_start" ] || rm -f /usr/sbin/policy-rc.d
 fi
 bash scripts/dnf-plugins.sh >/dev/null
 
