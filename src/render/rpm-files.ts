@@ -79,7 +79,10 @@ export async function findRpmMetadataFile(
   const sha = /^([0-9a-f]{64})-/.exec(name)?.[1];
   if (!sha) return null;
   const pointer = await core.renderer.pointer(dist.name, sha);
-  if (!pointer || pointer.view !== rpmViewName(arch, variant)) return null;
+  // The pointer names the revision whose render first wrote these bytes, in whichever view did:
+  // identical files share one pointer (filelists and other of the plain and hashed variants,
+  // every arch of a noarch-only repository). The requested view of that revision has them too.
+  if (!pointer) return null;
   const older = await core.repository.revision(dist.name, pointer.revision);
   if (!older) return null;
   const olderManifest = await rpmManifest(core, dist, older, arch, variant);

@@ -12,9 +12,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeDebs } from '../helpers/debs.ts';
+import { freePort } from '../helpers/ports.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
-import { freePort, nginxSkipReason, type RunningNginx, startNginx } from './nginx.ts';
+import { nginxSkipReason, type RunningNginx, startNginx } from './nginx.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

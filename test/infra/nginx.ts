@@ -6,10 +6,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.ts';
+import { freePort } from '../helpers/ports.ts';
 
 export const NGINX_CONF = join(REPO_ROOT, 'infra/nginx/repod.conf');
 export const NGINX_SITE_EXAMPLES = join(REPO_ROOT, 'infra/nginx/repod');
@@ -27,17 +27,6 @@ export interface RunningNginx {
 export function nginxSkipReason(): string | false {
   const probe = spawnSync('nginx', ['-v'], { stdio: 'ignore' });
   return probe.error ? 'nginx is not installed (apt-get install nginx)' : false;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The shipped nodes.conf with its node addresses replaced by `nodes` (one line per node, parameters kept). */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../helpers/paths.ts';
-import { freePort } from './nginx.ts';
+import { freePort } from '../helpers/ports.ts';
 import { parseEnvFile, parseUnit, words } from './systemd-unit.ts';
 
 const UNIT = join(REPO_ROOT, 'infra/systemd/repod.service');

@@ -6,6 +6,7 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { RpmVariant } from '../../ingest/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../render/rpm-files.ts';
+import { LruCache } from '../../util/lru-cache.ts';
 import { requireReader } from '../auth.ts';
 import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 import { resolveRevision, resolveTag } from './revision-param.ts';
@@ -31,9 +32,35 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
   };
   const current = async (dist: RpmDistribution) => (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'rpm');
 
-  const metadata = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean) => {
+  /**
+   * dnf and zypper read repomd.xml, then repomd.xml.asc in a second request, and refuse the
+   * signature of any other repomd.xml ("Bad GPG signature"; librepo checks only the first
+   * signature of the file, so one .asc cannot sign several revisions). A publish between the two
+   * requests, or behind a balancer a node that already sees a newer revision, would answer the
+   * signature of another revision. So the signature follows the repomd.xml this client was last
+   * given from this repository, for a minute: the client is its forwarded address (a balancer
+   * routes a client's entry points to one node: infra/nginx/repod.conf) and its User-Agent.
+   */
+  const servedRepomd = new LruCache<string, { revision: string; at: number }>(8192);
+  const SERVED_REPOMD_MS = 60_000;
+  const clientKey = (c: Context) =>
+    `${c.req.header('x-forwarded-for') ?? c.req.header('cf-connecting-ip') ?? ''}|${c.req.header('user-agent') ?? ''}|${c.req.path.slice(0, c.req.path.lastIndexOf('/'))}`;
+  const signedRevision = async (c: Context, dist: RpmDistribution, revision: Revision, name: string, pinned: boolean): Promise<Revision> => {
+    if (pinned) return revision;
+    if (name === 'repomd.xml') {
+      if (c.req.method === 'GET') servedRepomd.set(clientKey(c), { revision: revision.id, at: Date.now() });
+      return revision;
+    }
+    if (name !== 'repomd.xml.asc') return revision;
+    const served = servedRepomd.get(clientKey(c));
+    if (!served || served.revision === revision.id || Date.now() - served.at > SERVED_REPOMD_MS) return revision;
+    return (await core.repository.revision(dist.name, served.revision)) ?? revision;
+  };
+
+  const metadata = async (c: Context, dist: RpmDistribution, latest: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean) => {
     await requireReader(core, c, dist);
     if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
+    const revision = await signedRevision(c, dist, latest, name, pinned);
     const manifest = await rpmManifest(core, dist, revision, arch, variant);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[`repodata/${name}`];
@@ -47,10 +74,17 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
     return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, bytes ?? (() => core.renderer.stream(file)));
   };
 
-  const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant) => {
+  const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant, current = false) => {
     await requireReader(core, c, dist);
     if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
-    const entry = await findRpmPackage(core, revision, arch, href, variant);
+    let entry = await findRpmPackage(core, revision, arch, href, variant);
+    if (!entry && current) {
+      // Another node may have published a revision this one's cached view (REPOD_REF_TTL_MS) does
+      // not have yet, and a client that read its repomd.xml there asks for its packages here.
+      const { ref } = await core.repository.currentRef(dist.name, true);
+      const newer = ref && ref.revision !== revision.id ? await core.repository.revision(dist.name, ref.revision) : null;
+      if (newer) entry = await findRpmPackage(core, newer, arch, href, variant);
+    }
     if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
     return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds, core.hotFiles);
   };
@@ -62,7 +96,7 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
   });
   repos.get('/:dist/:arch/Packages/:file', async (c) => {
     const dist = distribution(c.req.param('dist'));
-    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain');
+    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain', true);
   });
 
   const hashed = new Hono();
@@ -72,7 +106,7 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
   });
   hashed.get('/:dist/:arch/Packages/:letter/:file', async (c) => {
     const dist = distribution(c.req.param('dist'));
-    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed');
+    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed', true);
   });
 
   const revisions = new Hono();
