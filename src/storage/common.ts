@@ -163,3 +163,14 @@ export function normalizeEtag(etag: string): string {
   if (e.length >= 2 && e.startsWith('"') && e.endsWith('"')) e = e.slice(1, -1);
   return e;
 }
+
+/**
+ * The Content-Disposition a presigned download asks the store to answer with: the file name as
+ * plain ASCII for every client, and the exact UTF-8 name as RFC 6266's filename* where it differs.
+ */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const needsExtended = ascii !== filename;
+  const encoded = encodeURIComponent(filename).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"${needsExtended ? `; filename*=UTF-8''${encoded}` : ''}`;
+}

@@ -48,7 +48,18 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
-import { checkLength, checkRange, collect, normalizeEtag, RangeNotSatisfiableError, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
+import {
+  checkLength,
+  checkRange,
+  collect,
+  contentDisposition,
+  normalizeEtag,
+  RangeNotSatisfiableError,
+  resolveRange,
+  sizeMismatch,
+  validateKey,
+  validatePrefix,
+} from './common.ts';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -528,14 +539,6 @@ function sliceStream(body: ReadableStream<Uint8Array>, start: number, end: numbe
 /** x-amz-copy-source: bucket/key, each segment URL-encoded. */
 function encodeCopySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** `attachment; filename="..."` with an RFC 5987 `filename*` for anything outside plain ASCII. */
-export function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const needsExtended = ascii !== filename;
-  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${ascii}"${needsExtended ? `; filename*=UTF-8''${encoded}` : ''}`;
 }
 
 export function s3Store(options: S3StoreOptions): S3Store {

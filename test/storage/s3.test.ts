@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, StorageError } from '../../src/errors.ts';
+import { contentDisposition } from '../../src/storage/common.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { probeConditionalWrites } from '../../src/storage/probe.ts';
-import { contentDisposition, S3Store } from '../../src/storage/s3.ts';
+import { S3Store } from '../../src/storage/s3.ts';
 import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { blobStoreContract, generated, getText, listKeys, readAll, rejectsWith, streamOf, text } from './contract.ts';
 
