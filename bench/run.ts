@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|bulk   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|bulk|worker   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -47,13 +47,20 @@
  * fresh server, wall time and the server's peak RSS, beside createrepo_c's full run on the files:
  *   --bulk-files 2000      RPMs pushed (20000 for the larger figure; built once and cached)
  *   --bulk-batch 500       the push's --batch-files (files per request and revision)
+ * The Worker (bench/worker.ts; .bench/results-worker.json): workerd on R2 (npm run start:worker)
+ * beside Node on the file store: first render after a publish, sqlite build time and memory, CPU
+ * per warm repomd.xml:
+ *   --worker-files 2000    RPMs in the repository (the benchrev-* packages)
+ *   --worker-requests 2000 warm repomd.xml requests whose CPU is counted
  */
 
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
+import { buildLargeRpm } from '../test/helpers/rpmbuild.ts';
 import { runAptBench } from './apt.ts';
 import { runBulkBench } from './bulk.ts';
 import { runDebReadBench } from './deb-read.ts';
@@ -65,6 +72,7 @@ import { runRevisionsBench } from './revisions.ts';
 import { benchRpmSize, type RpmBenchOptions, type RpmSizeResult } from './rpm.ts';
 import { runServeBench } from './serve.ts';
 import { runSqliteBench } from './sqlite.ts';
+import { runWorkerBench } from './worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -94,6 +102,8 @@ const { values } = parseArgs({
     'ingest-clients': { type: 'string', default: '8' },
     'bulk-files': { type: 'string', default: '2000' },
     'bulk-batch': { type: 'string', default: '500' },
+    'worker-files': { type: 'string', default: '2000' },
+    'worker-requests': { type: 'string', default: '2000' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -106,7 +116,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'bulk'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'bulk', 'worker'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -336,6 +346,23 @@ if (only.has('bulk')) {
   process.stdout.write(bulk.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-bulk.json'), JSON.stringify(bulk.json, null, 2) + '\n');
+}
+
+if (only.has('worker')) {
+  const largeDir = join(benchDir, 'large-rpm');
+  await mkdir(largeDir, { recursive: true });
+  const largePath = join(largeDir, 'bench-large.rpm');
+  if (!existsSync(largePath)) await buildLargeRpm(largeDir, 'bench-large', 110);
+  const worker = await runWorkerBench({
+    rpmsDir: join(benchDir, 'rpms'),
+    large: { path: largePath, mib: 110 },
+    files: int('worker-files', values['worker-files'], 1),
+    requests: int('worker-requests', values['worker-requests'], 1),
+    log,
+  });
+  process.stdout.write(worker.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-worker.json'), JSON.stringify(worker.json, null, 2) + '\n');
 }
 
 if (only.has('serve')) {

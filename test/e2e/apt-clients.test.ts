@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { aptClient } from '../helpers/apt-client.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';
 import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
-import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
+import { type RunningServer, type Runtime, startServer, uploadFile } from '../helpers/server.ts';
 
 interface Built {
   dep: string;
@@ -49,7 +49,7 @@ const requests = (server: RunningServer) =>
     .split('\n')
     .filter((l) => l.includes('"message":"request"'));
 
-function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, skip: string | false = false) {
+function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, skip: string | false = false, runtime: Runtime = 'node') {
   describe(`real apt (${name})`, { skip }, () => {
     let built: Built;
     let server: RunningServer;
@@ -61,7 +61,7 @@ function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, s
       built = await buildPackages();
       const s = await serverEnv();
       cleanup = s.cleanup;
-      server = await startServer({ ...s.env, REPOD_ACCESS_LOG: '1' });
+      server = await startServer({ ...s.env, REPOD_ACCESS_LOG: '1' }, runtime);
       for (const file of [built.dep, built.app1]) {
         const { status, body } = await uploadFile(server, codename, file);
         assert.equal(status, 201, JSON.stringify(body));
@@ -130,7 +130,7 @@ function aptSuite(name: string, serverEnv: () => Promise<{ env: Record<string, s
       assert.match(arm64, /^Package: repod-aptdep$/m);
       assert.doesNotMatch(arm64, /^Package: repod-aptapp$/m);
       const pkg = await fetch(`${server.url}/repos/pool/main/r/repod-aptdep/repod-aptdep_1.0-1_all.deb`, { redirect: 'manual' });
-      if (name === 'file store') {
+      if (name !== 'Ceph RGW') {
         assert.equal(pkg.status, 200);
         assert.equal(sha256(new Uint8Array(await pkg.arrayBuffer())), sha256(await readFile(built.dep)));
       } else {
@@ -151,3 +151,6 @@ aptSuite(
   },
   rgwSkipReason(),
 );
+
+// The same apt against the Worker (npm run start:worker: workerd, R2 emulated on disk).
+aptSuite('Worker on R2', async () => ({ env: {}, cleanup: async () => undefined }), false, 'worker');

@@ -15,7 +15,7 @@ import { createPackagerKey, type PackagerKey, signRpms } from '../helpers/gpg.ts
 import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { dnfClient, zypperClient } from '../helpers/rpm-clients.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
-import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
+import { type RunningServer, type Runtime, startServer, uploadFile } from '../helpers/server.ts';
 
 interface Built {
   dep: string;
@@ -60,7 +60,7 @@ async function buildPackages(): Promise<Built> {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function clientSuite(name: string, serverEnv: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, skip: string | false = false) {
+function clientSuite(name: string, serverEnv: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, skip: string | false = false, runtime: Runtime = 'node') {
   describe(`real RPM clients (${name})`, { skip }, () => {
     let built: Built;
     let server: RunningServer;
@@ -72,7 +72,7 @@ function clientSuite(name: string, serverEnv: () => Promise<{ env: Record<string
       built = await buildPackages();
       const s = await serverEnv();
       cleanup = s.cleanup;
-      server = await startServer(s.env);
+      server = await startServer(s.env, runtime);
       for (const file of [built.dep, built.app1]) {
         const { status, body } = await uploadFile(server, dist, file);
         assert.equal(status, 201, JSON.stringify(body));
@@ -122,11 +122,12 @@ function clientSuite(name: string, serverEnv: () => Promise<{ env: Record<string
       assert.deepEqual((await readdir(join(root, 'Packages'))).sort(), ['repod-app-1.0-1.x86_64.rpm', 'repod-app-2.0-1.x86_64.rpm', 'repod-dep-1.0-1.noarch.rpm']);
     });
 
-    it(name === 'file store' ? 'streams packages itself on the file store' : 'redirects package downloads to presigned URLs of the S3 store', async () => {
+    const streams = name !== 'Ceph RGW';
+    it(streams ? `streams packages itself (${name})` : 'redirects package downloads to presigned URLs of the S3 store', async () => {
       const path = `${base()}Packages/repod-dep-1.0-1.noarch.rpm`;
       const expected = sha256(await readFile(built.dep));
       const response = await fetch(path, { redirect: 'manual' });
-      if (name === 'file store') {
+      if (streams) {
         assert.equal(response.status, 200);
         assert.equal(sha256(new Uint8Array(await response.arrayBuffer())), expected);
         return;
@@ -168,3 +169,6 @@ clientSuite(
   },
   rgwSkipReason(),
 );
+
+// The same clients against the Worker (npm run start:worker: workerd, R2 emulated on disk).
+clientSuite('Worker on R2', async () => ({ env: {}, cleanup: async () => undefined }), false, 'worker');

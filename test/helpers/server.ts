@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.ts';
+import { freePort } from './ports.ts';
 
 export interface RunningServer {
   url: string;
@@ -14,11 +15,16 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** `npm start` (Node) or `npm run start:worker` (the Worker under workerd, on R2 emulated on disk). */
+export type Runtime = 'node' | 'worker';
+
 /**
- * Starts the real server (`src/runtime/node.ts`, as `npm start` does) in a child process on a free
- * port and waits until it listens. Storage defaults to a fresh file store in a temp dir.
+ * Starts the real server (`src/runtime/node.ts`, as `npm start` does, or the Worker as `npm run
+ * start:worker` does) in a child process on a free port and waits until it answers. Storage
+ * defaults to a fresh file store (the Worker: a fresh R2 persistence directory) in a temp dir.
  */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, runtime: Runtime = 'node'): Promise<RunningServer> {
+  if (runtime === 'worker') return startWorker(env);
   const storage = env.REPOD_STORAGE ?? `file:${await mkdtemp(join(tmpdir(), 'repod-data-'))}`;
   const adminToken = env.REPOD_ADMIN_TOKEN ?? 'test-admin-token-0123456789';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
@@ -58,6 +64,63 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill(signal);
+      }),
+  };
+}
+
+/** `npm run start:worker` (scripts/start-worker.mjs) in its own process group, so stopping it stops workerd too. */
+async function startWorker(env: Record<string, string>): Promise<RunningServer> {
+  const storage = env.REPOD_STORAGE ?? `file:${await mkdtemp(join(tmpdir(), 'repod-r2-'))}`;
+  const adminToken = env.REPOD_ADMIN_TOKEN ?? 'test-admin-token-0123456789';
+  const port = await freePort();
+  const child = spawn(process.execPath, ['scripts/start-worker.mjs'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: adminToken, ...env, REPOD_PORT: String(port), REPOD_STORAGE: storage },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const logs: string[] = [];
+  child.stdout!.on('data', (data: Buffer) => logs.push(data.toString()));
+  child.stderr!.on('data', (data: Buffer) => logs.push(data.toString()));
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  // The core starts on the first request; health answers once it has.
+  for (;;) {
+    if (exited !== undefined) throw new Error(`worker exited with ${exited}:\n${logs.join('')}`);
+    if (Date.now() > deadline) {
+      process.kill(-child.pid!, 'SIGKILL');
+      throw new Error(`worker did not start:\n${logs.join('')}`);
+    }
+    if (/Ready on http/.test(logs.join(''))) {
+      const health = await fetch(`${url}/api/v1/health`).catch(() => null);
+      if (health?.ok) break;
+      // The Worker answers why its core could not start: no point waiting for it.
+      if (health?.status === 503) {
+        const body = await health.text();
+        process.kill(-child.pid!, 'SIGKILL');
+        throw new Error(`worker did not start: ${body}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    port,
+    adminToken,
+    storage,
+    process: child,
+    logs,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          resolve();
+        }
       }),
   };
 }
