@@ -53,7 +53,13 @@ function envLine(name, value) {
 
 const secrets = mkdtempSync(join(tmpdir(), 'repod-worker-'));
 const envFile = join(secrets, 'vars.env');
-writeFileSync(envFile, `${Object.entries(vars).map(([n, v]) => envLine(n, v)).join('\n')}\n`, { mode: 0o600 });
+writeFileSync(
+  envFile,
+  `${Object.entries(vars)
+    .map(([n, v]) => envLine(n, v))
+    .join('\n')}\n`,
+  { mode: 0o600 },
+);
 
 const args = [
   join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),

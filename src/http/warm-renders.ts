@@ -14,10 +14,7 @@ export function renderWarmer(core: Pick<Core, 'distributions' | 'repository' | '
       const revision = await core.repository.current(dist.name);
       if (!revision || warmed.get(dist.name) === revision.id) continue;
       warmed.set(dist.name, revision.id);
-      const paths =
-        dist.kind === 'apt'
-          ? [`/repos/dists/${dist.name}/InRelease`]
-          : [...dist.architectures, 'src'].map((arch) => `/repos/${dist.name}/${arch}/repodata/repomd.xml`);
+      const paths = dist.kind === 'apt' ? [`/repos/dists/${dist.name}/InRelease`] : [...dist.architectures, 'src'].map((arch) => `/repos/${dist.name}/${arch}/repodata/repomd.xml`);
       for (const path of paths) {
         try {
           const response = await app.fetch(new Request(`${origin}${path}`));
