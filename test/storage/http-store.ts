@@ -3,12 +3,42 @@
  * test/storage/r2-worker/worker.ts) and rethrows its errors as the same classes, so the contract
  * suite runs unchanged against a driver that only exists inside workerd.
  */
-import { get, type IncomingMessage } from 'node:http';
+import { get, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../../src/errors.ts';
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from '../../src/storage/blob-store.ts';
 import { InvalidKeyError, RangeNotSatisfiableError } from '../../src/storage/common.ts';
 import type { WireError, WireInfo } from './r2-worker/worker.ts';
+
+/**
+ * How long a call may go without progress (a request chunk sent, an answer, a listing line) before
+ * it fails: a hang shows up as a StorageError naming the call, not undici's 300 s `fetch failed`.
+ */
+const STALL_MS = 30_000;
+
+/** Aborts a call that makes no progress for STALL_MS; `touch` on progress, `clear` once done. */
+class Deadline {
+  private readonly controller = new AbortController();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  readonly signal = this.controller.signal;
+
+  constructor(private readonly what: string) {
+    this.touch();
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(stalled(this.what)), STALL_MS);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function stalled(what: string): StorageError {
+  return new StorageError('remote', `${what}: no progress for ${STALL_MS / 1000} s (the test Worker hangs?)`);
+}
 
 export class HttpStore implements BlobStore {
   readonly presign?: (key: string, options: PresignOptions) => Promise<string>;
@@ -29,15 +59,21 @@ export class HttpStore implements BlobStore {
           filename: options.filename,
           contentType: options.contentType,
         };
-        return ((await this.json(await this.call('GET', '/presign', params))) as { url: string }).url;
+        return ((await this.json(...(await this.call('GET', '/presign', params)))) as { url: string }).url;
       };
     }
   }
 
   static async connect(base: string, select: Record<string, string> = {}): Promise<HttpStore> {
-    const response = await fetch(`${base}/capabilities?${new URLSearchParams(select)}`);
-    const { driver, capabilities } = (await response.json()) as { driver: string; capabilities: StoreCapabilities };
-    return new HttpStore(base, select, driver, capabilities);
+    const url = `${base}/capabilities?${new URLSearchParams(select)}`;
+    const deadline = new Deadline(`GET ${url}`);
+    try {
+      const response = await fetch(url, { signal: deadline.signal });
+      const { driver, capabilities } = (await response.json()) as { driver: string; capabilities: StoreCapabilities };
+      return new HttpStore(base, select, driver, capabilities);
+    } finally {
+      deadline.clear();
+    }
   }
 
   async get(key: string, options: { range?: ByteRange } = {}): Promise<BlobObject | null> {
@@ -59,14 +95,18 @@ export class HttpStore implements BlobStore {
 
   /**
    * Downloads go through node:http: Node 20's fetch delivers workerd's body in thousands of
-   * few-KiB chunks at about a millisecond each (a 32 MiB get took 20 s, node:http 1 s).
+   * few-KiB chunks at about a millisecond each (a 32 MiB get took 20 s, node:http 1 s). A socket
+   * idle for STALL_MS fails the call (or the body being read).
    */
   private download(url: string): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => get(url, resolve).on('error', reject));
+    return new Promise((resolve, reject) => {
+      const request = get(url, resolve).on('error', reject);
+      request.setTimeout(STALL_MS, () => request.destroy(stalled(`GET ${url}`)));
+    });
   }
 
   async head(key: string): Promise<BlobInfo | null> {
-    const wire = (await this.json(await this.call('GET', '/head', { key }))) as WireInfo | null;
+    const wire = (await this.json(...(await this.call('GET', '/head', { key })))) as WireInfo | null;
     return wire ? fromWire(wire) : null;
   }
 
@@ -79,58 +119,104 @@ export class HttpStore implements BlobStore {
       contentType: options.contentType,
       size: options.size?.toString(),
     };
-    if (body instanceof Uint8Array) return (await this.json(await this.call('PUT', '/put', params, body))) as { etag: string };
-    // fetch reports a failing request body as its own TypeError; the caller must see the original.
-    // And a request cut short can reach the Worker as a clean end: frames (4-byte length, bytes,
-    // then a zero length) let the Worker tell a whole body from a broken one.
-    let bodyFailure: { error: unknown } | undefined;
+    if (body instanceof Uint8Array) return (await this.json(...(await this.call('PUT', '/put', params, body)))) as { etag: string };
+    // Frames (4-byte length, bytes, then a zero length) let the Worker tell a whole body from a
+    // broken one. A body that fails is not cut off: it ends with a failure frame, the Worker's
+    // store sees its body fail, and once the Worker has answered the caller gets the original
+    // error. (Cutting the connection let this put return while the Worker was still handling it,
+    // and workerd holds later requests until a cut one has finished: a head right after a failed
+    // put waited for it, at times for good.) Sent with node:http on a connection of its own, which,
+    // unlike fetch, takes an answer that comes while it is still sending.
+    const deadline = new Deadline(`PUT ${key}`);
     const reader = body.getReader();
-    let ended = false;
-    const framed = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (ended) return;
-        try {
-          const next = await reader.read();
-          if (next.done) {
-            ended = true;
-            controller.enqueue(frameHeader(0));
-            controller.close();
-          } else if (next.value.byteLength > 0) {
-            controller.enqueue(frameHeader(next.value.byteLength));
-            controller.enqueue(next.value);
-          }
-        } catch (error) {
-          bodyFailure = { error };
-          controller.error(error);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    });
-    let response: Response;
+    let bodyFailure: { error: unknown } | undefined;
+    let answer: { status: number; error: boolean; text: string };
     try {
-      response = await this.call('PUT', '/put', params, framed);
+      answer = await new Promise((resolve, reject) => {
+        let answered = false;
+        const request = httpRequest(this.url('/put', params), { method: 'PUT', agent: false, headers: { 'transfer-encoding': 'chunked' } });
+        deadline.signal.addEventListener('abort', () => request.destroy(deadline.signal.reason as Error));
+        request.on('error', (error) => {
+          if (!answered) reject(error);
+        });
+        request.on('response', (response) => {
+          answered = true;
+          deadline.touch();
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            deadline.touch();
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 500, error: Boolean(response.headers['x-error']), text: Buffer.concat(chunks).toString('utf8') }));
+          response.on('error', reject);
+        });
+        const send = async () => {
+          for (;;) {
+            if (answered || request.destroyed) {
+              await reader.cancel().catch(() => undefined); // answered early: the rest is not wanted
+              return;
+            }
+            let next: ReadableStreamReadResult<Uint8Array>;
+            try {
+              next = await reader.read();
+            } catch (error) {
+              bodyFailure = { error };
+              request.end(frameHeader(FAILED_FRAME));
+              return;
+            }
+            if (next.done) {
+              request.end(frameHeader(0));
+              return;
+            }
+            if (next.value.byteLength === 0) continue;
+            deadline.touch(); // the Worker is reading
+            request.write(frameHeader(next.value.byteLength));
+            if (!request.write(next.value)) {
+              await new Promise((resume) => {
+                request.once('drain', resume);
+                request.once('close', resume);
+              });
+            }
+          }
+        };
+        void send();
+      });
     } catch (error) {
       if (bodyFailure) throw bodyFailure.error;
       throw error;
+    } finally {
+      deadline.clear();
     }
-    return (await this.json(response)) as { etag: string };
+    // With a failed body, the Worker's answer (the store's error about it) is not the caller's.
+    if (bodyFailure) throw bodyFailure.error;
+    if (answer.error || answer.status >= 400) throw errorOf(answer.status, answer.text);
+    return JSON.parse(answer.text) as { etag: string };
   }
 
   async delete(key: string): Promise<void> {
-    await this.json(await this.call('POST', '/delete', { key }));
+    await this.json(...(await this.call('POST', '/delete', { key })));
   }
 
   async move(from: string, to: string): Promise<void> {
-    await this.json(await this.call('POST', '/move', { from, to }));
+    await this.json(...(await this.call('POST', '/move', { from, to })));
   }
 
   async *list(prefix: string): AsyncIterable<ListEntry> {
-    const response = await this.call('GET', '/list', { prefix });
+    const [response, deadline] = await this.call('GET', '/list', { prefix });
+    try {
+      yield* this.entries(prefix, response, deadline);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async *entries(prefix: string, response: Response, deadline: Deadline): AsyncIterable<ListEntry> {
     await this.check(response);
     const decoder = new TextDecoder();
     let buffered = '';
     let ended = false;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      deadline.touch();
       buffered += decoder.decode(chunk, { stream: true });
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -150,10 +236,18 @@ export class HttpStore implements BlobStore {
     return `${this.base}${path}?${query}`;
   }
 
-  private async call(method: string, path: string, params: Record<string, string | undefined>, body?: Uint8Array | ReadableStream<Uint8Array>): Promise<Response> {
-    const init: RequestInit & { duplex?: 'half' } = { method, body: body as BodyInit | undefined };
-    if (body instanceof ReadableStream) init.duplex = 'half';
-    return fetch(this.url(path, params), init);
+  /** The answer and the deadline still running for reading it (json() clears it). */
+  private async call(method: string, path: string, params: Record<string, string | undefined>, body?: Uint8Array): Promise<[Response, Deadline]> {
+    const deadline = new Deadline(`${method} ${path} ${params.key ?? params.prefix ?? ''}`);
+    const init: RequestInit = { method, body: body as BodyInit | undefined, signal: deadline.signal };
+    try {
+      const response = await fetch(this.url(path, params), init);
+      deadline.touch(); // answered: now its body
+      return [response, deadline];
+    } catch (error) {
+      deadline.clear();
+      throw error;
+    }
   }
 
   private async check(response: Response): Promise<void> {
@@ -161,9 +255,13 @@ export class HttpStore implements BlobStore {
     throw errorOf(response.status, await response.text());
   }
 
-  private async json(response: Response): Promise<unknown> {
-    await this.check(response);
-    return response.json();
+  private async json(response: Response, deadline: Deadline): Promise<unknown> {
+    try {
+      await this.check(response);
+      return await response.json();
+    } finally {
+      deadline.clear();
+    }
   }
 }
 
@@ -174,6 +272,9 @@ function errorOf(status: number, text: string): Error {
     return new Error(`HTTP ${status}: ${text.slice(0, 500)}`);
   }
 }
+
+/** The frame length that tells the Worker the client's body failed. */
+const FAILED_FRAME = 0xffffffff;
 
 function frameHeader(length: number): Uint8Array {
   const header = new Uint8Array(4);

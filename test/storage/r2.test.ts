@@ -1,16 +1,16 @@
 /**
  * The r2 driver where it runs: inside workerd, on its local R2, through the test Worker in
- * r2-worker/ (started with `wrangler dev`). The contract suite drives it over HTTP (http-store.ts),
+ * r2-worker/ (bundled by wrangler, run on Miniflare). The contract suite drives it over HTTP (http-store.ts),
  * so concurrent writes in its race tests really race inside workerd.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Miniflare } from 'miniflare';
 import { PreconditionFailedError, RepodError, StorageError } from '../../src/errors.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { blobStoreContract, generated, getText, listKeys, readAll, rejectsWith, streamOf, text } from './contract.ts';
@@ -37,95 +37,61 @@ interface Worker {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
- * `wrangler dev` on the test Worker, with a copy of its wrangler.toml in a temporary directory so
- * wrangler's bundles and the bucket (`--persist-to`) land there, not in the repository.
+ * The test Worker on Miniflare (workerd, with R2 persisted to a temporary directory), bundled by
+ * wrangler (`deploy --dry-run`) from a copy of its wrangler.toml. Not `wrangler dev`: its proxy in
+ * front of the Worker (a Durable Object) at times held every request that came after a put whose
+ * body had failed, for 30 s or more, while the Worker itself answered at once.
  */
 async function startWorker(vars: Record<string, string>): Promise<Worker> {
   const dir = mkdtempSync(join(tmpdir(), 'repod-r2-contract-'));
-  const config = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8').replace(/^main = .*$/m, `main = ${JSON.stringify(join(WORKER_DIR, 'worker.ts'))}`);
-  writeFileSync(join(dir, 'wrangler.toml'), config);
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const args = [WRANGLER, 'dev', '--config', join(dir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort)];
-  const verbose = Boolean(process.env.REPOD_TEST_VERBOSE);
-  args.push('--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false', '--log-level', verbose ? 'info' : 'warn');
-  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  // Its own process group: wrangler runs workerd as a grandchild, and stop() ends them all.
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  const toml = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
+  writeFileSync(join(dir, 'wrangler.toml'), toml.replace(/^main = .*$/m, `main = ${JSON.stringify(join(WORKER_DIR, 'worker.ts'))}`));
+  const bundle = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--config', join(dir, 'wrangler.toml'), '--outdir', join(dir, 'bundle')], {
     cwd: dir,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: 120_000,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
   });
-  let output = '';
-  const log = (d: Buffer) => {
-    output += d;
-    if (verbose) process.stderr.write(d);
-  };
-  child.stdout?.on('data', log);
-  child.stderr?.on('data', log);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.on('exit', () => resolve(void (exited = true))));
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  // A test run that is interrupted must not leave workerd behind (it is in its own group).
-  const onExit = () => {
-    killGroup('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const onSignal = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143); // runs onExit
-  process.once('exit', onExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const stop = async () => {
-    process.off('exit', onExit);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    // Nothing to shut down gracefully: the bucket is thrown away with the directory.
-    killGroup('SIGKILL');
-    await exit;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`wrangler dev exited before the Worker was ready:\n${output}`);
-    }
-    try {
-      const response = await fetch(`${url}/capabilities`);
-      if (response.ok) {
-        await response.arrayBuffer();
-        return { url, stop };
-      }
-      await response.arrayBuffer();
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the Worker did not answer within 120 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  if (bundle.status !== 0) {
+    removeDir();
+    throw new Error(`bundling the test Worker failed:\n${bundle.stdout}${bundle.stderr}${bundle.error ?? ''}`);
   }
+  // Without its source map: workerd refuses the map's paths out of the bundle's directory.
+  const script = join(dir, 'bundle', 'worker.js');
+  writeFileSync(script, readFileSync(script, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''));
+  rmSync(`${script}.map`, { force: true });
+  const compatibilityDate = /^compatibility_date = "(.*)"$/m.exec(toml)?.[1];
+  const bucket = /^bucket_name = "(.*)"$/m.exec(toml)?.[1] ?? 'BUCKET';
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: script,
+    modulesRoot: join(dir, 'bundle'), // module names are relative to it (outside the cwd, they would start with '..')
+    compatibilityDate,
+    r2Buckets: { BUCKET: bucket },
+    r2Persist: join(dir, 'state'),
+    bindings: vars,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  let url: URL;
+  try {
+    url = await mf.ready;
+  } catch (error) {
+    await mf.dispose().catch(() => undefined);
+    removeDir();
+    throw error;
+  }
+  return {
+    url: url.origin,
+    stop: async () => {
+      await mf.dispose();
+      process.off('exit', removeDir);
+      removeDir();
+    },
+  };
 }
 
 const PRESIGN = {
@@ -164,7 +130,7 @@ describe('r2 driver in workerd', { skip }, () => {
   const p = () => `r${++n}-${Date.now().toString(36)}/`;
   const raw = async (prefix: string, key?: string) => {
     const query = new URLSearchParams({ prefix, ...(key ? { key } : {}) });
-    return (await (await fetch(`${url}/raw?${query}`)).json()) as {
+    return (await (await fetch(`${url}/raw?${query}`, { signal: AbortSignal.timeout(30_000) })).json()) as {
       objects: { key: string; size: number }[];
       object?: { key: string; size: number; contentType?: string } | null;
     };

@@ -9,6 +9,9 @@ import type { BlobStore, PresignOptions, PutOptions } from '../../../src/storage
 import { type R2BucketLike, r2Store } from '../../../src/storage/r2.ts';
 import { r2Presigner } from '../../../src/storage/r2-presign.ts';
 
+/** The frame length by which the client says its body failed (as in test/storage/http-store.ts). */
+const FAILED_FRAME = 0xffffffff;
+
 interface Env {
   BUCKET: R2BucketLike;
   PRESIGN_ENDPOINT?: string;
@@ -115,8 +118,8 @@ async function handle(request: Request, env: Env): Promise<Response> {
 
 /**
  * The request body as a stream whose cancellation leaves the request alone: a store that stops
- * reading early (a lost condition) still answers only once the client has sent everything, since
- * Node's fetch does not take an answer while it is still sending.
+ * reading early (a lost condition) still answers only once the client has sent everything: a client
+ * that takes no answer while it is still sending (Node's fetch) would fail otherwise.
  */
 function detached(reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
   let cancelled = false;
@@ -125,11 +128,9 @@ function detached(reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStre
       try {
         const next = await reader.read();
         if (cancelled) return;
-        if (next.done) console.error('DBG request body: clean end');
         if (next.done) controller.close();
         else controller.enqueue(next.value);
       } catch (error) {
-        console.error(`DBG request body: error ${error}`);
         if (!cancelled) controller.error(error);
       }
     },
@@ -149,8 +150,8 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
 
 /**
  * The body the client framed (test/storage/http-store.ts): each chunk after its 4-byte length, a
- * zero length at the end. A body that stops before that end was broken on the client's side, and
- * the stream errors, as the client's did.
+ * zero length at the end. A body whose client failed ends with FAILED_FRAME instead, and one that
+ * stops before either was cut on the way: the stream errors in both cases, as the client's did.
  */
 function unframe(): TransformStream<Uint8Array, Uint8Array> {
   let header = new Uint8Array(4);
@@ -171,6 +172,7 @@ function unframe(): TransformStream<Uint8Array, Uint8Array> {
             remaining = new DataView(header.buffer).getUint32(0);
             header = new Uint8Array(4);
             headerFilled = 0;
+            if (remaining === FAILED_FRAME) throw new Error("the client's request body failed");
             if (remaining === 0) {
               ended = true;
               remaining = -1;
@@ -226,36 +228,12 @@ function wireError(error: unknown): WireError {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(error), code: e?.code, status: e?.status, size: e?.size };
 }
 
-let seq = 0;
-function traced(bucket: any, tag: string): any {
-  return new Proxy(bucket, {
-    get(target, prop) {
-      const v = target[prop];
-      if (typeof v !== 'function') return v;
-      return (...args: any[]) => {
-        const t = Date.now();
-        console.error(`DBG ${tag} ${String(prop)} start ${typeof args[0] === 'string' ? args[0] : args[0]}`);
-        const r = v.apply(target, args);
-        if (r && typeof r.then === 'function') {
-          return r.then((x: any) => { console.error(`DBG ${tag} ${String(prop)} done ${Date.now() - t}ms`); return prop === 'createMultipartUpload' ? traced(x, tag + ':mp') : x; }, (e: any) => { console.log(`DBG ${tag} ${String(prop)} failed ${Date.now() - t}ms ${e}`); throw e; });
-        }
-        return r;
-      };
-    },
-  });
-}
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const tag = `#${++seq} ${new URL(request.url).pathname}`;
-    const t = Date.now();
-    console.error(`DBG ${tag} begin`);
     try {
-      const r = await handle(request, { ...env, BUCKET: traced(env.BUCKET, tag) });
-      console.error(`DBG ${tag} answered ${r.status} ${Date.now() - t}ms`);
-      return r;
+      return await handle(request, env);
     } catch (error) {
       const wire = wireError(error);
-      console.error(`DBG ${tag} error ${Date.now() - t}ms ${wire.message}`);
       return Response.json(wire, { status: wire.status && wire.status >= 400 ? wire.status : 500, headers: { 'x-error': '1' } });
     }
   },
