@@ -68,12 +68,12 @@ export async function startServer(env: Record<string, string> = {}, runtime: Run
   };
 }
 
-/** `npm run start:worker` (scripts/start-worker.mjs) in its own process group, so stopping it stops workerd too. */
+/** `npm run start:worker` (scripts/start-worker.ts) in its own process group, so stopping it stops workerd too. */
 async function startWorker(env: Record<string, string>): Promise<RunningServer> {
   const storage = env.REPOD_STORAGE ?? `file:${await mkdtemp(join(tmpdir(), 'repod-r2-'))}`;
   const adminToken = env.REPOD_ADMIN_TOKEN ?? 'test-admin-token-0123456789';
   const port = await freePort();
-  const child = spawn(process.execPath, ['scripts/start-worker.mjs'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-worker.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: adminToken, ...env, REPOD_PORT: String(port), REPOD_STORAGE: storage },
     stdio: ['ignore', 'pipe', 'pipe'],

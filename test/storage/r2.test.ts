@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Miniflare } from 'miniflare';
+import { runWorker } from '../../scripts/worker-runner.ts';
 import { PreconditionFailedError, RepodError, StorageError } from '../../src/errors.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { blobStoreContract, generated, getText, listKeys, readAll, rejectsWith, streamOf, text } from './contract.ts';
@@ -18,7 +18,6 @@ import { HttpStore } from './http-store.ts';
 
 const MiB = 1024 * 1024;
 const WORKER_DIR = join(REPO_ROOT, 'test/storage/r2-worker');
-const WRANGLER = join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
 const WORKERD = join(REPO_ROOT, 'node_modules/.bin/workerd');
 
 /** false when workerd runs here; otherwise why the tests are skipped. */
@@ -37,57 +36,19 @@ interface Worker {
   stop(): Promise<void>;
 }
 
-/**
- * The test Worker on Miniflare (workerd, with R2 persisted to a temporary directory), bundled by
- * wrangler (`deploy --dry-run`) from a copy of its wrangler.toml. Not `wrangler dev`: its proxy in
- * front of the Worker (a Durable Object) at times held every request that came after a put whose
- * body had failed, for 30 s or more, while the Worker itself answered at once.
- */
+/** The test Worker under workerd (scripts/worker-runner.ts: wrangler's bundle on Miniflare, R2 in a temporary directory). */
 async function startWorker(vars: Record<string, string>): Promise<Worker> {
-  const dir = mkdtempSync(join(tmpdir(), 'repod-r2-contract-'));
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const persist = mkdtempSync(join(tmpdir(), 'repod-r2-contract-'));
+  const removeDir = () => rmSync(persist, { recursive: true, force: true });
   process.once('exit', removeDir);
-  const toml = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
-  writeFileSync(join(dir, 'wrangler.toml'), toml.replace(/^main = .*$/m, `main = ${JSON.stringify(join(WORKER_DIR, 'worker.ts'))}`));
-  const bundle = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--config', join(dir, 'wrangler.toml'), '--outdir', join(dir, 'bundle')], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
-  });
-  if (bundle.status !== 0) {
-    removeDir();
-    throw new Error(`bundling the test Worker failed:\n${bundle.stdout}${bundle.stderr}${bundle.error ?? ''}`);
-  }
-  // Without its source map: workerd refuses the map's paths out of the bundle's directory.
-  const script = join(dir, 'bundle', 'worker.js');
-  writeFileSync(script, readFileSync(script, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''));
-  rmSync(`${script}.map`, { force: true });
-  const compatibilityDate = /^compatibility_date = "(.*)"$/m.exec(toml)?.[1];
-  const bucket = /^bucket_name = "(.*)"$/m.exec(toml)?.[1] ?? 'BUCKET';
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: script,
-    modulesRoot: join(dir, 'bundle'), // module names are relative to it (outside the cwd, they would start with '..')
-    compatibilityDate,
-    r2Buckets: { BUCKET: bucket },
-    r2Persist: join(dir, 'state'),
-    bindings: vars,
-    host: '127.0.0.1',
-    port: 0,
-  });
-  let url: URL;
-  try {
-    url = await mf.ready;
-  } catch (error) {
-    await mf.dispose().catch(() => undefined);
+  const worker = await runWorker({ config: join(WORKER_DIR, 'wrangler.toml'), vars, persist }).catch((error) => {
     removeDir();
     throw error;
-  }
+  });
   return {
-    url: url.origin,
+    url: worker.url.origin,
     stop: async () => {
-      await mf.dispose();
+      await worker.stop();
       process.off('exit', removeDir);
       removeDir();
     },
