@@ -14,10 +14,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
+import { freePort } from '../test/helpers/ports.ts';
 import { pseudoRandomBytes } from '../test/helpers/prng.ts';
 import { buildRpms } from '../test/helpers/rpmbuild.ts';
 import { run } from '../test/helpers/run.ts';
@@ -103,17 +103,6 @@ async function packageSet(dir: string, log: (m: string) => void): Promise<string
   await run('rpmbuild', [...args, join(top, 'SPECS/big.spec')], { timeoutMs: 120_000 });
   await rm(top, { recursive: true, force: true });
   return [...small, join(dir, 'serve-big-1.0-1.noarch.rpm')].sort();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Waits until `url` answers; a server that never does is stopped, not left behind. */

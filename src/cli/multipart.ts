@@ -120,9 +120,15 @@ export function multipartBody(parts: FormPart[], options: MultipartOptions = {})
   return { body, contentType: `multipart/form-data; boundary=${boundary}`, length };
 }
 
-/** A file as a pull-driven web stream of `chunkSize` pieces; the file is opened on the first read. */
-export function fileStream(path: string, chunkSize = 256 * 1024): ReadableStream<Uint8Array> {
+/**
+ * A file, or `length` bytes of it from `offset`, as a pull-driven web stream of `chunkSize`
+ * pieces; the file is opened on the first read. A range that the file no longer holds (it shrank)
+ * is an error rather than a short stream.
+ */
+export function fileStream(path: string, chunkSize = 256 * 1024, range?: { offset: number; length: number }): ReadableStream<Uint8Array> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let position = range?.offset ?? 0;
+  const end = range ? range.offset + range.length : Infinity;
   const close = async () => {
     const h = handle;
     handle = undefined;
@@ -133,14 +139,22 @@ export function fileStream(path: string, chunkSize = 256 * 1024): ReadableStream
       async pull(controller) {
         try {
           handle ??= await open(path, 'r');
-          const buffer = new Uint8Array(chunkSize);
-          const { bytesRead } = await handle.read(buffer, 0, chunkSize, null);
-          if (bytesRead === 0) {
+          const want = Math.min(chunkSize, end - position);
+          if (want <= 0) {
             await close();
             controller.close();
-          } else {
-            controller.enqueue(bytesRead < chunkSize ? buffer.subarray(0, bytesRead) : buffer);
+            return;
           }
+          const buffer = new Uint8Array(want);
+          const { bytesRead } = await handle.read(buffer, 0, want, position);
+          if (bytesRead === 0) {
+            if (range) throw new Error(`the file ended at ${position} bytes, ${end} expected (did it change?)`);
+            await close();
+            controller.close();
+            return;
+          }
+          position += bytesRead;
+          controller.enqueue(bytesRead < want ? buffer.subarray(0, bytesRead) : buffer);
         } catch (error) {
           await close();
           controller.error(new LocalError(`cannot read ${path}: ${(error as Error).message}`, { cause: error }));

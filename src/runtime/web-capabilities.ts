@@ -4,6 +4,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { Gunzip, gzipSync } from 'fflate';
 import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 /**
  * The core's capabilities from web-standard APIs only, for runtimes without Node's (Workers).
@@ -86,20 +87,10 @@ function nobleHasher(h: NobleHash): Hasher {
  */
 function gunzipMembers(data: Uint8Array): Uint8Array {
   const parts: Uint8Array[] = [];
-  let total = 0;
   // fflate's synchronous gunzip stops after the first member; its streaming form reports each.
-  const inflater = new Gunzip((chunk) => {
-    parts.push(chunk);
-    total += chunk.length;
-  });
+  const inflater = new Gunzip((chunk) => parts.push(chunk));
   inflater.push(data, true);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function consoleLog(message: string, fields: Record<string, unknown> = {}): void {

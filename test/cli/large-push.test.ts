@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { selfBuilt } from '../helpers/packages.ts';
-import { run } from '../helpers/run.ts';
+import { buildLargeRpm } from '../helpers/rpmbuild.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
 import { repod } from './run-cli.ts';
 
@@ -27,32 +27,7 @@ describe(`repod push of a ${SIZE_MB} MB package`, () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'repod-cli-large-'));
-    const top = join(dir, 'top');
-    await mkdir(join(top, 'SPECS'), { recursive: true });
-    // A sparse file costs no disk to create; an uncompressed payload keeps rpmbuild fast.
-    await writeFile(
-      join(top, 'SPECS/big.spec'),
-      `Name: repod-cli-big\nVersion: 1.0\nRelease: 1\nSummary: big\nLicense: MIT\nBuildArch: noarch\n%description\nbig\n%install\nmkdir -p %{buildroot}/usr/share/big\ntruncate -s ${SIZE_MB}M %{buildroot}/usr/share/big/blob\n%files\n/usr/share/big/blob\n`,
-    );
-    await run(
-      'rpmbuild',
-      [
-        '-bb',
-        '--define',
-        `_topdir ${top}`,
-        '--define',
-        `_rpmdir ${dir}`,
-        '--define',
-        '_binary_payload w.ufdio',
-        '--define',
-        '_build_name_fmt %%{NAME}.rpm',
-        '--define',
-        'debug_package %{nil}',
-        join(top, 'SPECS/big.spec'),
-      ],
-      { timeoutMs: 120_000 },
-    );
-    rpm = join(dir, 'repod-cli-big.rpm');
+    rpm = await buildLargeRpm(dir, 'repod-cli-big', SIZE_MB);
     server = await startServer();
     env = { REPOD_URL: server.url, REPOD_TOKEN: server.adminToken };
   });

@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
 import { type ApiClient, ApiError, describeFetchError, LocalError, seg } from '../http-client.ts';
+import { fileStream } from '../multipart.ts';
 import type { LocalFile } from './local-files.ts';
 
 /**
@@ -104,7 +104,14 @@ async function putOnce(file: LocalFile, offset: number, part: Session['parts'][n
     response = await fetch(part.url, {
       method: part.method || 'PUT',
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(part.size) },
-      body: rangeStream(file.path, offset, part.size, onBytes),
+      body: fileStream(file.path, 256 * 1024, { offset, length: part.size }).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            onBytes(chunk.length);
+            controller.enqueue(chunk);
+          },
+        }),
+      ),
       duplex: 'half',
       redirect: 'error',
     } as RequestInit);
@@ -128,42 +135,4 @@ async function putOnce(file: LocalFile, offset: number, part: Session['parts'][n
     if (xmlCode || xmlMessage) message = `part ${part.number} of ${file.filename}: the store answered ${response.status} ${xmlCode ?? ''}${xmlMessage ? `: ${xmlMessage}` : ''}`;
   }
   throw new ApiError(response.status, code, message, text);
-}
-
-/** `length` bytes of a file from `offset`, read in 256 KiB pieces only as the connection pulls. */
-function rangeStream(path: string, offset: number, length: number, onBytes: (n: number) => void): ReadableStream<Uint8Array> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  let position = offset;
-  const end = offset + length;
-  const close = async () => {
-    const h = handle;
-    handle = undefined;
-    await h?.close().catch(() => undefined);
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          handle ??= await open(path, 'r');
-          const want = Math.min(256 * 1024, end - position);
-          if (want <= 0) {
-            await close();
-            controller.close();
-            return;
-          }
-          const buffer = new Uint8Array(want);
-          const { bytesRead } = await handle.read(buffer, 0, want, position);
-          if (bytesRead === 0) throw new Error(`the file ended at ${position} bytes, ${end} expected (did it change?)`);
-          position += bytesRead;
-          onBytes(bytesRead);
-          controller.enqueue(bytesRead < want ? buffer.subarray(0, bytesRead) : buffer);
-        } catch (error) {
-          await close();
-          controller.error(new LocalError(`cannot read ${path}: ${(error as Error).message}`, { cause: error }));
-        }
-      },
-      cancel: close,
-    },
-    { highWaterMark: 0 },
-  );
 }
