@@ -84,6 +84,10 @@ export class ApiClient {
     }
     const url = this.url(path, options.query);
     const streamed = options.body instanceof ReadableStream;
+    // An upload's connection is not kept for the next request: a server may close it once it has
+    // answered a large body (workerd does), and the next request on it would fail as 'other side
+    // closed' although the upload was published. One handshake per upload is cheap.
+    if (streamed) headers.connection = 'close';
     let response: Response;
     try {
       // A streamed body: `duplex: 'half'`, and `redirect: 'error'`. With redirects followed, fetch
