@@ -28,11 +28,12 @@ interface Started {
 }
 
 /**
- * sql.js needs about twice the uncompressed XML while it builds the sqlite databases
- * (`npm run bench -- --only worker`), and an isolate has 128 MB for everything: views with more
- * metadata are served without sqlite unless REPOD_SQLITE_MAX_METADATA_BYTES says otherwise.
+ * An isolate has 128 MB for everything. Measured (`npm run bench -- --only worker`): building the
+ * sqlite databases of 2,000 packages (3.4 MiB of uncompressed XML) grew workerd by 34 MiB, about
+ * 24 MiB of it sql.js itself and the rest some three times the XML. Views with more XML than this
+ * are served without sqlite unless REPOD_SQLITE_MAX_METADATA_BYTES says otherwise.
  */
-const WORKER_SQLITE_MAX_METADATA_BYTES = 32 * 1024 * 1024;
+const WORKER_SQLITE_MAX_METADATA_BYTES = 16 * 1024 * 1024;
 
 // One core per isolate: requests share its caches; a failed start is retried by the next request.
 let started: Promise<Started> | null = null;
