@@ -77,10 +77,14 @@ function terraformSkip(): string | false {
   return false;
 }
 
-/** A directory with the AWS provider for `terraform init -plugin-dir` (no registry access here), or null. */
+/**
+ * A directory with the AWS provider for `terraform init -plugin-dir` (REPOD_TF_PLUGIN_DIR; tests
+ * reach no registry), or null: then init uses terraform's own configuration (a mirror in its CLI
+ * config, or the registry where there is network).
+ */
 function pluginDir(): string | null {
-  const dir = process.env.REPOD_TF_PLUGIN_DIR ?? '/opt/tf-plugins';
-  return existsSync(join(dir, 'registry.terraform.io/hashicorp/aws')) ? dir : null;
+  const dir = process.env.REPOD_TF_PLUGIN_DIR;
+  return dir && existsSync(join(dir, 'registry.terraform.io/hashicorp/aws')) ? dir : null;
 }
 
 describe('infra/terraform', () => {
