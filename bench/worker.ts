@@ -17,10 +17,10 @@
  *      Worker's figure is miniflare's R2 emulation (it writes 110 MiB in about 5 s of CPU), which
  *      on Cloudflare is R2's I/O, not the request's CPU time.
  */
-import { link, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { link, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { type RunningServer, type Runtime, startServer, uploadFile } from '../test/helpers/server.ts';
+import { join } from 'node:path';
+import { type RunningServer, type Runtime, sendInParts, startServer, uploadFile } from '../test/helpers/server.ts';
 import { runCli } from './bulk.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
 import { httpRequest, keepAliveAgent } from './lib/http.ts';
@@ -101,30 +101,10 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /** Uploads a file in parts of 40 MiB and times the completion, which reads, hashes and stores it. */
 async function uploadInParts(server: RunningServer, large: { path: string; mib: number }, pids: number[]): Promise<{ mib: number; wallMs: number; cpuMs: number }> {
   const size = (await stat(large.path)).size;
-  const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const created = await fetch(`${server.url}/api/v1/uploads`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify({ filename: basename(large.path), size, distribution: DIST, part_size: 40 * 1024 * 1024 }),
-  });
-  if (created.status !== 201) throw new Error(`POST /api/v1/uploads: ${created.status} ${await created.text()}`);
-  const session = (await created.json()) as { id: string; parts: Array<{ size: number; url: string }> };
-  const file = await open(large.path);
-  try {
-    let offset = 0;
-    for (const part of session.parts) {
-      const chunk = new Uint8Array(part.size);
-      await file.read(chunk, 0, part.size, offset);
-      offset += part.size;
-      const put = await fetch(part.url, { method: 'PUT', body: chunk });
-      if (put.status !== 200) throw new Error(`part upload: ${put.status} ${await put.text()}`);
-    }
-  } finally {
-    await file.close();
-  }
+  const sent = await sendInParts(server, DIST, large.path, 40 * 1024 * 1024);
   const before = sum(await Promise.all(pids.map(cpuTicks)));
   const started = performance.now();
-  const done = await fetch(`${server.url}/api/v1/uploads/${session.id}/complete`, { method: 'POST', headers: auth });
+  const done = await sent.complete();
   if (done.status !== 201) throw new Error(`complete: ${done.status} ${await done.text()}`);
   const wallMs = performance.now() - started;
   const cpuMs = ((sum(await Promise.all(pids.map(cpuTicks))) - before) * 1000) / CLOCK_TICKS_PER_SECOND;

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,7 @@ import { layout } from '../../src/bucket/layout.ts';
 import { dpkgDebBuild } from '../helpers/debs.ts';
 import { type Rgw, rgwSkipReason, startRgw } from '../helpers/rgw.ts';
 import { buildLargeRpm, buildRpms } from '../helpers/rpmbuild.ts';
-import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
+import { type RunningServer, sendInParts, startServer, uploadFile } from '../helpers/server.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const requestLines = (server: RunningServer, path: string) =>
@@ -135,37 +135,15 @@ describe('the Worker (npm run start:worker)', () => {
     try {
       const rpm = await buildLargeRpm(dir, 'wk-big', 110);
       const size = (await stat(rpm)).size;
-      const auth = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' };
-      const created = await fetch(`${server.url}/api/v1/uploads`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ filename: 'wk-big.rpm', size, distribution: 'rocky9', part_size: 40 * 1024 * 1024 }),
-      });
-      assert.equal(created.status, 201);
-      const session = (await created.json()) as { id: string; part_urls: string; parts: Array<{ number: number; size: number; url: string }> };
-      assert.equal(session.part_urls, 'repod', 'no R2 credentials: parts go through the Worker');
-      assert.equal(session.parts.length, 3);
-      const hash = createHash('sha256');
-      const file = await open(rpm);
-      try {
-        let offset = 0;
-        for (const part of session.parts) {
-          const chunk = new Uint8Array(part.size);
-          await file.read(chunk, 0, part.size, offset);
-          offset += part.size;
-          hash.update(chunk);
-          const put = await fetch(part.url, { method: 'PUT', body: chunk });
-          assert.equal(put.status, 200, await put.text());
-        }
-      } finally {
-        await file.close();
-      }
+      const sent = await sendInParts(server, 'rocky9', rpm, 40 * 1024 * 1024);
+      assert.equal(sent.session.part_urls, 'repod', 'no R2 credentials: parts go through the Worker');
+      assert.equal(sent.session.parts.length, 3);
       const started = performance.now();
-      const done = await fetch(`${server.url}/api/v1/uploads/${session.id}/complete`, { method: 'POST', headers: auth });
+      const done = await sent.complete();
       const body = (await done.json()) as { sha256: string; size: number };
       assert.equal(done.status, 201, JSON.stringify(body));
       if (process.env.REPOD_TEST_VERBOSE) console.log(`worker: completing ${(size / 1048576).toFixed(0)} MiB took ${(performance.now() - started).toFixed(0)} ms`);
-      assert.equal(body.sha256, hash.digest('hex'));
+      assert.equal(body.sha256, sent.sha256);
       // The part uploads' connections sat idle through the completion and workerd may have closed
       // them: like dnf and apt, retry an idempotent request once on a connection closed under it.
       const headUrl = `${server.url}/repos/rocky9/x86_64/Packages/wk-big-1.0-1.noarch.rpm`;

@@ -59,12 +59,7 @@ export async function startServer(env: Record<string, string> = {}, runtime: Run
     storage,
     process: child,
     logs,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
+    stop: stopper(child, (signal) => child.kill(signal)),
   };
 }
 
@@ -112,16 +107,66 @@ async function startWorker(env: Record<string, string>): Promise<RunningServer> 
     storage,
     process: child,
     logs,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        try {
-          process.kill(-child.pid!, signal);
-        } catch {
-          resolve();
-        }
-      }),
+    // Its own process group: stopping it stops workerd too.
+    stop: stopper(child, (signal) => process.kill(-child.pid!, signal)),
+  };
+}
+
+/** Stops a server child with `kill` and resolves once it has exited (at once if it already has). */
+function stopper(child: ChildProcess, kill: (signal: NodeJS.Signals) => void): RunningServer['stop'] {
+  return (signal = 'SIGTERM') =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      try {
+        kill(signal);
+      } catch {
+        resolve();
+      }
+    });
+}
+
+/**
+ * Sends a file as an upload in parts: announces it (POST /api/v1/uploads) and PUTs each part
+ * from the file. Completing is left to the caller, who may time it or look at its answer.
+ */
+export async function sendInParts(
+  server: { url: string; adminToken: string },
+  distribution: string,
+  path: string,
+  partSize: number,
+): Promise<{ session: { id: string; part_urls: string; parts: Array<{ number: number; size: number; url: string }> }; sha256: string; complete(): Promise<Response> }> {
+  const { open, stat } = await import('node:fs/promises');
+  const { basename } = await import('node:path');
+  const { createHash } = await import('node:crypto');
+  const auth = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' };
+  const size = (await stat(path)).size;
+  const created = await fetch(`${server.url}/api/v1/uploads`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ filename: basename(path), size, distribution, part_size: partSize }),
+  });
+  if (created.status !== 201) throw new Error(`POST /api/v1/uploads answered ${created.status}: ${await created.text()}`);
+  const session = (await created.json()) as { id: string; part_urls: string; parts: Array<{ number: number; size: number; url: string }> };
+  const hash = createHash('sha256');
+  const file = await open(path);
+  try {
+    let offset = 0;
+    for (const part of session.parts) {
+      const chunk = new Uint8Array(part.size);
+      await file.read(chunk, 0, part.size, offset);
+      offset += part.size;
+      hash.update(chunk);
+      const put = await fetch(part.url, { method: 'PUT', body: chunk });
+      if (put.status !== 200) throw new Error(`PUT of part ${part.number} answered ${put.status}: ${await put.text()}`);
+    }
+  } finally {
+    await file.close();
+  }
+  return {
+    session,
+    sha256: hash.digest('hex'),
+    complete: () => fetch(`${server.url}/api/v1/uploads/${session.id}/complete`, { method: 'POST', headers: auth }),
   };
 }
 
