@@ -108,6 +108,13 @@ function errno(error: unknown): string | undefined {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Random parts (`r`) of the file-lock tokens this process holds right now. Process-wide, not per
+ * store object: a lock held by another FileStore on the same directory in this process is alive,
+ * not leaked (two objects on one directory otherwise broke each other's locks as stale).
+ */
+const heldTokens = new Set<string>();
+
 export class FileStore implements BlobStore {
   readonly driver = 'file';
   readonly capabilities: StoreCapabilities = { conditionalWrites: true, presign: false };
@@ -123,8 +130,6 @@ export class FileStore implements BlobStore {
   private readonly localLocks = new Map<string, Promise<void>>();
   /** Directory fsyncs in flight (see syncDir). */
   private readonly dirSyncs = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
-  /** Random parts (`r`) of the file-lock tokens this process holds right now. */
-  private readonly heldTokens = new Set<string>();
 
   constructor(options: FileStoreOptions) {
     this.root = resolve(options.root);
@@ -534,9 +539,9 @@ export class FileStore implements BlobStore {
     for (;;) {
       try {
         await fs.symlink(token.raw, path);
-        this.heldTokens.add(token.r);
+        heldTokens.add(token.r);
         return async () => {
-          this.heldTokens.delete(token.r);
+          heldTokens.delete(token.r);
           if ((await readLink(path)) === token.raw) await fs.unlink(path).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
         };
       } catch (error) {
@@ -607,7 +612,7 @@ export class FileStore implements BlobStore {
     if (token.boot !== me.boot) return me.boot && token.boot ? 'dead' : 'unknown'; // rebooted since
     if (token.ns !== me.ns) return 'unknown'; // another pid namespace (container): its pids mean nothing here
     if (token.pid === process.pid && token.start === me.start) {
-      return this.heldTokens.has(token.r) ? 'alive' : 'dead'; // ours but not held: leaked by a failed release
+      return heldTokens.has(token.r) ? 'alive' : 'dead'; // ours but not held: leaked by a failed release
     }
     try {
       process.kill(token.pid, 0);

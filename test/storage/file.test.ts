@@ -173,6 +173,17 @@ describe('file driver', () => {
     assert.ok(conflicts > 0, 'the processes did race');
   });
 
+  it('two store objects on one directory in one process: create-only still has one winner', async () => {
+    // A lock held by the other object of this process is alive, not a leaked lock to break.
+    const { root } = await fresh();
+    for (let round = 0; round < 5; round++) {
+      const stores = [await FileStore.open({ root }), await FileStore.open({ root })];
+      const key = `twin/${round}/new-dir/key`;
+      const results = await Promise.allSettled(Array.from({ length: 24 }, (_, i) => stores[i % 2].put(key, text(String(i)), { ifNoneMatch: '*' })));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}: exactly one create wins`);
+    }
+  });
+
   it('two processes: create-only has exactly one winner per key across processes', async () => {
     const { root, store } = await fresh();
     const keys = Array.from({ length: 20 }, (_, i) => `once/${i}`);
