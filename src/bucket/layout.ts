@@ -4,6 +4,9 @@
  */
 export const FORMAT_VERSION = 1;
 
+/** Where the advisory feed lives unless configured otherwise. */
+export const ADVISORIES_PREFIX = 'security/advisories/';
+
 const shard = (sha256: string) => `${sha256.slice(0, 2)}/${sha256}`;
 
 export const layout = {
@@ -52,4 +55,36 @@ export const layout = {
   user: (name: string) => `auth/users/${name}.json`,
   usersPrefix: () => 'auth/users/',
   bootstrapMarker: () => 'auth/bootstrap.json',
+  /** A refresh token (by its sha256): create-only, then marked used once by compare-and-swap; deleted at logout. */
+  refreshToken: (tokenHash: string) => `auth/refresh/${tokenHash}.json`,
+  refreshTokensPrefix: () => 'auth/refresh/',
+  /** Failed sign-ins of one account or client address (by the sha256 of the name), advanced by compare-and-swap. */
+  lockout: (scope: 'account' | 'address', nameSha256: string) => `auth/lockout/${scope}/${nameSha256}.json`,
+  lockoutPrefix: () => 'auth/lockout/',
+  /** One audit event, create-only; the id starts with its compact UTC time, so keys sort as time does. */
+  auditEvent: (id: string) => `audit/${id.slice(0, 4)}/${id.slice(4, 6)}/${id.slice(6, 8)}/${id}.json`,
+  /** The folder of one UTC day of the audit log. */
+  auditDay: (ms: number) => {
+    const iso = new Date(ms).toISOString();
+    return `audit/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/`;
+  },
+  auditPrefix: () => 'audit/',
+  /** A package the security gate held for review in one distribution, by the package's sha256. */
+  reviewItem: (dist: string, sha256: string) => `security/review/${dist}/${sha256}.json`,
+  reviewPrefix: (dist?: string) => (dist ? `security/review/${dist}/` : 'security/review/'),
+  /** A reviewer's accept_risk or exception for one version of a package in one distribution (name and version URI-encoded). */
+  acceptedVersion: (dist: string, name: string, version: string) => `security/accepted/${dist}/${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`,
+  /** The findings of a distribution already announced as new_findings events. */
+  announcedFindings: (dist: string) => `security/findings/${dist}.json`,
+  /** The advisory feed's manifest (segments in order), advanced by compare-and-swap. */
+  advisoryManifest: (prefix = ADVISORIES_PREFIX) => `${prefix}manifest.json`,
+  /** One push's validated advisories (gzipped JSON array), content-addressed by the sha256 of the JSON. */
+  advisorySegment: (sha256: string, prefix = ADVISORIES_PREFIX) => `${prefix}segments/${sha256.slice(0, 2)}/${sha256}.json.gz`,
+  advisorySegmentsPrefix: (prefix = ADVISORIES_PREFIX) => `${prefix}segments/`,
+  /** One webhook's configuration, its secret included (needed to sign): the bucket is trusted like keys/. */
+  webhook: (id: string) => `security/webhooks/hooks/${id}.json`,
+  webhooksPrefix: () => 'security/webhooks/hooks/',
+  /** One delivery of one event to one webhook, rewritten after each attempt; ids start with their time. */
+  webhookDelivery: (hookId: string, deliveryId: string) => `security/webhooks/deliveries/${hookId}/${deliveryId}.json`,
+  webhookDeliveriesPrefix: (hookId: string) => `security/webhooks/deliveries/${hookId}/`,
 };
