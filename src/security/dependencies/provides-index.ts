@@ -1,0 +1,258 @@
+/**
+ * Who provides what in one set of packages (a distribution revision, a change, a base source):
+ * capability name → providers, file path → owners, and the reverse map requirement name →
+ * requirers that finds the packages a removal may break. Packages are added and removed by key, so
+ * a distribution's index follows its revisions change by change (distribution-provides.ts).
+ *
+ * Memory: an indexed package keeps its provides, the paths the index keeps and its parsed
+ * requires; identical requirement texts (`libc.so.6()(64bit)`, `libc6 (>= 2.34)`) are shared
+ * between packages. By default only "primary" paths are kept (createrepo_c's: /etc/..., any
+ * .../bin/..., /usr/lib/sendmail), the ones dnf reads from primary.xml and that distributions'
+ * guidelines keep file dependencies to; dnf 5 resolves no other file dependency unless it loads
+ * filelists. `files: 'all'` keeps every path (the size of a filelists.xml).
+ */
+import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
+import type { Capability, MultiArch, PackageCapabilities, PackageFormat, Requirement, RequirementEntry, Unsatisfied } from './model.ts';
+import { mentionedNames } from './requirement.ts';
+import { debMatches, rpmMatches } from './version-match.ts';
+
+/** What the index keeps of a package. */
+export interface IndexedPackage {
+  readonly key: string;
+  readonly label: string;
+  readonly format: PackageFormat;
+  readonly arch: string;
+  readonly multiArch?: MultiArch;
+  readonly provides: readonly Capability[];
+  /** The paths the index keeps (see `files`). */
+  readonly files: readonly string[];
+  readonly requires: readonly RequirementEntry[];
+}
+
+export interface ProvidesIndexOptions {
+  /** Which file paths to keep for file dependencies: 'primary' (default) or 'all'. */
+  files?: 'primary' | 'all';
+}
+
+/** A set of packages a requirement can be satisfied from, minus keys a change removes. */
+export interface ProviderSource {
+  index: ProvidesIndex;
+  exclude?: ReadonlySet<string>;
+}
+
+export class ProvidesIndex {
+  /** The revision this index describes, when it describes one (set by DistributionProvides). */
+  revision: string | null = null;
+  private readonly keepAllFiles: boolean;
+  private readonly packages = new Map<string, IndexedPackage>();
+  private readonly byName: MultiMap = new Map();
+  private readonly byPath: MultiMap = new Map();
+  private readonly requiredBy: MultiMap = new Map();
+  /** Parsed requirements shared by text (one map per format: the same text parses differently), with how many packages hold each. */
+  private readonly requirements = { rpm: new Map<string, SharedRequirement>(), deb: new Map<string, SharedRequirement>() };
+
+  constructor(options: ProvidesIndexOptions = {}) {
+    this.keepAllFiles = options.files === 'all';
+  }
+
+  get size(): number {
+    return this.packages.size;
+  }
+
+  has(key: string): boolean {
+    return this.packages.has(key);
+  }
+
+  get(key: string): IndexedPackage | undefined {
+    return this.packages.get(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.packages.keys();
+  }
+
+  /** Adds a package, replacing the one with the same key. */
+  add(pkg: PackageCapabilities): void {
+    this.remove(pkg.key);
+    const requires = pkg.requires.map((r) => this.share(pkg.format, r));
+    const files = this.keepAllFiles ? pkg.files.slice() : pkg.files.filter(isPrimaryFile);
+    const indexed: IndexedPackage = {
+      key: pkg.key,
+      label: pkg.label,
+      format: pkg.format,
+      arch: pkg.arch,
+      ...(pkg.multiArch ? { multiArch: pkg.multiArch } : {}),
+      provides: pkg.provides.map((c) => ({ ...c })),
+      files,
+      requires,
+    };
+    this.packages.set(pkg.key, indexed);
+    for (const name of new Set(indexed.provides.map((c) => c.name))) push(this.byName, name, indexed);
+    for (const path of new Set(files)) push(this.byPath, path, indexed);
+    for (const name of requiredNames(indexed)) push(this.requiredBy, name, indexed);
+  }
+
+  /** Removes the package with this key; false when there is none. */
+  remove(key: string): boolean {
+    const indexed = this.packages.get(key);
+    if (!indexed) return false;
+    this.packages.delete(key);
+    for (const name of new Set(indexed.provides.map((c) => c.name))) pull(this.byName, name, indexed);
+    for (const path of new Set(indexed.files)) pull(this.byPath, path, indexed);
+    for (const name of requiredNames(indexed)) pull(this.requiredBy, name, indexed);
+    for (const r of indexed.requires) this.release(indexed.format, r);
+    return true;
+  }
+
+  /** Packages listing a capability of this name (any version). */
+  named(name: string): readonly IndexedPackage[] {
+    return list(this.byName.get(name));
+  }
+
+  /** Packages shipping this path (among the paths the index keeps). */
+  owning(path: string): readonly IndexedPackage[] {
+    return list(this.byPath.get(path));
+  }
+
+  /** Packages with a requirement that mentions any of these names or paths. */
+  requirersOf(names: Iterable<string>): IndexedPackage[] {
+    const out = new Set<IndexedPackage>();
+    for (const name of names) for (const p of list(this.requiredBy.get(name))) out.add(p);
+    return [...out];
+  }
+
+  /**
+   * The requirements of `pkg` that neither this index, nor `pkg` itself, nor the `also` sources
+   * satisfy. Add the packages of one change to the index first and each is checked against the others.
+   */
+  check(pkg: PackageCapabilities, also: ProviderSource[] = []): Unsatisfied[] {
+    const self = new ProvidesIndex({ files: 'all' });
+    self.add(pkg);
+    const sources: ProviderSource[] = [{ index: self }, { index: this }, ...also];
+    return pkg.requires.filter((r) => !satisfied(sources, pkg, r.requirement)).map((r) => ({ requirement: r.text }));
+  }
+
+  private share(format: PackageFormat, entry: RequirementEntry): RequirementEntry {
+    const shared = this.requirements[format];
+    const found = shared.get(entry.text);
+    if (found) {
+      found.holders++;
+      return found.entry;
+    }
+    shared.set(entry.text, { entry, holders: 1 });
+    return entry;
+  }
+
+  private release(format: PackageFormat, entry: RequirementEntry): void {
+    const shared = this.requirements[format];
+    const found = shared.get(entry.text);
+    if (found && --found.holders === 0) shared.delete(entry.text);
+  }
+}
+
+function requiredNames(pkg: IndexedPackage): Set<string> {
+  const names = new Set<string>();
+  for (const r of pkg.requires) mentionedNames(r.requirement, names);
+  return names;
+}
+
+interface SharedRequirement {
+  entry: RequirementEntry;
+  holders: number;
+}
+
+/** Most names and paths have one package: it is stored alone, an array only from the second (saves an array each). */
+type MultiMap = Map<string, IndexedPackage | IndexedPackage[]>;
+
+function list(value: IndexedPackage | IndexedPackage[] | undefined): readonly IndexedPackage[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function push(map: MultiMap, key: string, pkg: IndexedPackage): void {
+  const found = map.get(key);
+  if (found === undefined) map.set(key, pkg);
+  else if (Array.isArray(found)) found.push(pkg);
+  else map.set(key, [found, pkg]);
+}
+
+function pull(map: MultiMap, key: string, pkg: IndexedPackage): void {
+  const found = map.get(key);
+  if (found === undefined) return;
+  if (!Array.isArray(found)) {
+    if (found === pkg) map.delete(key);
+    return;
+  }
+  const i = found.indexOf(pkg);
+  if (i < 0) return;
+  found[i] = found[found.length - 1]!;
+  found.pop();
+  if (found.length === 1) map.set(key, found[0]!);
+}
+
+/** The requirer's side of a check: its format and architecture. */
+export interface Requirer {
+  format: PackageFormat;
+  arch: string;
+}
+
+/**
+ * The architecture rule, kept simple on purpose:
+ * - RPM: any package accepted in the distribution satisfies (its architectures are what the
+ *   distribution serves together; multilib names carry their own `(64bit)` marks).
+ * - Debian: a `:any` requirement accepts every architecture; a `Multi-Arch: foreign` provider
+ *   satisfies every architecture; an `Architecture: all` requirer or provider matches every
+ *   architecture; an explicit qualifier (`:amd64`, source fields only) wants that one; otherwise
+ *   (`:native` included) the requirer's own.
+ */
+function archAccepts(requirer: Requirer, provider: IndexedPackage, qualifier: string | undefined): boolean {
+  if (requirer.format === 'rpm') return true;
+  if (qualifier === 'any' || provider.multiArch === 'foreign' || provider.arch === 'all') return true;
+  if (qualifier !== undefined && qualifier !== 'native') return provider.arch === qualifier;
+  return requirer.arch === 'all' || provider.arch === requirer.arch;
+}
+
+/** Whether `provider` satisfies a name or file requirement by itself. */
+function providesOne(requirer: Requirer, provider: IndexedPackage, requirement: Requirement): boolean {
+  if (requirement.kind === 'file') return provider.files.includes(requirement.path) || provider.provides.some((c) => c.name === requirement.path);
+  if (requirement.kind !== 'name') return false;
+  if (!archAccepts(requirer, provider, requirement.arch)) return false;
+  const matches = requirer.format === 'rpm' ? rpmMatches : debMatches;
+  return provider.provides.some((c) => c.name === requirement.name && matches(requirement, c));
+}
+
+/** Candidate providers of a name or file requirement across the sources (not yet version-checked). */
+function* candidates(sources: ProviderSource[], requirement: Requirement): Generator<IndexedPackage> {
+  if (requirement.kind !== 'name' && requirement.kind !== 'file') return;
+  const name = requirement.kind === 'name' ? requirement.name : requirement.path;
+  for (const { index, exclude } of sources) {
+    for (const p of index.named(name)) if (!exclude?.has(p.key)) yield p;
+    if (requirement.kind === 'file') for (const p of index.owning(name)) if (!exclude?.has(p.key)) yield p;
+  }
+}
+
+/** Whether the sources satisfy a requirement of `requirer`. */
+export function satisfied(sources: ProviderSource[], requirer: Requirer, requirement: Requirement): boolean {
+  switch (requirement.kind) {
+    case 'name':
+    case 'file':
+      for (const p of candidates(sources, requirement)) if (providesOne(requirer, p, requirement)) return true;
+      return false;
+    case 'or':
+      return requirement.of.some((r) => satisfied(sources, requirer, r));
+    case 'and':
+      return requirement.of.every((r) => satisfied(sources, requirer, r));
+    case 'with': {
+      const [first, ...rest] = requirement.of;
+      if (!first) return true;
+      for (const p of candidates(sources, first)) if (providesOne(requirer, p, first) && rest.every((r) => providesOne(requirer, p, r))) return true;
+      return false;
+    }
+    case 'without':
+      for (const p of candidates(sources, requirement.base)) if (providesOne(requirer, p, requirement.base) && !providesOne(requirer, p, requirement.not)) return true;
+      return false;
+    case 'unchecked':
+      return true;
+    case 'invalid':
+      return false;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The dependencies step over a distribution: the incremental index of its revisions (built
+ * through the real publish API on a memory store, counting record reads), the check of a change
+ * (same-change and self provides, base sources, removals that break packages already published),
+ * and the index's memory per package.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Revision } from '../../src/bucket/revision.ts';
+import type { Core } from '../../src/core/core.ts';
+import { createCore } from '../../src/core/create-core.ts';
+import { parseDeb } from '../../src/formats/deb/reader.ts';
+import type { RpmDependency, RpmPackage } from '../../src/formats/rpm/model.ts';
+import { stagePackage } from '../../src/ingest/stage.ts';
+import { publishBuild } from '../../src/revisions/publish.ts';
+import { nodeCapabilities } from '../../src/runtime/node-core.ts';
+import { checkChange } from '../../src/security/dependencies/check-change.ts';
+import { debCapabilities } from '../../src/security/dependencies/deb-capabilities.ts';
+import { DistributionProvides } from '../../src/security/dependencies/distribution-provides.ts';
+import type { PackageCapabilities } from '../../src/security/dependencies/model.ts';
+import { ProvidesIndex } from '../../src/security/dependencies/provides-index.ts';
+import { rpmCapabilities } from '../../src/security/dependencies/rpm-capabilities.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
+import { bytesStream } from '../../src/storage/objects.ts';
+import { buildDeb, type DebSpec } from '../helpers/debs.ts';
+
+async function deb(spec: DebSpec): Promise<PackageCapabilities> {
+  return debCapabilities((await parseDeb(buildDeb(spec), { files: false })).control);
+}
+
+/** A memory store that counts reads of package records. */
+function countingStore(): { store: MemoryStore; recordReads: () => number; reset: () => void } {
+  const store = new MemoryStore();
+  let reads = 0;
+  const get = store.get.bind(store);
+  store.get = (key, options) => {
+    if (key.startsWith('packages/') && key.endsWith('.json') && !key.endsWith('.signature.json')) reads++;
+    return get(key, options);
+  };
+  return { store, recordReads: () => reads, reset: () => (reads = 0) };
+}
+
+describe('DistributionProvides: the index of a revision chain', () => {
+  it('builds once, then reads only the records a child revision adds (also several steps ahead, and on a rollback)', async () => {
+    const { store, recordReads, reset } = countingStore();
+    const { core } = await createCore(
+      nodeCapabilities(store, () => undefined),
+      { storeName: 'memory', adminToken: 't' },
+    );
+    const dist = 'bookworm';
+    const publish = async (specs: DebSpec[], remove: string[] = []): Promise<Revision> => {
+      const staged = await Promise.all(specs.map((s) => stagePackage(core.caps, bytesStream(new Uint8Array(buildDeb(s))), { maxBytes: 1 << 24 })));
+      const result = await publishBuild(core, dist, { staged, remove }, { author: 'test' });
+      return (await core.repository.revision(dist, result.revision!.id))!;
+    };
+    const many = Array.from({ length: 40 }, (_, i): DebSpec => ({ name: `filler-${i}`, version: '1.0', depends: 'base-lib' }));
+    const rev1 = await publish([
+      { name: 'base-lib', version: '1.0', provides: 'libapi (= 1)' },
+      { name: 'app', version: '1.0', depends: 'base-lib (>= 1.0), libapi (>= 1)' },
+      { name: 'other', version: '1.0' },
+      ...many,
+    ]);
+    const provides = new DistributionProvides(core.caps, core.repository);
+
+    reset();
+    const index1 = await provides.forRevision(dist, rev1);
+    assert.equal(recordReads(), 43, 'the first index reads every record once');
+    assert.equal(index1.size, 43);
+    assert.equal(index1.revision, rev1.id);
+
+    const rev2 = await publish([{ name: 'extra', version: '2.0', depends: 'app' }], ['other_1.0_amd64']);
+    reset();
+    const index2 = await provides.forRevision(dist, rev2);
+    assert.equal(recordReads(), 1, 'a child revision reads only the record it adds');
+    assert.equal(index2.revision, rev2.id);
+    assert.equal(index2.size, 43);
+    assert.ok(index2.named('extra').length === 1 && index2.named('other').length === 0);
+
+    // Two revisions published while nobody asked: the chunk lists are diffed.
+    await publish([{ name: 'base-lib', version: '2.0', provides: 'libapi (= 2)' }]);
+    const rev4 = await publish([{ name: 'late', version: '1.0' }], ['filler-3_1.0_amd64']);
+    reset();
+    const index4 = await provides.forRevision(dist, rev4);
+    assert.equal(recordReads(), 2, 'two revisions ahead: the two added records');
+    assert.deepEqual(await keysOfFreshIndex(core, dist, rev4), [...index4.keys()].sort(), 'the same packages as an index built from scratch');
+
+    // A rollback restores rev1's chunks: only what differs is read (other and filler-3 come back).
+    const restored = await core.repository.restore(dist, rev1, { author: 'test', message: 'rollback' });
+    reset();
+    const index5 = await provides.forRevision(dist, restored);
+    assert.equal(recordReads(), 2);
+    assert.deepEqual([...index5.keys()].sort(), await keysOfFreshIndex(core, dist, restored));
+    assert.equal(index5.named('base-lib')[0]!.provides[0]!.version, '1.0');
+
+    // An older revision gets the newer index (a change is published on top of the newest anyway).
+    reset();
+    assert.equal((await provides.forRevision(dist, rev2)).revision, restored.id);
+    assert.equal(recordReads(), 0);
+  });
+});
+
+async function keysOfFreshIndex(core: Core, dist: string, revision: Revision): Promise<string[]> {
+  return [...(await new DistributionProvides(core.caps, core.repository).forRevision(dist, revision)).keys()].sort();
+}
+
+describe('checkChange', () => {
+  it('checks each added package against the distribution, the change itself, its own provides and the base sources', async () => {
+    const index = new ProvidesIndex();
+    index.add(await deb({ name: 'libc6', version: '2.36-9' }));
+    const base = new ProvidesIndex();
+    base.add(await deb({ name: 'perl-base', version: '5.36.0-7', provides: 'perl-api (= 5.36)' }));
+    const adding = [
+      await deb({ name: 'app', version: '1.0', depends: 'libc6 (>= 2.34), libapp1 (= 1.0), perl-api (>= 5.30), app-plugin-api, libnothere' }),
+      await deb({ name: 'libapp1', version: '1.0', depends: 'libc6 (>= 2.38)' }),
+      await deb({ name: 'app-plugins', version: '1.0', provides: 'app-plugin-api', depends: 'app-plugin-api' }),
+    ];
+    const reports = await checkChange(index, [base], adding, []);
+    assert.deepEqual(reports, [
+      { package: 'app_1.0_amd64', key: adding[0]!.key, missing: ['libnothere'], origin: 'added' },
+      { package: 'libapp1_1.0_amd64', key: adding[1]!.key, missing: ['libc6 (>= 2.38)'], origin: 'added' },
+    ]);
+    // ProvidesIndex.check: the change's packages added first see each other.
+    const withChange = new ProvidesIndex();
+    for (const p of adding) withChange.add(p);
+    assert.deepEqual(
+      withChange.check(adding[0]!, [{ index }, { index: base }]).map((u) => u.requirement),
+      ['libnothere'],
+    );
+  });
+
+  it('reports packages already published that a removal breaks, and not those an upgrade in the same change keeps working', async () => {
+    const index = new ProvidesIndex();
+    const lib1 = await deb({ name: 'libfoo1', version: '1.0', provides: 'foo-api (= 1)' });
+    index.add(lib1);
+    index.add(await deb({ name: 'user-a', version: '1', depends: 'libfoo1 (>= 1.0)' }));
+    index.add(await deb({ name: 'user-b', version: '1', depends: 'foo-api' }));
+    index.add(await deb({ name: 'already-broken', version: '1', depends: 'libfoo1, gone-long-ago' }));
+    index.add(await deb({ name: 'unrelated', version: '1', depends: 'something-else' }));
+
+    const removal = await checkChange(index, [], [], [lib1.key]);
+    assert.deepEqual(
+      removal.map((r) => [r.package, r.missing, r.origin]).sort(),
+      [
+        ['already-broken_1_amd64', ['libfoo1'], 'existing'],
+        ['user-a_1_amd64', ['libfoo1 (>= 1.0)'], 'existing'],
+        ['user-b_1_amd64', ['foo-api'], 'existing'],
+      ],
+      'gone-long-ago was missing before the change: not blamed on it',
+    );
+
+    const upgrade = await checkChange(index, [], [await deb({ name: 'libfoo1', version: '2.0', provides: 'foo-api (= 2)' })], [lib1.key]);
+    assert.deepEqual(upgrade, []);
+    const downgrade = await checkChange(index, [], [await deb({ name: 'libfoo1', version: '0.9' })], [lib1.key]);
+    assert.deepEqual(
+      downgrade.map((r) => [r.package, r.missing]).sort(),
+      [
+        ['user-a_1_amd64', ['libfoo1 (>= 1.0)']],
+        ['user-b_1_amd64', ['foo-api']],
+      ],
+      'an unversioned dependency takes the older version',
+    );
+  });
+
+  it('RPM: file requires, self provides and a removal that takes a file away', async () => {
+    const shell = rpmCapabilities(rpmPackage({ name: 'bash', files: ['/usr/bin/bash', '/usr/share/doc/bash/README'], provides: [dep('/bin/sh')] }));
+    const tool = rpmCapabilities(
+      rpmPackage({
+        name: 'tool',
+        files: ['/usr/bin/tool', '/usr/share/tool/data'],
+        requires: [dep('/bin/sh'), dep('/usr/bin/bash'), dep('/usr/share/tool/data'), dep('tool', 'GE', '1.0')],
+      }),
+    );
+    const index = new ProvidesIndex();
+    index.add(shell);
+    assert.deepEqual(await checkChange(index, [], [tool], []), []);
+    index.add(tool);
+    const reports = await checkChange(index, [], [], [shell.key]);
+    assert.deepEqual(reports, [{ package: 'tool-1.0-1.x86_64', key: tool.key, missing: ['/bin/sh', '/usr/bin/bash'], origin: 'existing' }]);
+    assert.deepEqual(index.owning('/usr/share/doc/bash/README'), [], 'only primary paths are kept by default');
+  });
+});
+
+function dep(name: string, flags?: RpmDependency['flags'], version?: string): RpmDependency {
+  return flags ? { name, flags, epoch: '0', version } : { name };
+}
+
+function rpmPackage(p: { name: string; files: string[]; provides?: RpmDependency[]; requires?: RpmDependency[] }): RpmPackage {
+  return {
+    name: p.name,
+    epoch: '0',
+    version: '1.0',
+    release: '1',
+    arch: 'x86_64',
+    summary: '',
+    description: '',
+    packager: '',
+    url: '',
+    license: '',
+    vendor: '',
+    group: '',
+    buildHost: '',
+    sourceRpm: `${p.name}-1.0-1.src.rpm`,
+    buildTime: 0,
+    headerStart: 0,
+    headerEnd: 0,
+    installedSize: 0,
+    archiveSize: 0,
+    provides: [{ name: p.name, flags: 'EQ', epoch: '0', version: '1.0', release: '1' }, ...(p.provides ?? [])],
+    requires: p.requires ?? [],
+    conflicts: [],
+    obsoletes: [],
+    recommends: [],
+    suggests: [],
+    supplements: [],
+    enhances: [],
+    files: p.files.map((path) => ({ path, type: 'file' })),
+    changelogs: [],
+    isSource: false,
+  };
+}
+
+describe('memory', () => {
+  it('measures the index per package on a few thousand generated packages', (t) => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const count = 5000;
+    const shared = Array.from({ length: 200 }, (_, i) => `libshared${i}.so.${i % 5}()(64bit)`);
+    const generate = (i: number): RpmPackage => {
+      const name = `pkg${String(i).padStart(5, '0')}`;
+      const requires: RpmDependency[] = [dep('libc.so.6()(64bit)'), dep('libc.so.6(GLIBC_2.34)(64bit)'), dep('/bin/sh'), dep('rtld(GNU_HASH)')];
+      for (let k = 0; k < 8; k++) requires.push(dep(shared[(i * 7 + k * 13) % shared.length]!));
+      requires.push(dep(`pkg${String((i + 1) % count).padStart(5, '0')}`, 'GE', '1.0'), dep(`${name}-common`, 'EQ', `1.${i}`));
+      const files = [`/usr/bin/${name}`, `/usr/bin/${name}-helper`, `/etc/${name}.conf`];
+      for (let f = 0; f < 30; f++) files.push(`/usr/share/${name}/file-${f}.dat`);
+      const provides = [dep(`${name}(x86-64)`, 'EQ', '1.0'), dep(`lib${name}.so.1()(64bit)`), dep(`config(${name})`, 'EQ', '1.0'), dep(`${name}-common`, 'EQ', `1.${i}`)];
+      return rpmPackage({ name, files, provides, requires });
+    };
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const index = new ProvidesIndex();
+    // Generated one by one, as records are read: what stays is what the index keeps.
+    for (let i = 0; i < count; i++) index.add(rpmCapabilities(generate(i)));
+    gc();
+    const perPackage = Math.round((process.memoryUsage().heapUsed - before) / count);
+    // Kept alive until here so the measure is of a live index.
+    assert.equal(index.size, count);
+    t.diagnostic(`ProvidesIndex: ${perPackage} bytes per RPM package (5 provides, 14 requires, 33 files of which 3 primary), ${count} packages`);
+    console.log(`# memory: ${perPackage} bytes per package in the ProvidesIndex (${count} generated RPMs)`);
+    assert.ok(perPackage < 4096, `${perPackage} bytes per package`);
+  });
+});
