@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|bulk|worker   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -43,6 +43,11 @@
  * commit on and off, beside createrepo_c's full run on the same files:
  *   --ingest-files 2000    RPMs uploaded (5000 for the larger figure)
  *   --ingest-clients 8     concurrent uploaders
+ * Security gate (bench/gate.ts; .bench/results-gate.json): per-file ingest with the gate off, on with
+ * nothing configured, and on with a real clamd and an OSV feed; the median time of each step:
+ *   --gate-files 2000      RPMs uploaded
+ *   --gate-clients 8       concurrent uploaders
+ *   --gate-advisories 10000 advisories in the feed
  * Bulk push (bench/bulk.ts; .bench/results-bulk.json): `repod push` of a directory of N RPMs to a
  * fresh server, wall time and the server's peak RSS, beside createrepo_c's full run on the files:
  *   --bulk-files 2000      RPMs pushed (20000 for the larger figure; built once and cached)
@@ -64,6 +69,7 @@ import { buildLargeRpm } from '../test/helpers/rpmbuild.ts';
 import { runAptBench } from './apt.ts';
 import { runBulkBench } from './bulk.ts';
 import { runDebReadBench } from './deb-read.ts';
+import { runGateBench } from './gate.ts';
 import { runIngestBench } from './ingest.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
@@ -100,6 +106,9 @@ const { values } = parseArgs({
     'serve-baseline': { type: 'string' },
     'ingest-files': { type: 'string', default: '2000' },
     'ingest-clients': { type: 'string', default: '8' },
+    'gate-files': { type: 'string', default: '2000' },
+    'gate-clients': { type: 'string', default: '8' },
+    'gate-advisories': { type: 'string', default: '10000' },
     'bulk-files': { type: 'string', default: '2000' },
     'bulk-batch': { type: 'string', default: '500' },
     'worker-files': { type: 'string', default: '2000' },
@@ -116,7 +125,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'bulk', 'worker'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -332,6 +341,21 @@ if (only.has('ingest')) {
   process.stdout.write(ingest.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify(ingest.json, null, 2) + '\n');
+}
+
+if (only.has('gate')) {
+  const gate = await runGateBench({
+    workDir: options.workDir,
+    rpmsDir: join(benchDir, 'rpms'),
+    files: int('gate-files', values['gate-files'], 1),
+    clients: int('gate-clients', values['gate-clients'], 1),
+    advisories: int('gate-advisories', values['gate-advisories'], 0),
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(gate.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-gate.json'), JSON.stringify(gate.json, null, 2) + '\n');
 }
 
 if (only.has('bulk')) {

@@ -1,4 +1,5 @@
 import { RepodError } from '../errors.ts';
+import { type DistributionSecurity, validateSecurity } from './security-policy.ts';
 
 /**
  * Distributions are configuration: the defaults below, replaced or extended by a JSON file
@@ -21,6 +22,8 @@ export interface RpmDistribution {
     /** Add a header signature with the keyring's newest active key to every uploaded RPM. */
     sign?: boolean;
   };
+  /** The security gate's ecosystem, policy and dependency base (config/security-policy.ts). */
+  security?: DistributionSecurity;
 }
 
 export interface AptDistribution {
@@ -35,6 +38,8 @@ export interface AptDistribution {
   description?: string;
   /** Readable only with credentials (HTTP Basic or a Bearer token, reader role and up). */
   private?: boolean;
+  /** The security gate's ecosystem, policy and dependency base (config/security-policy.ts). */
+  security?: DistributionSecurity;
 }
 
 export type Distribution = RpmDistribution | AptDistribution;
@@ -77,6 +82,13 @@ export class Distributions {
       if (this.byName.has(d.name)) throw new RepodError('invalid_config', `distribution ${d.name} is configured twice`);
       this.byName.set(d.name, d);
     }
+    for (const d of list) {
+      for (const base of d.security?.dependencies?.base ?? []) {
+        const b = this.byName.get(base);
+        if (!b || b.kind !== d.kind)
+          throw new RepodError('invalid_config', `distribution ${d.name}: security.dependencies.base names ${JSON.stringify(base)}, which is not a ${d.kind} distribution`);
+      }
+    }
   }
 
   get(name: string): Distribution | undefined {
@@ -106,5 +118,9 @@ function validate(d: Distribution): void {
   }
   if (d.kind === 'apt' && (!Array.isArray(d.components) || d.components.length === 0)) {
     throw new RepodError('invalid_config', `distribution ${d.name}: components must be a non-empty list`);
+  }
+  validateSecurity(d.name, d.security);
+  for (const base of d.security?.dependencies?.base ?? []) {
+    if (base === d.name) throw new RepodError('invalid_config', `distribution ${d.name}: security.dependencies.base names the distribution itself`);
   }
 }

@@ -1,12 +1,22 @@
+import type { Lockout } from '../auth/lockout.ts';
+import type { RateLimiter, SignInRateLimiter } from '../auth/rate-limit.ts';
 import type { Tokens } from '../auth/tokens.ts';
 import type { Users } from '../auth/users.ts';
 import type { Capabilities } from '../capabilities.ts';
-import type { Distributions } from '../config/distributions.ts';
+import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
+import type { OutboundClient } from '../outbound/outbound-client.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import type { ExtraRecordsFactory } from '../render/rpm-files.ts';
+import type { GateHooks } from '../revisions/publish.ts';
 import type { ChangeCommitter } from '../revisions/publish-group.ts';
 import type { Repository } from '../revisions/repository.ts';
+import type { StoredAdvisoryFeed } from '../security/advisories/feed-store.ts';
+import type { AuditLog } from '../security/audit-log.ts';
+import type { EventSink } from '../security/events.ts';
+import type { PackageIdentities } from '../security/package-identities.ts';
+import type { ReviewQueue } from '../security/review/review-queue.ts';
+import type { Webhooks } from '../security/webhooks/webhooks.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 
@@ -23,7 +33,27 @@ export interface Core {
   keyring: Keyring;
   tokens: Tokens;
   users: Users;
+  /** Locks an account or a client address after repeated failed sign-ins (state in the store). */
+  lockout: Lockout;
+  /** Sign-in attempts per client address per minute (in memory, per process). */
+  signInLimiter: SignInRateLimiter;
+  /** API requests per principal per minute, by role (in memory, per process). */
+  apiLimiter: RateLimiter;
+  /** Every write: who, what, when and from where; append-only in the store. */
+  audit: AuditLog;
   settings: Settings;
+  /** The security gate every change passes (antivirus, advisories, dependencies) and where it holds packages. */
+  gate: GateHooks;
+  review: ReviewQueue;
+  advisories: StoredAdvisoryFeed;
+  identities: PackageIdentities;
+  /** The OSV ecosystem a distribution is matched in (its setting, or a default from its name). */
+  ecosystemOf(dist: Distribution): string | undefined;
+  /** Where published, pending_review, decided... events go (webhooks). */
+  events: EventSink;
+  webhooks: Webhooks;
+  /** Every request repod itself sends (webhooks, imports) goes through this one SSRF-guarded client. */
+  outbound: OutboundClient;
   /** Builds the sqlite databases of RPM views, where the runtime can (sql.js). */
   extraRecords?: ExtraRecordsFactory;
 }

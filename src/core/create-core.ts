@@ -1,18 +1,26 @@
 import type { SqlJsStatic } from 'sql.js';
+import { Lockout, type LockoutOptions } from '../auth/lockout.ts';
+import { parseRateLimits, RateLimiter, SignInRateLimiter } from '../auth/rate-limit.ts';
 import { Tokens } from '../auth/tokens.ts';
 import { Users } from '../auth/users.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { Distributions } from '../config/distributions.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import { RepodError } from '../errors.ts';
+import { parseAllowList } from '../outbound/address-policy.ts';
+import { fetchTransport } from '../outbound/fetch-transport.ts';
+import { OutboundClient, type OutboundTransport } from '../outbound/outbound-client.ts';
 import { Renderer } from '../render/render-cache.ts';
 import { sqliteRecords } from '../render/rpm-sqlite.ts';
 import { changeCommitter } from '../revisions/publish-group.ts';
 import { Repository } from '../revisions/repository.ts';
+import { AuditLog } from '../security/audit-log.ts';
+import { Webhooks } from '../security/webhooks/webhooks.ts';
 import { Keyring } from '../signing/keyring.ts';
 import { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
 import type { Core } from './core.ts';
+import { createSecurityServices, type ScannerConfig } from './security-services.ts';
 
 /** What a runtime read from its configuration (environment, files, secrets) for the core. */
 export interface CoreConfig {
@@ -36,6 +44,22 @@ export interface CoreConfig {
   loadSql?: () => Promise<SqlJsStatic>;
   /** Views whose uncompressed XML metadata is larger get no sqlite databases (bounds the build's memory). */
   sqliteMaxMetadataBytes?: number;
+  /** A virus scanner the runtime can reach (REPOD_CLAMD). */
+  scanner?: ScannerConfig;
+  /** false turns the security gate's steps off (REPOD_SECURITY_GATE=0): format and signature checks only. */
+  securityGate?: boolean;
+  /** How this runtime sends a request out (Node: checks every resolved address). Default: fetch, which checks literal addresses only. */
+  outboundTransport?: OutboundTransport;
+  /** Private hosts and networks outbound requests may reach (REPOD_OUTBOUND_ALLOWED_HOSTS). */
+  outboundAllowedHosts?: string;
+  /** Webhook retries: the first wait (doubling each time) and how many attempts. */
+  webhookRetryBaseMs?: number;
+  /** Requests per minute by role (REPOD_RATE_LIMITS, e.g. `uploader=120,admin=off`). */
+  rateLimits?: string;
+  /** Failed sign-ins before a lock, and how long it lasts. */
+  lockout?: LockoutOptions;
+  /** Lifetime of tokens from POST /api/v1/auth/token. */
+  accessTtlSeconds?: number;
 }
 
 export interface CreatedCore {
@@ -69,11 +93,14 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   await keyring.signer();
   const users = new Users(caps);
   const tokens = new Tokens(caps, users);
-  await tokens.configure({ adminToken: config.adminToken, adminPassword: config.adminPassword });
+  await tokens.configure({ adminToken: config.adminToken, adminPassword: config.adminPassword, accessTtlSeconds: config.accessTtlSeconds });
   const bootstrapToken = await tokens.bootstrap();
   const settings: Settings = { ...DEFAULT_SETTINGS, ...config.settings };
   const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes }, caps.requestsShareWork);
   const repository = new Repository(caps, { refTtlMs: config.refTtlMs ?? 1000 });
+  const security = createSecurityServices(caps, repository, distributions, { scanner: config.scanner, enabled: config.securityGate });
+  const outbound = new OutboundClient(config.outboundTransport ?? fetchTransport, { allow: parseAllowList(config.outboundAllowedHosts) });
+  const webhooks = new Webhooks(caps, outbound, { retryBaseMs: config.webhookRetryBaseMs });
   const core: Core = {
     caps,
     distributions,
@@ -85,6 +112,14 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     keyring,
     tokens,
     users,
+    lockout: new Lockout(caps, config.lockout),
+    signInLimiter: new SignInRateLimiter({}, () => caps.now().getTime()),
+    apiLimiter: new RateLimiter({ limits: parseRateLimits(config.rateLimits) }, () => caps.now().getTime()),
+    audit: new AuditLog(caps),
+    ...security,
+    events: webhooks,
+    webhooks,
+    outbound,
     ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql, { maxMetadataBytes: config.sqliteMaxMetadataBytes }) } : {}),
     settings,
   };

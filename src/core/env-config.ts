@@ -7,7 +7,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * The REPOD_* settings that mean the same on every runtime. Each composition root adds only
  * what differs: where the store is and how files named by a setting are read.
  */
-export function coreConfigFromEnv(env: Env): Omit<CoreConfig, 'storeName' | 'distributionsJson' | 'operatorKey' | 'loadSql'> {
+export function coreConfigFromEnv(env: Env): Omit<CoreConfig, 'storeName' | 'distributionsJson' | 'operatorKey' | 'loadSql' | 'scanner' | 'outboundTransport'> {
   const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
   const settings: CoreConfig['settings'] = {};
   const maxUploadBytes = number('REPOD_MAX_UPLOAD_BYTES');
@@ -30,6 +30,15 @@ export function coreConfigFromEnv(env: Env): Omit<CoreConfig, 'storeName' | 'dis
     refTtlMs: number('REPOD_REF_TTL_MS'),
     sqliteMaxMetadataBytes: number('REPOD_SQLITE_MAX_METADATA_BYTES'),
     groupCommit: env.REPOD_GROUP_COMMIT !== '0',
+    securityGate: env.REPOD_SECURITY_GATE !== '0',
+    outboundAllowedHosts: env.REPOD_OUTBOUND_ALLOWED_HOSTS,
+    webhookRetryBaseMs: number('REPOD_WEBHOOK_RETRY_BASE_MS'),
+    rateLimits: env.REPOD_RATE_LIMITS,
+    accessTtlSeconds: number('REPOD_TOKEN_TTL_SECONDS'),
+    lockout: {
+      ...(number('REPOD_LOCKOUT_FAILURES') !== undefined ? { accountFailures: number('REPOD_LOCKOUT_FAILURES') } : {}),
+      ...(number('REPOD_LOCKOUT_SECONDS') !== undefined ? { lockSeconds: number('REPOD_LOCKOUT_SECONDS') } : {}),
+    },
     settings,
   };
 }

@@ -55,17 +55,7 @@ export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<
  * record or fragment whose pool object is missing is never used (entryFromRecord checks the pool).
  */
 async function describeRpm(caps: Capabilities, staged: StagedRpm): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const recordKey = layout.packageRecord(staged.sha256);
-  let record = (await getJson<RpmPackageRecord>(caps.store, recordKey))?.value;
-  if (!record) {
-    const pkg = staged.parsed.pkg;
-    record = await putRecord<RpmPackageRecord>(caps, recordKey, {
-      format: 1,
-      kind: 'rpm',
-      facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(pkg) },
-      package: pkg,
-    });
-  }
+  const record = await packageRecord(caps, staged);
   // After the record: the fragment renders what the stored record says (a concurrent ingest of the same bytes may have written it).
   const entry = rpmEntry(record.package, record.facts);
   await putFragment(caps, layout.fragment(staged.sha256), 'rpm', RPM_STREAMS, entry);
@@ -91,16 +81,7 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
     });
   }
   await toPool(caps, staged);
-  const recordKey = layout.packageRecord(staged.sha256);
-  const record =
-    (await getJson<DebPackageRecord>(caps.store, recordKey))?.value ??
-    (await putRecord<DebPackageRecord>(caps, recordKey, {
-      format: 1,
-      kind: 'deb',
-      facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, sha512: staged.sha512, size: staged.size, fileName },
-      control: control.text,
-      files: staged.parsed.files,
-    }));
+  const record = await packageRecord(caps, staged);
   const entry = aptEntry(parseDebControl(record.control), record.facts, record.files, component, path);
   await putFragment(caps, layout.aptFragment(staged.sha256, component), 'apt', APT_STREAMS, entry);
   return { record, entry, poolPath: path };
@@ -121,4 +102,40 @@ export async function entryFromRecord(caps: Capabilities, sha256: string, compon
     throw new ConflictError(`${path} is already taken by another file (sha256 ${claimed.sha256})`, 'duplicate_package', { existing: claimed.sha256, uploaded: sha256 });
   }
   return { record, entry: aptEntry(control, record.facts, record.files, component, path) };
+}
+
+/**
+ * A package the security gate held for review: its bytes go to the pool and its record is kept, so
+ * an accepted review publishes it by sha256 without the upload; but an APT pool path is claimed
+ * (and so served) only when it is published, and no fragment is written until then.
+ */
+export async function storeForReview(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
+  await toPool(caps, staged);
+  return packageRecord(caps, staged);
+}
+
+/** The package's record: the stored one (a concurrent ingest of the same bytes may have written it), or a new one, create-only. */
+async function packageRecord(caps: Capabilities, staged: StagedRpm): Promise<RpmPackageRecord>;
+async function packageRecord(caps: Capabilities, staged: StagedDeb): Promise<DebPackageRecord>;
+async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord>;
+async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
+  const recordKey = layout.packageRecord(staged.sha256);
+  const existing = (await getJson<PackageRecord>(caps.store, recordKey))?.value;
+  if (existing) return existing;
+  if (staged.kind === 'rpm') {
+    return putRecord<RpmPackageRecord>(caps, recordKey, {
+      format: 1,
+      kind: 'rpm',
+      facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(staged.parsed.pkg) },
+      package: staged.parsed.pkg,
+    });
+  }
+  const control = staged.parsed.control;
+  return putRecord<DebPackageRecord>(caps, recordKey, {
+    format: 1,
+    kind: 'deb',
+    facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, sha512: staged.sha512, size: staged.size, fileName: debFileName(control) },
+    control: control.text,
+    files: staged.parsed.files,
+  });
 }

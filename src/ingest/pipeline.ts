@@ -1,6 +1,7 @@
 import type { EntryWithSegments } from '../bucket/chunk.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
 import type { Distribution } from '../config/distributions.ts';
+import type { GateAction } from '../config/security-policy.ts';
 import type { RpmVerification } from '../signing/rpm-verify.ts';
 import { aptKey } from './apt-entry.ts';
 import { rpmKey } from './rpm-entry.ts';
@@ -24,6 +25,36 @@ export interface Candidate {
   stored?: { record: PackageRecord; entry: EntryWithSegments };
   /** RPM uploads: the signature verdict, once the signature step ran. */
   signature?: PolicyOutcome;
+  /** Imports: the sha256 the upstream catalog lists for this package (the provenance step compares). */
+  expectedSha256?: string;
+  /** The security gate's verdict, once it ran: publish now, or hold for review (a block refuses the change). */
+  verdict?: GateVerdict;
+}
+
+/** One step's outcome for one package: what the upload answer and the live upload stream carry. */
+export interface StepReport {
+  name: 'format' | 'provenance' | 'antivirus' | 'cve' | 'gpg' | 'dependencies';
+  passed: boolean;
+  message: string;
+  detail?: Record<string, unknown>;
+  /** What the distribution's policy makes of it. */
+  action: GateAction;
+  /** Time the step took, in milliseconds. */
+  ms: number;
+}
+
+export interface GateVerdict {
+  decision: 'publish' | 'review';
+  steps: StepReport[];
+}
+
+/** What a change carries besides its packages, for the steps that need it. */
+export interface IngestContext {
+  author: string;
+  /** Called as each step ends for a package (the live upload stream). */
+  onStep?: (pkg: Candidate, step: StepReport) => void;
+  /** A reviewer accepted the risk: findings whose action is review publish instead (never a block). */
+  acceptReview?: boolean;
 }
 
 /** Where the change goes. */
@@ -47,7 +78,7 @@ export interface PolicyOutcome {
   include: boolean;
 }
 
-export type IngestStep = (target: IngestTarget, candidates: Candidate[]) => Promise<void>;
+export type IngestStep = (target: IngestTarget, candidates: Candidate[], context: IngestContext) => Promise<void>;
 
 export function stagedCandidate(staged: StagedPackage, component: string): Candidate {
   if (staged.kind === 'rpm') {
@@ -63,6 +94,19 @@ export function storedCandidate(stored: { record: PackageRecord; entry: EntryWit
   return { kind: record.kind, key: entry.entry.key, arch: entry.entry.arch, sha256: record.facts.sha256, stored };
 }
 
-export async function runIngestSteps(steps: IngestStep[], target: IngestTarget, candidates: Candidate[]): Promise<void> {
-  for (const step of steps) await step(target, candidates);
+export async function runIngestSteps(steps: IngestStep[], target: IngestTarget, candidates: Candidate[], context: IngestContext): Promise<void> {
+  for (const step of steps) await step(target, candidates, context);
+}
+
+/** A label for a candidate in messages and answers: NEVRA or name_version_arch. */
+export function candidateLabel(c: Candidate): string {
+  if (c.staged?.kind === 'rpm') {
+    const p = c.staged.parsed.pkg;
+    return `${p.name}-${p.epoch !== '0' ? `${p.epoch}:` : ''}${p.version}-${p.release}.${p.arch}`;
+  }
+  if (c.staged?.kind === 'deb') {
+    const ctl = c.staged.parsed.control;
+    return `${ctl.package}_${ctl.version}_${ctl.architecture}`;
+  }
+  return c.stored?.entry.entry.label ?? c.key;
 }

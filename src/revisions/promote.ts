@@ -1,5 +1,7 @@
 import { decodeChunk, type EntryWithSegments, type IndexEntry } from '../bucket/chunk.ts';
 import { namePrefix } from '../bucket/keys.ts';
+import { layout } from '../bucket/layout.ts';
+import type { PackageRecord } from '../bucket/package-record.ts';
 import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distributions } from '../config/distributions.ts';
@@ -8,10 +10,12 @@ import { NotFoundError, RepodError } from '../errors.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { compareEvr } from '../formats/rpm/vercmp.ts';
 import { APT_STREAMS } from '../ingest/apt-entry.ts';
+import { type Candidate, storedCandidate } from '../ingest/pipeline.ts';
 import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
+import { getJson } from '../storage/objects.ts';
 import { chunkFor } from './compose.ts';
 import { identity } from './history.ts';
-import { type BatchResult, requireDistribution } from './publish.ts';
+import { type BatchResult, type GateHooks, gateAnswers, type HeldPackage, type PackageResult, requireDistribution } from './publish.ts';
 import type { Repository } from './repository.ts';
 
 /**
@@ -63,17 +67,72 @@ function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
   }
 }
 
-async function copy(
-  core: { repository: Repository },
-  from: Distribution,
+/** What promotion needs besides the repository: the target's security gate, and whether review findings are waved through. */
+export interface PromoteServices {
+  caps: Capabilities;
+  distributions: Distributions;
+  repository: Repository;
+  gate?: GateHooks;
+}
+
+/**
+ * Promotion applies the target's security policy: a package it blocks cannot be promoted; one it
+ * would hold for review waits in the target's review queue, unless `force` (which skips review,
+ * never a block). Returns the entries to publish now and the packages held.
+ */
+async function gateEntries(
+  core: PromoteServices,
   to: Distribution,
   entries: EntryWithSegments[],
-  meta: { author: string; message: string },
+  author: string,
+  force: boolean,
+): Promise<{ publish: EntryWithSegments[]; held: HeldPackage[]; candidates: Map<string, Candidate> }> {
+  const candidates = new Map<string, Candidate>();
+  if (!core.gate) return { publish: entries, held: [], candidates };
+  const list: Candidate[] = [];
+  for (const entry of entries) {
+    const record = (await getJson<PackageRecord>(core.caps.store, layout.packageRecord(entry.entry.id)))?.value;
+    if (!record) throw new NotFoundError(`the record of ${entry.entry.label} is missing from the store`, 'unknown_package');
+    const candidate = storedCandidate({ record, entry });
+    candidates.set(entry.entry.key, candidate);
+    list.push(candidate);
+  }
+  const target = { dist: to, component: to.kind === 'apt' ? (entries[0]?.entry.component ?? to.components[0]) : '' };
+  await core.gate.step(target, list, { author, acceptReview: force });
+  const publish: EntryWithSegments[] = [];
+  const held: HeldPackage[] = [];
+  for (const entry of entries) {
+    const verdict = candidates.get(entry.entry.key)!.verdict;
+    if (verdict?.decision === 'review') {
+      const id = identity(to.kind === 'rpm' ? 'rpm' : 'apt', entry.entry);
+      held.push({
+        steps: verdict.steps,
+        info: { package: id.name, version: id.version, architecture: id.arch, filename: entry.entry.file, sha256: entry.entry.id, size: 0 },
+      });
+    } else publish.push(entry);
+  }
+  if (held.length) await core.gate.hold(target, held, author, {});
+  return { publish, held, candidates };
+}
+
+async function copy(
+  core: PromoteServices,
+  from: Distribution,
+  to: Distribution,
+  gated: EntryWithSegments[],
+  meta: { author: string; message: string; force?: boolean },
 ): Promise<BatchResult> {
   checkTargetTakes(
     to,
-    entries.map((e) => e.entry),
+    gated.map((e) => e.entry),
   );
+  const { publish: entries, held, candidates } = await gateEntries(core, to, gated, meta.author, meta.force ?? false);
+  const gateOf = (key: string) => gateAnswers(candidates.get(key)?.verdict?.steps);
+  const pending = held.map((h) => ({ ...h.info, status: 'pending_review' as const, ...gateAnswers(h.steps) }));
+  if (entries.length === 0 && held.length > 0) {
+    const current = await core.repository.current(to.name);
+    return { status: 'pending_review', distribution: to.name, revision: current ? { id: current.id, number: current.number } : null, packages: pending, removed: [] };
+  }
   const result = await core.repository.publish(
     to.name,
     to.kind === 'rpm' ? 'rpm' : 'apt',
@@ -82,30 +141,44 @@ async function copy(
     meta,
   );
   const added = new Set(result.compose.added.map((e) => e.key));
+  // A forced promotion publishes what an earlier, unforced one left waiting for review: that review is over.
+  if (meta.force && core.gate) {
+    const target = { dist: to, component: to.kind === 'apt' ? (entries[0]?.entry.component ?? to.components[0]) : '' };
+    await core.gate.release(
+      target,
+      entries.map((e) => e.entry.id),
+      meta.author,
+      'promoted with force',
+    );
+  }
   return {
     status: result.changed ? 'published' : 'unchanged',
     distribution: to.name,
     revision: result.revision ? { id: result.revision.id, number: result.revision.number } : null,
-    packages: entries.map(({ entry }) => {
-      const id = identity(from.kind === 'rpm' ? 'rpm' : 'apt', entry);
-      return {
-        package: id.name,
-        version: id.version,
-        architecture: id.arch,
-        filename: entry.file,
-        sha256: entry.id,
-        size: 0,
-        status: added.has(entry.key) ? 'published' : 'unchanged',
-      };
-    }),
+    packages: [
+      ...entries.map(({ entry }): PackageResult => {
+        const id = identity(from.kind === 'rpm' ? 'rpm' : 'apt', entry);
+        return {
+          package: id.name,
+          version: id.version,
+          architecture: id.arch,
+          filename: entry.file,
+          sha256: entry.id,
+          size: 0,
+          status: added.has(entry.key) ? ('published' as const) : ('unchanged' as const),
+          ...gateOf(entry.key),
+        };
+      }),
+      ...pending,
+    ],
     removed: [],
   };
 }
 
 /** `POST /api/v1/distributions/promote`: one package (the newest version per architecture, or the one named). */
 export async function promote(
-  core: { caps: Capabilities; distributions: Distributions; repository: Repository },
-  input: { package: string; from: string; to: string; version?: string },
+  core: PromoteServices,
+  input: { package: string; from: string; to: string; version?: string; force?: boolean },
   author: string,
 ): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
@@ -134,20 +207,16 @@ export async function promote(
   if (candidates.length === 0) {
     throw new NotFoundError(`${input.package}${input.version ? ` version ${input.version}` : ''} is not in ${from.name}`, 'package_not_found');
   }
-  return copy(core, from, to, await withSegments(core, revision, candidates), { author, message: `promote ${input.package} from ${from.name}` });
+  return copy(core, from, to, await withSegments(core, revision, candidates), { author, message: `promote ${input.package} from ${from.name}`, force: input.force });
 }
 
 /** `POST /api/v1/distributions/migrate`: every package of the source's current revision. */
-export async function migrate(
-  core: { caps: Capabilities; distributions: Distributions; repository: Repository },
-  input: { from: string; to: string },
-  author: string,
-): Promise<BatchResult> {
+export async function migrate(core: PromoteServices, input: { from: string; to: string; force?: boolean }, author: string): Promise<BatchResult> {
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const entries: EntryWithSegments[] = [];
   for await (const items of core.repository.entriesWithSegments(revision)) entries.push(...items);
-  return copy(core, from, to, entries, { author, message: `migrate ${from.name} revision ${revision.number} into ${to.name}` });
+  return copy(core, from, to, entries, { author, message: `migrate ${from.name} revision ${revision.number} into ${to.name}`, force: input.force });
 }
 
 function compareVersions(kind: 'rpm' | 'apt', a: string, b: string): number {

@@ -1,20 +1,33 @@
 import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
 import { joinKey, namePrefix, splitKey } from '../bucket/keys.ts';
 import { layout } from '../bucket/layout.ts';
-import type { PackageRecord } from '../bucket/package-record.ts';
+import type { PackageRecord, RpmPackageRecord } from '../bucket/package-record.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
+import { parseDebControl } from '../formats/deb/control.ts';
 import { versionWithoutEpoch } from '../formats/deb/version.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
 import { acceptedByDistribution } from '../ingest/accepted.ts';
-import { commitDeb, commitRpm, entryFromRecord } from '../ingest/commit.ts';
+import { commitDeb, commitRpm, entryFromRecord, storeForReview } from '../ingest/commit.ts';
 import { noDuplicates } from '../ingest/duplicates.ts';
-import { type Candidate, type IngestStep, type IngestTarget, runIngestSteps, type SignatureSummary, stagedCandidate, storedCandidate } from '../ingest/pipeline.ts';
+import {
+  type Candidate,
+  type IngestContext,
+  type IngestStep,
+  type IngestTarget,
+  runIngestSteps,
+  type SignatureSummary,
+  type StepReport,
+  stagedCandidate,
+  storedCandidate,
+} from '../ingest/pipeline.ts';
 import { rpmKeyFromFileName } from '../ingest/rpm-entry.ts';
 import { signaturePolicy } from '../ingest/signature-policy.ts';
 import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
+import { type PipelineAnswer, pipelineAnswer, type ValidationAnswer, validationAnswer } from '../ingest/validation.ts';
+import { poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import { putJson } from '../storage/objects.ts';
 import type { PackageState, ResolveChange } from './compose-group.ts';
@@ -24,7 +37,50 @@ import type { Repository } from './repository.ts';
 const COMMIT_CONCURRENCY = 8;
 
 /** What publishing a change uses. */
-export type PublishServices = { caps: Capabilities; distributions: Distributions; repository: Repository; committer: ChangeCommitter; keyring: Keyring; settings: Settings };
+export type PublishServices = {
+  caps: Capabilities;
+  distributions: Distributions;
+  repository: Repository;
+  committer: ChangeCommitter;
+  keyring: Keyring;
+  settings: Settings;
+  /** The security gate (security/gate), where the runtime has one. */
+  gate?: GateHooks;
+};
+
+/** A package the gate held for review: its bytes and record are stored, it is in no revision. */
+export interface HeldPackage {
+  info: Omit<PackageResult, 'status'>;
+  steps: StepReport[];
+}
+
+/** How the security gate plugs into publishing: its ingest step, and where held packages go. */
+export interface GateHooks {
+  step: IngestStep;
+  /** `replace`: the change may replace a published package of the same identity (kept for the decision that publishes it). */
+  hold(target: IngestTarget, held: HeldPackage[], author: string, options: { replace?: boolean }): Promise<void>;
+  /** Packages published while an earlier change's copy of them waited for review (a forced promotion): that review is settled. */
+  release(target: IngestTarget, sha256s: string[], author: string, reason: string): Promise<void>;
+}
+
+/** The gate's verdict in the shapes the answers carry, where it ran. */
+export function gateAnswers(steps: StepReport[] | undefined): Pick<PackageResult, 'validation' | 'pipeline'> {
+  return steps ? { validation: validationAnswer(steps), pipeline: pipelineAnswer(steps) } : {};
+}
+
+/** What the answer says of a package held for review, from its record (a .deb's pool path is not claimed yet). */
+function heldInfo(record: PackageRecord, component: string): Omit<PackageResult, 'status'> {
+  if (record.kind === 'rpm') return rpmInfo(record);
+  const control = parseDebControl(record.control);
+  return {
+    package: control.package,
+    version: control.version,
+    architecture: control.architecture,
+    filename: poolPath(component, sourceName(control), record.facts.fileName),
+    sha256: record.facts.sha256,
+    size: record.facts.size,
+  };
+}
 
 export interface PackageResult {
   package: string;
@@ -33,10 +89,16 @@ export interface PackageResult {
   filename: string;
   sha256: string;
   size: number;
-  /** published: in the new revision; unchanged: the same bytes were already there; skipped: stored, left out by the signature policy. */
-  status: 'published' | 'unchanged' | 'skipped';
+  /**
+   * published: in the new revision; unchanged: the same bytes were already there; skipped: stored,
+   * left out by the signature policy; pending_review: stored, held by the security gate for review.
+   */
+  status: 'published' | 'unchanged' | 'skipped' | 'pending_review';
   /** RPMs: what signature verification found (status, signing key ids, trusted by the policy). */
   signature?: SignatureSummary;
+  /** The security gate's steps, where it ran. */
+  validation?: ValidationAnswer;
+  pipeline?: PipelineAnswer;
 }
 
 export interface RemovedPackage {
@@ -46,7 +108,8 @@ export interface RemovedPackage {
 }
 
 export interface BatchResult {
-  status: 'published' | 'unchanged';
+  /** pending_review: nothing was published, and at least one package waits in the review queue. */
+  status: 'published' | 'unchanged' | 'pending_review';
   distribution: string;
   packages: PackageResult[];
   removed: RemovedPackage[];
@@ -72,6 +135,10 @@ export interface BuildOptions {
   author: string;
   message?: string;
   component?: string;
+  /** Called as each gate step ends for a package (the live upload stream). */
+  onStep?: IngestContext['onStep'];
+  /** A reviewer's decision publishes packages the gate would hold for review (never blocked ones). */
+  acceptReview?: boolean;
 }
 
 function evr(pkg: RpmPackage): string {
@@ -90,11 +157,13 @@ interface Committed {
   info: Omit<PackageResult, 'status'>;
 }
 
+function rpmInfo(record: RpmPackageRecord): Omit<PackageResult, 'status'> {
+  const pkg = record.package;
+  return { package: pkg.name, version: evr(pkg), architecture: pkg.arch, filename: record.facts.fileName, sha256: record.facts.sha256, size: record.facts.size };
+}
+
 function infoOf(record: PackageRecord, entry: EntryWithSegments): Omit<PackageResult, 'status'> {
-  if (record.kind === 'rpm') {
-    const pkg = record.package;
-    return { package: pkg.name, version: evr(pkg), architecture: pkg.arch, filename: record.facts.fileName, sha256: record.facts.sha256, size: record.facts.size };
-  }
+  if (record.kind === 'rpm') return rpmInfo(record);
   const [, name, arch, version] = splitKey(entry.entry.key);
   return { package: name, version, architecture: arch, filename: entry.entry.file, sha256: record.facts.sha256, size: record.facts.size };
 }
@@ -136,6 +205,7 @@ export function ingestSteps(services: PublishServices, options: { replace?: bool
     acceptedByDistribution,
     signaturePolicy({ caps: services.caps, keyring: services.keyring, maxUploadBytes: services.settings.maxUploadBytes }),
     ...(options.replace ? [] : [noDuplicates(services.repository)]),
+    ...(services.gate ? [services.gate.step] : []),
   ];
 }
 
@@ -220,17 +290,41 @@ export async function publishBuild(services: PublishServices, distName: string |
     if (uploads.length + stored.length + (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0) === 0) {
       throw new RepodError('empty_change', 'the change names no package to add or remove', { status: 400 });
     }
-    await runIngestSteps(ingestSteps(services, options), target, [...uploads, ...stored]);
+    await runIngestSteps(ingestSteps(services, options), target, [...uploads, ...stored], { author: options.author, onStep: options.onStep, acceptReview: options.acceptReview });
   } catch (error) {
     await Promise.all(uploads.map((c) => discardStaged(caps, c.staged!)));
     throw error;
   }
   const { dist, component } = target;
 
+  // What the gate held for review is stored (bytes and record) but neither described nor claimed:
+  // nothing of it is served until a reviewer accepts it (decide publishes it by sha256).
+  const heldUploads = uploads.filter((c) => c.verdict?.decision === 'review');
+  uploads = uploads.filter((c) => c.verdict?.decision !== 'review');
+  const held: HeldPackage[] = [];
+  for (const c of heldUploads) held.push({ info: heldInfo(await storeForReview(caps, c.staged!), component), steps: c.verdict!.steps });
+  for (const c of stored) if (c.verdict?.decision === 'review') held.push({ info: infoOf(c.stored!.record, c.stored!.entry), steps: c.verdict.steps });
+  stored = stored.filter((c) => c.verdict?.decision !== 'review');
+  if (held.length) await services.gate!.hold(target, held, options.author, { replace: options.replace });
+
   const committed = await commitUploads(caps, uploads, component);
   await recordVerdicts(caps, uploads, committed);
   const skipped = new Set(committed.filter((_, i) => uploads[i].signature?.include === false).map((c) => c.entry.entry.key));
-  const all = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))].filter((c) => !skipped.has(c.entry.entry.key));
+  const described = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))];
+  const candidates = [...uploads, ...stored];
+  for (const [i, c] of described.entries()) c.info = { ...c.info, ...gateAnswers(candidates[i].verdict?.steps) };
+  const all = described.filter((c) => !skipped.has(c.entry.entry.key));
+  const pendingReview = held.map(({ info, steps }) => ({ ...info, status: 'pending_review' as const, ...gateAnswers(steps) }));
+  if (all.length === 0 && !input.remove?.length && !input.replaceNames?.length && held.length > 0) {
+    const current = await services.repository.current(dist.name);
+    return {
+      status: 'pending_review',
+      distribution: dist.name,
+      revision: current ? { id: current.id, number: current.number } : null,
+      packages: [...pendingReview, ...committed.filter((c) => skipped.has(c.entry.entry.key)).map(({ info }) => ({ ...info, status: 'skipped' as const }))],
+      removed: [],
+    };
+  }
   const adding = new Set(all.map((c) => c.entry.entry.key));
   // Resolved on the state the change applies to: the parent plus the changes before it in its group.
   const resolve: ResolveChange = async (state) => {
@@ -258,6 +352,7 @@ export async function publishBuild(services: PublishServices, distName: string |
     packages: [
       ...all.map(({ info }) => ({ ...info, status: added.has(info.sha256) ? ('published' as const) : ('unchanged' as const) })),
       ...committed.filter((c) => skipped.has(c.entry.entry.key)).map(({ info }) => ({ ...info, status: 'skipped' as const })),
+      ...pendingReview,
     ],
     removed: outcome.removed.map((e) => ({ label: e.label, filename: e.file, sha256: e.id })),
   };

@@ -1,14 +1,18 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { SqlJsStatic } from 'sql.js';
 import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 import { type CreatedCore, createCore } from '../core/create-core.ts';
 import { coreConfigFromEnv } from '../core/env-config.ts';
 import { RepodError } from '../errors.ts';
+import { type FeedFile, loadFeedFiles, storeFeedFiles } from '../security/advisories/feed-files.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
+import { clamdConnector } from './node-clamd.ts';
+import { nodeOutboundTransport } from './node-outbound.ts';
 
 /** sql.js with its wasm read from node_modules, loaded once on first use. */
 let sqlJs: Promise<SqlJsStatic> | null = null;
@@ -52,13 +56,34 @@ export function jsonLog(message: string, fields: Record<string, unknown> = {}): 
 export async function buildNodeCore(env: Record<string, string | undefined> = process.env, log: Capabilities['log'] = jsonLog): Promise<CreatedCore> {
   const storeName = env.REPOD_STORAGE ?? 'file:./data';
   const store = await openStore(storeName, env);
-  return createCore(nodeCapabilities(store, log), {
+  const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  const created = await createCore(nodeCapabilities(store, log), {
     ...coreConfigFromEnv(env),
     storeName,
     distributionsJson: env.REPOD_DISTRIBUTIONS ? await readFile(env.REPOD_DISTRIBUTIONS, 'utf8') : undefined,
     operatorKey: env.REPOD_SIGNING_KEY ? { armored: await readSigningKey(env.REPOD_SIGNING_KEY), passphrase: env.REPOD_SIGNING_KEY_PASSPHRASE } : undefined,
     loadSql: loadSqlJs,
+    scanner: env.REPOD_CLAMD ? { connect: clamdConnector(env.REPOD_CLAMD), timeoutMs: number('REPOD_CLAMD_TIMEOUT_MS'), maxBytes: number('REPOD_CLAMD_MAX_BYTES') } : undefined,
+    outboundTransport: nodeOutboundTransport,
   });
+  if (env.REPOD_ADVISORIES) {
+    const source = env.REPOD_ADVISORIES;
+    const files = source.startsWith('store:') ? storeFeedFiles(store, source.slice('store:'.length)) : directoryFeedFiles(source);
+    const result = await loadFeedFiles(created.core.advisories, files);
+    log('advisories loaded', { source, files: result.files, advisories: result.loaded, errors: result.errors });
+  }
+  return created;
+}
+
+/** Every .json and .zip file under a directory (REPOD_ADVISORIES=<dir>), sorted by path. */
+async function* directoryFeedFiles(dir: string): AsyncGenerator<FeedFile> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { recursive: true })).sort();
+  } catch (cause) {
+    throw new RepodError('invalid_config', `cannot read REPOD_ADVISORIES (${dir}): ${(cause as Error).message}`, { status: 500, cause });
+  }
+  for (const name of names) if (/\.(json|zip)$/i.test(name)) yield { name, bytes: await readFile(join(dir, name)) };
 }
 
 async function readSigningKey(path: string): Promise<string> {

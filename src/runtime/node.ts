@@ -23,7 +23,7 @@ if (workers > 1 && !isClusterWorker()) {
   jsonLog('repod starting workers', { workers, storage: core.caps.store.driver });
   superviseWorkers(workers, jsonLog);
 } else {
-  const app = createApp(core, { accessLog: env.REPOD_ACCESS_LOG === '1' });
+  const app = createApp(core, { accessLog: env.REPOD_ACCESS_LOG === '1', trustProxy: env.REPOD_TRUST_PROXY === '1' });
   const port = Number(env.REPOD_PORT ?? 8080);
   const hostname = env.REPOD_HOST ?? '0.0.0.0';
   const worker = clusterWorkerId();
@@ -36,8 +36,10 @@ if (workers > 1 && !isClusterWorker()) {
     });
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
+    process.on(signal, async () => {
       server.close();
+      // Audit events still being written are kept; webhook deliveries get a moment to finish.
+      await Promise.race([Promise.all([core.audit.flush(), core.webhooks.idle()]), new Promise((resolve) => setTimeout(resolve, 2000))]);
       process.exit(0);
     });
   }

@@ -150,7 +150,14 @@ describe('uploads in parts on the file store (repod part URLs)', () => {
     const response = await app.request('/api/v1/upload', { method: 'POST', body: form, headers: { authorization: `Bearer ${TOKEN}` } });
     const single = (await response.json()) as Record<string, any>;
     assert.equal(response.status, 201);
-    const normalized = (b: Record<string, any>) => ({ ...b, distribution: 'D', message: b.message.replace(b.distribution, 'D'), revision: { ...b.revision, id: 'R' } });
+    // The gate's step messages name the distribution and its ecosystem, and step times vary.
+    const normalized = (b: Record<string, any>) =>
+      JSON.parse(
+        JSON.stringify({ ...b, revision: { ...b.revision, id: 'R' } })
+          .replaceAll(b.distribution, 'D')
+          .replaceAll(/(AlmaLinux|Rocky Linux):9/g, 'E')
+          .replaceAll(/"ms":\d+/g, '"ms":0'),
+      );
     assert.deepEqual(normalized(completed.body), normalized(single));
     assert.equal(completed.body.sha256, sha256(bytes));
     assert.equal(completed.body.size, bytes.length);

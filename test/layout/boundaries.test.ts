@@ -28,12 +28,16 @@ const ALLOWED: Record<string, string[]> = {
   ingest: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'util'],
   revisions: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'util'],
   render: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'util'],
+  // One SSRF-guarded client for every request repod sends (webhooks, imports).
+  outbound: ['util'],
+  // The gate's steps, review queue, reports, webhooks and audit: above ingest and revisions, below the shells.
+  security: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'util'],
   // The wiring: builds every service, so it sees them all, but never a shell or a runtime.
-  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'util'],
-  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'core', 'util'],
+  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'util'],
+  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'core', 'util'],
   // The command line talks to a server over HTTP; it shares only pure helpers with it.
   cli: ['formats', 'util'],
-  runtime: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'core', 'http', 'util'],
+  runtime: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'core', 'http', 'util'],
 };
 
 function sources(dir: string): string[] {

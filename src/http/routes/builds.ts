@@ -3,6 +3,7 @@ import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
 import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
 import { type BuildInput, publishBuild } from '../../revisions/publish.ts';
+import { announceChange } from '../../security/announce.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
@@ -31,7 +32,7 @@ async function drainParts(reader: MultipartReader): Promise<void> {
  * (repeatable or comma-separated), `message`, `component`, `replace`; or JSON with the same
  * fields (no files).
  */
-export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
+export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const dist = c.req.param('dist');
@@ -85,7 +86,8 @@ export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distribut
         component: fields.component || undefined,
         replace: truthy(fields.replace),
       });
-      return c.json(result, result.status === 'published' ? 201 : 200);
+      announceChange(core.events, result, principal.subject);
+      return c.json(result, result.status === 'published' ? 201 : result.status === 'pending_review' ? 202 : 200);
     } catch (error) {
       if (error instanceof RepodError && error.status === 409) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);
       throw error;

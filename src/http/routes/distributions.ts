@@ -4,12 +4,30 @@ import { RepodError } from '../../errors.ts';
 import { APT_STREAMS } from '../../ingest/apt-entry.ts';
 import { RPM_STREAMS } from '../../ingest/rpm-entry.ts';
 import { migrate, promote } from '../../revisions/promote.ts';
-import { removePackages } from '../../revisions/publish.ts';
+import { type BatchResult, removePackages } from '../../revisions/publish.ts';
+import { announceChange } from '../../security/announce.ts';
+import type { EventSink } from '../../security/events.ts';
 import { requireRole } from '../auth.ts';
 import { buildsHandler } from './builds.ts';
 
+const statusOf = (result: BatchResult) => (result.status === 'published' ? 201 : result.status === 'pending_review' ? 202 : 200);
+
+/** A promotion is announced as `promoted`, and what the target's gate held as `pending_review`. */
+function announcePromotion(events: EventSink, result: BatchResult, from: string, actor: string): void {
+  const promoted = result.packages.filter((p) => p.status === 'published');
+  if (promoted.length) {
+    events.emit({
+      type: 'promoted',
+      distribution: result.distribution,
+      actor,
+      data: { from, revision: result.revision, packages: promoted.map((p) => ({ package: p.package, version: p.version, architecture: p.architecture, sha256: p.sha256 })) },
+    });
+  }
+  announceChange(events, { ...result, packages: result.packages.filter((p) => p.status === 'pending_review') }, actor);
+}
+
 /** `/api/v1/distributions`: what is configured, where each one stands, and removals. */
-export function distributionRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
+export function distributionRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
     const list = await Promise.all(
@@ -27,20 +45,23 @@ export function distributionRoutes(core: Pick<Core, 'caps' | 'committer' | 'dist
   app.post('/promote', async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
-    const { package: name, from_dist, to_dist, version } = body ?? {};
+    const { package: name, from_dist, to_dist, version, force } = body ?? {};
     if (typeof name !== 'string' || typeof from_dist !== 'string' || typeof to_dist !== 'string' || (version !== undefined && typeof version !== 'string')) {
-      throw new RepodError('invalid_request', 'the body must be JSON {"package", "from_dist", "to_dist", "version"?}', { status: 400 });
+      throw new RepodError('invalid_request', 'the body must be JSON {"package", "from_dist", "to_dist", "version"?, "force"?}', { status: 400 });
     }
-    const result = await promote(core, { package: name, from: from_dist, to: to_dist, version }, principal.subject);
-    return c.json(result, result.status === 'published' ? 201 : 200);
+    const result = await promote(core, { package: name, from: from_dist, to: to_dist, version, force: force === true }, principal.subject);
+    announcePromotion(core.events, result, from_dist, principal.subject);
+    return c.json(result, statusOf(result));
   });
   app.post('/migrate', async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
-    const { from_dist, to_dist } = body ?? {};
-    if (typeof from_dist !== 'string' || typeof to_dist !== 'string') throw new RepodError('invalid_request', 'the body must be JSON {"from_dist", "to_dist"}', { status: 400 });
-    const result = await migrate(core, { from: from_dist, to: to_dist }, principal.subject);
-    return c.json(result, result.status === 'published' ? 201 : 200);
+    const { from_dist, to_dist, force } = body ?? {};
+    if (typeof from_dist !== 'string' || typeof to_dist !== 'string')
+      throw new RepodError('invalid_request', 'the body must be JSON {"from_dist", "to_dist", "force"?}', { status: 400 });
+    const result = await migrate(core, { from: from_dist, to: to_dist, force: force === true }, principal.subject);
+    announcePromotion(core.events, result, from_dist, principal.subject);
+    return c.json(result, statusOf(result));
   });
   // Gives every configured distribution that was never published to its first, empty revision.
   app.post('/init', async (c) => {

@@ -9,7 +9,7 @@ import { resolveRevision } from './revision-param.ts';
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** History, pinning, rollback and tags under /api/v1/distributions/<dist>/. */
-export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repository' | 'tokens'>): Hono {
+export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repository' | 'tokens' | 'events'>): Hono {
   const app = new Hono();
   const dist = async (c: Context) => {
     const d = requireDistribution(core.distributions, c.req.param('dist'));
@@ -53,6 +53,12 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
       throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
     const target = await resolveRevision(core, d.name, String(body.revision));
     const revision = await core.repository.restore(d.name, target, { author: principal.subject, message: `rollback to revision ${target.number}` });
+    core.events.emit({
+      type: 'rolled_back',
+      distribution: d.name,
+      actor: principal.subject,
+      data: { revision: { id: revision.id, number: revision.number }, restored: { id: target.id, number: target.number } },
+    });
     return c.json({ status: 'published', distribution: d.name, revision: { id: revision.id, number: revision.number }, restored: target.id }, 201);
   });
 

@@ -1,8 +1,12 @@
 import { type Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import type { Core } from '../../core/core.ts';
 import { ConflictError, RepodError } from '../../errors.ts';
+import { candidateLabel } from '../../ingest/pipeline.ts';
 import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
-import { type BuildOptions, type PublishServices, publishUpload } from '../../revisions/publish.ts';
+import { type BuildOptions, type PublishServices, publishUpload, type UploadResult } from '../../revisions/publish.ts';
+import { announceChange } from '../../security/announce.ts';
+import type { EventSink } from '../../security/events.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
@@ -14,39 +18,72 @@ const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/
  * as Repod's CI scripts send it, or the raw package as the body with `?distribution=` for large
  * files. Answered directly with JSON; refusals carry honest status codes and Repod's `status` field.
  */
-export function uploadHandler(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>) {
+type UploadCore = Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>;
+
+/** Reads an upload request: its fields and its one file, staged (streamed into uploads/ and parsed). */
+async function readUpload(core: UploadCore, c: Context): Promise<{ staged: StagedPackage; fields: Record<string, string> }> {
+  const body = c.req.raw.body;
+  if (!body) throw new RepodError('missing_file', 'the request has no body', { status: 400 });
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.req.query())) fields[k] = v;
+  let staged: StagedPackage | null = null;
+  const boundary = boundaryOf(c.req.header('content-type'));
+  try {
+    if (boundary) {
+      const reader = new MultipartReader(body, boundary);
+      for (let part = await reader.next(); part; part = await reader.next()) {
+        if (part.filename !== undefined || part.name === 'file') {
+          if (part.name !== 'file') {
+            await part.body.cancel();
+            continue;
+          }
+          if (staged) throw new RepodError('too_many_files', 'one file per upload request', { status: 400 });
+          staged = await stagePackage(core.caps, part.body, { maxBytes: core.settings.maxUploadBytes });
+        } else {
+          fields[part.name] = (await readText(part.body)).trim();
+        }
+      }
+    } else {
+      staged = await stagePackage(core.caps, body, { maxBytes: core.settings.maxUploadBytes });
+    }
+  } catch (error) {
+    if (staged) await discardStaged(core.caps, staged);
+    throw error;
+  }
+  if (!staged) throw new RepodError('missing_file', 'the multipart field "file" is required', { status: 400 });
+  return { staged, fields };
+}
+
+export function uploadHandler(core: UploadCore) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
-    const body = c.req.raw.body;
-    if (!body) throw new RepodError('missing_file', 'the request has no body', { status: 400 });
-    const fields: Record<string, string> = {};
-    for (const [k, v] of Object.entries(c.req.query())) fields[k] = v;
-    let staged: StagedPackage | null = null;
-    const boundary = boundaryOf(c.req.header('content-type'));
-    try {
-      if (boundary) {
-        const reader = new MultipartReader(body, boundary);
-        for (let part = await reader.next(); part; part = await reader.next()) {
-          if (part.filename !== undefined || part.name === 'file') {
-            if (part.name !== 'file') {
-              await part.body.cancel();
-              continue;
-            }
-            if (staged) throw new RepodError('too_many_files', 'one file per upload request', { status: 400 });
-            staged = await stagePackage(core.caps, part.body, { maxBytes: core.settings.maxUploadBytes });
-          } else {
-            fields[part.name] = (await readText(part.body)).trim();
-          }
-        }
-      } else {
-        staged = await stagePackage(core.caps, body, { maxBytes: core.settings.maxUploadBytes });
-      }
-    } catch (error) {
-      if (staged) await discardStaged(core.caps, staged);
-      throw error;
-    }
-    if (!staged) throw new RepodError('missing_file', 'the multipart field "file" is required', { status: 400 });
+    const { staged, fields } = await readUpload(core, c);
     return publishAndAnswer(c, core, fields.distribution, staged, { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined });
+  };
+}
+
+/**
+ * `POST /api/v1/upload/stream`: the same form as the upload, answered as Server-Sent Events: an
+ * `event: step` as each gate step ends, then `event: result` whose data is the upload's normal
+ * answer (with `http_status`, the status code the plain upload would have answered with).
+ */
+export function uploadStreamHandler(core: UploadCore) {
+  return async (c: Context) => {
+    const principal = await requireRole(core, c, 'uploader');
+    const { staged, fields } = await readUpload(core, c);
+    return streamSSE(c, async (stream) => {
+      let id = 0;
+      const options: BuildOptions = {
+        replace: truthy(fields.replace),
+        author: principal.subject,
+        component: fields.component || undefined,
+        onStep: (pkg, step) => {
+          void stream.writeSSE({ event: 'step', id: String(id++), data: JSON.stringify({ package: candidateLabel(pkg), ...step }) });
+        },
+      };
+      const { body, status } = await answerOf(core, fields.distribution, staged, options);
+      await stream.writeSSE({ event: 'result', id: String(id++), data: JSON.stringify({ ...body, http_status: status }) });
+    });
   };
 }
 
@@ -55,25 +92,53 @@ export function uploadHandler(core: Pick<Core, 'caps' | 'committer' | 'distribut
  * already there, 409 with Repod's `status: "duplicate"`; other refusals are thrown. The completion
  * of an upload in parts (routes/uploads.ts) answers through this too, so both answers are the same.
  */
-export async function publishAndAnswer(c: Context, core: PublishServices, distribution: string | undefined, staged: StagedPackage, options: BuildOptions): Promise<Response> {
+export async function publishAndAnswer(
+  c: Context,
+  core: PublishServices & { events: EventSink },
+  distribution: string | undefined,
+  staged: StagedPackage,
+  options: BuildOptions,
+): Promise<Response> {
+  const { body, status } = await answerOf(core, distribution, staged, options);
+  return c.json(body, status as 200);
+}
+
+function uploadMessage(result: UploadResult): string {
+  if (result.status === 'published') return `${result.filename} published to ${result.distribution}`;
+  if (result.status === 'pending_review') return `${result.filename} is stored and waits for review before it is published to ${result.distribution}`;
+  return `${result.filename} is already in ${result.distribution}`;
+}
+
+/** Publishes and shapes the answer: 201 published, 202 held for review, 200 already there, 409 duplicate, 422 refused by the gate. */
+async function answerOf(
+  core: PublishServices & { events: EventSink },
+  distribution: string | undefined,
+  staged: StagedPackage,
+  options: BuildOptions,
+): Promise<{ body: Record<string, unknown>; status: number }> {
   try {
     const result = await publishUpload(core, distribution, staged, options);
-    return c.json(
-      {
-        ...result,
-        message: result.status === 'published' ? `${result.filename} published to ${result.distribution}` : `${result.filename} is already in ${result.distribution}`,
-      },
-      result.status === 'published' ? 201 : 200,
-    );
+    const { status: _s, ...rest } = result;
+    announceChange(core.events, { ...rest, packages: [{ ...result }], removed: [] }, options.author);
+    const status = result.status === 'published' ? 201 : result.status === 'pending_review' ? 202 : 200;
+    return { body: { ...result, message: uploadMessage(result) }, status };
   } catch (error) {
-    if (error instanceof ConflictError) return c.json({ ...errorBody(error), status: 'duplicate' }, 409);
+    if (error instanceof ConflictError) return { body: { ...errorBody(error), status: 'duplicate' }, status: 409 };
+    if (error instanceof RepodError && (error.code === 'package_blocked' || error.code === 'package_rejected')) {
+      const { details, ...body } = errorBody(error);
+      const gate = (details ?? {}) as Record<string, unknown>;
+      core.events.emit({ type: 'rejected', distribution, actor: options.author, data: { package: gate.package, sha256: gate.sha256, reason: error.message } });
+      return { body: { ...body, status: 'rejected', ...gate }, status: 422 };
+    }
+    if (error instanceof RepodError && error.status < 500 && options.onStep) return { body: errorBody(error), status: error.status };
     throw error;
   }
 }
 
-export function uploadRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>): Hono {
+export function uploadRoutes(core: UploadCore): Hono {
   const app = new Hono();
   const handler = uploadHandler(core);
+  app.post('/api/v1/upload/stream', uploadStreamHandler(core));
   app.post('/api/v1/upload', handler);
   app.post('/api/v1/upload/', handler);
   app.post('/upload/', handler);

@@ -29,7 +29,7 @@ import { requireRole } from '../auth.ts';
 import { baseUrl } from '../paths.ts';
 import { publishAndAnswer } from './upload.ts';
 
-type UploadsCore = Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens'>;
+type UploadsCore = Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>;
 
 /**
  * Uploads in parts, for packages larger than one request body may be (Cloudflare Workers take

@@ -20,6 +20,7 @@ import type { Capabilities } from '../../capabilities.ts';
 import { parseDebControl } from '../../formats/deb/control.ts';
 import type { Repository } from '../../revisions/repository.ts';
 import { getJson } from '../../storage/objects.ts';
+import { LruCache } from '../../util/lru-cache.ts';
 import { debCapabilities } from './deb-capabilities.ts';
 import type { PackageCapabilities } from './model.ts';
 import { ProvidesIndex, type ProvidesIndexOptions } from './provides-index.ts';
@@ -41,6 +42,8 @@ type EntryIds = Map<string, string>;
 export class DistributionProvides {
   private readonly cached = new Map<string, Cached>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Capabilities of packages about to be published, by `<key> <sha256>` (bounded: a refused change leaves its own behind). */
+  private readonly recent = new LruCache<string, PackageCapabilities>(4096);
 
   constructor(
     private readonly caps: Capabilities,
@@ -130,7 +133,20 @@ export class DistributionProvides {
     await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 16, work.length)) }, worker));
   }
 
+  /**
+   * Capabilities a caller already computed for a package about to be published (the gate checked
+   * them): the next index update takes them from here instead of reading the record it just wrote.
+   */
+  remember(sha256: string, capabilities: PackageCapabilities): void {
+    this.recent.set(`${capabilities.key} ${sha256}`, capabilities);
+  }
+
   private async capabilitiesFromRecord(key: string, sha256: string): Promise<PackageCapabilities | null> {
+    const known = this.recent.get(`${key} ${sha256}`);
+    if (known) {
+      this.recent.delete(`${key} ${sha256}`);
+      return known;
+    }
     const record = (await getJson<PackageRecord>(this.caps.store, layout.packageRecord(sha256)))?.value;
     if (!record) {
       // A revision never names a package without its record; a damaged store should not stop every check.

@@ -1,0 +1,191 @@
+/**
+ * The security gate's cost (bench/gate.ts; .bench/results-gate.json): per-file ingest as in
+ * bench/ingest.ts (N RPMs, one per POST /api/v1/upload, --gate-clients concurrent clients, group
+ * commit on, until the served primary.xml lists all N), three times on fresh servers:
+ *
+ *   1. the gate off (REPOD_SECURITY_GATE=0: format and signature checks only);
+ *   2. the gate as shipped with nothing configured (no scanner, an empty feed; the dependency
+ *      check runs);
+ *   3. the gate with a real clamd (a small custom signature database, started here) and an OSV
+ *      feed of --gate-advisories advisories (default 10,000; some name the uploaded packages at
+ *      low severity, so those are matched and published with a warning).
+ *
+ * Each upload's answer carries the time every step took; the table gives their medians, and the
+ * uploads/s of each run beside createrepo_c's full run over the same files.
+ */
+import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { clamdSkipReason, ndbSignature, startClamd } from '../test/helpers/clamd.ts';
+import { startServer } from '../test/helpers/server.ts';
+import { ADMIN_TOKEN } from './lib/common.ts';
+import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
+import { runTimed } from './lib/proc.ts';
+import { prepareRevPackages } from './lib/rev-common.ts';
+import { fmtMs, median, table } from './lib/stats.ts';
+
+const DIST = 'rocky9';
+const ECOSYSTEM = 'Rocky Linux:9';
+const STEPS = ['format', 'provenance', 'antivirus', 'cve', 'gpg', 'dependencies'] as const;
+
+export interface GateBenchConfig {
+  workDir: string;
+  rpmsDir: string;
+  files: number;
+  clients: number;
+  advisories: number;
+  keep: boolean;
+  log: (message: string) => void;
+}
+
+interface GateRun {
+  label: string;
+  ms: number;
+  uploadsPerSecond: number;
+  failures: number;
+  /** Median milliseconds of each step over every answer that carried it. */
+  stepMs: Partial<Record<(typeof STEPS)[number], number>>;
+  /** Answers whose cve step matched an advisory. */
+  findings: number;
+}
+
+async function primaryCount(url: string): Promise<number> {
+  const repomd = await httpRequest(`${url}/repos/${DIST}/x86_64/repodata/repomd.xml`, { keep: true });
+  if (repomd.status !== 200) return 0;
+  const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd.body.toString())?.[1];
+  if (!href) return 0;
+  const primary = await httpRequest(`${url}/repos/${DIST}/x86_64/${href}`, { keep: true });
+  const count = /packages="(\d+)"/.exec(gunzipSync(primary.body).subarray(0, 4096).toString());
+  return count ? Number(count[1]) : 0;
+}
+
+/** `count` OSV advisories in the distribution's ecosystem: most name other packages, `hits` name uploaded ones at low severity. */
+function advisoryFeed(count: number, hitNames: string[]): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const hit = i < hitNames.length;
+    out.push({
+      id: `RLSA-BENCH-${String(i).padStart(5, '0')}`,
+      modified: '2026-01-01T00:00:00Z',
+      summary: `bench advisory ${i}`,
+      affected: [
+        {
+          package: { ecosystem: ECOSYSTEM, name: hit ? hitNames[i] : `bench-other-${i}` },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '999:1-1' }] }],
+          database_specific: { severity: hit ? 'Low' : 'Important' },
+        },
+      ],
+      references: [{ type: 'ADVISORY', url: `https://example.invalid/${i}` }],
+    });
+  }
+  return out;
+}
+
+async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ body: Buffer; contentType: string }>, env: Record<string, string>): Promise<GateRun> {
+  const store = join(config.workDir, `gate-${label.replace(/\W+/g, '-')}`);
+  await rm(store, { recursive: true, force: true });
+  const server = await startServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env });
+  const agent = keepAliveAgent(config.clients);
+  const times: Record<string, number[]> = Object.fromEntries(STEPS.map((s) => [s, []]));
+  let next = 0;
+  let failures = 0;
+  let findings = 0;
+  try {
+    const started = performance.now();
+    const client = async () => {
+      while (next < bodies.length) {
+        const { body, contentType } = bodies[next++];
+        const r = await httpRequest(`${server.url}/api/v1/upload`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': contentType, 'content-length': String(body.length) },
+          body,
+          agent,
+          keep: true,
+        });
+        if (r.status !== 201) {
+          failures++;
+          if (failures <= 3) config.log(`  upload answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
+          continue;
+        }
+        const answer = JSON.parse(r.body.toString()) as { validation?: { steps: Array<{ name: string; ms: number; detail?: { status?: string } }> } };
+        for (const step of answer.validation?.steps ?? []) {
+          times[step.name]?.push(step.ms);
+          if (step.name === 'cve' && step.detail?.status === 'findings') findings++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: config.clients }, client));
+    while ((await primaryCount(server.url)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
+    const ms = performance.now() - started;
+    const stepMs = Object.fromEntries(STEPS.filter((s) => times[s].length).map((s) => [s, median(times[s])]));
+    return { label, ms, uploadsPerSecond: (bodies.length / ms) * 1000, failures, stepMs, findings };
+  } finally {
+    agent.destroy();
+    await server.stop();
+    if (!config.keep) await rm(store, { recursive: true, force: true });
+  }
+}
+
+export async function runGateBench(config: GateBenchConfig): Promise<{ lines: string[]; json: unknown }> {
+  const { log } = config;
+  await mkdir(config.workDir, { recursive: true });
+  const set = await prepareRevPackages(config.rpmsDir, config.files, log);
+  const paths = set.files.slice(0, config.files).map((f) => join(set.dir, f));
+  const bodies = await Promise.all(
+    paths.map(async (path) => multipart({ distribution: DIST }, { field: 'file', name: basename(path), bytes: new Uint8Array(await readFile(path)) })),
+  );
+  // Package names of the first files: the feed's "hits" (benchrev-NNNNN-1.0-1.x86_64.rpm -> benchrev-NNNNN).
+  const hitNames = paths.slice(0, Math.min(100, paths.length)).map((p) => basename(p).replace(/-[^-]+-[^-]+\.[^.]+\.rpm$/, ''));
+
+  const feedDir = await mkdtemp(join(tmpdir(), 'repod-bench-osv-'));
+  await writeFile(join(feedDir, 'bench.json'), JSON.stringify(advisoryFeed(config.advisories, hitNames)));
+  const skip = clamdSkipReason();
+  const clamd = skip ? null : await startClamd({ ndb: ndbSignature('Repod.Bench.Marker', 'repod-bench-marker-never-present') });
+  if (skip) log(`gate: ${skip}; the third run has no antivirus step`);
+
+  const runs: GateRun[] = [];
+  try {
+    const variants: Array<[string, Record<string, string>]> = [
+      ['gate off (REPOD_SECURITY_GATE=0)', { REPOD_SECURITY_GATE: '0' }],
+      ['gate on, nothing configured', {}],
+      [`gate on, clamd + ${config.advisories.toLocaleString('en')} advisories`, { REPOD_ADVISORIES: feedDir, ...(clamd ? { REPOD_CLAMD: clamd.spec } : {}) }],
+    ];
+    for (const [label, env] of variants) {
+      log(`gate: ${config.files} uploads by ${config.clients} clients, ${label}`);
+      const run = await gateRun(config, label, bodies, env);
+      log(`  ${run.uploadsPerSecond.toFixed(1)} uploads/s (${fmtMs(run.ms)}, ${run.failures} failures, ${run.findings} with findings)`);
+      runs.push(run);
+    }
+  } finally {
+    await clamd?.stop();
+    await rm(feedDir, { recursive: true, force: true });
+  }
+
+  const tree = join(config.workDir, 'gate-createrepo');
+  await rm(tree, { recursive: true, force: true });
+  await mkdir(tree, { recursive: true });
+  await Promise.all(paths.map((p) => link(p, join(tree, basename(p)))));
+  const createrepo = await runTimed('createrepo_c', ['--quiet', tree]);
+  if (!config.keep) await rm(tree, { recursive: true, force: true });
+
+  const step = (r: GateRun, s: (typeof STEPS)[number]) => (r.stepMs[s] === undefined ? '-' : `${r.stepMs[s]!.toFixed(1)} ms`);
+  const [off] = runs;
+  const lines = [
+    '',
+    `security gate — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, group commit on, until the served primary.xml lists all`,
+    table([
+      ['', 'uploads/s', 'vs gate off', 'time', ...STEPS.map((s) => `${s} (median)`)],
+      ...runs.map((r) => [
+        r.label,
+        r.uploadsPerSecond.toFixed(1),
+        `${((r.uploadsPerSecond / off.uploadsPerSecond) * 100).toFixed(0)}%`,
+        fmtMs(r.ms),
+        ...STEPS.map((s) => step(r, s)),
+      ]),
+      ['createrepo_c, one full run over the same files', ((config.files / createrepo.ms) * 1000).toFixed(1), '-', fmtMs(createrepo.ms), ...STEPS.map(() => '-')],
+    ]),
+    `target: the gate with clamd and ${config.advisories.toLocaleString('en')} advisories keeps at least 150 uploads/s (group commit).`,
+  ];
+  return { lines, json: { files: config.files, clients: config.clients, advisories: config.advisories, runs, createrepoMs: createrepo.ms } };
+}

@@ -1,0 +1,95 @@
+import type { Capabilities } from '../capabilities.ts';
+import type { Distribution, Distributions } from '../config/distributions.ts';
+import type { IngestStep } from '../ingest/pipeline.ts';
+import type { GateHooks } from '../revisions/publish.ts';
+import type { Repository } from '../revisions/repository.ts';
+import { defaultEcosystem } from '../security/advisories/ecosystem.ts';
+import { StoredAdvisoryFeed } from '../security/advisories/feed-store.ts';
+import { ClamdScanner, type ConnectScanner } from '../security/antivirus/clamd-scanner.ts';
+import { scanPackage } from '../security/antivirus/scan-package.ts';
+import { checkChange } from '../security/dependencies/check-change.ts';
+import { debCapabilities } from '../security/dependencies/deb-capabilities.ts';
+import { DistributionProvides } from '../security/dependencies/distribution-provides.ts';
+import { ProvidesIndex } from '../security/dependencies/provides-index.ts';
+import { rpmCapabilities } from '../security/dependencies/rpm-capabilities.ts';
+import type { DependencyChecker, VirusScanner } from '../security/gate/gate-services.ts';
+import { securityGateStep } from '../security/gate/security-gate.ts';
+import { PackageIdentities } from '../security/package-identities.ts';
+import { ReviewQueue } from '../security/review/review-queue.ts';
+
+/** What the runtime gives the gate: how to reach a virus scanner, if there is one. */
+export interface ScannerConfig {
+  connect: ConnectScanner;
+  /** One whole scan, connect to verdict. */
+  timeoutMs?: number;
+  /** Larger packages are not sent; the policy's scannerUnavailable applies. */
+  maxBytes?: number;
+}
+
+export interface SecurityServices {
+  gate: GateHooks;
+  review: ReviewQueue;
+  advisories: StoredAdvisoryFeed;
+  identities: PackageIdentities;
+  ecosystemOf(dist: Distribution): string | undefined;
+}
+
+function virusScanner(config: ScannerConfig): VirusScanner {
+  const scanner = new ClamdScanner(config.connect, { timeoutMs: config.timeoutMs });
+  return { scanPackage: (kind, open, size) => scanPackage(scanner, kind, open, { maxBytes: config.maxBytes, size }) };
+}
+
+/** Repoclosure against the distribution's current revision and its configured base distributions. */
+function dependencyChecker(caps: Capabilities, repository: Repository, distributions: Distributions): DependencyChecker {
+  const provides = new DistributionProvides(caps, repository);
+  const indexOf = async (name: string) => {
+    const revision = await repository.current(name);
+    return revision ? provides.forRevision(name, revision) : new ProvidesIndex();
+  };
+  return {
+    async missing(distName, adding) {
+      const dist = distributions.get(distName);
+      const [index, ...base] = await Promise.all([indexOf(distName), ...(dist?.security?.dependencies?.base ?? []).map(indexOf)]);
+      const capabilities = adding.map((a) => (a.rpm ? rpmCapabilities(a.rpm, a.key) : debCapabilities(a.deb!, a.key)));
+      for (const [i, c] of capabilities.entries()) provides.remember(adding[i].sha256, c);
+      const out = new Map<string, string[]>();
+      for (const report of await checkChange(index, base, capabilities, [])) if (report.origin === 'added') out.set(report.key, report.missing);
+      return out;
+    },
+  };
+}
+
+/** The security gate and what it keeps, over the store every server of a fleet shares. */
+export function createSecurityServices(
+  caps: Capabilities,
+  repository: Repository,
+  distributions: Distributions,
+  options: { scanner?: ScannerConfig; enabled?: boolean },
+): SecurityServices {
+  const review = new ReviewQueue(caps);
+  const advisories = new StoredAdvisoryFeed(caps);
+  const ecosystemOf = (dist: Distribution) => dist.security?.ecosystem ?? defaultEcosystem(dist.name, dist.kind);
+  // Off (REPOD_SECURITY_GATE=0): packages go in with the format and signature checks only, as before the gate (benchmarks compare).
+  const step: IngestStep =
+    options.enabled === false
+      ? async () => {}
+      : securityGateStep({
+          caps,
+          scanner: options.scanner ? virusScanner(options.scanner) : undefined,
+          advisories,
+          dependencies: dependencyChecker(caps, repository, distributions),
+          decisions: review,
+          ecosystemOf,
+        });
+  return {
+    gate: {
+      step,
+      hold: (target, held, author, options) => review.hold(target, held, author, options),
+      release: (target, shas, author, reason) => review.release(target, shas, author, reason),
+    },
+    review,
+    advisories,
+    identities: new PackageIdentities(caps),
+    ecosystemOf,
+  };
+}
