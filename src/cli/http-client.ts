@@ -4,6 +4,8 @@
  */
 
 export const DEFAULT_URL = 'http://localhost:8080';
+/** Tries of a request the server answers 429 rate_limited (waiting its Retry-After between them). */
+const MAX_RATE_LIMITED_TRIES = 5;
 
 /** The server answered with a 4xx/5xx status. `body` is its parsed JSON document when it sent one. */
 export class ApiError extends Error {
@@ -12,6 +14,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly body: unknown,
+    /** The server's Retry-After, when it sent one (429, 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -71,8 +75,24 @@ export class ApiClient {
     return url;
   }
 
-  /** Sends one request and returns the parsed JSON answer; throws ApiError on 4xx/5xx, LocalError when the server is unreachable. */
+  /**
+   * Sends one request and returns the parsed JSON answer; throws ApiError on 4xx/5xx, LocalError
+   * when the server is unreachable. A request the server rate-limited (429 `rate_limited`) is sent
+   * again after its Retry-After, a few times, unless its body is a stream (which cannot be replayed).
+   */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, options);
+      } catch (error) {
+        const wait = error instanceof ApiError && error.code === 'rate_limited' ? error.retryAfterSeconds : undefined;
+        if (wait === undefined || attempt >= MAX_RATE_LIMITED_TRIES || options.body instanceof ReadableStream) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 60) * 1000));
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (this.token && !options.anonymous) headers.authorization = `Bearer ${this.token}`;
     let body: RequestInit['body'];
@@ -118,7 +138,8 @@ export class ApiClient {
         typeof doc?.message === 'string'
           ? doc.message
           : `${method} ${url.pathname} answered ${response.status} ${response.statusText}${text && parsed === undefined ? `: ${text.slice(0, 200).trim()}` : ''}`;
-      throw new ApiError(response.status, code, message, parsed);
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new ApiError(response.status, code, message, parsed, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
     }
     if (parsed === undefined && text.length > 0) {
       throw new LocalError(`${method} ${url.pathname} answered ${response.status} with something that is not JSON: ${text.slice(0, 200).trim()}`);

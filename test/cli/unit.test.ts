@@ -253,3 +253,46 @@ describe('cli: requests and rendering against a stub server', () => {
     }
   });
 });
+
+describe('ApiClient and rate limits', () => {
+  /** A server answering the given statuses in turn (429s with Retry-After: 0), counting requests. */
+  async function scripted(answers: Array<{ status: number; error?: string }>): Promise<{ url: string; count: () => number; close: () => void }> {
+    const { createServer } = await import('node:http');
+    let n = 0;
+    const server = createServer((_req, res) => {
+      const a = answers[Math.min(n++, answers.length - 1)];
+      res.writeHead(a.status, { 'content-type': 'application/json', ...(a.status === 429 ? { 'retry-after': '0' } : {}) });
+      res.end(JSON.stringify(a.error ? { status: 'error', error: a.error, message: a.error } : { ok: true }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    return { url: `http://127.0.0.1:${port}`, count: () => n, close: () => server.close() };
+  }
+
+  it('sends a rate-limited request again after its Retry-After', async () => {
+    const s = await scripted([{ status: 429, error: 'rate_limited' }, { status: 429, error: 'rate_limited' }, { status: 200 }]);
+    try {
+      assert.deepEqual(await new ApiClient(s.url, 't').get('/api/v1/distributions'), { ok: true });
+      assert.equal(s.count(), 3);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('does not retry a locked account, and gives up on endless rate limits', async () => {
+    const locked = await scripted([{ status: 429, error: 'account_locked' }]);
+    try {
+      await assert.rejects(new ApiClient(locked.url, 't').post('/api/v1/auth/token', {}), /account_locked/);
+      assert.equal(locked.count(), 1);
+    } finally {
+      locked.close();
+    }
+    const endless = await scripted([{ status: 429, error: 'rate_limited' }]);
+    try {
+      await assert.rejects(new ApiClient(endless.url, 't').get('/x'), (e: Error & { retryAfterSeconds?: number }) => e.retryAfterSeconds === 0);
+      assert.equal(endless.count(), 5);
+    } finally {
+      endless.close();
+    }
+  });
+});
