@@ -12,6 +12,12 @@ import { debCapabilities } from '../security/dependencies/deb-capabilities.ts';
 import { DistributionProvides } from '../security/dependencies/distribution-provides.ts';
 import { ProvidesIndex } from '../security/dependencies/provides-index.ts';
 import { rpmCapabilities } from '../security/dependencies/rpm-capabilities.ts';
+import { antivirusCheck } from '../security/gate/checks/antivirus-check.ts';
+import { cveCheck } from '../security/gate/checks/cve-check.ts';
+import { dependenciesCheck } from '../security/gate/checks/dependencies-check.ts';
+import { formatCheck } from '../security/gate/checks/format-check.ts';
+import { gpgCheck } from '../security/gate/checks/gpg-check.ts';
+import { provenanceCheck } from '../security/gate/checks/provenance-check.ts';
 import type { DependencyChecker, VirusScanner } from '../security/gate/gate-services.ts';
 import { securityGateStep } from '../security/gate/security-gate.ts';
 import { PackageIdentities } from '../security/package-identities.ts';
@@ -74,12 +80,15 @@ export function createSecurityServices(
     options.enabled === false
       ? async () => {}
       : securityGateStep({
-          caps,
-          scanner: options.scanner ? virusScanner(options.scanner) : undefined,
-          advisories,
-          dependencies: dependencyChecker(caps, repository, distributions),
+          packageChecks: [
+            formatCheck,
+            provenanceCheck,
+            antivirusCheck(caps.store, options.scanner ? virusScanner(options.scanner) : undefined),
+            cveCheck(advisories, review, ecosystemOf),
+            gpgCheck,
+          ],
+          changeChecks: [dependenciesCheck(dependencyChecker(caps, repository, distributions))],
           decisions: review,
-          ecosystemOf,
         });
   return {
     gate: {
