@@ -74,6 +74,8 @@ export const layout = {
   reviewPrefix: (dist?: string) => (dist ? `security/review/${dist}/` : 'security/review/'),
   /** A reviewer's accept_risk or exception for one version of a package in one distribution (name and version URI-encoded). */
   acceptedVersion: (dist: string, name: string, version: string) => `security/accepted/${dist}/${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`,
+  /** The sha256 of every package rejected in review for a distribution (read once a second per server, not per upload). */
+  rejectedPackages: (dist: string) => `security/rejected/${dist}.json`,
   /** The findings of a distribution already announced as new_findings events. */
   announcedFindings: (dist: string) => `security/findings/${dist}.json`,
   /** The advisory feed's manifest (segments in order), advanced by compare-and-swap. */

@@ -39,10 +39,29 @@ function countingStore(): { store: MemoryStore; gets: string[] } {
 const libssl = { kind: 'deb', name: 'libssl3', source: 'openssl', version: '3.0.11-1~deb12u2' } as const;
 
 describe('StoredAdvisoryFeed', () => {
+  test("a server trusts the feed it holds for ttlMs (no store read per upload), then sees another server's push", async () => {
+    const store = new MemoryStore();
+    let heads = 0;
+    const head = store.head.bind(store);
+    store.head = (key) => {
+      heads++;
+      return head(key);
+    };
+    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { ttlMs: 0 });
+    const b = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { ttlMs: 300 });
+    assert.equal((await b.current()).size, 0);
+    await a.push('one.json', enc(advisory('DSA-9', 'openssl', '3.0.13-1~deb12u1')));
+    const before = heads;
+    for (let i = 0; i < 50; i++) assert.equal((await b.current()).size, 0, 'within ttlMs the held feed answers');
+    assert.equal(heads, before, 'and the store is not asked');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal((await b.current()).size, 1);
+  });
+
   test("two servers on one store see each other's pushes and agree on the version", async () => {
     const { store, gets } = countingStore();
-    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet));
-    const b = new StoredAdvisoryFeed(webCapabilities(store, quiet));
+    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { ttlMs: 0 });
+    const b = new StoredAdvisoryFeed(webCapabilities(store, quiet), { ttlMs: 0 });
 
     assert.equal((await a.current()).size, 0);
     assert.equal((await b.current()).size, 0);
@@ -98,14 +117,14 @@ describe('StoredAdvisoryFeed', () => {
     );
 
     // A third server starting now reads the whole feed.
-    const c = new StoredAdvisoryFeed(nodeCapabilities(store, quiet));
+    const c = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { ttlMs: 0 });
     assert.equal((await c.current()).version(), (await a.current()).version());
   });
 
   test('racing pushes from two servers both land (compare-and-swap on the manifest)', async () => {
     const store = new MemoryStore();
-    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet));
-    const b = new StoredAdvisoryFeed(webCapabilities(store, quiet));
+    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { ttlMs: 0 });
+    const b = new StoredAdvisoryFeed(webCapabilities(store, quiet), { ttlMs: 0 });
     await Promise.all([
       ...Array.from({ length: 6 }, (_, i) => a.push(`a${i}.json`, enc(advisory(`A-${i}`, 'openssl', `3.0.${20 + i}-1`)))),
       ...Array.from({ length: 6 }, (_, i) => b.push(`b${i}.json`, enc(advisory(`B-${i}`, 'openssl', `3.0.${20 + i}-1`)))),
@@ -118,7 +137,7 @@ describe('StoredAdvisoryFeed', () => {
 
   test('pushing the same file twice stores it once; a file with no valid advisory stores nothing', async () => {
     const store = new MemoryStore();
-    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet));
+    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { ttlMs: 0 });
     const file = enc([advisory('DSA-1', 'openssl', '3.0.13-1'), advisory('DSA-2', 'zlib', '1.3-1')]);
     const first = await a.push('batch.json', file);
     const second = await a.push('batch.json', file);
@@ -134,8 +153,8 @@ describe('StoredAdvisoryFeed', () => {
 
   test('past maxSegments a push compacts the feed into one segment; other servers follow', async () => {
     const store = new MemoryStore();
-    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { maxSegments: 3 });
-    const b = new StoredAdvisoryFeed(webCapabilities(store, quiet), { maxSegments: 3 });
+    const a = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { maxSegments: 3, ttlMs: 0 });
+    const b = new StoredAdvisoryFeed(webCapabilities(store, quiet), { maxSegments: 3, ttlMs: 0 });
     for (let i = 0; i < 3; i++) await a.push(`f${i}.json`, enc(advisory(`D-${i}`, 'openssl', `3.0.${i}-1`)));
     assert.equal((await b.current()).size, 3);
     const last = await b.push('f3.json', enc(advisory('D-3', 'openssl', '3.0.3-1')));
@@ -158,8 +177,8 @@ describe('StoredAdvisoryFeed', () => {
 
   test('a custom prefix keeps feeds apart', async () => {
     const store = new MemoryStore();
-    const one = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { prefix: 'one/' });
-    const two = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { prefix: 'two/' });
+    const one = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { prefix: 'one/', ttlMs: 0 });
+    const two = new StoredAdvisoryFeed(nodeCapabilities(store, quiet), { prefix: 'two/', ttlMs: 0 });
     await one.push('a.json', enc(advisory('DSA-1', 'openssl', '3.0.13-1')));
     assert.equal((await two.current()).size, 0);
     assert.ok(await store.head('one/manifest.json'));

@@ -38,6 +38,12 @@ export interface StoredAdvisoryFeedOptions {
   prefix?: string;
   /** Segments the manifest may list before a push compacts them into one. Default 16. */
   maxSegments?: number;
+  /**
+   * How long a server trusts the feed it holds before it looks at the manifest again (one HEAD).
+   * Every upload asks for the feed: without this, each would cost a store round trip. Default
+   * 1000 ms, as the ref cache; this server's own pushes are seen at once.
+   */
+  ttlMs?: number;
 }
 
 /** A segment named by the manifest vanished (compacted away meanwhile): read the manifest again. */
@@ -50,6 +56,9 @@ export class StoredAdvisoryFeed {
   private readonly maxSegments: number;
   private readonly syncs: InFlight<string, State>;
   private state: State | null = null;
+  private readonly ttlMs: number;
+  /** When the held state was last compared with the stored manifest (Date.now()). */
+  private checkedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly caps: Capabilities,
@@ -58,11 +67,16 @@ export class StoredAdvisoryFeed {
     this.prefix = options.prefix ?? ADVISORIES_PREFIX;
     this.maxSegments = Math.max(1, options.maxSegments ?? 16);
     this.syncs = new InFlight(caps.requestsShareWork);
+    this.ttlMs = options.ttlMs ?? 1000;
   }
 
-  /** The current feed, re-read from the store when another server (or instance) changed it. */
+  /** The current feed, re-read from the store when another server (or instance) changed it (seen within ttlMs). */
   async current(): Promise<AdvisoryFeed> {
-    return (await this.syncs.run('sync', () => this.sync())).feed;
+    if (this.state && Date.now() - this.checkedAt < this.ttlMs) return this.state.feed;
+    const started = Date.now();
+    const state = await this.syncs.run('sync', () => this.sync());
+    this.checkedAt = started;
+    return state.feed;
   }
 
   /**

@@ -48,8 +48,19 @@ export interface AcceptedVersion {
   decision: DecisionRecord;
 }
 
+/** `security/rejected/<dist>.json`: the sha256 of every package rejected in review for a distribution. */
+interface RejectedIndex {
+  format: 1;
+  sha256: string[];
+}
+
+/** How long a server trusts its copy of a rejection index: every upload asks it, rejections are rare. */
+const REJECTED_TTL_MS = 1000;
+
 /** The review queue and reviewers' decisions, in the store so every server of a fleet sees them. */
 export class ReviewQueue implements ReviewDecisions {
+  private readonly rejections = new Map<string, { at: number; sha256: Set<string> }>();
+
   constructor(private readonly caps: Capabilities) {}
 
   async hold(target: IngestTarget, held: HeldPackage[], author: string, options: { replace?: boolean } = {}): Promise<void> {
@@ -94,6 +105,9 @@ export class ReviewQueue implements ReviewDecisions {
 
   /** Records a decision on an item, once: two reviewers deciding at once cannot both win. */
   async settle(item: ReviewItem, decision: DecisionRecord): Promise<ReviewItem> {
+    // The index first: a rejection the index lacks would let the bytes in again; an index entry
+    // whose item did not settle is harmless (rejected() checks the item).
+    if (decision.action === 'reject' || decision.action === 'upgrade_required') await this.addRejected(item.distribution, item.sha256);
     const key = layout.reviewItem(item.distribution, item.sha256);
     const current = await getJson<ReviewItem>(this.caps.store, key);
     if (current?.value.status !== 'pending') {
@@ -146,8 +160,38 @@ export class ReviewQueue implements ReviewDecisions {
   }
 
   async rejected(distribution: string, sha256: string): Promise<{ by: string; justification: string } | null> {
+    if (!(await this.rejectedSet(distribution)).has(sha256)) return null;
     const item = (await getJson<ReviewItem>(this.caps.store, layout.reviewItem(distribution, sha256)))?.value;
     if (item?.status !== 'rejected' || !item.decision) return null;
     return { by: item.decision.by, justification: item.decision.justification };
+  }
+
+  /** The rejected sha256s of a distribution, re-read at most once per REJECTED_TTL_MS (one small object, not one read per upload). */
+  private async rejectedSet(distribution: string): Promise<Set<string>> {
+    const held = this.rejections.get(distribution);
+    if (held && Date.now() - held.at < REJECTED_TTL_MS) return held.sha256;
+    const at = Date.now();
+    const index = (await getJson<RejectedIndex>(this.caps.store, layout.rejectedPackages(distribution)))?.value;
+    const set = new Set(index?.sha256 ?? []);
+    this.rejections.set(distribution, { at, sha256: set });
+    return set;
+  }
+
+  private async addRejected(distribution: string, sha256: string): Promise<void> {
+    const key = layout.rejectedPackages(distribution);
+    for (let attempt = 0; ; attempt++) {
+      const current = await getJson<RejectedIndex>(this.caps.store, key);
+      const list = current?.value.sha256 ?? [];
+      if (!list.includes(sha256)) {
+        try {
+          await putJson(this.caps.store, key, { format: 1, sha256: [...list, sha256].sort() } satisfies RejectedIndex, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+        } catch (error) {
+          if (error instanceof PreconditionFailedError && attempt < 20) continue;
+          throw error;
+        }
+      }
+      this.rejections.set(distribution, { at: Date.now(), sha256: new Set([...list, sha256]) });
+      return;
+    }
   }
 }
