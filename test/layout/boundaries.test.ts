@@ -32,12 +32,14 @@ const ALLOWED: Record<string, string[]> = {
   outbound: ['util'],
   // The gate's steps, review queue, reports, webhooks and audit: above ingest and revisions, below the shells.
   security: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'util'],
+  // Upstream repositories: their indexes, the catalog, imports by name; published through ingest and the gate.
+  import: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'security', 'util'],
   // The wiring: builds every service, so it sees them all, but never a shell or a runtime.
-  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'util'],
-  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'core', 'util'],
+  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'util'],
+  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'core', 'util'],
   // The command line talks to a server over HTTP; it shares only pure helpers with it.
   cli: ['formats', 'util'],
-  runtime: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'core', 'http', 'util'],
+  runtime: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'core', 'http', 'util'],
 };
 
 function sources(dir: string): string[] {
