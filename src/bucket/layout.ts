@@ -89,4 +89,21 @@ export const layout = {
   /** One delivery of one event to one webhook, rewritten after each attempt; ids start with their time. */
   webhookDelivery: (hookId: string, deliveryId: string) => `security/webhooks/deliveries/${hookId}/${deliveryId}.json`,
   webhookDeliveriesPrefix: (hookId: string) => `security/webhooks/deliveries/${hookId}/`,
+  /** One import source (an upstream APT or RPM repository), by its numeric id. */
+  importSource: (id: number) => `import/sources/${id}.json`,
+  importSourcesPrefix: () => 'import/sources/',
+  /** The last import source id handed out, advanced by compare-and-swap. */
+  importSourceCounter: () => 'import/source-counter.json',
+  /** A source's current catalog: which segments hold it and what each index was (switched by compare-and-swap). */
+  importCatalogPointer: (sourceId: number) => `import/catalog/${sourceId}/current.json`,
+  /** One slice of a source's catalog (gzipped NDJSON), written by one sync, create-only. */
+  importCatalogSegment: (sourceId: number, jobId: string, n: number) => `import/catalog/${sourceId}/segments/${jobId}/${n}.ndjson.gz`,
+  importCatalogSegmentsPrefix: (sourceId: number) => `import/catalog/${sourceId}/segments/`,
+  /** The one sync of a source allowed at a time, fleet-wide: create-only, renewed by compare-and-swap, taken over when expired. */
+  importSyncLease: (sourceId: number) => `import/leases/${sourceId}.json`,
+  /** One sync job with its event log; ids start with their time, so keys sort as time does. */
+  importJob: (id: string) => `import/jobs/${id}.json`,
+  importJobsPrefix: () => 'import/jobs/',
+  /** Asks the server running a job to stop it (it looks at each lease renewal). */
+  importJobCancel: (id: string) => `import/job-cancels/${id}.json`,
 };

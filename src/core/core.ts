@@ -5,6 +5,9 @@ import type { Users } from '../auth/users.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
+import type { Catalog } from '../import/catalog.ts';
+import type { ImportSources } from '../import/sources.ts';
+import type { SyncJobs } from '../import/sync-jobs.ts';
 import type { OutboundClient } from '../outbound/outbound-client.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import type { ExtraRecordsFactory } from '../render/rpm-files.ts';
@@ -13,6 +16,7 @@ import type { ChangeCommitter } from '../revisions/publish-group.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { StoredAdvisoryFeed } from '../security/advisories/feed-store.ts';
 import type { AuditLog } from '../security/audit-log.ts';
+import type { ProvidesIndex } from '../security/dependencies/provides-index.ts';
 import type { EventSink } from '../security/events.ts';
 import type { PackageIdentities } from '../security/package-identities.ts';
 import type { ReviewQueue } from '../security/review/review-queue.ts';
@@ -47,6 +51,8 @@ export interface Core {
   review: ReviewQueue;
   advisories: StoredAdvisoryFeed;
   identities: PackageIdentities;
+  /** What a distribution (and its base distributions) provides now, for the dependency closure of imports. */
+  installedProviders(distName: string): Promise<ProvidesIndex[]>;
   /** The OSV ecosystem a distribution is matched in (its setting, or a default from its name). */
   ecosystemOf(dist: Distribution): string | undefined;
   /** Where published, pending_review, decided... events go (webhooks). */
@@ -54,6 +60,12 @@ export interface Core {
   webhooks: Webhooks;
   /** Every request repod itself sends (webhooks, imports) goes through this one SSRF-guarded client. */
   outbound: OutboundClient;
+  /** Upstream repositories to import from (in the store). */
+  importSources: ImportSources;
+  /** What the synced upstream indexes list, searchable; per process, re-read when a sync commits. */
+  catalog: Catalog;
+  /** Index syncs as jobs, one per source at a time fleet-wide. */
+  syncJobs: SyncJobs;
   /** Builds the sqlite databases of RPM views, where the runtime can (sql.js). */
   extraRecords?: ExtraRecordsFactory;
 }

@@ -7,6 +7,9 @@ import type { Capabilities } from '../capabilities.ts';
 import { Distributions } from '../config/distributions.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import { RepodError } from '../errors.ts';
+import { Catalog } from '../import/catalog.ts';
+import { ImportSources } from '../import/sources.ts';
+import { SyncJobs } from '../import/sync-jobs.ts';
 import { parseAllowList } from '../outbound/address-policy.ts';
 import { fetchTransport } from '../outbound/fetch-transport.ts';
 import { OutboundClient, type OutboundTransport } from '../outbound/outbound-client.ts';
@@ -101,6 +104,9 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   const security = createSecurityServices(caps, repository, distributions, { scanner: config.scanner, enabled: config.securityGate });
   const outbound = new OutboundClient(config.outboundTransport ?? fetchTransport, { allow: parseAllowList(config.outboundAllowedHosts) });
   const webhooks = new Webhooks(caps, outbound, { retryBaseMs: config.webhookRetryBaseMs });
+  const importSources = new ImportSources(caps, outbound);
+  const catalog = new Catalog(caps, importSources);
+  const syncJobs = new SyncJobs(caps, importSources, catalog, (url, signal) => outbound.fetch(url, { signal }));
   const core: Core = {
     caps,
     distributions,
@@ -120,6 +126,9 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     events: webhooks,
     webhooks,
     outbound,
+    importSources,
+    catalog,
+    syncJobs,
     ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql, { maxMetadataBytes: config.sqliteMaxMetadataBytes }) } : {}),
     settings,
   };

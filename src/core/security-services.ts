@@ -34,6 +34,8 @@ export interface ScannerConfig {
 
 export interface SecurityServices {
   gate: GateHooks;
+  /** What a distribution (and its configured base distributions) provides now: dependency closure of imports. */
+  installedProviders(distName: string): Promise<ProvidesIndex[]>;
   review: ReviewQueue;
   advisories: StoredAdvisoryFeed;
   identities: PackageIdentities;
@@ -46,16 +48,10 @@ function virusScanner(config: ScannerConfig): VirusScanner {
 }
 
 /** Repoclosure against the distribution's current revision and its configured base distributions. */
-function dependencyChecker(caps: Capabilities, repository: Repository, distributions: Distributions): DependencyChecker {
-  const provides = new DistributionProvides(caps, repository);
-  const indexOf = async (name: string) => {
-    const revision = await repository.current(name);
-    return revision ? provides.forRevision(name, revision) : new ProvidesIndex();
-  };
+function dependencyChecker(provides: DistributionProvides, installedProviders: (distName: string) => Promise<ProvidesIndex[]>): DependencyChecker {
   return {
     async missing(distName, adding) {
-      const dist = distributions.get(distName);
-      const [index, ...base] = await Promise.all([indexOf(distName), ...(dist?.security?.dependencies?.base ?? []).map(indexOf)]);
+      const [index, ...base] = await installedProviders(distName);
       const capabilities = adding.map((a) => (a.rpm ? rpmCapabilities(a.rpm, a.key) : debCapabilities(a.deb!, a.key)));
       for (const [i, c] of capabilities.entries()) provides.remember(adding[i].sha256, c);
       const out = new Map<string, string[]>();
@@ -75,6 +71,12 @@ export function createSecurityServices(
   const review = new ReviewQueue(caps);
   const advisories = new StoredAdvisoryFeed(caps);
   const ecosystemOf = (dist: Distribution) => dist.security?.ecosystem ?? defaultEcosystem(dist.name, dist.kind);
+  const provides = new DistributionProvides(caps, repository);
+  const indexOf = async (name: string) => {
+    const revision = await repository.current(name);
+    return revision ? provides.forRevision(name, revision) : new ProvidesIndex();
+  };
+  const installedProviders = (distName: string) => Promise.all([indexOf(distName), ...(distributions.get(distName)?.security?.dependencies?.base ?? []).map(indexOf)]);
   // Off (REPOD_SECURITY_GATE=0): packages go in with the format and signature checks only, as before the gate (benchmarks compare).
   const step: IngestStep =
     options.enabled === false
@@ -87,7 +89,7 @@ export function createSecurityServices(
             cveCheck(advisories, review, ecosystemOf),
             gpgCheck,
           ],
-          changeChecks: [dependenciesCheck(dependencyChecker(caps, repository, distributions))],
+          changeChecks: [dependenciesCheck(dependencyChecker(provides, installedProviders))],
           decisions: review,
         });
   return {
@@ -96,6 +98,7 @@ export function createSecurityServices(
       hold: (target, held, author, options) => review.hold(target, held, author, options),
       release: (target, shas, author, reason) => review.release(target, shas, author, reason),
     },
+    installedProviders,
     review,
     advisories,
     identities: new PackageIdentities(caps),

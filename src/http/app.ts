@@ -13,6 +13,8 @@ import { clientSetupRoutes } from './routes/client-setup.ts';
 import { distributionRoutes } from './routes/distributions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
+import { importRoutes, importShortRoutes } from './routes/import.ts';
+import { importPackageRoutes } from './routes/import-packages.ts';
 import { keyApiRoutes, keyRoutes } from './routes/keys.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { rpmRepoRoutes } from './routes/rpm-repos.ts';
@@ -34,7 +36,7 @@ export function createApp(core: Core, options: { accessLog?: boolean; trustProxy
   app.use(keepPrivateAnswersPrivate);
   app.use(clientAddresses({ trustProxy: options.trustProxy }));
   // Every write is audited with its outcome, and API calls are counted per principal (client GETs of /repos never are).
-  for (const path of ['/api/*', '/upload', '/upload/*']) {
+  for (const path of ['/api/*', '/upload', '/upload/*', '/import/*']) {
     app.use(path, auditMiddleware(core.audit, { clientAddress: addressOf }));
     app.use(path, rateLimitMiddleware(core.apiLimiter));
   }
@@ -52,6 +54,9 @@ export function createApp(core: Core, options: { accessLog?: boolean; trustProxy
   app.route('/api/v1/security', securityRoutes(core));
   app.route('/api/v1/webhooks', webhookRoutes(core));
   app.route('/api/v1/audit', auditRoutes(core));
+  app.route('/', importPackageRoutes(core));
+  app.route('/api/v1/import', importRoutes(core));
+  app.route('/import', importShortRoutes(core));
   app.route('/repos', keyRoutes(core));
   app.route('/repos', clientSetupRoutes(core));
   app.route('/api/v1/keys', keyApiRoutes(core));

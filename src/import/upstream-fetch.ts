@@ -32,10 +32,14 @@ export async function fetchUpstream(fetch: UpstreamFetch, url: string, missingOk
   if (response.ok) return response;
   await response.body?.cancel().catch(() => undefined);
   if (missingOk && (response.status === 404 || response.status === 410)) return null;
-  throw new RepodError('upstream_http_error', `${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${response.status === 404 ? hint : ''}`, {
-    status: 502,
-    details: { url, upstreamStatus: response.status },
-  });
+  throw new RepodError(
+    'upstream_http_error',
+    `${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${response.status === 404 ? hint : ''}`,
+    {
+      status: 502,
+      details: { url, upstreamStatus: response.status },
+    },
+  );
 }
 
 /** The whole body of a small file (Release, repomd.xml, a signature), refused past `maxBytes`. */

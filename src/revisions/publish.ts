@@ -128,6 +128,8 @@ export interface BuildInput {
   remove?: string[];
   /** Remove every published version of these package names that this change does not add (the yumrepofs swap). */
   replaceNames?: string[];
+  /** Imports: the sha256 an upstream catalog lists for a staged file (by its temp key), for the provenance step. */
+  expectedSha256?: Map<string, string>;
 }
 
 export interface BuildOptions {
@@ -285,7 +287,7 @@ export async function publishBuild(services: PublishServices, distName: string |
   try {
     const dist = requireDistribution(services.distributions, distName);
     target = { dist, component: dist.kind === 'apt' ? (options.component ?? dist.components[0]) : '' };
-    uploads = staged.splice(0).map((s) => stagedCandidate(s, target.component));
+    uploads = staged.splice(0).map((s) => ({ ...stagedCandidate(s, target.component), expectedSha256: input.expectedSha256?.get(s.tempKey) }));
     stored = await storedCandidates(caps, input.refs ?? [], target.component);
     if (uploads.length + stored.length + (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0) === 0) {
       throw new RepodError('empty_change', 'the change names no package to add or remove', { status: 400 });

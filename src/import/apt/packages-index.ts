@@ -20,10 +20,10 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Hasher } from '../../capabilities.ts';
 import { RepodError } from '../../errors.ts';
 import { type Compression, createInflater, DecompressError, type Inflater } from '../../formats/archive/decompress.ts';
+import { fetchUpstream, type UpstreamFetch, upstreamUrl } from '../upstream-fetch.ts';
 import { type AptCatalogEntry, catalogEntryFromStanza } from './catalog-entry.ts';
 import type { AptRelease, AptReleaseFile } from './release-file.ts';
 import { StanzaSplitter } from './stanza-splitter.ts';
-import { fetchUpstream, type UpstreamFetch, upstreamUrl } from '../upstream-fetch.ts';
 
 export interface AptIndexLimits {
   /** Largest compressed index accepted (its size in the Release). Default 256 MiB. */

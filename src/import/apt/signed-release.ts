@@ -10,8 +10,8 @@
  */
 import * as openpgp from 'openpgp';
 import { RepodError } from '../../errors.ts';
-import { type AptRelease, parseAptRelease } from './release-file.ts';
 import { fetchUpstream, readSmallBody, type UpstreamFetch, upstreamUrl } from '../upstream-fetch.ts';
+import { type AptRelease, parseAptRelease } from './release-file.ts';
 
 export interface ReadAptReleaseOptions {
   /** Largest Release / InRelease / Release.gpg accepted. Default 16 MiB (Debian's InRelease is about 150 KB). */

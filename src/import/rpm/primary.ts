@@ -1,10 +1,10 @@
 import { RepodError } from '../../errors.ts';
 import { type Compression, createInflater, DecompressError } from '../../formats/archive/decompress.ts';
+import { fetchUpstream, type UpstreamFetch } from '../upstream-fetch.ts';
 import { checksumAlgorithm, type HasherFactory, pureHasher } from './index-checksum.ts';
 import { type RpmIndexLimits, rpmIndexLimits } from './limits.ts';
 import { PrimaryXmlParser } from './primary-parser.ts';
 import { primaryData, type RepomdChecksum, repomdDataUrl, type UpstreamRepomd } from './repomd.ts';
-import { fetchUpstream, type UpstreamFetch } from '../upstream-fetch.ts';
 import { type UpstreamRpmPackage, withSlash } from './upstream-package.ts';
 
 export interface ReadPrimaryOptions {

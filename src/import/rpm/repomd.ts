@@ -1,8 +1,8 @@
 import { Parser } from 'saxen';
 import { RepodError } from '../../errors.ts';
+import { fetchUpstream, readSmallBody, type UpstreamFetch } from '../upstream-fetch.ts';
 import { type RpmIndexLimits, rpmIndexLimits } from './limits.ts';
 import { verifyDetachedSignature } from './repomd-signature.ts';
-import { fetchUpstream, readSmallBody, type UpstreamFetch } from '../upstream-fetch.ts';
 import { withSlash } from './upstream-package.ts';
 import { decodeXmlText, localName } from './xml-text.ts';
 
