@@ -16,14 +16,14 @@
 import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { clamdSkipReason, ndbSignature, startClamd } from '../test/helpers/clamd.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
-import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
+import { multipart } from './lib/http.ts';
 import { runTimed } from './lib/proc.ts';
 import { prepareRevPackages } from './lib/rev-common.ts';
 import { fmtMs, median, table } from './lib/stats.ts';
+import { primaryCount, uploadAll } from './lib/uploads.ts';
 
 const DIST = 'rocky9';
 const ECOSYSTEM = 'Rocky Linux:9';
@@ -48,16 +48,6 @@ interface GateRun {
   stepMs: Partial<Record<(typeof STEPS)[number], number>>;
   /** Answers whose cve step matched an advisory. */
   findings: number;
-}
-
-async function primaryCount(url: string): Promise<number> {
-  const repomd = await httpRequest(`${url}/repos/${DIST}/x86_64/repodata/repomd.xml`, { keep: true });
-  if (repomd.status !== 200) return 0;
-  const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd.body.toString())?.[1];
-  if (!href) return 0;
-  const primary = await httpRequest(`${url}/repos/${DIST}/x86_64/${href}`, { keep: true });
-  const count = /packages="(\d+)"/.exec(gunzipSync(primary.body).subarray(0, 4096).toString());
-  return count ? Number(count[1]) : 0;
 }
 
 /** `count` OSV advisories in the distribution's ecosystem: most name other packages, `hits` name uploaded ones at low severity. */
@@ -86,42 +76,21 @@ async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ b
   const store = join(config.workDir, `gate-${label.replace(/\W+/g, '-')}`);
   await rm(store, { recursive: true, force: true });
   const server = await startServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env });
-  const agent = keepAliveAgent(config.clients);
   const times: Record<string, number[]> = Object.fromEntries(STEPS.map((s) => [s, []]));
-  let next = 0;
-  let failures = 0;
   let findings = 0;
   try {
     const started = performance.now();
-    const client = async () => {
-      while (next < bodies.length) {
-        const { body, contentType } = bodies[next++];
-        const r = await httpRequest(`${server.url}/api/v1/upload`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': contentType, 'content-length': String(body.length) },
-          body,
-          agent,
-          keep: true,
-        });
-        if (r.status !== 201) {
-          failures++;
-          if (failures <= 3) config.log(`  upload answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
-          continue;
-        }
-        const answer = JSON.parse(r.body.toString()) as { validation?: { steps: Array<{ name: string; ms: number; detail?: { status?: string } }> } };
-        for (const step of answer.validation?.steps ?? []) {
-          times[step.name]?.push(step.ms);
-          if (step.name === 'cve' && step.detail?.status === 'findings') findings++;
-        }
+    const failures = await uploadAll(server.url, bodies, config.clients, config.log, (answer) => {
+      for (const step of (answer.validation as { steps: Array<{ name: string; ms: number; detail?: { status?: string } }> } | undefined)?.steps ?? []) {
+        times[step.name]?.push(step.ms);
+        if (step.name === 'cve' && step.detail?.status === 'findings') findings++;
       }
-    };
-    await Promise.all(Array.from({ length: config.clients }, client));
-    while ((await primaryCount(server.url)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
+    });
+    while ((await primaryCount(server.url, DIST)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
     const ms = performance.now() - started;
     const stepMs = Object.fromEntries(STEPS.filter((s) => times[s].length).map((s) => [s, median(times[s])]));
     return { label, ms, uploadsPerSecond: (bodies.length / ms) * 1000, failures, stepMs, findings };
   } finally {
-    agent.destroy();
     await server.stop();
     if (!config.keep) await rm(store, { recursive: true, force: true });
   }

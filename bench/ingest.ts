@@ -12,13 +12,13 @@
  */
 import { link, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { startServer } from '../test/helpers/server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
-import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
+import { multipart } from './lib/http.ts';
 import { runTimed } from './lib/proc.ts';
 import { prepareRevPackages } from './lib/rev-common.ts';
 import { fmtMs, table } from './lib/stats.ts';
+import { primaryCount, uploadAll } from './lib/uploads.ts';
 
 const DIST = 'rocky9';
 
@@ -42,51 +42,18 @@ interface IngestRun {
   failures: number;
 }
 
-/** How many packages the served primary.xml of rocky9 lists. */
-async function primaryCount(url: string): Promise<number> {
-  const repomd = await httpRequest(`${url}/repos/${DIST}/x86_64/repodata/repomd.xml`, { keep: true });
-  if (repomd.status !== 200) return 0;
-  const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd.body.toString())?.[1];
-  if (!href) return 0;
-  const primary = await httpRequest(`${url}/repos/${DIST}/x86_64/${href}`, { keep: true });
-  const count = /packages="(\d+)"/.exec(gunzipSync(primary.body).subarray(0, 4096).toString());
-  return count ? Number(count[1]) : 0;
-}
-
 async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer; contentType: string }>, groupCommit: boolean): Promise<IngestRun> {
   const store = join(config.workDir, `ingest-${groupCommit ? 'group' : 'single'}`);
   await rm(store, { recursive: true, force: true });
   const server = await startServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, ...(groupCommit ? {} : { REPOD_GROUP_COMMIT: '0' }) });
-  const agent = keepAliveAgent(config.clients);
-  let next = 0;
-  let failures = 0;
   const revisions = new Set<number>();
   try {
     const started = performance.now();
-    const client = async () => {
-      while (next < bodies.length) {
-        const { body, contentType } = bodies[next++];
-        const r = await httpRequest(`${server.url}/api/v1/upload`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': contentType, 'content-length': String(body.length) },
-          body,
-          agent,
-          keep: true,
-        });
-        if (r.status !== 201) {
-          failures++;
-          if (failures <= 3) config.log(`  upload answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
-          continue;
-        }
-        revisions.add((JSON.parse(r.body.toString()) as { revision: { number: number } }).revision.number);
-      }
-    };
-    await Promise.all(Array.from({ length: config.clients }, client));
-    while ((await primaryCount(server.url)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
+    const failures = await uploadAll(server.url, bodies, config.clients, config.log, (answer) => revisions.add((answer.revision as { number: number }).number));
+    while ((await primaryCount(server.url, DIST)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
     const ms = performance.now() - started;
     return { groupCommit, files: bodies.length, ms, uploadsPerSecond: (bodies.length / ms) * 1000, revisions: revisions.size, failures };
   } finally {
-    agent.destroy();
     await server.stop();
     if (!config.keep) await rm(store, { recursive: true, force: true });
   }
