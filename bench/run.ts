@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -48,6 +48,11 @@
  *   --gate-files 2000      RPMs uploaded
  *   --gate-clients 8       concurrent uploaders
  *   --gate-advisories 10000 advisories in the feed
+ * Import (bench/import.ts; .bench/results-import.json): the index sync of Debian bookworm main (the
+ * --bookworm file, served from 127.0.0.1) and catalog searches, beside apt-get update and
+ * apt-cache search on the same file; wall time, entries and the server's peak RSS:
+ *   --import-search-runs 20 requests (and apt-cache runs) per search query
+ *   --import-apt-runs 3    timed apt-get update runs per tree
  * Bulk push (bench/bulk.ts; .bench/results-bulk.json): `repod push` of a directory of N RPMs to a
  * fresh server, wall time and the server's peak RSS, beside createrepo_c's full run on the files:
  *   --bulk-files 2000      RPMs pushed (20000 for the larger figure; built once and cached)
@@ -70,6 +75,7 @@ import { runAptBench } from './apt.ts';
 import { runBulkBench } from './bulk.ts';
 import { runDebReadBench } from './deb-read.ts';
 import { runGateBench } from './gate.ts';
+import { runImportBench } from './import.ts';
 import { runIngestBench } from './ingest.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
@@ -109,6 +115,8 @@ const { values } = parseArgs({
     'gate-files': { type: 'string', default: '2000' },
     'gate-clients': { type: 'string', default: '8' },
     'gate-advisories': { type: 'string', default: '10000' },
+    'import-search-runs': { type: 'string', default: '20' },
+    'import-apt-runs': { type: 'string', default: '3' },
     'bulk-files': { type: 'string', default: '2000' },
     'bulk-batch': { type: 'string', default: '500' },
     'worker-files': { type: 'string', default: '2000' },
@@ -125,7 +133,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -356,6 +364,24 @@ if (only.has('gate')) {
   process.stdout.write(gate.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-gate.json'), JSON.stringify(gate.json, null, 2) + '\n');
+}
+
+if (only.has('import')) {
+  if (values.bookworm === 'off') log('import: skipped (--bookworm off)');
+  else {
+    const imported = await runImportBench({
+      workDir: options.workDir,
+      cacheDir: join(benchDir, 'import'),
+      bookworm: values.bookworm!,
+      searchRuns: int('import-search-runs', values['import-search-runs'], 1),
+      aptRuns: int('import-apt-runs', values['import-apt-runs'], 1),
+      keep: options.keep,
+      log,
+    });
+    process.stdout.write(imported.lines.join('\n') + '\n');
+    await mkdir(benchDir, { recursive: true });
+    await writeFile(join(benchDir, 'results-import.json'), JSON.stringify(imported.json, null, 2) + '\n');
+  }
 }
 
 if (only.has('bulk')) {
