@@ -106,4 +106,6 @@ export const layout = {
   importJobsPrefix: () => 'import/jobs/',
   /** Asks the server running a job to stop it (it looks at each lease renewal). */
   importJobCancel: (id: string) => `import/job-cancels/${id}.json`,
+  /** The newest scheduled-sync time claimed for a source: advanced by compare-and-swap, so one server of a fleet runs it. */
+  importLastScheduled: (sourceId: number) => `import/schedule/${sourceId}.json`,
 };

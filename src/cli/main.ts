@@ -10,6 +10,7 @@ import { type Command, type OptionSpec, UsageError } from './command.ts';
 import { diff } from './commands/diff.ts';
 import { distributions } from './commands/distributions.ts';
 import { gc } from './commands/gc.ts';
+import { importCommand } from './commands/import.ts';
 import { login } from './commands/login.ts';
 import { migrate } from './commands/migrate.ts';
 import { promote } from './commands/promote.ts';
@@ -23,7 +24,7 @@ import { token } from './commands/token.ts';
 import { ApiClient, ApiError, DEFAULT_URL, LocalError } from './http-client.ts';
 import { type Io, Output } from './output.ts';
 
-export const COMMANDS: Command[] = [push, remove, revisions, show, diff, rollback, tag, promote, migrate, distributions, gc, token, login];
+export const COMMANDS: Command[] = [push, remove, revisions, show, diff, rollback, tag, promote, migrate, distributions, importCommand, gc, token, login];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   url: { type: 'string', arg: 'url', help: `server URL (env REPOD_URL; default ${DEFAULT_URL})` },

@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../http/app.ts';
+import { localTimeZoneOffset, SyncScheduler } from '../import/sync-schedule.ts';
 import { clusterWorkerId, isClusterWorker, superviseWorkers, workerCount } from './node-cluster.ts';
 import { buildNodeCore, jsonLog } from './node-core.ts';
 
@@ -35,8 +36,15 @@ if (workers > 1 && !isClusterWorker()) {
       ...(worker === null ? {} : { worker, pid: process.pid }),
     });
   });
+  // Scheduled import syncs (a source's daily "HH:MM", this server's time zone): every server
+  // ticks, and a compare-and-swap in the store lets one of them start each run.
+  const scheduler = env.REPOD_IMPORT_SCHEDULER === '0' ? null : new SyncScheduler(core, { timeZoneOffsetMinutes: localTimeZoneOffset });
+  const tick = () => void scheduler?.tick();
+  const schedulerTimer = scheduler ? setInterval(tick, 30_000).unref() : null;
+  if (scheduler) setTimeout(tick, 1_000).unref();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, async () => {
+      if (schedulerTimer) clearInterval(schedulerTimer);
       server.close();
       // Audit events still being written are kept; webhook deliveries get a moment to finish.
       await Promise.race([Promise.all([core.audit.flush(), core.webhooks.idle()]), new Promise((resolve) => setTimeout(resolve, 2000))]);

@@ -7,6 +7,7 @@ import { createCore } from '../core/create-core.ts';
 import { coreConfigFromEnv } from '../core/env-config.ts';
 import { createApp } from '../http/app.ts';
 import { renderWarmer } from '../http/warm-renders.ts';
+import { SyncScheduler, utcOffset } from '../import/sync-schedule.ts';
 import { type R2BucketLike, r2Store } from '../storage/r2.ts';
 import { r2Presigner } from '../storage/r2-presign.ts';
 import { webCapabilities } from './web-capabilities.ts';
@@ -25,6 +26,13 @@ interface Started {
   core: Core;
   app: Hono;
   warm: (origin: string) => Promise<string[]>;
+  scheduler: SyncScheduler;
+}
+
+/** What a Cron Trigger's invocation carries (the part used here). */
+interface ScheduledEvent {
+  scheduledTime: number;
+  cron: string;
 }
 
 /**
@@ -38,15 +46,19 @@ const WORKER_SQLITE_MAX_METADATA_BYTES = 16 * 1024 * 1024;
 // One core per isolate: requests share its caches; a failed start is retried by the next request.
 let started: Promise<Started> | null = null;
 
+function startOnce(env: WorkerEnv): Promise<Started> {
+  started ??= start(env).catch((error) => {
+    started = null;
+    throw error;
+  });
+  return started;
+}
+
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-    started ??= start(env).catch((error) => {
-      started = null;
-      throw error;
-    });
     let running: Started;
     try {
-      running = await started;
+      running = await startOnce(env);
     } catch (error) {
       return Response.json({ status: 'error', error: 'unavailable', message: `repod could not start: ${(error as Error).message}` }, { status: 503 });
     }
@@ -57,6 +69,8 @@ export default {
     if (request.method !== 'GET' && request.method !== 'HEAD' && response.status < 300) {
       ctx.waitUntil(running.warm(new URL(request.url).origin));
     }
+    // A write may have queued webhook deliveries: an isolate's background work ends with the request unless it is handed over.
+    if (request.method !== 'GET' && request.method !== 'HEAD') ctx.waitUntil(running.core.webhooks.idle());
     // Content-addressed and pinned files never change: the data center's cache keeps them, so a
     // popular package or metadata file is read from R2 once per location. Entry points revalidate
     // (max-age=0) and private distributions' files say "private", so neither is kept.
@@ -64,6 +78,20 @@ export default {
       ctx.waitUntil(cache.put(request, response.clone()));
     }
     return response;
+  },
+
+  /**
+   * A Cron Trigger (wrangler.toml `[triggers] crons`, every minute): starts the scheduled import
+   * syncs that are due, as every Node server's timer does, and keeps the invocation alive until
+   * the syncs it started end. Workers run in UTC, so schedules are UTC times here.
+   */
+  async scheduled(_event: ScheduledEvent, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
+    const running = await startOnce(env);
+    const work = running.scheduler.tick().then(async (runs) => {
+      await Promise.all(runs.map((run) => (run.job ? running.core.syncJobs.settled(run.job) : undefined)));
+    });
+    ctx.waitUntil(work);
+    await work;
   },
 };
 
@@ -110,7 +138,7 @@ async function start(env: WorkerEnv): Promise<Started> {
   if (bootstrapToken) caps.log('admin token (shown once, store it now)', { token: bootstrapToken });
   caps.log('repod worker started', { storage: caps.store.driver, keys: signer.fingerprints, presign: caps.store.capabilities.presign });
   const app = createApp(core, { accessLog: vars.REPOD_ACCESS_LOG === '1' });
-  return { core, app, warm: renderWarmer(core, app) };
+  return { core, app, warm: renderWarmer(core, app), scheduler: new SyncScheduler(core, { timeZoneOffsetMinutes: utcOffset }) };
 }
 
 /** Vars and secrets are strings; bindings (the bucket) are not settings. */

@@ -43,7 +43,7 @@ describe('repod push and friends (real bin, real server)', () => {
   it('--help documents the commands', async () => {
     const top = await repod(['--help']);
     assert.equal(top.code, 0);
-    for (const c of ['push', 'revisions', 'show', 'diff', 'rollback', 'tag', 'promote', 'migrate', 'gc', 'token', 'login', 'distributions', 'remove']) {
+    for (const c of ['push', 'revisions', 'show', 'diff', 'rollback', 'tag', 'promote', 'migrate', 'gc', 'token', 'login', 'distributions', 'remove', 'import']) {
       assert.match(top.stdout, new RegExp(`^  ${c} `, 'm'));
     }
     assert.match(top.stdout, /REPOD_URL/);
