@@ -264,6 +264,8 @@ export class SyncJobs {
         progress: (count, message) => emit({ status: 'syncing', count, message }),
       });
       this.catalog.invalidate(job.sourceId);
+      // Loaded now, in the background: the first search after a sync otherwise pays for reading the whole catalog.
+      void this.catalog.pointer(job.sourceId).catch(() => undefined);
       await this.sources.recordSync(job.sourceId, { at: result.pointer.syncedAt, job: job.id, count: result.count });
       job.status = 'done';
       job.read = result.read;
