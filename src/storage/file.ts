@@ -537,14 +537,17 @@ export class FileStore implements BlobStore {
     const deadline = Date.now() + this.lockTimeoutMs;
     let delay = 1;
     for (;;) {
+      // Known as held before the link exists: another FileStore of this process that reads the
+      // link in between must find it alive, not break it as leaked.
+      heldTokens.add(token.r);
       try {
         await fs.symlink(token.raw, path);
-        heldTokens.add(token.r);
         return async () => {
           heldTokens.delete(token.r);
           if ((await readLink(path)) === token.raw) await fs.unlink(path).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
         };
       } catch (error) {
+        heldTokens.delete(token.r);
         if (errno(error) === 'ENOENT') {
           this.dirsReady = undefined; // the locks directory was removed under us
           await this.ready();

@@ -176,7 +176,7 @@ describe('file driver', () => {
   it('two store objects on one directory in one process: create-only still has one winner', async () => {
     // A lock held by the other object of this process is alive, not a leaked lock to break.
     const { root } = await fresh();
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 20; round++) {
       const stores = [await FileStore.open({ root }), await FileStore.open({ root })];
       const key = `twin/${round}/new-dir/key`;
       const results = await Promise.allSettled(Array.from({ length: 24 }, (_, i) => stores[i % 2].put(key, text(String(i)), { ifNoneMatch: '*' })));
