@@ -1,7 +1,6 @@
-import type { FindingSeverity } from '../../config/security-policy.ts';
 import type { DebControl } from '../../formats/deb/control.ts';
 import type { RpmPackage } from '../../formats/rpm/model.ts';
-import type { PackageIdentity } from '../advisories/feed.ts';
+import type { Finding as AdvisoryFinding, PackageIdentity } from '../advisories/feed.ts';
 
 /**
  * What the gate asks of the scanners it runs. Each is a narrow structural interface, so the gate
@@ -21,20 +20,8 @@ export interface VirusScanner {
 }
 
 /** A package as advisories name it (Debian and Ubuntu advisories name the source package). */
-export type { PackageIdentity } from '../advisories/feed.ts';
-
-export interface AdvisoryFinding {
-  id: string;
-  aliases: string[];
-  severity: FindingSeverity;
-  cvss?: number;
-  summary: string;
-  fixState: 'fixed' | 'not_fixed' | 'unknown';
-  fixVersions: string[];
-  urls: string[];
-  package: string;
-  version: string;
-}
+/** What the feed found for a package (security/advisories/feed.ts). */
+export type { Finding as AdvisoryFinding, PackageIdentity } from '../advisories/feed.ts';
 
 export interface AdvisoryMatcher {
   findings(ecosystem: string, pkg: PackageIdentity): AdvisoryFinding[];
