@@ -22,7 +22,7 @@ import { APT_COMPONENT, APT_DIST, type AptFillResult, countStanzas, fetchPath, r
 import { prepareDebSets } from './lib/apt-debs.ts';
 import { startBenchServer } from './lib/apt-server.ts';
 import { ensureTools, stopAgent, type ThrowawayKey, throwawayKey, which } from './lib/apt-tools.ts';
-import { ADMIN_TOKEN } from './lib/common.ts';
+import { ADMIN_TOKEN, machineInfo } from './lib/common.ts';
 import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
 import type { PackageSet } from './lib/packages.ts';
 import { procStatus, runTimed } from './lib/proc.ts';
@@ -505,11 +505,7 @@ export async function runAptBench(config: AptBenchConfig): Promise<{ lines: stri
   const json = {
     date: new Date().toISOString(),
     machine: {
-      platform: `${platform()} ${release()}`,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      memoryMiB: Math.round(totalmem() / 1048576),
-      node: process.version,
+      ...machineInfo(),
       ...versions,
       loadAverage: load,
     },

@@ -13,17 +13,15 @@
  * Each upload's answer carries the time every step took; the table gives their medians, and the
  * uploads/s of each run beside createrepo_c's full run over the same files.
  */
-import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { clamdSkipReason, ndbSignature, startClamd } from '../test/helpers/clamd.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
-import { multipart } from './lib/http.ts';
 import { runTimed } from './lib/proc.ts';
-import { prepareRevPackages } from './lib/rev-common.ts';
 import { fmtMs, median, table } from './lib/stats.ts';
-import { primaryCount, uploadAll } from './lib/uploads.ts';
+import { revUploadBodies, untilListed, uploadAll } from './lib/uploads.ts';
 
 const DIST = 'rocky9';
 const ECOSYSTEM = 'Rocky Linux:9';
@@ -86,7 +84,7 @@ async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ b
         if (step.name === 'cve' && step.detail?.status === 'findings') findings++;
       }
     });
-    while ((await primaryCount(server.url, DIST)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
+    await untilListed(server.url, DIST, bodies.length - failures);
     const ms = performance.now() - started;
     const stepMs = Object.fromEntries(STEPS.filter((s) => times[s].length).map((s) => [s, median(times[s])]));
     return { label, ms, uploadsPerSecond: (bodies.length / ms) * 1000, failures, stepMs, findings };
@@ -99,11 +97,7 @@ async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ b
 export async function runGateBench(config: GateBenchConfig): Promise<{ lines: string[]; json: unknown }> {
   const { log } = config;
   await mkdir(config.workDir, { recursive: true });
-  const set = await prepareRevPackages(config.rpmsDir, config.files, log);
-  const paths = set.files.slice(0, config.files).map((f) => join(set.dir, f));
-  const bodies = await Promise.all(
-    paths.map(async (path) => multipart({ distribution: DIST }, { field: 'file', name: basename(path), bytes: new Uint8Array(await readFile(path)) })),
-  );
+  const { paths, bodies } = await revUploadBodies(config.rpmsDir, config.files, DIST, log);
   // Package names of the first files: the feed's "hits" (benchrev-NNNNN-1.0-1.x86_64.rpm -> benchrev-NNNNN).
   const hitNames = paths.slice(0, Math.min(100, paths.length)).map((p) => basename(p).replace(/-[^-]+-[^-]+\.[^.]+\.rpm$/, ''));
 

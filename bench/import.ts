@@ -34,7 +34,7 @@ import { startServer } from '../test/helpers/server.ts';
 import { type StaticServer, serveDirectory } from '../test/helpers/upstream-apt.ts';
 import { countStanzas } from './lib/apt-common.ts';
 import { which } from './lib/apt-tools.ts';
-import { ADMIN_TOKEN } from './lib/common.ts';
+import { ADMIN_TOKEN, machineInfo } from './lib/common.ts';
 import { httpRequest, keepAliveAgent } from './lib/http.ts';
 import { procStatus, runTimed } from './lib/proc.ts';
 import { rssSampler } from './lib/rev-common.ts';
@@ -469,11 +469,7 @@ export async function runImportBench(config: ImportBenchConfig): Promise<{ lines
   const json = {
     date: new Date().toISOString(),
     machine: {
-      platform: `${platform()} ${release()}`,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      memoryMiB: Math.round(totalmem() / 1048576),
-      node: process.version,
+      ...machineInfo(),
       apt: aptVersion,
       loadAverage: load,
     },

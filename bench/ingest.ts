@@ -10,15 +10,13 @@
  * them `createrepo_c` run once over the same N files in a directory (what a plain file tree does
  * after copying them in), all in the same run.
  */
-import { link, mkdir, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { startServer } from '../test/helpers/server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
-import { multipart } from './lib/http.ts';
 import { runTimed } from './lib/proc.ts';
-import { prepareRevPackages } from './lib/rev-common.ts';
 import { fmtMs, table } from './lib/stats.ts';
-import { primaryCount, uploadAll } from './lib/uploads.ts';
+import { revUploadBodies, untilListed, uploadAll } from './lib/uploads.ts';
 
 const DIST = 'rocky9';
 
@@ -50,7 +48,7 @@ async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer
   try {
     const started = performance.now();
     const failures = await uploadAll(server.url, bodies, config.clients, config.log, (answer) => revisions.add((answer.revision as { number: number }).number));
-    while ((await primaryCount(server.url, DIST)) < bodies.length - failures) await new Promise((r) => setTimeout(r, 20));
+    await untilListed(server.url, DIST, bodies.length - failures);
     const ms = performance.now() - started;
     return { groupCommit, files: bodies.length, ms, uploadsPerSecond: (bodies.length / ms) * 1000, revisions: revisions.size, failures };
   } finally {
@@ -62,11 +60,7 @@ async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer
 export async function runIngestBench(config: IngestBenchConfig): Promise<{ lines: string[]; json: unknown }> {
   const { log } = config;
   await mkdir(config.workDir, { recursive: true });
-  const set = await prepareRevPackages(config.rpmsDir, config.files, log);
-  const paths = set.files.slice(0, config.files).map((f) => join(set.dir, f));
-  const bodies = await Promise.all(
-    paths.map(async (path) => multipart({ distribution: DIST }, { field: 'file', name: basename(path), bytes: new Uint8Array(await readFile(path)) })),
-  );
+  const { paths, bodies } = await revUploadBodies(config.rpmsDir, config.files, DIST, log);
 
   const runs: IngestRun[] = [];
   for (const groupCommit of [true, false]) {

@@ -66,7 +66,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
@@ -77,6 +77,7 @@ import { runDebReadBench } from './deb-read.ts';
 import { runGateBench } from './gate.ts';
 import { runImportBench } from './import.ts';
 import { runIngestBench } from './ingest.ts';
+import { machineInfo } from './lib/common.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
@@ -159,11 +160,7 @@ if (only.has('rpm')) {
   const started = Date.now();
   const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
   const machine = {
-    platform: `${platform()} ${release()}`,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    cores: availableParallelism(),
-    memoryMiB: Math.round(totalmem() / 1048576),
-    node: process.version,
+    ...machineInfo(),
     createrepo_c: firstLine((await runTimed('createrepo_c', ['--version'])).stdout),
     rpmbuild: firstLine((await runTimed('rpmbuild', ['--version'])).stdout),
     /** 1-minute load average before and after: other work on the machine skews every figure. */

@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ADMIN_TOKEN } from './common.ts';
-import { httpRequest, keepAliveAgent } from './http.ts';
+import { httpRequest, keepAliveAgent, multipart } from './http.ts';
+import { prepareRevPackages } from './rev-common.ts';
 
 /** How many packages the served primary.xml of `dist` lists (0 before the first publish). */
 export async function primaryCount(url: string, dist: string): Promise<number> {
@@ -52,4 +55,24 @@ export async function uploadAll(
     agent.destroy();
   }
   return failures;
+}
+
+/** The first `files` benchrev-* RPMs (built once and cached) and their POST /api/v1/upload bodies for `dist`. */
+export async function revUploadBodies(
+  rpmsDir: string,
+  files: number,
+  dist: string,
+  log: (message: string) => void,
+): Promise<{ paths: string[]; bodies: Array<{ body: Buffer; contentType: string }> }> {
+  const set = await prepareRevPackages(rpmsDir, files, log);
+  const paths = set.files.slice(0, files).map((f) => join(set.dir, f));
+  const bodies = await Promise.all(
+    paths.map(async (path) => multipart({ distribution: dist }, { field: 'file', name: basename(path), bytes: new Uint8Array(await readFile(path)) })),
+  );
+  return { paths, bodies };
+}
+
+/** Waits until the served primary.xml of `dist` lists `count` packages. */
+export async function untilListed(url: string, dist: string, count: number): Promise<void> {
+  while ((await primaryCount(url, dist)) < count) await new Promise((r) => setTimeout(r, 20));
 }
