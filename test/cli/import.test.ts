@@ -6,24 +6,17 @@
  * time passed is synced by the server at its next tick, once.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createPackagerKey, type PackagerKey } from '../helpers/gpg.ts';
+import { hasCommand } from '../helpers/run.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
 import { createUpstreamRpmRepo, type UpstreamRpmRepo } from '../helpers/upstream-rpm.ts';
 import { repod } from './run-cli.ts';
 
-const has = (tool: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const has = hasCommand;
 const missing = ['rpmbuild', 'createrepo_c', 'gpg'].filter((t) => !has(t));
 
 describe('repod import (real bin, real server, real upstream)', { skip: missing.length ? `missing ${missing.join(', ')}` : false, timeout: 240_000 }, () => {

@@ -6,25 +6,17 @@
  * file gone) get clear errors and change nothing.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AptClient, aptClient } from '../helpers/apt-client.ts';
 import { type DnfClient, dnfClient } from '../helpers/rpm-clients.ts';
-import { run } from '../helpers/run.ts';
+import { hasCommand, run } from '../helpers/run.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
 import { startUpstreamApt, type UpstreamApt } from '../helpers/upstream-apt.ts';
 import { createUpstreamRpmRepo, type UpstreamRpmRepo } from '../helpers/upstream-rpm.ts';
 
-const has = (tool: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const has = hasCommand;
 const missing = ['rpmbuild', 'createrepo_c', 'dpkg-deb', 'apt-ftparchive', 'gpg', 'curl'].filter((t) => !has(t));
 const dnfSkip = has('dnf') ? false : 'dnf is not installed';
 const aptSkip = has('apt-get') ? false : 'apt-get is not installed';

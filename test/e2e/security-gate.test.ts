@@ -7,7 +7,7 @@
  * audit log and the upload's live steps over SSE. The steps build on each other and run in order.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,17 +20,12 @@ import { dpkgDebBuild } from '../helpers/debs.ts';
 import { CVSS_CRITICAL, CVSS_HIGH, osvAdvisory, writeAdvisories } from '../helpers/osv.ts';
 import { type DnfClient, dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms, type RpmSpec } from '../helpers/rpmbuild.ts';
-import { run } from '../helpers/run.ts';
+import { hasCommand, run } from '../helpers/run.ts';
 import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 function missing(command: string, hint: string): string | false {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return `${command} is not installed (${hint})`;
-  }
+  return hasCommand(command) ? false : `${command} is not installed (${hint})`;
 }
 
 const toolsSkip = missing('rpmbuild', 'apt-get install rpm') || missing('dpkg-deb', 'dpkg') || missing('curl', 'apt-get install curl') || missing('jq', 'apt-get install jq');

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 
 /** Runs a command; rejects with its whole output when it fails, so a test failure shows why. */
 export function run(cmd: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<string> {
@@ -13,4 +13,14 @@ export function run(cmd: string, args: string[], options: { env?: Record<string,
       },
     );
   });
+}
+
+/** Whether a command is on the PATH (tests skip, with the reason, when a tool they drive is missing). */
+export function hasCommand(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
