@@ -223,6 +223,31 @@ describe('webhooks', () => {
     await call(app, 'DELETE', `/${hook.id}`);
   });
 
+  it('reads the webhooks once per second of events, not once per event; its own changes at once', async () => {
+    const store = new MemoryStore();
+    let lists = 0;
+    const list = store.list.bind(store);
+    store.list = (prefix) => {
+      if (prefix === 'security/webhooks/hooks/') lists++;
+      return list(prefix);
+    };
+    const counted = new Webhooks(
+      webCapabilities(store, () => undefined),
+      new OutboundClient(nodeOutboundTransport, { allow: parseAllowList('127.0.0.0/8') }),
+      {
+        hooksTtlMs: 60_000,
+      },
+    );
+    const hook = await counted.create({ url: `${base}/ok`, events: ['decided'], secret: 's' });
+    for (let i = 0; i < 20; i++) counted.emit({ type: 'published', data: {} });
+    await counted.idle();
+    assert.equal(lists, 1, 'twenty events, one read of the webhooks');
+    await counted.remove(hook.id);
+    counted.emit({ type: 'published', data: {} });
+    await counted.idle();
+    assert.equal(lists, 2, 'a removal is seen by the next event');
+  });
+
   it('gives up after the last attempt', async () => {
     const quick = new Webhooks(
       webCapabilities(new MemoryStore(), () => undefined),

@@ -61,6 +61,12 @@ export interface WebhooksOptions {
   timeoutMs?: number;
   /** Deliveries kept per webhook in the log; older ones are deleted. Default 100. */
   keepDeliveries?: number;
+  /**
+   * How long the webhooks read for one event serve the next ones. Every published upload emits
+   * an event: without this each would list and read the hooks from the store. This server's own
+   * changes are seen at once, another server's within this time. Default 1000 ms.
+   */
+  hooksTtlMs?: number;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -84,6 +90,8 @@ export class Webhooks implements EventSink {
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
   private readonly keepDeliveries: number;
+  private readonly hooksTtlMs: number;
+  private hooks: { at: number; records: Promise<WebhookRecord[]> } | null = null;
 
   constructor(
     private readonly caps: Capabilities,
@@ -94,6 +102,7 @@ export class Webhooks implements EventSink {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.keepDeliveries = options.keepDeliveries ?? 100;
+    this.hooksTtlMs = options.hooksTtlMs ?? 1000;
   }
 
   /** Validates and stores a webhook. A URL the outbound guard refuses is a 400 naming why. */
@@ -116,6 +125,7 @@ export class Webhooks implements EventSink {
       ...(createdBy ? { createdBy } : {}),
     };
     await putJson(this.caps.store, layout.webhook(record.id), record, { ifNoneMatch: '*' });
+    this.hooks = null;
     return view(record);
   }
 
@@ -132,6 +142,7 @@ export class Webhooks implements EventSink {
   async remove(id: string): Promise<boolean> {
     if (!(await this.record(id))) return false;
     await this.caps.store.delete(layout.webhook(id));
+    this.hooks = null;
     for await (const e of this.caps.store.list(layout.webhookDeliveriesPrefix(id))) await this.caps.store.delete(e.key);
     return true;
   }
@@ -166,7 +177,14 @@ export class Webhooks implements EventSink {
   }
 
   private async dispatch(event: RepodEvent, time: Date): Promise<void> {
-    for (const hook of await this.records()) {
+    if (!this.hooks || Date.now() - this.hooks.at >= this.hooksTtlMs) {
+      const records = this.records();
+      this.hooks = { at: Date.now(), records };
+      records.catch(() => {
+        if (this.hooks?.records === records) this.hooks = null;
+      });
+    }
+    for (const hook of await this.hooks.records) {
       if (subscribes(hook.events, event.type)) this.track(this.deliver(hook, event, time), 'webhook delivery failed', { webhook: hook.id, event: event.type });
     }
   }
