@@ -108,4 +108,8 @@ export const layout = {
   importJobCancel: (id: string) => `import/job-cancels/${id}.json`,
   /** The newest scheduled-sync time claimed for a source: advanced by compare-and-swap, so one server of a fleet runs it. */
   importLastScheduled: (sourceId: number) => `import/schedule/${sourceId}.json`,
+  /** Where a mirror distribution's package downloads from until its bytes are in the pool (rewritten by the syncs that publish it). */
+  mirrorOrigin: (sha256: string) => `mirror/origins/${shard(sha256)}.json`,
+  /** What a mirror distribution was last published from: the source's index checksums and the filters. */
+  mirrorState: (dist: string) => `mirror/state/${dist}.json`,
 };

@@ -8,6 +8,8 @@ import type { RpmFileFacts, RpmPackage } from '../formats/rpm/model.ts';
 export interface RpmPackageRecord {
   format: 1;
   kind: 'rpm';
+  /** `index`: made from an upstream index by a mirror before the bytes were read (mirror/upstream-records.ts). */
+  origin?: 'index';
   facts: RpmFileFacts;
   package: RpmPackage;
 }
@@ -26,6 +28,8 @@ export interface DebFileFacts {
 export interface DebPackageRecord {
   format: 1;
   kind: 'deb';
+  /** `index`: made from an upstream index by a mirror before the bytes were read (mirror/upstream-records.ts). */
+  origin?: 'index';
   facts: DebFileFacts;
   /** The control file as found in the package. */
   control: string;

@@ -1,4 +1,5 @@
 import { RepodError } from '../errors.ts';
+import { type MirrorBinding, validateMirror } from './mirror-binding.ts';
 import { type DistributionSecurity, validateSecurity } from './security-policy.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface RpmDistribution {
   };
   /** The security gate's ecosystem, policy and dependency base (config/security-policy.ts). */
   security?: DistributionSecurity;
+  /** Filled by the syncs of an import source, not by uploads (config/mirror-binding.ts). */
+  mirror?: MirrorBinding;
 }
 
 export interface AptDistribution {
@@ -40,6 +43,8 @@ export interface AptDistribution {
   private?: boolean;
   /** The security gate's ecosystem, policy and dependency base (config/security-policy.ts). */
   security?: DistributionSecurity;
+  /** Filled by the syncs of an import source, not by uploads (config/mirror-binding.ts). */
+  mirror?: MirrorBinding;
 }
 
 export type Distribution = RpmDistribution | AptDistribution;
@@ -120,6 +125,7 @@ function validate(d: Distribution): void {
     throw new RepodError('invalid_config', `distribution ${d.name}: components must be a non-empty list`);
   }
   validateSecurity(d.name, d.security);
+  validateMirror(d.name, d.mirror);
   for (const base of d.security?.dependencies?.base ?? []) {
     if (base === d.name) throw new RepodError('invalid_config', `distribution ${d.name}: security.dependencies.base names the distribution itself`);
   }

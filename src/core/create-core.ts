@@ -10,6 +10,8 @@ import { RepodError } from '../errors.ts';
 import { Catalog } from '../import/catalog.ts';
 import { ImportSources } from '../import/sources.ts';
 import { SyncJobs } from '../import/sync-jobs.ts';
+import { openMirrorSync } from '../mirror/mirror-sync.ts';
+import { MirrorPackages } from '../mirror/package-fetcher.ts';
 import { parseAllowList } from '../outbound/address-policy.ts';
 import { fetchTransport } from '../outbound/fetch-transport.ts';
 import { OutboundClient, type OutboundTransport } from '../outbound/outbound-client.ts';
@@ -106,13 +108,17 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   const webhooks = new Webhooks(caps, outbound, { retryBaseMs: config.webhookRetryBaseMs });
   const importSources = new ImportSources(caps, outbound);
   const catalog = new Catalog(caps, importSources);
-  const syncJobs = new SyncJobs(caps, importSources, catalog, (url, signal) => outbound.fetch(url, { signal }));
+  // A group publishes in the request that leads it: only where requests may wait on each other.
+  const committer = changeCommitter(repository, { enabled: (config.groupCommit ?? true) && caps.requestsShareWork });
+  const mirrorPackages = new MirrorPackages(caps, outbound);
+  const syncJobs = new SyncJobs(caps, importSources, catalog, (url, signal) => outbound.fetch(url, { signal }), {
+    mirrors: (source, jobId, actor) => openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages }, source, jobId, actor),
+  });
   const core: Core = {
     caps,
     distributions,
     repository,
-    // A group publishes in the request that leads it: only where requests may wait on each other.
-    committer: changeCommitter(repository, { enabled: (config.groupCommit ?? true) && caps.requestsShareWork }),
+    committer,
     renderer: new Renderer(caps, hotFiles),
     hotFiles,
     keyring,
@@ -129,6 +135,7 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     importSources,
     catalog,
     syncJobs,
+    mirrorPackages,
     ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql, { maxMetadataBytes: config.sqliteMaxMetadataBytes }) } : {}),
     settings,
   };

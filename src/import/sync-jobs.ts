@@ -12,8 +12,8 @@ import { getJson, putJson } from '../storage/objects.ts';
 import type { Catalog } from './catalog.ts';
 import { readCatalogPointer } from './catalog-store.ts';
 import { SyncLease } from './lease.ts';
-import { type ImportSources, unknownSource } from './sources.ts';
-import { syncSource } from './sync.ts';
+import { type ImportSource, type ImportSources, unknownSource } from './sources.ts';
+import { type MirrorRevision, type SyncMirrors, syncSource } from './sync.ts';
 import type { UpstreamFetch } from './upstream-fetch.ts';
 
 export type SyncJobStatus = 'running' | 'done' | 'error' | 'cancelled';
@@ -39,6 +39,8 @@ export interface SyncJob {
   /** Index files read from the upstream and those skipped as unchanged (once done). */
   read?: string[];
   skipped?: string[];
+  /** What the sync published into the source's mirror distributions (once done). */
+  mirrors?: MirrorRevision[];
   error?: { code: string; message: string };
   events: SyncEvent[];
 }
@@ -60,12 +62,15 @@ export interface SyncJobsOptions {
   leaseTtlMs?: number;
   /** How often a running sync renews its lease and looks for a cancel. Default 10 s. */
   renewEveryMs?: number;
+  /** The mirror distributions a sync of the source publishes (mirror/mirror-sync.ts). */
+  mirrors?: (source: ImportSource, jobId: string, actor: string | undefined) => Promise<SyncMirrors | null>;
 }
 
 export class SyncJobs {
   readonly #live = new Map<string, LiveJob>();
   readonly #leaseTtlMs: number;
   readonly #renewEveryMs: number;
+  readonly #mirrors: SyncJobsOptions['mirrors'];
 
   constructor(
     private readonly caps: Capabilities,
@@ -76,6 +81,7 @@ export class SyncJobs {
   ) {
     this.#leaseTtlMs = options.leaseTtlMs ?? 60_000;
     this.#renewEveryMs = options.renewEveryMs ?? 10_000;
+    this.#mirrors = options.mirrors;
   }
 
   /**
@@ -262,6 +268,7 @@ export class SyncJobs {
         previous,
         signal: controller.signal,
         progress: (count, message) => emit({ status: 'syncing', count, message }),
+        mirrors: await this.#mirrors?.(source, job.id, job.actor),
       });
       this.catalog.invalidate(job.sourceId);
       // Loaded now, in the background: the first search after a sync otherwise pays for reading the whole catalog.
@@ -270,6 +277,7 @@ export class SyncJobs {
       job.status = 'done';
       job.read = result.read;
       job.skipped = result.skipped;
+      if (result.mirrors.length > 0) job.mirrors = result.mirrors;
       job.finished = this.caps.now().toISOString();
       // Told to listeners only once the lease is free, so a client may sync again at once.
       record({ status: 'done', count: result.count, message: 'Index updated' });

@@ -27,6 +27,35 @@ export interface SyncContext {
   signal: AbortSignal;
   /** A progress line: the entries known so far and what is happening. */
   progress(count: number, message: string): void;
+  /** Distributions bound to the source as mirrors (mirror/mirror-sync.ts), if any. */
+  mirrors?: SyncMirrors | null;
+}
+
+/**
+ * What a sync feeds the mirror distributions of its source: every package of every index it
+ * reads, then `prepare` before the catalog switches (a failure there leaves everything as it
+ * was) and `publish` after.
+ */
+export interface SyncMirrors {
+  /** The stanza of each APT package is needed (the mirror publishes the upstream's own). */
+  readonly keepStanzas: boolean;
+  /** A distribution is not up to date with the catalog `previous`: every index must be read, changed or not. */
+  stale(previous: CatalogPointer | null): boolean;
+  rpm(pkg: UpstreamRpmPackage, url: string): void;
+  apt(component: string, entry: AptCatalogEntry, url: string): void;
+  prepare(progress: (message: string) => void): Promise<void>;
+  publish(progress: (message: string) => void, catalog: CatalogPointer): Promise<MirrorRevision[]>;
+}
+
+/** What a sync published into one mirror distribution. */
+export interface MirrorRevision {
+  distribution: string;
+  /** The new revision, or the current one when nothing changed (null: never published). */
+  revision: { id: string; number: number } | null;
+  added: number;
+  removed: number;
+  /** Packages the revision holds. */
+  packages: number;
 }
 
 export interface SyncResult {
@@ -35,6 +64,8 @@ export interface SyncResult {
   /** Index files read from the upstream, and those skipped as unchanged. */
   read: string[];
   skipped: string[];
+  /** The revisions of the source's mirror distributions. */
+  mirrors: MirrorRevision[];
 }
 
 const PROGRESS_EVERY = 1000;
@@ -44,7 +75,7 @@ export async function syncSource(ctx: SyncContext): Promise<SyncResult> {
   const { caps, source, jobId } = ctx;
   const stage = new CatalogStage(caps, source.id, jobId);
   const indexes: CatalogIndexRecord[] = [];
-  const state = { count: 0, read: [] as string[], skipped: [] as string[] };
+  const state: State = { count: 0, read: [], skipped: [], readAll: !!ctx.mirrors?.stale(ctx.previous?.value ?? null) };
   try {
     if (source.kind === 'apt') await syncApt(ctx, stage, indexes, state);
     else await syncRpm(ctx, stage, indexes, state);
@@ -58,21 +89,41 @@ export async function syncSource(ctx: SyncContext): Promise<SyncResult> {
       count: state.count,
       indexes,
     };
+    const mirrorProgress = (message: string) => ctx.progress(state.count, message);
+    // Mirrors need every package of every index: unless nothing changed at all, nothing is carried over.
+    if (ctx.mirrors && state.read.length > 0) await ctx.mirrors.prepare(mirrorProgress);
+    stopIfAborted(ctx.signal);
     await stage.commit(pointer, ctx.previous);
-    return { count: state.count, pointer, read: state.read, skipped: state.skipped };
+    const mirrors = ctx.mirrors && state.read.length > 0 ? await ctx.mirrors.publish(mirrorProgress, pointer) : [];
+    return { count: state.count, pointer, read: state.read, skipped: state.skipped, mirrors };
   } catch (error) {
     await stage.discard();
     throw error;
   }
 }
 
-type State = { count: number; read: string[]; skipped: string[] };
+type State = {
+  count: number;
+  read: string[];
+  skipped: string[];
+  /** Read every index even if unchanged (a mirror distribution needs all of them). */
+  readAll: boolean;
+};
 
 async function syncApt(ctx: SyncContext, stage: CatalogStage, indexes: CatalogIndexRecord[], state: State): Promise<void> {
   const { caps, source } = ctx;
   const suite = source.suite ?? '';
   const release = await readAptRelease(ctx.fetch, source.url, suite, source.key, { now: caps.now() });
   stopIfAborted(ctx.signal);
+  if (ctx.mirrors && !state.readAll) {
+    // One changed index changes the mirrors, and they are rebuilt from all of them.
+    state.readAll = (source.components ?? ['main']).some((component) =>
+      (source.architectures ?? ['amd64']).some((arch) => {
+        const before = ctx.previous?.value.indexes.find((i) => i.index === `${component}/${arch}`);
+        return before?.checksum !== `sha256:${pickPackagesIndex(release, component, arch).file.sha256}`;
+      }),
+    );
+  }
   for (const component of source.components ?? ['main']) {
     for (const arch of source.architectures ?? ['amd64']) {
       const index = `${component}/${arch}`;
@@ -83,9 +134,12 @@ async function syncApt(ctx: SyncContext, stage: CatalogStage, indexes: CatalogIn
       ctx.progress(state.count, `Reading ${label} (${file.path})`);
       let n = 0;
       try {
-        for await (const entry of readAptPackages(ctx.fetch, source.url, release, component, arch, { sha256: () => caps.hash('sha256') })) {
+        const options = { sha256: () => caps.hash('sha256'), keepStanza: ctx.mirrors?.keepStanzas };
+        for await (const entry of readAptPackages(ctx.fetch, source.url, release, component, arch, options)) {
           stopIfAborted(ctx.signal);
-          await stage.add(aptEntry(source.url, component, entry));
+          const stored = aptEntry(source.url, component, entry);
+          await stage.add(stored);
+          ctx.mirrors?.apt(component, entry, stored.url);
           n++;
           if (++state.count % PROGRESS_EVERY === 0) ctx.progress(state.count, `Reading ${label}: ${n} packages`);
         }
@@ -115,7 +169,9 @@ async function syncRpm(ctx: SyncContext, stage: CatalogStage, indexes: CatalogIn
     for await (const pkg of readPrimary(ctx.fetch, source.url, repomd, { hash: (algorithm) => caps.hash(algorithm) })) {
       stopIfAborted(ctx.signal);
       if (arches && !arches.has(pkg.arch)) continue;
-      await stage.add(rpmEntry(source.url, pkg));
+      const stored = rpmEntry(source.url, pkg);
+      await stage.add(stored);
+      ctx.mirrors?.rpm(pkg, stored.url);
       n++;
       if (++state.count % PROGRESS_EVERY === 0) ctx.progress(state.count, `Reading primary: ${n} packages`);
     }
@@ -130,6 +186,7 @@ async function syncRpm(ctx: SyncContext, stage: CatalogStage, indexes: CatalogIn
 
 /** Keeps the last sync's slices of an index whose checksum did not change; says so. */
 function carryOver(ctx: SyncContext, index: string, checksum: string, indexes: CatalogIndexRecord[], state: State, message: string): boolean {
+  if (state.readAll) return false;
   const before = ctx.previous?.value.indexes.find((i) => i.index === index);
   if (!before || before.checksum !== checksum) return false;
   indexes.push(before);

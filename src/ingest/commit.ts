@@ -23,7 +23,7 @@ async function toPool(caps: Capabilities, staged: StagedPackage): Promise<void> 
 }
 
 /** Writes a create-only object; an existing one (a concurrent ingest of the same bytes) is read back. */
-async function putRecord<T>(caps: Capabilities, key: string, value: T): Promise<T> {
+export async function putRecord<T>(caps: Capabilities, key: string, value: T): Promise<T> {
   try {
     await putJson(caps.store, key, value, { ifNoneMatch: '*' });
     return value;
@@ -33,7 +33,14 @@ async function putRecord<T>(caps: Capabilities, key: string, value: T): Promise<
   }
 }
 
-async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: StreamSpec[], entry: EntryWithSegments): Promise<void> {
+/** Overwrites a record: only an index-made record, with the same package's record read from its bytes. */
+async function replaceRecord<T>(caps: Capabilities, key: string, value: T): Promise<T> {
+  await putJson(caps.store, key, value);
+  return value;
+}
+
+/** A package's fragment (its entry and segments), create-only: the same package always makes the same fragment. */
+export async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: StreamSpec[], entry: EntryWithSegments): Promise<void> {
   const fragment = encodeSegmented({ format: 1, kind, streams: streams.map((s) => s.name), entry: entry.entry }, entry.segments);
   await caps.store.put(key, fragment, { ifNoneMatch: '*' }).catch((error) => {
     if (!(error instanceof PreconditionFailedError)) throw error;
@@ -110,6 +117,14 @@ export async function entryFromRecord(caps: Capabilities, sha256: string, compon
  * (and so served) only when it is published, and no fragment is written until then.
  */
 export async function storeForReview(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
+  return storePackage(caps, staged);
+}
+
+/**
+ * A package's bytes and record, nothing else: no fragment, no pool path. For packages that are
+ * published elsewhere or later (held for review; fetched by a mirror that published its entry already).
+ */
+export async function storePackage(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
   await toPool(caps, staged);
   return packageRecord(caps, staged);
 }
@@ -121,9 +136,11 @@ async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise
 async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
   const recordKey = layout.packageRecord(staged.sha256);
   const existing = (await getJson<PackageRecord>(caps.store, recordKey))?.value;
-  if (existing) return existing;
+  // A mirror's record made from an upstream index gives way to the one read from the bytes.
+  if (existing && existing.origin !== 'index') return existing;
+  const put = existing ? replaceRecord : putRecord;
   if (staged.kind === 'rpm') {
-    return putRecord<RpmPackageRecord>(caps, recordKey, {
+    return put<RpmPackageRecord>(caps, recordKey, {
       format: 1,
       kind: 'rpm',
       facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(staged.parsed.pkg) },
@@ -131,7 +148,7 @@ async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise
     });
   }
   const control = staged.parsed.control;
-  return putRecord<DebPackageRecord>(caps, recordKey, {
+  return put<DebPackageRecord>(caps, recordKey, {
     format: 1,
     kind: 'deb',
     facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, sha512: staged.sha512, size: staged.size, fileName: debFileName(control) },

@@ -15,7 +15,7 @@ import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
 import { getJson } from '../storage/objects.ts';
 import { chunkFor } from './compose.ts';
 import { identity } from './history.ts';
-import { type BatchResult, type GateHooks, gateAnswers, type HeldPackage, type PackageResult, requireDistribution } from './publish.ts';
+import { type BatchResult, type GateHooks, gateAnswers, type HeldPackage, type PackageResult, refuseMirror, requireDistribution } from './publish.ts';
 import type { Repository } from './repository.ts';
 
 /**
@@ -29,6 +29,7 @@ function pair(core: { distributions: Distributions }, fromName: string, toName: 
   if (from.kind !== to.kind)
     throw new RepodError('incompatible_distributions', `${from.name} (${from.kind}) and ${to.name} (${to.kind}) hold different kinds of packages`, { status: 422 });
   if (from.name === to.name) throw new RepodError('invalid_request', 'source and target are the same distribution', { status: 400 });
+  refuseMirror(to);
   return { from, to };
 }
 
@@ -73,6 +74,8 @@ export interface PromoteServices {
   distributions: Distributions;
   repository: Repository;
   gate?: GateHooks;
+  /** Fetches the bytes of a mirror's package that no client asked for yet (mirror/package-fetcher.ts). */
+  mirrorPackages?: { ensure(sha256: string): Promise<void> };
 }
 
 /**
@@ -126,6 +129,9 @@ async function copy(
     to,
     gated.map((e) => e.entry),
   );
+  // A promoted package is the target's for good: an on-demand mirror's bytes are fetched now,
+  // and the target's gate reads them.
+  if (from.mirror && core.mirrorPackages) for (const e of gated) await core.mirrorPackages.ensure(e.entry.id);
   const { publish: entries, held, candidates } = await gateEntries(core, to, gated, meta.author, meta.force ?? false);
   const gateOf = (key: string) => gateAnswers(candidates.get(key)?.verdict?.steps);
   const pending = held.map((h) => ({ ...h.info, status: 'pending_review' as const, ...gateAnswers(h.steps) }));

@@ -154,6 +154,16 @@ export function requireDistribution(distributions: Distributions, name: string |
   return dist;
 }
 
+/** A mirror distribution's packages come from its source's syncs; nothing else adds or removes any. */
+export function refuseMirror(dist: Distribution): void {
+  if (!dist.mirror) return;
+  throw new RepodError(
+    'mirror_distribution',
+    `${dist.name} mirrors import source ${JSON.stringify(dist.mirror.source)}: its packages change only by syncing the source (POST /api/v1/import/sources/<id>/sync); roll back or pin a revision instead`,
+    { status: 409 },
+  );
+}
+
 interface Committed {
   entry: EntryWithSegments;
   info: Omit<PackageResult, 'status'>;
@@ -286,6 +296,7 @@ export async function publishBuild(services: PublishServices, distName: string |
   let stored: Candidate[];
   try {
     const dist = requireDistribution(services.distributions, distName);
+    refuseMirror(dist);
     target = { dist, component: dist.kind === 'apt' ? (options.component ?? dist.components[0]) : '' };
     uploads = staged.splice(0).map((s) => ({ ...stagedCandidate(s, target.component), expectedSha256: input.expectedSha256?.get(s.tempKey) }));
     stored = await storedCandidates(caps, input.refs ?? [], target.component);

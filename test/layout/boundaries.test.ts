@@ -34,12 +34,32 @@ const ALLOWED: Record<string, string[]> = {
   security: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'util'],
   // Upstream repositories: their indexes, the catalog, imports by name; published through ingest and the gate.
   import: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'security', 'util'],
+  // Distributions filled by an import source's syncs, and their packages fetched on first request.
+  mirror: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'outbound', 'import', 'util'],
   // The wiring: builds every service, so it sees them all, but never a shell or a runtime.
-  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'util'],
-  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'core', 'util'],
+  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'util'],
+  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'core', 'util'],
+  runtime: [
+    'formats',
+    'metadata',
+    'storage',
+    'config',
+    'bucket',
+    'signing',
+    'auth',
+    'ingest',
+    'revisions',
+    'render',
+    'outbound',
+    'security',
+    'import',
+    'mirror',
+    'core',
+    'http',
+    'util',
+  ],
   // The command line talks to a server over HTTP; it shares only pure helpers with it.
   cli: ['formats', 'util'],
-  runtime: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'core', 'http', 'util'],
 };
 
 function sources(dir: string): string[] {

@@ -17,7 +17,7 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
  * downloads /repos/pool/<component>/<prefix>/<source>/<file>. A pinned revision is
  * `deb http://HOST/revisions/<dist>/<id> <codename> main`, a tag `deb http://HOST/tags/<dist>/<tag> ...`.
  */
-export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFiles' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
+export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFiles' | 'keyring' | 'mirrorPackages' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
   repos: Hono;
   revisions: Hono;
   tags: Hono;
@@ -47,12 +47,15 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFi
     return serveImmutable(c, file.path, file.size, etag, lastModified, bytes ?? (() => core.renderer.stream(file)), cacheControl);
   };
 
+  // An on-demand mirror's packages may not be in the pool yet (pool paths are shared by every APT distribution).
+  const mirrors = core.distributions.all().some((d) => d.kind === 'apt' && d.mirror);
   // Pool paths are shared by every APT distribution; a private one makes the shared pool private.
   const pool = async (c: Context, prefix: string) => {
     for (const d of core.distributions.all()) if (d.kind === 'apt' && d.private) await requireReader(core, c, d);
     const path = `pool/${pathAfter(c.req.path, prefix)}`;
     const sha256 = await aptPoolFile(core, path);
     if (!sha256) throw new NotFoundError(`no package at ${path}`, 'package_not_found');
+    if (mirrors) await core.mirrorPackages.ensure(sha256);
     return serveBlob(c, core.caps.store, layout.pool(sha256), path.slice(path.lastIndexOf('/') + 1), core.settings.presignSeconds, core.hotFiles);
   };
 

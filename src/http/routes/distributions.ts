@@ -27,7 +27,9 @@ function announcePromotion(events: EventSink, result: BatchResult, from: string,
 }
 
 /** `/api/v1/distributions`: what is configured, where each one stands, and removals. */
-export function distributionRoutes(core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>): Hono {
+export function distributionRoutes(
+  core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'mirrorPackages' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>,
+): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
     const list = await Promise.all(

@@ -19,7 +19,9 @@ import { resolveRevision, resolveTag } from './revision-param.ts';
  *   /revisions/<dist>/<id>/hashed/<arch>/...      hashed variant of a pinned revision
  * Below each: repodata/<file> and the package hrefs of primary.xml.
  */
-export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'hotFiles' | 'keyring' | 'renderer' | 'repository' | 'settings' | 'tokens'>): {
+export function rpmRepoRoutes(
+  core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'hotFiles' | 'keyring' | 'mirrorPackages' | 'renderer' | 'repository' | 'settings' | 'tokens'>,
+): {
   repos: Hono;
   hashed: Hono;
   revisions: Hono;
@@ -86,6 +88,7 @@ export function rpmRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'extra
       if (newer) entry = await findRpmPackage(core, newer, arch, href, variant);
     }
     if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
+    if (dist.mirror) await core.mirrorPackages.ensure(entry.id);
     return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds, core.hotFiles);
   };
 

@@ -24,7 +24,7 @@ import {
   uploadKeys,
   writePart,
 } from '../../ingest/upload-session.ts';
-import { requireDistribution } from '../../revisions/publish.ts';
+import { refuseMirror, requireDistribution } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
 import { baseUrl } from '../paths.ts';
 import { publishAndAnswer } from './upload.ts';
@@ -51,6 +51,7 @@ export function uploadsRoutes(core: UploadsCore): Hono {
     const principal = await requireRole(core, c, 'uploader');
     const request = parseRequest(await c.req.json().catch(() => null));
     const dist = requireDistribution(core.distributions, request.distribution);
+    refuseMirror(dist);
     if (dist.kind === 'apt' && request.component !== undefined && !dist.components.includes(request.component)) {
       throw new RepodError('unknown_component', `distribution ${dist.name} has no component ${request.component} (it has ${dist.components.join(', ')})`, { status: 422 });
     }

@@ -30,6 +30,8 @@ export interface AptCatalogEntry {
   provides?: string;
   section?: string;
   multiArch?: string;
+  /** The stanza as the index wrote it, when the reader was asked to keep it (mirrors). */
+  stanza?: string;
 }
 
 const SHA256 = /^[0-9a-fA-F]{64}$/;

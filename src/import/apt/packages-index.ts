@@ -40,6 +40,8 @@ export interface ReadAptPackagesOptions {
   sha256?: () => Hasher;
   /** Compressions to consider, best first. Default xz, gzip, none. */
   prefer?: Array<'xz' | 'gzip' | 'none'>;
+  /** Keep each stanza's text on its entry (`stanza`): mirrors publish the upstream's own description of a package. */
+  keepStanza?: boolean;
 }
 
 /** What the iteration returns once it completes (the value of the generator's final `done` result). */
@@ -122,7 +124,15 @@ export async function* readAptPackages(
   let stanzas = 0;
   let indexBytes = 0;
   const decoder = new TextDecoder();
-  const splitter = new StanzaSplitter(limits.maxStanzaBytes, (text) => queue.push(catalogEntryFromStanza(text, `${url}, stanza ${++stanzas}`)), url);
+  const splitter = new StanzaSplitter(
+    limits.maxStanzaBytes,
+    (text) => {
+      const entry = catalogEntryFromStanza(text, `${url}, stanza ${++stanzas}`);
+      if (options.keepStanza) entry.stanza = text;
+      queue.push(entry);
+    },
+    url,
+  );
   const inflater: Inflater = createInflater(compression as Compression, (chunk) => {
     indexBytes += chunk.byteLength;
     if (indexBytes > limits.maxIndexBytes) {

@@ -23,10 +23,18 @@ interface Draft {
   size?: string;
   installed?: string;
   build?: string;
+  fileTime?: string;
+  archive?: string;
+  headerStart?: string;
+  headerEnd?: string;
   location?: string;
   locationBase?: string;
   deps: Record<DependencyList, RpmDependency[]>;
   files: string[];
+  /** Types of the listed paths that are not plain files. */
+  fileTypes: Record<string, 'dir' | 'ghost'>;
+  /** The `type` attribute of the `<file>` being read. */
+  fileType?: string;
 }
 
 export interface PrimaryParseSummary {
@@ -158,13 +166,17 @@ export class PrimaryXmlParser {
           draft.release = a.rel;
           return;
         }
-        case 'time':
-          draft.build = this.#attrs(getAttrs).build;
+        case 'time': {
+          const a = this.#attrs(getAttrs);
+          draft.build = a.build;
+          draft.fileTime = a.file;
           return;
+        }
         case 'size': {
           const a = this.#attrs(getAttrs);
           draft.size = a.package;
           draft.installed = a.installed;
+          draft.archive = a.archive;
           return;
         }
         case 'location': {
@@ -186,9 +198,18 @@ export class PrimaryXmlParser {
         case 'license':
         case 'vendor':
         case 'group':
-        case 'file':
           this.#startText(name, name);
           return;
+        case 'file':
+          this.#startText(name, name);
+          draft.fileType = this.#attrs(getAttrs).type;
+          return;
+        case 'header-range': {
+          const a = this.#attrs(getAttrs);
+          draft.headerStart = a.start;
+          draft.headerEnd = a.end;
+          return;
+        }
         case 'buildhost':
           this.#startText(name, 'buildHost');
           return;
@@ -225,8 +246,10 @@ export class PrimaryXmlParser {
       return;
     }
     if (this.#textField !== null && name === this.#textElement) {
-      if (this.#textField === 'file') draft.files.push(this.#text);
-      else draft.text[this.#textField] = this.#text;
+      if (this.#textField === 'file') {
+        draft.files.push(this.#text);
+        if (draft.fileType === 'dir' || draft.fileType === 'ghost') draft.fileTypes[this.#text] = draft.fileType;
+      } else draft.text[this.#textField] = this.#text;
       this.#textField = null;
     }
     if (depth === this.#formatDepth) this.#formatDepth = 0;
@@ -235,7 +258,7 @@ export class PrimaryXmlParser {
 
   #start(): void {
     const deps = { requires: [], provides: [], conflicts: [], obsoletes: [], recommends: [], suggests: [], supplements: [], enhances: [] };
-    this.#draft = { text: {}, deps, files: [] };
+    this.#draft = { text: {}, deps, files: [], fileTypes: {} };
     this.#elements = 0;
     this.#chars = 0;
     this.#formatDepth = 0;
@@ -326,6 +349,12 @@ export class PrimaryXmlParser {
       pkg.sha256 = checksum.value;
     }
     if (draft.locationBase) pkg.locationBase = draft.locationBase;
+    if (draft.fileTime) pkg.fileTime = count(draft.fileTime, `the file time of ${where}`);
+    if (draft.archive) pkg.archiveSize = count(draft.archive, `the archive size of ${where}`);
+    if (draft.headerStart && draft.headerEnd) {
+      pkg.headerRange = { start: count(draft.headerStart, `the header start of ${where}`), end: count(draft.headerEnd, `the header end of ${where}`) };
+    }
+    if (Object.keys(draft.fileTypes).length > 0) pkg.fileTypes = draft.fileTypes;
     for (const key of ['description', 'url', 'license', 'vendor', 'group', 'packager', 'buildHost', 'sourceRpm'] as const) {
       const value = t[key];
       if (value) pkg[key] = value;

@@ -52,6 +52,14 @@ export interface UpstreamRpmPackage {
    * /usr/lib/sendmail: the paths packages require by name); filelists.xml has the rest.
    */
   files: string[];
+  /** Paths of `files` that primary types as directories or ghosts (the rest are plain files). */
+  fileTypes?: Record<string, 'dir' | 'ghost'>;
+  /** `<time file>`: when the producer saw the file, in seconds since the epoch. */
+  fileTime?: number;
+  /** `<size archive>`: the uncompressed payload's size. */
+  archiveSize?: number;
+  /** `<rpm:header-range>`: where the main header lies in the file. */
+  headerRange?: { start: number; end: number };
 }
 
 /** The URL a package downloads from, from the repository's base URL (the directory holding repodata/). */
