@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { type Command, type OptionSpec, UsageError } from './command.ts';
 import { diff } from './commands/diff.ts';
 import { distributions } from './commands/distributions.ts';
+import { exportCommand } from './commands/export.ts';
 import { gc } from './commands/gc.ts';
 import { importCommand } from './commands/import.ts';
 import { login } from './commands/login.ts';
@@ -24,7 +25,7 @@ import { token } from './commands/token.ts';
 import { ApiClient, ApiError, DEFAULT_URL, LocalError } from './http-client.ts';
 import { type Io, Output } from './output.ts';
 
-export const COMMANDS: Command[] = [push, remove, revisions, show, diff, rollback, tag, promote, migrate, distributions, importCommand, gc, token, login];
+export const COMMANDS: Command[] = [push, remove, revisions, show, diff, rollback, tag, promote, migrate, distributions, importCommand, gc, token, login, exportCommand];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   url: { type: 'string', arg: 'url', help: `server URL (env REPOD_URL; default ${DEFAULT_URL})` },
@@ -89,9 +90,7 @@ export function commandHelp(c: Command): string {
     'Global options:',
     ...optionLines(GLOBAL_OPTIONS),
     ...(c.examples?.length ? ['', 'Examples:', ...c.examples.map((e) => `  ${e}`)] : []),
-    '',
-    'HTTP API:',
-    ...c.api.map((a) => `  ${a}`),
+    ...(c.api.length ? ['', 'HTTP API:', ...c.api.map((a) => `  ${a}`)] : ['', 'Works on the store directly (--storage or REPOD_STORAGE); no server needed.']),
     '',
   ].join('\n');
 }

@@ -58,8 +58,11 @@ const ALLOWED: Record<string, string[]> = {
     'http',
     'util',
   ],
-  // The command line talks to a server over HTTP; it shares only pure helpers with it.
-  cli: ['formats', 'util'],
+  // Static trees written from a store's revisions, for any web server or CDN: a service over the core.
+  export: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'core', 'util'],
+  // The command line talks to a server over HTTP, except the commands that work on a store
+  // directly (export), which build the same core as the server through its runtime.
+  cli: ['formats', 'util', 'config', 'bucket', 'storage', 'core', 'runtime', 'export'],
 };
 
 function sources(dir: string): string[] {

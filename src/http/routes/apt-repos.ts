@@ -6,10 +6,10 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import { aptManifest, aptPoolFile, findAptFile } from '../../render/apt-files.ts';
 import { emptyRevision } from '../../render/rpm-files.ts';
+import { resolveRevision, resolveTag } from '../../revisions/resolve-revision.ts';
 import { requireReader } from '../auth.ts';
 import { pathAfter } from '../paths.ts';
 import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
-import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
  * apt: `deb [signed-by=...] http://HOST/repos <codename> <component>` reads

@@ -3,8 +3,8 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
 import { diffRevisions, entriesOf, listRevisions, summary } from '../../revisions/history.ts';
 import { requireDistribution } from '../../revisions/publish.ts';
+import { resolveRevision } from '../../revisions/resolve-revision.ts';
 import { requireReader, requireRole } from '../auth.ts';
-import { resolveRevision } from './revision-param.ts';
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -6,10 +6,10 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { RpmVariant } from '../../ingest/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../render/rpm-files.ts';
+import { resolveRevision, resolveTag } from '../../revisions/resolve-revision.ts';
 import { LruCache } from '../../util/lru-cache.ts';
 import { requireReader } from '../auth.ts';
 import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
-import { resolveRevision, resolveTag } from './revision-param.ts';
 
 /**
  * dnf, yum and zypper. One set of handlers serves every layout:

@@ -1,0 +1,116 @@
+import type { RenderedFile } from '../bucket/render-manifest.ts';
+import type { Revision } from '../bucket/revision.ts';
+import type { AptDistribution, Distribution, RpmDistribution } from '../config/distributions.ts';
+import type { Core } from '../core/core.ts';
+import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
+import { aptManifest } from '../render/apt-files.ts';
+import { rpmManifest, rpmViewArches } from '../render/rpm-files.ts';
+
+/**
+ * What one revision of a distribution is as a static tree, every path relative to the revision's
+ * folder (`<dist>/<number>/`). It is made from the same renders the server answers with
+ * (rpmManifest, aptManifest: cached in the store, so the bytes are the server's own), never
+ * rendered again here.
+ *
+ *   RPM: <arch>/repodata/{<sha256>-primary.xml.gz, ..., repomd.xml, repomd.xml.asc, repomd.xml.key}
+ *        <arch>/Packages/<file>.rpm          (the plain variant, for every arch, noarch and src)
+ *   APT: dists/<codename>/{InRelease, Release, Release.gpg, <component>/binary-<arch>/Packages*,
+ *        <component>/Contents-<arch>.gz, .../by-hash/SHA256/<sha256>}
+ *        pool/<component>/<prefix>/<source>/<file>.deb
+ *   Both: gpg.key, the public key clients import (the one /repos/gpg.key serves).
+ */
+export type ExportCore = Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'keyring' | 'renderer' | 'repository'>;
+
+/** A rendered metadata file: streamed from the store's chunks, checked against its sha256 while written. */
+export interface PlannedFile {
+  path: string;
+  file: RenderedFile;
+}
+
+/** A package of the revision, from the pool by its sha256. */
+export interface PlannedPackage {
+  path: string;
+  sha256: string;
+  label: string;
+}
+
+/** A small text file of the render. Entry points are written last, in the order listed. */
+export interface PlannedDocument {
+  path: string;
+  text: string;
+  entryPoint: boolean;
+}
+
+export interface ExportPlan {
+  kind: Revision['kind'];
+  files: PlannedFile[];
+  /** APT by-hash names: `path` holds the same bytes as the planned file `of`. */
+  byHash: Array<{ path: string; of: string }>;
+  packages: PlannedPackage[];
+  documents: PlannedDocument[];
+}
+
+export async function exportPlan(core: ExportCore, dist: Distribution, revision: Revision): Promise<ExportPlan> {
+  const signer = await core.keyring.signer();
+  const plan = dist.kind === 'rpm' ? await rpmPlan(core, dist, revision) : await aptPlan(core, dist, revision);
+  plan.documents.unshift({ path: 'gpg.key', text: signer.publicKeyArmored, entryPoint: false });
+  return plan;
+}
+
+/** Every entry of a revision, chunk by chunk (one chunk in memory at a time). */
+async function* entries(core: ExportCore, revision: Revision) {
+  for (const ref of revision.chunks) yield* (await core.repository.chunkIndex(ref.id)).entries;
+}
+
+// dnf fetches repomd.xml then its signature: the signature goes first, so a client reading the
+// folder while it is written never finds a repomd.xml without the .asc that signs it.
+const RPM_ENTRY_POINTS = ['repodata/repomd.xml.asc', 'repodata/repomd.xml'];
+
+async function rpmPlan(core: ExportCore, dist: RpmDistribution, revision: Revision): Promise<ExportPlan> {
+  const plan: ExportPlan = { kind: 'rpm', files: [], byHash: [], packages: [], documents: [] };
+  const entryPoints: PlannedDocument[] = [];
+  const arches = rpmViewArches(dist);
+  for (const arch of arches) {
+    const manifest = await rpmManifest(core, dist, revision, arch, 'plain');
+    for (const file of manifest.files) plan.files.push({ path: `${arch}/${file.path}`, file });
+    for (const [name, text] of Object.entries(manifest.documents)) {
+      if (!RPM_ENTRY_POINTS.includes(name)) plan.documents.push({ path: `${arch}/${name}`, text, entryPoint: false });
+    }
+    for (const name of RPM_ENTRY_POINTS) {
+      const text = manifest.documents[name];
+      if (text !== undefined) entryPoints.push({ path: `${arch}/${name}`, text, entryPoint: true });
+    }
+  }
+  for await (const e of entries(core, revision)) {
+    for (const arch of arches) {
+      if (rpmArchesFor(arch).has(e.arch)) plan.packages.push({ path: `${arch}/${rpmHref(e.file, 'plain')}`, sha256: e.id, label: e.label });
+    }
+  }
+  plan.documents.push(...entryPoints);
+  return plan;
+}
+
+// apt reads InRelease, or else Release with Release.gpg: written so that whichever one a client
+// finds is complete (the detached signature before the file it signs, InRelease last).
+const APT_ENTRY_POINTS = ['Release.gpg', 'Release', 'InRelease'];
+
+async function aptPlan(core: ExportCore, dist: AptDistribution, revision: Revision): Promise<ExportPlan> {
+  const plan: ExportPlan = { kind: 'apt', files: [], byHash: [], packages: [], documents: [] };
+  const base = `dists/${dist.name}/`;
+  const manifest = await aptManifest(core, dist, revision);
+  for (const file of manifest.files) {
+    const path = `${base}${file.path}`;
+    plan.files.push({ path, file });
+    const sha256 = file.checksums.sha256;
+    if (sha256) plan.byHash.push({ path: `${path.slice(0, path.lastIndexOf('/') + 1)}by-hash/SHA256/${sha256}`, of: path });
+  }
+  for (const [name, text] of Object.entries(manifest.documents)) {
+    if (!APT_ENTRY_POINTS.includes(name)) plan.documents.push({ path: `${base}${name}`, text, entryPoint: false });
+  }
+  for (const name of APT_ENTRY_POINTS) {
+    const text = manifest.documents[name];
+    if (text !== undefined) plan.documents.push({ path: `${base}${name}`, text, entryPoint: true });
+  }
+  for await (const e of entries(core, revision)) plan.packages.push({ path: e.file.startsWith('pool/') ? e.file : `pool/${e.file}`, sha256: e.id, label: e.label });
+  return plan;
+}
