@@ -112,7 +112,7 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   const committer = changeCommitter(repository, { enabled: (config.groupCommit ?? true) && caps.requestsShareWork });
   const mirrorPackages = new MirrorPackages(caps, outbound);
   const syncJobs = new SyncJobs(caps, importSources, catalog, (url, signal) => outbound.fetch(url, { signal }), {
-    mirrors: (source, jobId, actor) => openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages }, source, jobId, actor),
+    mirrors: (source, jobId, actor) => openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages, events: webhooks }, source, jobId, actor),
   });
   const core: Core = {
     caps,

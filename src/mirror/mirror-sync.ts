@@ -5,7 +5,7 @@
  * has switched, each distribution gets one revision holding exactly what the source now offers
  * through its filters. A sync that changes nothing publishes nothing.
  */
-import type { EntryWithSegments } from '../bucket/chunk.ts';
+import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
 import { layout } from '../bucket/layout.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
 import type { Capabilities } from '../capabilities.ts';
@@ -26,6 +26,7 @@ import { RPM_STREAMS, rpmEntry } from '../ingest/rpm-entry.ts';
 import { poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import type { ChangeCommitter } from '../revisions/publish-group.ts';
 import type { Repository } from '../revisions/repository.ts';
+import type { EventSink } from '../security/events.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { MirrorSelection } from './mirror-selection.ts';
 import type { MirrorPackages } from './package-fetcher.ts';
@@ -37,6 +38,8 @@ export interface MirrorServices {
   repository: Repository;
   committer: ChangeCommitter;
   packages: MirrorPackages;
+  /** Where a published revision is announced (webhooks, re-exports). */
+  events?: EventSink;
 }
 
 /** What a mirror distribution was last published from (`mirror/state/<dist>.json`). */
@@ -231,6 +234,20 @@ class MirrorSync implements SyncMirrors {
         meta: { author: this.actor ?? `sync:${this.source.name}`, message: `sync of ${this.source.name} (job ${this.jobId})` },
       });
       const current = revision ?? (await this.services.repository.current(dist.name));
+      if (revision) {
+        const brief = (e: IndexEntry) => ({ label: e.label, filename: e.file, sha256: e.id, architecture: e.arch });
+        this.services.events?.emit({
+          type: 'published',
+          distribution: dist.name,
+          actor: this.actor ?? `sync:${this.source.name}`,
+          data: {
+            revision: { id: revision.id, number: revision.number },
+            source: { id: this.source.id, name: this.source.name },
+            packages: outcome.added.map(brief),
+            removed: outcome.removed.map(brief),
+          },
+        });
+      }
       const state: MirrorState = {
         format: 1,
         sourceId: this.source.id,

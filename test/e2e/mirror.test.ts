@@ -18,6 +18,7 @@ import { hasCommand } from '../helpers/run.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
 import { startUpstreamApt, type UpstreamApt } from '../helpers/upstream-apt.ts';
 import { createUpstreamRpmRepo, type UpstreamRpmRepo } from '../helpers/upstream-rpm.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const missing = ['rpmbuild', 'createrepo_c', 'dpkg-deb', 'apt-ftparchive', 'gpg'].filter((t) => !hasCommand(t));
 const dnfSkip = hasCommand('dnf') ? false : 'dnf is not installed';
@@ -44,6 +45,7 @@ describe('mirror distributions from real upstreams', { skip: missing.length ? `m
   let rpmSource: number;
   let aptSource: number;
   let configDir: string;
+  let receiver: WebhookReceiver;
   const cleanup: string[] = [];
 
   const api = async (method: string, path: string, body?: unknown) => {
@@ -113,12 +115,16 @@ describe('mirror distributions from real upstreams', { skip: missing.length ? `m
     });
     assert.equal(a.status, 201, JSON.stringify(a.body));
     aptSource = a.body.id;
+    receiver = await startWebhookReceiver('mirror-webhook-secret');
+    const hook = await api('POST', '/api/v1/webhooks', { url: receiver.url, events: ['published'], secret: 'mirror-webhook-secret' });
+    assert.equal(hook.status, 201, JSON.stringify(hook.body));
   });
 
   after(async () => {
     await server?.stop();
     await rpmUp?.close();
     await aptUp?.close();
+    await receiver?.close();
     for (const dir of [configDir, ...cleanup]) if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -146,6 +152,11 @@ describe('mirror distributions from real upstreams', { skip: missing.length ? `m
         ['mirror-el-extra', 1, 1],
       ],
     );
+    // Announced like any publish: webhooks (and re-exports) see a mirror's new revision.
+    const delivery = await receiver.waitFor((d) => d.event === 'published' && d.body.data.revision?.number === 1 && JSON.stringify(d.body).includes('"mirror-el"'));
+    assert.deepEqual(delivery.body.data.packages.map((p: { filename: string }) => p.filename).sort(), ['mir-app-2.0-1.noarch.rpm', 'mir-lib-1.1-1.noarch.rpm']);
+    assert.equal(delivery.body.data.source.name, 'up-rpm');
+    assert.equal(delivery.signatureValid, true);
     // Repod's signed metadata, not the upstream's.
     const asc = await fetch(`${server.url}/repos/mirror-el/x86_64/repodata/repomd.xml.asc`);
     assert.equal(asc.status, 200);

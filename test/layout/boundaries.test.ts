@@ -35,7 +35,7 @@ const ALLOWED: Record<string, string[]> = {
   // Upstream repositories: their indexes, the catalog, imports by name; published through ingest and the gate.
   import: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'security', 'util'],
   // Distributions filled by an import source's syncs, and their packages fetched on first request.
-  mirror: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'outbound', 'import', 'util'],
+  mirror: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'outbound', 'security', 'import', 'util'],
   // The wiring: builds every service, so it sees them all, but never a shell or a runtime.
   core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'util'],
   http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'core', 'util'],
