@@ -112,4 +112,8 @@ export const layout = {
   mirrorOrigin: (sha256: string) => `mirror/origins/${shard(sha256)}.json`,
   /** What a mirror distribution was last published from: the source's index checksums and the filters. */
   mirrorState: (dist: string) => `mirror/state/${dist}.json`,
+  /** What the last scan of one location published (`repod scan`/`mkrepo`): object path -> change token, size, sha256, index key. By the location's id (scan/scan-state.ts). */
+  scanState: (locationId: string) => `scan/state/${locationId}.json`,
+  /** The one scan of a location allowed at a time: create-only, renewed by compare-and-swap, taken over when expired. */
+  scanLease: (locationId: string) => `scan/leases/${locationId}.json`,
 };

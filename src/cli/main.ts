@@ -14,18 +14,38 @@ import { gc } from './commands/gc.ts';
 import { importCommand } from './commands/import.ts';
 import { login } from './commands/login.ts';
 import { migrate } from './commands/migrate.ts';
+import { mkrepoCommand } from './commands/mkrepo.ts';
 import { promote } from './commands/promote.ts';
 import { push } from './commands/push.ts';
 import { remove } from './commands/remove.ts';
 import { revisions } from './commands/revisions.ts';
 import { rollback } from './commands/rollback.ts';
+import { scanCommand } from './commands/scan.ts';
 import { show } from './commands/show.ts';
 import { tag } from './commands/tag.ts';
 import { token } from './commands/token.ts';
 import { ApiClient, ApiError, DEFAULT_URL, LocalError } from './http-client.ts';
 import { type Io, Output } from './output.ts';
 
-export const COMMANDS: Command[] = [push, remove, revisions, show, diff, rollback, tag, promote, migrate, distributions, importCommand, gc, token, login, exportCommand];
+export const COMMANDS: Command[] = [
+  push,
+  remove,
+  revisions,
+  show,
+  diff,
+  rollback,
+  tag,
+  promote,
+  migrate,
+  distributions,
+  importCommand,
+  gc,
+  token,
+  login,
+  exportCommand,
+  scanCommand,
+  mkrepoCommand,
+];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   url: { type: 'string', arg: 'url', help: `server URL (env REPOD_URL; default ${DEFAULT_URL})` },

@@ -32,6 +32,8 @@ export interface PutOptions {
   contentType?: string;
   /** Length of a streamed body when known (lets S3 use a single PUT). */
   size?: number;
+  /** S3: a canned ACL for buckets served to anonymous clients (mkrepo's --s3-public-read); other drivers ignore it. */
+  acl?: 'public-read';
 }
 
 export interface PresignOptions {
@@ -48,6 +50,8 @@ export interface ListEntry {
   key: string;
   size: number;
   lastModified: Date;
+  /** Where the listing gives it (S3), without quotes: changes with the content. */
+  etag?: string;
 }
 
 export interface StoreCapabilities {

@@ -231,7 +231,7 @@ export class S3Store implements BlobStore {
         if (!item.Key?.startsWith(this.prefix)) continue;
         const key = item.Key.slice(this.prefix.length);
         if (!isValidKey(key)) continue; // written by something else; cannot be addressed through this interface
-        yield { key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) };
+        yield { key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0), ...(item.ETag ? { etag: normalizeEtag(item.ETag) } : {}) };
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
@@ -384,6 +384,7 @@ export class S3Store implements BlobStore {
             Body: body,
             ContentLength: size,
             ContentType: options.contentType,
+            ACL: options.acl,
             Metadata: { [NONCE_META]: nonce },
             IfNoneMatch: options.ifNoneMatch,
             IfMatch: ifMatch === undefined ? undefined : this.ifMatchValue(ifMatch),
@@ -418,7 +419,7 @@ export class S3Store implements BlobStore {
     const nonce = crypto.randomUUID();
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: full, Body: body, ContentType: options.contentType, Metadata: { [NONCE_META]: nonce } },
+      params: { Bucket: this.bucket, Key: full, Body: body, ContentType: options.contentType, ACL: options.acl, Metadata: { [NONCE_META]: nonce } },
       partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,

@@ -60,9 +60,11 @@ const ALLOWED: Record<string, string[]> = {
   ],
   // Static trees written from a store's revisions, for any web server or CDN: a service over the core.
   export: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'core', 'util'],
+  // Packages dropped into a bucket or a directory by other tools, published and written back as a tree.
+  scan: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'core', 'export', 'util'],
   // The command line talks to a server over HTTP, except the commands that work on a store
-  // directly (export), which build the same core as the server through its runtime.
-  cli: ['formats', 'util', 'config', 'bucket', 'storage', 'core', 'runtime', 'export'],
+  // directly (export, scan, mkrepo), which build the same core as the server through its runtime.
+  cli: ['formats', 'util', 'config', 'bucket', 'storage', 'core', 'runtime', 'export', 'scan'],
 };
 
 function sources(dir: string): string[] {
