@@ -116,4 +116,6 @@ export const layout = {
   scanState: (locationId: string) => `scan/state/${locationId}.json`,
   /** The one scan of a location allowed at a time: create-only, renewed by compare-and-swap, taken over when expired. */
   scanLease: (locationId: string) => `scan/leases/${locationId}.json`,
+  /** A compose document of RPM revisions (comps.xml, modules YAML, advisories JSON), content-addressed; revisions name it in `documents`. */
+  composeDocument: (sha256: string) => `documents/sha256/${shard(sha256)}`,
 };

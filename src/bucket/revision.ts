@@ -61,6 +61,29 @@ export interface Revision {
   restoredFrom?: string;
   packageCount: number;
   chunks: ChunkRef[];
+  /**
+   * RPM compose documents of this revision (comps groups, module documents, advisories), each a
+   * content-addressed object. A child revision carries its parent's unless its change replaces
+   * them, so pins, diffs and rollbacks carry them. Optional: older readers ignore it.
+   */
+  documents?: RevisionDocuments;
+}
+
+/** A compose document stored whole (layout.composeDocument): its sha256, size and what it holds. */
+export interface DocumentRef {
+  id: string;
+  size: number;
+  /** Groups, module documents or advisories it holds (for listings; no read needed). */
+  count: number;
+}
+
+export interface RevisionDocuments {
+  /** comps.xml as uploaded (repomd `group` and `group_gz`). */
+  comps?: DocumentRef;
+  /** The modulemd YAML stream as uploaded (repomd `modules`). */
+  modules?: DocumentRef;
+  /** The advisories as JSON (metadata/rpm/updateinfo.ts), rendered per view (repomd `updateinfo`). */
+  updateinfo?: DocumentRef;
 }
 
 export interface Ref {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Command, type OptionSpec, UsageError } from './command.ts';
+import { compsCommand, modulesCommand, updateinfoCommand } from './commands/compose-documents.ts';
 import { diff } from './commands/diff.ts';
 import { distributions } from './commands/distributions.ts';
 import { exportCommand } from './commands/export.ts';
@@ -45,6 +46,9 @@ export const COMMANDS: Command[] = [
   exportCommand,
   scanCommand,
   mkrepoCommand,
+  compsCommand,
+  modulesCommand,
+  updateinfoCommand,
 ];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {

@@ -8,6 +8,7 @@ import type { Settings } from '../config/settings.ts';
 import type { Catalog } from '../import/catalog.ts';
 import type { ImportSources } from '../import/sources.ts';
 import type { SyncJobs } from '../import/sync-jobs.ts';
+import type { RepodMetrics } from '../metrics/repod-metrics.ts';
 import type { MirrorPackages } from '../mirror/package-fetcher.ts';
 import type { OutboundClient } from '../outbound/outbound-client.ts';
 import type { Renderer } from '../render/render-cache.ts';
@@ -69,6 +70,8 @@ export interface Core {
   syncJobs: SyncJobs;
   /** Packages of on-demand mirror distributions, fetched from their upstream on first request. */
   mirrorPackages: MirrorPackages;
+  /** What this process measured (requests, publishes, ingest, renders, store operations): /metrics. */
+  metrics: RepodMetrics;
   /** Builds the sqlite databases of RPM views, where the runtime can (sql.js). */
   extraRecords?: ExtraRecordsFactory;
 }

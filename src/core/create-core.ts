@@ -10,19 +10,20 @@ import { RepodError } from '../errors.ts';
 import { Catalog } from '../import/catalog.ts';
 import { ImportSources } from '../import/sources.ts';
 import { SyncJobs } from '../import/sync-jobs.ts';
+import { MeasuredRenderer, MeasuredRepository } from '../metrics/measured-services.ts';
+import { RepodMetrics } from '../metrics/repod-metrics.ts';
 import { openMirrorSync } from '../mirror/mirror-sync.ts';
 import { MirrorPackages } from '../mirror/package-fetcher.ts';
 import { parseAllowList } from '../outbound/address-policy.ts';
 import { fetchTransport } from '../outbound/fetch-transport.ts';
 import { OutboundClient, type OutboundTransport } from '../outbound/outbound-client.ts';
-import { Renderer } from '../render/render-cache.ts';
 import { sqliteRecords } from '../render/rpm-sqlite.ts';
 import { changeCommitter } from '../revisions/publish-group.ts';
-import { Repository } from '../revisions/repository.ts';
 import { AuditLog } from '../security/audit-log.ts';
 import { Webhooks } from '../security/webhooks/webhooks.ts';
 import { Keyring } from '../signing/keyring.ts';
 import { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
+import { measuredStore } from '../storage/measured-store.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
 import type { Core } from './core.ts';
 import { createSecurityServices, type ScannerConfig } from './security-services.ts';
@@ -65,6 +66,8 @@ export interface CoreConfig {
   lockout?: LockoutOptions;
   /** Lifetime of tokens from POST /api/v1/auth/token. */
   accessTtlSeconds?: number;
+  /** Where this process's measurements go (/metrics); a new set when absent. */
+  metrics?: RepodMetrics;
 }
 
 export interface CreatedCore {
@@ -78,7 +81,10 @@ export interface CreatedCore {
  * Wires the runtime-neutral services over a runtime's capabilities. Every runtime (Node today,
  * Workers next) calls this from its own composition root and adds only how it reads its settings.
  */
-export async function createCore(caps: Capabilities, config: CoreConfig): Promise<CreatedCore> {
+export async function createCore(runtimeCaps: Capabilities, config: CoreConfig): Promise<CreatedCore> {
+  // Every service reads and writes through the measured store: /metrics sees each operation.
+  const metrics = config.metrics ?? new RepodMetrics();
+  const caps: Capabilities = { ...runtimeCaps, store: measuredStore(runtimeCaps.store, metrics) };
   // Without enforced create-only and compare-and-swap writes two publishers could silently
   // overwrite each other (invariant 2): refuse such a store unless the operator vouches for one writer.
   if (!config.singleWriter) {
@@ -102,7 +108,8 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
   const bootstrapToken = await tokens.bootstrap();
   const settings: Settings = { ...DEFAULT_SETTINGS, ...config.settings };
   const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes }, caps.requestsShareWork);
-  const repository = new Repository(caps, { refTtlMs: config.refTtlMs ?? 1000 });
+  const repository = new MeasuredRepository(caps, { refTtlMs: config.refTtlMs ?? 1000 }, metrics);
+  metrics.watchDistributions({ names: () => distributions.all().map((d) => d.name), current: (name) => repository.current(name) });
   const security = createSecurityServices(caps, repository, distributions, { scanner: config.scanner, enabled: config.securityGate });
   const outbound = new OutboundClient(config.outboundTransport ?? fetchTransport, { allow: parseAllowList(config.outboundAllowedHosts) });
   const webhooks = new Webhooks(caps, outbound, { retryBaseMs: config.webhookRetryBaseMs });
@@ -119,7 +126,7 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     distributions,
     repository,
     committer,
-    renderer: new Renderer(caps, hotFiles),
+    renderer: new MeasuredRenderer(caps, hotFiles, metrics),
     hotFiles,
     keyring,
     tokens,
@@ -138,6 +145,7 @@ export async function createCore(caps: Capabilities, config: CoreConfig): Promis
     mirrorPackages,
     ...(config.loadSql ? { extraRecords: sqliteRecords(config.loadSql, { maxMetadataBytes: config.sqliteMaxMetadataBytes }) } : {}),
     settings,
+    metrics,
   };
   return { core, bootstrapToken, signingKeyGenerated };
 }

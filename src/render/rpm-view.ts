@@ -10,6 +10,7 @@ import { type RepomdRecord, renderRepomd } from '../metadata/rpm/repomd.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
 import { toBase64, utf8 } from '../util/bytes.ts';
+import { composeFiles, needsPresentKeys } from './compose-files.ts';
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },
@@ -57,6 +58,9 @@ export async function renderRpmView(
     return { f, hasher, size: headGz.length, openSize: head.length, segments: [{ data: toBase64(headGz) }] as Segment[] };
   });
 
+  // The packages the view shows, by key, when its advisories must be cut to them.
+  const present = new Set<string>();
+  const collectKeys = needsPresentKeys(revision);
   // Fetch one chunk ahead while hashing the current one.
   let next = revision.chunks.length > 0 ? repository.chunkBytes(revision.chunks[0].id) : null;
   for (let c = 0; c < revision.chunks.length; c++) {
@@ -64,6 +68,7 @@ export async function renderRpmView(
     next = c + 1 < revision.chunks.length ? repository.chunkBytes(revision.chunks[c + 1].id) : null;
     const index = await repository.chunkIndex(revision.chunks[c].id);
     const select = (t: { arch: string }) => arches.has(t.arch);
+    if (collectKeys) for (const e of index.entries) if (select(e)) present.add(e.key);
     for (let k = 0; k < FILES.length; k++) {
       const s = index.streamIndex(variant === 'hashed' && FILES[k].type === 'primary' ? 'primary_hashed' : FILES[k].type);
       for (const [start, end] of index.ranges(s, select)) {
@@ -94,6 +99,10 @@ export async function renderRpmView(
       files.push(file);
       records.push({ ...record, timestamp });
     }
+  }
+  for (const { file, record } of await composeFiles(caps, revision, present)) {
+    files.push(file);
+    records.push({ ...record, timestamp });
   }
   const repomd = renderRepomd({ revision: String(timestamp), records });
   // Signed now, not at the revision's time: a key imported after the revision was made must still verify.

@@ -61,7 +61,7 @@ export class MarkSet {
   readonly packages = new Set<string>();
   /** APT pool paths ("pool/main/h/hello/hello_2.10-3_amd64.deb") the kept revisions serve. */
   readonly poolPaths = new Set<string>();
-  /** Whole objects kept renders stream (metadata/ sqlite databases). */
+  /** Whole objects kept revisions and renders name (metadata/ sqlite databases, documents/ of revisions). */
   readonly objects = new Set<string>();
   /** by-hash pointer key → the render it should name. */
   readonly pointers = new Map<string, PointerWant>();
@@ -111,6 +111,8 @@ export class MarkSet {
     if (!found) return null;
     const revision = found.value;
     await mapLimit(revision.chunks, READS, (c) => this.markChunk(c.id, `${dist} revision ${id}`));
+    // Its compose documents (comps, modules, advisories) live as whole objects too.
+    for (const ref of Object.values(revision.documents ?? {})) if (ref) this.objects.add(layout.composeDocument(ref.id));
     let ids = this.revisions.get(dist);
     if (!ids) this.revisions.set(dist, (ids = new Set()));
     ids.add(id);

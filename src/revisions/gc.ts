@@ -49,7 +49,7 @@ export interface GcOptions {
   keysLimit?: number;
 }
 
-export const GC_KINDS = ['byHash', 'renders', 'revisions', 'chunks', 'metadata', 'aptPool', 'fragments', 'packages', 'pool', 'uploads'] as const;
+export const GC_KINDS = ['byHash', 'renders', 'revisions', 'chunks', 'metadata', 'documents', 'aptPool', 'fragments', 'packages', 'pool', 'uploads'] as const;
 export type GcKind = (typeof GC_KINDS)[number];
 
 export interface GcReport {
@@ -328,6 +328,8 @@ class Collector {
         return { prefix: 'chunks/', classify: byId(/^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\.[a-z]+)?\.seg$/, m.chunks) };
       case 'metadata':
         return { prefix: 'metadata/', classify: (e) => (/^metadata\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(e.key) ? () => !m.objects.has(e.key) : null) };
+      case 'documents':
+        return { prefix: 'documents/', classify: (e) => (/^documents\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(e.key) ? () => !m.objects.has(e.key) : null) };
       case 'aptPool':
         return {
           prefix: 'apt-pool/',

@@ -1,7 +1,7 @@
 import { type ChunkIndex, decodeChunk, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
 import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';
 import { layout } from '../bucket/layout.ts';
-import { type ChunkRef, changeItem, type Ref, type Revision, type RevisionPart, revisionId } from '../bucket/revision.ts';
+import { type ChunkRef, changeItem, type Ref, type Revision, type RevisionDocuments, type RevisionPart, revisionId } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
@@ -249,8 +249,30 @@ export class Repository {
       written: [],
       changes: { added: [], removed: [] },
       restoredFrom: target.id,
+      // The target's groups, modules and advisories come back with its packages.
+      documents: target.documents ?? {},
     }));
     return revision!;
+  }
+
+  /**
+   * Moves a distribution to a new revision with the same packages and other compose documents
+   * (comps, modules, updateinfo): `change` gets the parent and answers the documents the new
+   * revision names, or null when nothing changes. Whatever they point at is stored before.
+   */
+  async publishDocuments(
+    dist: string,
+    kind: Revision['kind'],
+    streams: StreamSpec[],
+    change: (parent: Revision | null) => Promise<RevisionDocuments | null>,
+    meta: PublishMeta,
+  ): Promise<{ revision: Revision | null; changed: boolean }> {
+    const { revision, changed } = await this.advance(dist, kind, streams, meta, async (parent) => {
+      const documents = await change(parent);
+      if (!documents) return null;
+      return { chunks: parent?.chunks ?? [], written: [], changes: { added: [], removed: [] }, documents };
+    });
+    return { revision, changed };
   }
 
   /** Gives a distribution that was never published to its first, empty revision. */
@@ -306,6 +328,9 @@ export class Repository {
         packageCount: draft.chunks.reduce((n, c) => n + c.count, 0),
         chunks: draft.chunks,
       };
+      // Compose documents carry over from the parent unless the draft names its own.
+      const documents = draft.documents ?? parent?.documents;
+      if (documents && Object.keys(documents).length > 0) revision.documents = documents;
       // Everything the revision points at, and the revision object, are written before the ref
       // moves; together, as nothing reads a revision (nor its chunks) before a ref names it.
       await Promise.all([
@@ -337,6 +362,8 @@ interface Draft {
   written: Array<{ id: string; bytes: Uint8Array }>;
   changes: Revision['changes'];
   restoredFrom?: string;
+  /** The compose documents of the new revision; absent: the parent's. */
+  documents?: RevisionDocuments;
 }
 
 async function putIfAbsent(caps: Capabilities, key: string, bytes: Uint8Array): Promise<void> {

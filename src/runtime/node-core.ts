@@ -13,6 +13,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
 import { clamdConnector } from './node-clamd.ts';
 import { nodeOutboundTransport } from './node-outbound.ts';
+import { requestLogFields } from './node-request-context.ts';
 
 /** sql.js with its wasm read from node_modules, loaded once on first use. */
 let sqlJs: Promise<SqlJsStatic> | null = null;
@@ -48,8 +49,9 @@ function nodeHasher(h: Hash): Hasher {
   };
 }
 
+/** One JSON line per event; a line written while a request is served carries its id (requestId). */
 export function jsonLog(message: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...requestLogFields(), ...fields })}\n`);
 }
 
 /** Builds the core from the environment (REPOD_* settings of DESIGN.md). */

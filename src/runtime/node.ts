@@ -2,7 +2,9 @@ import { serve } from '@hono/node-server';
 import { createApp } from '../http/app.ts';
 import { localTimeZoneOffset, SyncScheduler } from '../import/sync-schedule.ts';
 import { clusterWorkerId, isClusterWorker, superviseWorkers, workerCount } from './node-cluster.ts';
+import { clusterMetricsGatherer, serveMetricsGathering } from './node-cluster-metrics.ts';
 import { buildNodeCore, jsonLog } from './node-core.ts';
+import { nodeRequestScope } from './node-request-context.ts';
 
 /**
  * `npm start`: serves the store named by REPOD_STORAGE (default file:./data) on REPOD_PORT (8080),
@@ -22,9 +24,15 @@ if (bootstrapToken) {
 
 if (workers > 1 && !isClusterWorker()) {
   jsonLog('repod starting workers', { workers, storage: core.caps.store.driver });
+  serveMetricsGathering();
   superviseWorkers(workers, jsonLog);
 } else {
-  const app = createApp(core, { accessLog: env.REPOD_ACCESS_LOG === '1', trustProxy: env.REPOD_TRUST_PROXY === '1' });
+  const app = createApp(core, {
+    accessLog: env.REPOD_ACCESS_LOG === '1',
+    trustProxy: env.REPOD_TRUST_PROXY === '1',
+    requestScope: nodeRequestScope,
+    metrics: { token: env.REPOD_METRICS_TOKEN || undefined, gather: clusterMetricsGatherer(() => core.metrics.own()) ?? undefined },
+  });
   const port = Number(env.REPOD_PORT ?? 8080);
   const hostname = env.REPOD_HOST ?? '0.0.0.0';
   const worker = clusterWorkerId();

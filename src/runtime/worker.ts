@@ -137,7 +137,9 @@ async function start(env: WorkerEnv): Promise<Started> {
   // REPOD_ADMIN_TOKEN as a secret instead in any real deployment.
   if (bootstrapToken) caps.log('admin token (shown once, store it now)', { token: bootstrapToken });
   caps.log('repod worker started', { storage: caps.store.driver, keys: signer.fingerprints, presign: caps.store.capabilities.presign });
-  const app = createApp(core, { accessLog: vars.REPOD_ACCESS_LOG === '1' });
+  // Each isolate counts its own requests: a scrape sees the isolate that answers it (Workers
+  // have no channel between isolates; Workers Analytics covers the fleet).
+  const app = createApp(core, { accessLog: vars.REPOD_ACCESS_LOG === '1', metrics: { token: vars.REPOD_METRICS_TOKEN || undefined } });
   return { core, app, warm: renderWarmer(core, app), scheduler: new SyncScheduler(core, { timeZoneOffsetMinutes: utcOffset }) };
 }
 

@@ -36,9 +36,29 @@ const ALLOWED: Record<string, string[]> = {
   import: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'outbound', 'security', 'util'],
   // Distributions filled by an import source's syncs, and their packages fetched on first request.
   mirror: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'outbound', 'security', 'import', 'util'],
+  // Counters and histograms of what the services do, in Prometheus' text format; pure, injected.
+  metrics: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'util'],
   // The wiring: builds every service, so it sees them all, but never a shell or a runtime.
-  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'util'],
-  http: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'core', 'util'],
+  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'metrics', 'util'],
+  http: [
+    'formats',
+    'metadata',
+    'storage',
+    'config',
+    'bucket',
+    'signing',
+    'auth',
+    'ingest',
+    'revisions',
+    'render',
+    'outbound',
+    'security',
+    'import',
+    'mirror',
+    'core',
+    'util',
+    'metrics',
+  ],
   runtime: [
     'formats',
     'metadata',
@@ -57,6 +77,7 @@ const ALLOWED: Record<string, string[]> = {
     'core',
     'http',
     'util',
+    'metrics',
   ],
   // Static trees written from a store's revisions, for any web server or CDN: a service over the core.
   export: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'core', 'util'],

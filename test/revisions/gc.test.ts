@@ -15,15 +15,18 @@ import { decodeChunk } from '../../src/bucket/chunk.ts';
 import { layout } from '../../src/bucket/layout.ts';
 import type { ByHashPointer, RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
+import type { RpmDistribution } from '../../src/config/distributions.ts';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { commitDeb, commitRpm } from '../../src/ingest/commit.ts';
 import { type StagedDeb, type StagedRpm, stagePackage } from '../../src/ingest/stage.ts';
+import { replaceComps } from '../../src/revisions/compose-documents.ts';
 import { collectGarbage, type GcReport } from '../../src/revisions/gc.ts';
 import { publishBatch, removePackages } from '../../src/revisions/publish.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { bytesStream, getBytes, getJson, putJson } from '../../src/storage/objects.ts';
+import { utf8 } from '../../src/util/bytes.ts';
 import { selfBuiltLookup } from '../helpers/packages.ts';
 
 // Self-built packages under the names the test talks about (helpers/packages.ts).
@@ -391,6 +394,31 @@ describe('garbage collection and retention', () => {
     // An object written after the collection started is never taken, whatever `now` says.
     const future = await collectGarbage(store, { dryRun: true, keepLast: 1, graceSeconds: 0, now: new Date(Date.now() + 1000 * HOUR) });
     assert.equal(future.keys!.length, 0);
+  });
+});
+
+describe('garbage collection of compose documents', () => {
+  it('keeps the comps of every kept revision and collects one no kept revision names', async () => {
+    const { core } = await newCore();
+    const store = core.caps.store;
+    const dist = core.distributions.get('rocky9') as RpmDistribution;
+    const comps = (id: string) =>
+      utf8(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<comps>\n  <group>\n    <id>${id}</id>\n    <name>${id}</name>\n    <packagelist>\n      <packagereq type="default">hello</packagereq>\n    </packagelist>\n  </group>\n</comps>\n`,
+      );
+    await publish(core, 'rocky9', [fixture('hello-2.0-1.x86_64.rpm')]);
+    const first = await replaceComps(core, dist, comps('first'), 'gc-test');
+    const second = await replaceComps(core, dist, comps('second'), 'gc-test');
+    const firstKey = layout.composeDocument(first.document!.id);
+    const secondKey = layout.composeDocument(second.document!.id);
+    assert.notEqual(firstKey, secondKey);
+    const kept = await collectGarbage(store, { dryRun: false, keepLast: 3, graceSeconds: 3600, now: later() });
+    assert.equal(kept.deleted.documents, 0, 'both comps belong to kept revisions');
+    assert.ok(await store.head(firstKey));
+    const collected = await collectGarbage(store, { dryRun: false, keepLast: 1, graceSeconds: 3600, now: later() });
+    assert.equal(collected.deleted.documents, 1);
+    assert.equal(await store.head(firstKey), null, 'only an old revision named the first comps');
+    assert.ok(await store.head(secondKey), 'the current revision keeps its comps');
   });
 });
 

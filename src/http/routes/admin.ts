@@ -4,12 +4,35 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
 import { collectGarbage } from '../../revisions/gc.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  postTokens: {
+    summary: 'Create a long-lived API token (shown once)',
+    tags: ['Admin'],
+    role: 'admin',
+    body: { json: { type: 'object' } },
+    responses: { 201: 'the token, shown once' },
+  },
+  getTokens: { summary: 'List API tokens (never their secrets)', tags: ['Admin'], role: 'admin' },
+  deleteTokensId: { summary: 'Revoke an API token', tags: ['Admin'], role: 'admin' },
+  postGc: {
+    summary: 'Collect garbage: delete objects no kept revision reaches',
+    tags: ['Admin'],
+    role: 'admin',
+    body: { json: { type: 'object', properties: { dry_run: { type: 'boolean' }, keep: { type: 'integer' }, grace_seconds: { type: 'integer' } } }, required: false },
+  },
+  postUsers: { summary: 'Create or update a user with a role', tags: ['Admin'], role: 'admin', body: { json: { type: 'object' } }, responses: { 201: 'the user' } },
+  getUsers: { summary: 'List users', tags: ['Admin'], role: 'admin' },
+  deleteUsersName: { summary: 'Delete a user', tags: ['Admin'], role: 'admin' },
+} satisfies Record<string, OperationDoc>;
 
 /** Tokens and users (admin role). */
 export function adminRoutes(core: Pick<Core, 'caps' | 'tokens' | 'users'>): Hono {
   const app = new Hono();
 
-  app.post('/tokens', async (c) => {
+  app.post('/tokens', describeRoute(docs.postTokens), async (c) => {
     const principal = await requireRole(core, c, 'admin');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
     const { name, role, expires_in } = body ?? {};
@@ -20,12 +43,12 @@ export function adminRoutes(core: Pick<Core, 'caps' | 'tokens' | 'users'>): Hono
     core.caps.log('token created', { id, name, role, by: principal.subject });
     return c.json({ token, id, name, role: record.role, created: record.created, ...(record.expires ? { expires: record.expires } : {}) }, 201);
   });
-  app.get('/tokens', async (c) => {
+  app.get('/tokens', describeRoute(docs.getTokens), async (c) => {
     await requireRole(core, c, 'admin');
     const tokens = await core.tokens.list();
     return c.json({ tokens: tokens.map((t) => ({ id: t.id, name: t.name ?? t.subject, role: t.role, created: t.created, ...(t.expires ? { expires: t.expires } : {}) })) });
   });
-  app.delete('/tokens/:id', async (c) => {
+  app.delete('/tokens/:id', describeRoute(docs.deleteTokensId), async (c) => {
     const principal = await requireRole(core, c, 'admin');
     if (!(await core.tokens.revoke(c.req.param('id')))) throw new NotFoundError(`no token ${c.req.param('id')}`, 'unknown_token');
     core.caps.log('token revoked', { id: c.req.param('id'), by: principal.subject });
@@ -34,7 +57,7 @@ export function adminRoutes(core: Pick<Core, 'caps' | 'tokens' | 'users'>): Hono
 
   // Retention: keep the last `keep` revisions of every distribution (and every tagged one);
   // delete what none of them needs, never anything younger than the grace period.
-  app.post('/gc', async (c) => {
+  app.post('/gc', describeRoute(docs.postGc), async (c) => {
     const principal = await requireRole(core, c, 'admin');
     const body = (await c.req.json().catch(() => ({}))) as { dry_run?: unknown; keep?: unknown; grace_seconds?: unknown };
     const keep = body.keep === undefined ? undefined : Number(body.keep);
@@ -47,7 +70,7 @@ export function adminRoutes(core: Pick<Core, 'caps' | 'tokens' | 'users'>): Hono
     return c.json(report);
   });
 
-  app.post('/users', async (c) => {
+  app.post('/users', describeRoute(docs.postUsers), async (c) => {
     await requireRole(core, c, 'admin');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
     const { username, password, role } = body ?? {};
@@ -56,11 +79,11 @@ export function adminRoutes(core: Pick<Core, 'caps' | 'tokens' | 'users'>): Hono
     }
     return c.json(await core.users.create(username, password, role), 201);
   });
-  app.get('/users', async (c) => {
+  app.get('/users', describeRoute(docs.getUsers), async (c) => {
     await requireRole(core, c, 'admin');
     return c.json({ users: await core.users.list() });
   });
-  app.delete('/users/:name', async (c) => {
+  app.delete('/users/:name', describeRoute(docs.deleteUsersName), async (c) => {
     await requireRole(core, c, 'admin');
     if (!(await core.users.remove(c.req.param('name')))) throw new NotFoundError(`no user ${c.req.param('name')}`, 'unknown_user');
     return c.json({ status: 'deleted', username: c.req.param('name') });

@@ -3,6 +3,12 @@ import type { Tokens } from '../../auth/tokens.ts';
 import { RepodError } from '../../errors.ts';
 import type { AuditLog } from '../../security/audit-log.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  get: { summary: 'Read the audit log of writes', tags: ['Audit'], role: 'auditor' },
+} satisfies Record<string, OperationDoc>;
 
 /**
  * `GET /api/v1/audit?since=&until=&actor=&action=&limit=&cursor=&order=`: the audit log, for the
@@ -12,7 +18,7 @@ import { requireRole } from '../auth.ts';
  */
 export function auditRoutes(core: { tokens: Tokens; audit: AuditLog }): Hono {
   const app = new Hono();
-  app.get('/', async (c) => {
+  app.get('/', describeRoute(docs.get), async (c) => {
     await requireRole(core, c, 'auditor');
     const q = c.req.query();
     const order = q.order ?? 'desc';

@@ -3,6 +3,36 @@ import type { Session } from '../../auth/tokens.ts';
 import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
 import { requireRole, type SignInServices, signIn } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  postToken: {
+    summary: 'Sign in with a user name and password (Repod-compatible)',
+    tags: ['Auth'],
+    body: {
+      json: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } },
+      multipart: { username: 'string', password: 'string' },
+    },
+    responses: {
+      200: {
+        description: 'access_token, token_type, expires_in, refresh_token',
+        schema: {
+          type: 'object',
+          required: ['access_token', 'token_type'],
+          properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, refresh_token: { type: 'string' } },
+        },
+      },
+      429: 'too many attempts, or locked (Retry-After)',
+    },
+  },
+  postRefresh: {
+    summary: "Rotate a session's tokens with its refresh token",
+    tags: ['Auth'],
+    body: { json: { type: 'object', required: ['refresh_token'], properties: { refresh_token: { type: 'string' } } } },
+  },
+  postLogout: { summary: 'End the session of the bearer token', tags: ['Auth'], role: 'reader' },
+} satisfies Record<string, OperationDoc>;
 
 /**
  * Sign-in, Repod-compatible: `POST /api/v1/auth/token` with {username, password} as JSON or form
@@ -15,7 +45,7 @@ import { requireRole, type SignInServices, signIn } from '../auth.ts';
  */
 export function authRoutes(core: Pick<Core, 'tokens'> & SignInServices): Hono {
   const app = new Hono();
-  app.post('/token', async (c) => {
+  app.post('/token', describeRoute(docs.postToken), async (c) => {
     const fields = await readFields(c, 'username and password');
     const { username, password } = fields;
     if (typeof username !== 'string' || typeof password !== 'string') {
@@ -26,13 +56,13 @@ export function authRoutes(core: Pick<Core, 'tokens'> & SignInServices): Hono {
     return c.json(answer(await core.tokens.startSession(principal)));
   });
 
-  app.post('/refresh', async (c) => {
+  app.post('/refresh', describeRoute(docs.postRefresh), async (c) => {
     const { refresh_token: refreshToken } = await readFields(c, 'refresh_token');
     if (typeof refreshToken !== 'string' || !refreshToken) throw new RepodError('invalid_request', 'refresh_token is required', { status: 400 });
     return c.json(answer(await core.tokens.refresh(refreshToken)));
   });
 
-  app.post('/logout', async (c) => {
+  app.post('/logout', describeRoute(docs.postLogout), async (c) => {
     await requireRole(core, c, 'reader');
     const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')![1];
     const { id } = await core.tokens.logout(token);

@@ -8,7 +8,35 @@ import { type BatchResult, removePackages } from '../../revisions/publish.ts';
 import { announceChange } from '../../security/announce.ts';
 import type { EventSink } from '../../security/events.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
 import { buildsHandler } from './builds.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  get: { summary: 'List distributions with their current revision', tags: ['Distributions'] },
+  postDistBuilds: {
+    summary: 'Publish one build (several packages) as one revision',
+    tags: ['Publishing'],
+    role: 'uploader',
+    body: { multipart: { file: 'file' } },
+    responses: { 201: 'published', 202: 'held for review', 409: 'a duplicate', 422: 'refused' },
+  },
+  postPromote: {
+    summary: 'Promote packages from one distribution to another (references, not bytes)',
+    tags: ['Publishing'],
+    role: 'maintainer',
+    body: { json: { type: 'object' } },
+  },
+  postMigrate: { summary: "Copy a whole distribution's packages into another", tags: ['Publishing'], role: 'maintainer', body: { json: { type: 'object' } } },
+  postInit: { summary: 'Give every configured distribution its first, empty revision', tags: ['Distributions'], role: 'maintainer' },
+  deleteDistPackagesName: { summary: 'Remove a package by name (a new revision)', tags: ['Publishing'], role: 'maintainer' },
+  postDistRemove: {
+    summary: 'Remove several packages as one revision',
+    tags: ['Publishing'],
+    role: 'maintainer',
+    body: { json: { type: 'object', properties: { packages: { type: 'array', items: { type: 'string' } }, message: { type: 'string' } } } },
+  },
+} satisfies Record<string, OperationDoc>;
 
 const statusOf = (result: BatchResult) => (result.status === 'published' ? 201 : result.status === 'pending_review' ? 202 : 200);
 
@@ -31,7 +59,7 @@ export function distributionRoutes(
   core: Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'mirrorPackages' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>,
 ): Hono {
   const app = new Hono();
-  app.get('/', async (c) => {
+  app.get('/', describeRoute(docs.get), async (c) => {
     const list = await Promise.all(
       core.distributions.all().map(async (d) => {
         const { ref } = await core.repository.currentRef(d.name);
@@ -41,10 +69,10 @@ export function distributionRoutes(
     return c.json({ distributions: list });
   });
 
-  app.post('/:dist/builds', buildsHandler(core));
+  app.post('/:dist/builds', describeRoute(docs.postDistBuilds), buildsHandler(core));
 
   // Repod's endpoints: copy references between distributions, never bytes.
-  app.post('/promote', async (c) => {
+  app.post('/promote', describeRoute(docs.postPromote), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
     const { package: name, from_dist, to_dist, version, force } = body ?? {};
@@ -55,7 +83,7 @@ export function distributionRoutes(
     announcePromotion(core.events, result, from_dist, principal.subject);
     return c.json(result, statusOf(result));
   });
-  app.post('/migrate', async (c) => {
+  app.post('/migrate', describeRoute(docs.postMigrate), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
     const { from_dist, to_dist, force } = body ?? {};
@@ -66,7 +94,7 @@ export function distributionRoutes(
     return c.json(result, statusOf(result));
   });
   // Gives every configured distribution that was never published to its first, empty revision.
-  app.post('/init', async (c) => {
+  app.post('/init', describeRoute(docs.postInit), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const created: string[] = [];
     for (const d of core.distributions.all()) {
@@ -85,13 +113,13 @@ export function distributionRoutes(
   });
 
   // One package by file name or NEVRA: DELETE /api/v1/distributions/rocky9/packages/hello-2.0-1.x86_64.rpm
-  app.delete('/:dist/packages/:name', async (c) => {
+  app.delete('/:dist/packages/:name', describeRoute(docs.deleteDistPackagesName), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     return c.json(await removePackages(core, c.req.param('dist'), [c.req.param('name')], { author: principal.subject }));
   });
 
   // Several at once, as one revision: POST /api/v1/distributions/rocky9/remove {"packages": [...]}
-  app.post('/:dist/remove', async (c) => {
+  app.post('/:dist/remove', describeRoute(docs.postDistRemove), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const body = (await c.req.json().catch(() => null)) as { packages?: unknown; message?: unknown } | null;
     if (!body || !Array.isArray(body.packages) || !body.packages.every((p) => typeof p === 'string')) {

@@ -5,6 +5,33 @@ import { diffRevisions, entriesOf, listRevisions, summary } from '../../revision
 import { requireDistribution } from '../../revisions/publish.ts';
 import { resolveRevision } from '../../revisions/resolve-revision.ts';
 import { requireReader, requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  getDistRevisions: {
+    summary: "A distribution's revisions, newest first",
+    tags: ['Revisions'],
+    role: 'reader',
+    query: { limit: 'at most this many (1-500, default 20)', before: 'only revisions numbered below this' },
+  },
+  getDistRevisionsRev: { summary: 'One revision: who, when, what changed', tags: ['Revisions'], role: 'reader' },
+  getDistRevisionsADiffB: { summary: 'What changed between two revisions', tags: ['Revisions'], role: 'reader' },
+  postDistRollback: {
+    summary: 'Roll back to an earlier revision (as a new revision)',
+    tags: ['Revisions'],
+    role: 'maintainer',
+    body: { json: { type: 'object', required: ['revision'], properties: { revision: { type: ['string', 'integer'] } } } },
+  },
+  getDistTags: { summary: 'List the tags of a distribution', tags: ['Revisions'], role: 'reader' },
+  putDistTagsTag: {
+    summary: 'Point a tag at a revision (a pinned URL)',
+    tags: ['Revisions'],
+    role: 'maintainer',
+    body: { json: { type: 'object', properties: { revision: { type: ['string', 'integer'] } } }, required: false },
+  },
+  deleteDistTagsTag: { summary: 'Delete a tag', tags: ['Revisions'], role: 'maintainer' },
+} satisfies Record<string, OperationDoc>;
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -17,14 +44,14 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     return d;
   };
 
-  app.get('/:dist/revisions', async (c) => {
+  app.get('/:dist/revisions', describeRoute(docs.getDistRevisions), async (c) => {
     const d = await dist(c);
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 20) || 20, 1), 500);
     const before = c.req.query('before') ? Number(c.req.query('before')) : undefined;
     return c.json(await listRevisions(core.repository, d.name, { limit, before }));
   });
 
-  app.get('/:dist/revisions/:rev', async (c) => {
+  app.get('/:dist/revisions/:rev', describeRoute(docs.getDistRevisionsRev), async (c) => {
     const d = await dist(c);
     const revision = await resolveRevision(core, d.name, c.req.param('rev'));
     const packages = (await entriesOf(core.repository, revision)).map((e) => ({
@@ -38,14 +65,14 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     return c.json({ ...summary(revision), ...(revision.parts ? { parts: revision.parts } : {}), changes: revision.changes, packages });
   });
 
-  app.get('/:dist/revisions/:a/diff/:b', async (c) => {
+  app.get('/:dist/revisions/:a/diff/:b', describeRoute(docs.getDistRevisionsADiffB), async (c) => {
     const d = await dist(c);
     const a = await resolveRevision(core, d.name, c.req.param('a'));
     const b = await resolveRevision(core, d.name, c.req.param('b'));
     return c.json(await diffRevisions(core.repository, a, b));
   });
 
-  app.post('/:dist/rollback', async (c) => {
+  app.post('/:dist/rollback', describeRoute(docs.postDistRollback), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const d = requireDistribution(core.distributions, c.req.param('dist'));
     const body = (await c.req.json().catch(() => null)) as { revision?: unknown } | null;
@@ -62,13 +89,13 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     return c.json({ status: 'published', distribution: d.name, revision: { id: revision.id, number: revision.number }, restored: target.id }, 201);
   });
 
-  app.get('/:dist/tags', async (c) => {
+  app.get('/:dist/tags', describeRoute(docs.getDistTags), async (c) => {
     const d = await dist(c);
     const tags = await core.repository.tags(d.name);
     return c.json({ tags: tags.map((t) => ({ name: (t as typeof t & { name: string }).name, revision: t.revision, number: t.number, updated: t.updated })) });
   });
 
-  app.put('/:dist/tags/:tag', async (c) => {
+  app.put('/:dist/tags/:tag', describeRoute(docs.putDistTagsTag), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const d = requireDistribution(core.distributions, c.req.param('dist'));
     const tag = c.req.param('tag');
@@ -82,7 +109,7 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
     return c.json({ name: tag, revision: ref.revision, number: ref.number, updated: ref.updated });
   });
 
-  app.delete('/:dist/tags/:tag', async (c) => {
+  app.delete('/:dist/tags/:tag', describeRoute(docs.deleteDistTagsTag), async (c) => {
     await requireRole(core, c, 'maintainer');
     const d = requireDistribution(core.distributions, c.req.param('dist'));
     const tag = c.req.param('tag');

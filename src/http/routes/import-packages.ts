@@ -5,6 +5,18 @@ import { importPackages } from '../../import/import-package.ts';
 import { announceChange } from '../../security/announce.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  postApiV1ImportPackages: {
+    summary: 'Import packages by name from the synced catalog, with their dependencies',
+    tags: ['Import'],
+    role: 'uploader',
+    body: { json: { type: 'object' } },
+  },
+  postImportPackages: { summary: 'Import packages by name (short path)', tags: ['Import'], role: 'uploader', body: { json: { type: 'object' } } },
+} satisfies Record<string, OperationDoc>;
 
 type ImportCore = Pick<
   Core,
@@ -71,7 +83,7 @@ function importHandler(core: ImportCore) {
 export function importPackageRoutes(core: ImportCore): Hono {
   const app = new Hono();
   const handler = importHandler(core);
-  app.post('/api/v1/import/packages', handler);
-  app.post('/import/packages', handler);
+  app.post('/api/v1/import/packages', describeRoute(docs.postApiV1ImportPackages), handler);
+  app.post('/import/packages', describeRoute(docs.postImportPackages), handler);
   return app;
 }

@@ -12,24 +12,51 @@ import type { CatalogPackage } from '../../import/catalog.ts';
 import { type ImportSourceInput, unknownSource } from '../../import/sources.ts';
 import type { SyncJobs } from '../../import/sync-jobs.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  postSources: { summary: 'Add an upstream repository to import from', tags: ['Import'], role: 'maintainer', body: { json: { type: 'object' } }, responses: { 201: 'the source' } },
+  getSources: { summary: 'List import sources', tags: ['Import'], role: 'reader' },
+  getSourcesId: { summary: 'One import source', tags: ['Import'], role: 'reader' },
+  patchSourcesId: { summary: 'Change an import source', tags: ['Import'], role: 'maintainer', body: { json: { type: 'object' } } },
+  deleteSourcesId: { summary: 'Delete an import source', tags: ['Import'], role: 'maintainer' },
+  postSourcesIdSync: { summary: "Start syncing a source's index into the catalog (a job)", tags: ['Import'], role: 'maintainer', responses: { 202: 'the job' } },
+  getJobs: { summary: 'List sync jobs', tags: ['Import'], role: 'reader', query: { limit: 'at most this many (1-1000, default 100)' } },
+  getJobsId: { summary: 'One sync job and its progress', tags: ['Import'], role: 'reader' },
+  getJobsIdEvents: {
+    summary: "A sync job's progress as Server-Sent Events",
+    tags: ['Import'],
+    role: 'reader',
+    query: { from: 'the first event number to send' },
+    responses: { 200: { description: 'event stream', contentType: 'text/event-stream' } },
+  },
+  postJobsIdCancel: { summary: 'Cancel a sync job', tags: ['Import'], role: 'maintainer' },
+  getCatalog: {
+    summary: 'Search the synced catalog of upstream packages',
+    tags: ['Import'],
+    role: 'reader',
+    query: { q: 'text to search for', source_id: 'only this source', arch: 'only this architecture', limit: 'at most this many' },
+  },
+} satisfies Record<string, OperationDoc>;
 
 type ImportCore = Pick<Core, 'tokens' | 'importSources' | 'catalog' | 'syncJobs'>;
 
 export function importRoutes(core: ImportCore): Hono {
   const app = new Hono();
 
-  app.post('/sources', async (c) => {
+  app.post('/sources', describeRoute(docs.postSources), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const source = await core.importSources.create(await jsonBody(c), principal.subject);
     return c.json(source, 201);
   });
 
-  app.get('/sources', async (c) => {
+  app.get('/sources', describeRoute(docs.getSources), async (c) => {
     await requireRole(core, c, 'reader');
     return c.json({ sources: await core.importSources.list() });
   });
 
-  app.get('/sources/:id', async (c) => {
+  app.get('/sources/:id', describeRoute(docs.getSourcesId), async (c) => {
     await requireRole(core, c, 'reader');
     const id = sourceId(c.req.param('id'));
     const source = await core.importSources.get(id);
@@ -37,12 +64,12 @@ export function importRoutes(core: ImportCore): Hono {
     return c.json(source);
   });
 
-  app.patch('/sources/:id', async (c) => {
+  app.patch('/sources/:id', describeRoute(docs.patchSourcesId), async (c) => {
     await requireRole(core, c, 'maintainer');
     return c.json(await core.importSources.update(sourceId(c.req.param('id')), await jsonBody(c)));
   });
 
-  app.delete('/sources/:id', async (c) => {
+  app.delete('/sources/:id', describeRoute(docs.deleteSourcesId), async (c) => {
     await requireRole(core, c, 'maintainer');
     const id = sourceId(c.req.param('id'));
     if (!(await core.importSources.remove(id))) throw unknownSource(id);
@@ -50,22 +77,22 @@ export function importRoutes(core: ImportCore): Hono {
     return c.json({ status: 'deleted', id });
   });
 
-  app.post('/sources/:id/sync', syncHandler(core));
+  app.post('/sources/:id/sync', describeRoute(docs.postSourcesIdSync), syncHandler(core));
 
-  app.get('/jobs', async (c) => {
+  app.get('/jobs', describeRoute(docs.getJobs), async (c) => {
     await requireRole(core, c, 'reader');
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 1000);
     return c.json({ jobs: await core.syncJobs.list(limit) });
   });
 
-  app.get('/jobs/:id', async (c) => {
+  app.get('/jobs/:id', describeRoute(docs.getJobsId), async (c) => {
     await requireRole(core, c, 'reader');
     const job = await core.syncJobs.get(c.req.param('id'));
     if (!job) throw unknownJob(c.req.param('id'));
     return c.json(job);
   });
 
-  app.get('/jobs/:id/events', async (c) => {
+  app.get('/jobs/:id/events', describeRoute(docs.getJobsIdEvents), async (c) => {
     await requireRole(core, c, 'reader');
     const id = c.req.param('id');
     const lastEventId = Number(c.req.header('last-event-id'));
@@ -75,12 +102,12 @@ export function importRoutes(core: ImportCore): Hono {
     return eventStream(c, core.syncJobs, id, from);
   });
 
-  app.post('/jobs/:id/cancel', async (c) => {
+  app.post('/jobs/:id/cancel', describeRoute(docs.postJobsIdCancel), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     return c.json(await core.syncJobs.cancel(c.req.param('id'), principal.subject));
   });
 
-  app.get('/catalog', async (c) => {
+  app.get('/catalog', describeRoute(docs.getCatalog), async (c) => {
     await requireRole(core, c, 'reader');
     const sourceQuery = c.req.query('source_id');
     const limitQuery = c.req.query('limit');
@@ -100,7 +127,7 @@ export function importRoutes(core: ImportCore): Hono {
 /** The routes also served outside /api/v1 (mounted at /import). */
 export function importShortRoutes(core: ImportCore): Hono {
   const app = new Hono();
-  app.post('/sources/:id/sync', syncHandler(core));
+  app.post('/sources/:id/sync', describeRoute(docs.postSourcesIdSync), syncHandler(core));
   return app;
 }
 

@@ -5,7 +5,37 @@ import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
 import type { KeyAlgorithm } from '../../signing/signer.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
 import { serveDocument } from '../serve.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  get: { summary: 'List the metadata signing keys', tags: ['Keys'], role: 'auditor' },
+  post: {
+    summary: 'Generate a new signing key',
+    tags: ['Keys'],
+    role: 'admin',
+    body: { json: { type: 'object', properties: { algorithm: { type: 'string' } } }, required: false },
+    responses: { 201: 'the key' },
+  },
+  postImport: {
+    summary: 'Import an ASCII-armored private signing key',
+    tags: ['Keys'],
+    role: 'admin',
+    body: { json: { type: 'object', required: ['armored'], properties: { armored: { type: 'string' }, passphrase: { type: 'string' }, status: { enum: ['active', 'retired'] } } } },
+    responses: { 201: 'the key' },
+  },
+  getTrusted: { summary: 'List the keys trusted to sign uploaded packages', tags: ['Keys'], role: 'auditor' },
+  postTrusted: {
+    summary: "Trust a packager's public key",
+    tags: ['Keys'],
+    role: 'admin',
+    body: { json: { type: 'object', required: ['armored'], properties: { armored: { type: 'string' } } } },
+    responses: { 201: 'the keys added' },
+  },
+  retire: { summary: 'Retire a signing key (it stops signing)', tags: ['Keys'], role: 'admin' },
+  activate: { summary: 'Activate a signing key', tags: ['Keys'], role: 'admin' },
+} satisfies Record<string, OperationDoc>;
 
 /**
  * The public keyring clients import: /repos/gpg.key, /repos/dists/depot.gpg (where Repod puts it)
@@ -35,18 +65,18 @@ const ALGORITHMS: KeyAlgorithm[] = ['ed25519', 'rsa4096', 'rsa3072', 'rsa2048'];
  */
 export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): Hono {
   const app = new Hono();
-  app.get('/', async (c) => {
+  app.get('/', describeRoute(docs.get), async (c) => {
     await requireRole(core, c, 'auditor');
     return c.json({ external: core.keyring.external, keys: await core.keyring.list() });
   });
-  app.post('/', async (c) => {
+  app.post('/', describeRoute(docs.post), async (c) => {
     await requireRole(core, c, 'admin');
     const body = (await c.req.json().catch(() => ({}))) as { algorithm?: unknown };
     const algorithm = (body.algorithm ?? 'ed25519') as KeyAlgorithm;
     if (!ALGORITHMS.includes(algorithm)) throw new RepodError('invalid_request', `algorithm must be one of ${ALGORITHMS.join(', ')}`, { status: 400 });
     return c.json(await core.keyring.generate(algorithm), 201);
   });
-  app.post('/import', async (c) => {
+  app.post('/import', describeRoute(docs.postImport), async (c) => {
     await requireRole(core, c, 'admin');
     const body = (await c.req.json().catch(() => null)) as { armored?: unknown; passphrase?: unknown; status?: unknown } | null;
     if (!body || typeof body.armored !== 'string' || (body.passphrase !== undefined && typeof body.passphrase !== 'string')) {
@@ -56,7 +86,7 @@ export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): H
     return c.json(await core.keyring.import(body.armored, body.passphrase as string | undefined, status), 201);
   });
   // Public keys that package signatures may come from (a build system's signing keys).
-  app.get('/trusted', async (c) => {
+  app.get('/trusted', describeRoute(docs.getTrusted), async (c) => {
     await requireRole(core, c, 'auditor');
     const keys: Array<{ fingerprint: string; publicKey: string }> = [];
     for await (const e of core.caps.store.list(layout.trustedKeysPrefix())) {
@@ -65,7 +95,7 @@ export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): H
     }
     return c.json({ keys });
   });
-  app.post('/trusted', async (c) => {
+  app.post('/trusted', describeRoute(docs.postTrusted), async (c) => {
     await requireRole(core, c, 'admin');
     const body = (await c.req.json().catch(() => null)) as { armored?: unknown } | null;
     if (!body || typeof body.armored !== 'string') throw new RepodError('invalid_request', 'the body must be JSON {"armored": "<public key>"}', { status: 400 });
@@ -87,7 +117,7 @@ export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): H
     ['retire', 'retired'],
     ['activate', 'active'],
   ] as const) {
-    app.post(`/:fingerprint/${action}`, async (c) => {
+    app.post(`/:fingerprint/${action}`, describeRoute(docs[action]), async (c) => {
       await requireRole(core, c, 'admin');
       return c.json(await core.keyring.setStatus(c.req.param('fingerprint'), status));
     });

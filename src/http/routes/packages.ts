@@ -5,11 +5,17 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import { getJson } from '../../storage/objects.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  getSha256: { summary: 'A stored package by sha256, and its signature verification', tags: ['Packages'], role: 'reader' },
+} satisfies Record<string, OperationDoc>;
 
 /** `GET /api/v1/packages/<sha256>`: a stored package, and what its signature verification found. */
 export function packageRoutes(core: Pick<Core, 'caps' | 'tokens'>): Hono {
   const app = new Hono();
-  app.get('/:sha256', async (c) => {
+  app.get('/:sha256', describeRoute(docs.getSha256), async (c) => {
     await requireRole(core, c, 'reader');
     const sha256 = c.req.param('sha256');
     const record = /^[0-9a-f]{64}$/.test(sha256) ? (await getJson<PackageRecord>(core.caps.store, layout.packageRecord(sha256)))?.value : null;

@@ -5,6 +5,27 @@ import { announceNewFindings, findingKeys } from '../../security/new-findings.ts
 import { decide } from '../../security/review/decide.ts';
 import { vulnerabilityReport } from '../../security/vulnerability-report.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  getReviewQueue: { summary: 'Packages held for review', tags: ['Security'], role: 'auditor', query: { distribution: 'only this distribution' } },
+  postPackagesNameVersionDecide: { summary: 'Decide on a held package: approve (publish) or reject', tags: ['Security'], role: 'maintainer', body: { json: { type: 'object' } } },
+  getVulnerabilities: {
+    summary: 'Vulnerabilities of published packages',
+    tags: ['Security'],
+    role: 'reader',
+    query: { distribution: 'only this distribution', severity: 'at least this severity', page: 'page number', per_page: 'items per page' },
+  },
+  getAdvisories: { summary: 'The loaded advisory feed', tags: ['Security'], role: 'reader' },
+  postAdvisories: {
+    summary: 'Load advisories (OSV JSON or zip) into the feed',
+    tags: ['Security'],
+    role: 'maintainer',
+    query: { name: 'the file name of a body sent as is' },
+    body: { multipart: { file: 'file' }, binary: true },
+  },
+} satisfies Record<string, OperationDoc>;
 
 type SecurityCore = Pick<
   Core,
@@ -38,7 +59,7 @@ async function feedFiles(request: Request, name: string | undefined): Promise<Ar
 export function securityRoutes(core: SecurityCore): Hono {
   const app = new Hono();
 
-  app.get('/review-queue', async (c) => {
+  app.get('/review-queue', describeRoute(docs.getReviewQueue), async (c) => {
     await requireRole(core, c, 'auditor');
     const items = await core.review.list({ distribution: c.req.query('distribution') || undefined });
     return c.json({
@@ -57,7 +78,7 @@ export function securityRoutes(core: SecurityCore): Hono {
     });
   });
 
-  app.post('/packages/:name/:version/decide', async (c) => {
+  app.post('/packages/:name/:version/decide', describeRoute(docs.postPackagesNameVersionDecide), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
     if (!body) throw new RepodError('invalid_request', 'send JSON {action, justification, expires_in_days?, distribution?}', { status: 400 });
@@ -76,7 +97,7 @@ export function securityRoutes(core: SecurityCore): Hono {
     return c.json(result);
   });
 
-  app.get('/vulnerabilities', async (c) => {
+  app.get('/vulnerabilities', describeRoute(docs.getVulnerabilities), async (c) => {
     await requireRole(core, c, 'reader');
     const number = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
     const report = await vulnerabilityReport(core, {
@@ -88,13 +109,13 @@ export function securityRoutes(core: SecurityCore): Hono {
     return c.json(report);
   });
 
-  app.get('/advisories', async (c) => {
+  app.get('/advisories', describeRoute(docs.getAdvisories), async (c) => {
     await requireRole(core, c, 'reader');
     const feed = await core.advisories.current();
     return c.json({ advisories: feed.size, ecosystems: feed.ecosystems(), version: feed.version() });
   });
 
-  app.post('/advisories', async (c) => {
+  app.post('/advisories', describeRoute(docs.postAdvisories), async (c) => {
     const principal = await requireRole(core, c, 'maintainer');
     const files = await feedFiles(c.req.raw, c.req.query('name') || undefined);
     const before = await findingKeys(core, await core.advisories.current());

@@ -10,6 +10,55 @@ import type { EventSink } from '../../security/events.ts';
 import { requireRole } from '../auth.ts';
 import { errorBody } from '../errors.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
+
+const UPLOAD_ANSWERS = {
+  201: 'published',
+  202: 'held for review',
+  200: 'already in the distribution',
+  409: 'a duplicate (Repod status "duplicate")',
+  422: 'refused by the gate or unreadable (status "rejected")',
+};
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  postApiV1UploadStream: {
+    summary: 'Upload one package, answered as Server-Sent Events (gate steps, then the result)',
+    tags: ['Upload'],
+    role: 'uploader',
+    body: { multipart: { file: 'file', distribution: 'string', replace: 'string', component: 'string' } },
+    responses: { 200: { description: 'event stream', contentType: 'text/event-stream' } },
+  },
+  postApiV1Upload: {
+    summary: 'Upload one package (Repod-compatible: multipart file + distribution)',
+    tags: ['Upload'],
+    role: 'uploader',
+    query: { distribution: 'the distribution, when the body is the raw package' },
+    body: { multipart: { file: 'file', distribution: 'string', replace: 'string', component: 'string' }, binary: true },
+    responses: UPLOAD_ANSWERS,
+  },
+  postApiV1UploadSlash: {
+    summary: "Upload one package (the same, with a trailing slash as Repod's scripts send it)",
+    tags: ['Upload'],
+    role: 'uploader',
+    body: { multipart: { file: 'file', distribution: 'string' }, binary: true },
+    responses: UPLOAD_ANSWERS,
+  },
+  postUploadSlash: {
+    summary: "Upload one package (Repod's short path)",
+    tags: ['Upload'],
+    role: 'uploader',
+    body: { multipart: { file: 'file', distribution: 'string' }, binary: true },
+    responses: UPLOAD_ANSWERS,
+  },
+  postUpload: {
+    summary: 'Upload one package (short path)',
+    tags: ['Upload'],
+    role: 'uploader',
+    body: { multipart: { file: 'file', distribution: 'string' }, binary: true },
+    responses: UPLOAD_ANSWERS,
+  },
+} satisfies Record<string, OperationDoc>;
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
@@ -138,10 +187,10 @@ async function answerOf(
 export function uploadRoutes(core: UploadCore): Hono {
   const app = new Hono();
   const handler = uploadHandler(core);
-  app.post('/api/v1/upload/stream', uploadStreamHandler(core));
-  app.post('/api/v1/upload', handler);
-  app.post('/api/v1/upload/', handler);
-  app.post('/upload/', handler);
-  app.post('/upload', handler);
+  app.post('/api/v1/upload/stream', describeRoute(docs.postApiV1UploadStream), uploadStreamHandler(core));
+  app.post('/api/v1/upload', describeRoute(docs.postApiV1Upload), handler);
+  app.post('/api/v1/upload/', describeRoute(docs.postApiV1UploadSlash), handler);
+  app.post('/upload/', describeRoute(docs.postUploadSlash), handler);
+  app.post('/upload', describeRoute(docs.postUpload), handler);
   return app;
 }

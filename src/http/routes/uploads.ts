@@ -26,8 +26,35 @@ import {
 } from '../../ingest/upload-session.ts';
 import { refuseMirror, requireDistribution } from '../../revisions/publish.ts';
 import { requireRole } from '../auth.ts';
+import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
 import { baseUrl } from '../paths.ts';
 import { publishAndAnswer } from './upload.ts';
+
+/** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
+const docs = {
+  post: {
+    summary: 'Start an upload in parts (large packages)',
+    tags: ['Upload'],
+    role: 'uploader',
+    body: {
+      json: {
+        type: 'object',
+        required: ['filename', 'size', 'distribution'],
+        properties: { filename: { type: 'string' }, size: { type: 'integer' }, distribution: { type: 'string' }, part_size: { type: 'integer' } },
+      },
+    },
+    responses: { 201: 'the session and its part URLs' },
+  },
+  getId: { summary: 'An upload session and the parts received', tags: ['Upload'], role: 'uploader' },
+  deleteId: { summary: 'Abandon an upload session', tags: ['Upload'], role: 'uploader' },
+  putIdPartsNumber: { summary: 'Send one part (authorized by the token in the part URL)', tags: ['Upload'], query: { token: "the part URL's token" }, body: { binary: true } },
+  postIdComplete: {
+    summary: 'Complete an upload in parts and publish the package',
+    tags: ['Upload'],
+    role: 'uploader',
+    responses: { 201: 'published', 202: 'held for review', 200: 'already there', 409: 'a duplicate', 422: 'refused' },
+  },
+} satisfies Record<string, OperationDoc>;
 
 type UploadsCore = Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring' | 'repository' | 'settings' | 'tokens' | 'gate' | 'events'>;
 
@@ -47,7 +74,7 @@ type UploadsCore = Pick<Core, 'caps' | 'committer' | 'distributions' | 'keyring'
 export function uploadsRoutes(core: UploadsCore): Hono {
   const app = new Hono();
 
-  app.post('/', async (c) => {
+  app.post('/', describeRoute(docs.post), async (c) => {
     const principal = await requireRole(core, c, 'uploader');
     const request = parseRequest(await c.req.json().catch(() => null));
     const dist = requireDistribution(core.distributions, request.distribution);
@@ -60,13 +87,13 @@ export function uploadsRoutes(core: UploadsCore): Hono {
     return c.json(await describe(core, c, session, null), 201);
   });
 
-  app.get('/:id', async (c) => {
+  app.get('/:id', describeRoute(docs.getId), async (c) => {
     const principal = await requireRole(core, c, 'uploader');
     const { session } = await sessionOf(core, c.req.param('id'), principal);
     return c.json(await describe(core, c, session, await storedParts(core.caps.store, session)));
   });
 
-  app.delete('/:id', async (c) => {
+  app.delete('/:id', describeRoute(docs.deleteId), async (c) => {
     const principal = await requireRole(core, c, 'uploader');
     const { session } = await sessionOf(core, c.req.param('id'), principal, { expired: true });
     if (completionRunning(session, core.caps.now())) throw new RepodError('upload_completing', `upload ${session.id} is being completed`, { status: 409 });
@@ -75,7 +102,7 @@ export function uploadsRoutes(core: UploadsCore): Hono {
   });
 
   // No bearer token: the session's secret in the URL is the credential, as a presigned URL's signature.
-  app.put('/:id/parts/:number', async (c) => {
+  app.put('/:id/parts/:number', describeRoute(docs.putIdPartsNumber), async (c) => {
     const id = c.req.param('id');
     const found = await readUploadSession(core.caps.store, id);
     if (!found) throw new NotFoundError(`no upload ${id} (completed, aborted, expired or never created)`, 'unknown_upload');
@@ -98,7 +125,7 @@ export function uploadsRoutes(core: UploadsCore): Hono {
     return c.json({ status: 'received', id, number: n, size, etag });
   });
 
-  app.post('/:id/complete', async (c) => {
+  app.post('/:id/complete', describeRoute(docs.postIdComplete), async (c) => {
     const principal = await requireRole(core, c, 'uploader');
     const found = await sessionOf(core, c.req.param('id'), principal);
     const { caps } = core;
