@@ -16,7 +16,9 @@
  *     entries, the server's peak RSS (VmHWM of the server process, whole life, and the highest
  *     VmRSS sampled during the sync), then a re-sync of the unchanged index; after the xz tree,
  *     `GET /api/v1/import/catalog?q=` over HTTP for `lib` (prefix), `ssl` (substring) and `bash`
- *     (exact): median of --import-search-runs each after one warm-up request.
+ *     (exact): median of --import-search-runs each after one warm-up request; then, with the
+ *     catalog in memory, the source is pointed at the gz tree and synced again: an index that
+ *     changed, read while the old catalog is held (the memory target's real case in a server).
  *   - apt-get: a private APT_CONFIG (its own state and cache, no host configuration) with
  *     `deb [trusted=yes] http://127.0.0.1:PORT/<tree>/ bookworm main`; `apt-get update` from empty
  *     lists and cache each time (download, decompress, parse into pkgcache.bin), median of
@@ -98,6 +100,23 @@ interface RepodSync {
   resyncMs: number;
   resyncEntries: number;
   resyncMessage: string;
+  /** After the searches: RSS with the catalog in memory, then a sync of an index that did change. */
+  changed?: ChangedResync;
+}
+
+/**
+ * The case the memory target is about in a running server: its catalog is in memory (searches
+ * loaded it) when a sync reads an index that changed. The source is pointed at the other tree,
+ * whose Release lists another file (Packages.gz instead of .xz), so nothing is carried over.
+ */
+interface ChangedResync {
+  tree: string;
+  rssBeforeKiB: number | null;
+  sampledMaxRssKiB: number;
+  ms: number;
+  entries: number;
+  /** RSS a second after the sync, with the new catalog loaded in its place. */
+  rssAfterKiB: number | null;
 }
 
 interface SearchFigure {
@@ -220,14 +239,21 @@ async function runSync(url: string, id: number): Promise<{ ms: number; firstProg
 }
 
 /** A fresh repod server syncing one tree (and re-syncing it); with `search`, the catalog searches too. */
-async function benchRepod(config: ImportBenchConfig, upstream: StaticServer, tree: string, searchRuns: number): Promise<{ sync: RepodSync; searches: SearchFigure[] }> {
+async function benchRepod(
+  config: ImportBenchConfig,
+  upstream: StaticServer,
+  tree: string,
+  searchRuns: number,
+  changeTo?: string,
+): Promise<{ sync: RepodSync; searches: SearchFigure[] }> {
   const storage = join(config.workDir, `import-${tree}`);
   await rm(storage, { recursive: true, force: true });
   const server = await startServer({ REPOD_STORAGE: `file:${storage}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
   const pid = server.process.pid!;
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   try {
-    const body = Buffer.from(JSON.stringify({ name: `bookworm-${tree}`, url: `${upstream.url}/${tree}/`, kind: 'apt', suite: SUITE }));
+    const sourceBody = (at: string) => Buffer.from(JSON.stringify({ name: `bookworm-${tree}`, url: `${upstream.url}/${at}/`, kind: 'apt', suite: SUITE }));
+    const body = sourceBody(tree);
     const created = await httpRequest(`${server.url}/api/v1/import/sources`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json', 'content-length': String(body.length) },
@@ -285,6 +311,25 @@ async function benchRepod(config: ImportBenchConfig, upstream: StaticServer, tre
         searches.push({ q, kind, firstMs: warm.ms, medianMs: median(times), maxMs: Math.max(...times), answers: warm.answer.count, top: warm.answer.packages[0]?.name ?? null });
       }
       agent.destroy();
+    }
+    if (changeTo !== undefined) {
+      const patch = sourceBody(changeTo);
+      const patched = await httpRequest(`${server.url}/api/v1/import/sources/${id}`, {
+        method: 'PATCH',
+        headers: { ...auth, 'content-type': 'application/json', 'content-length': String(patch.length) },
+        body: patch,
+        keep: true,
+      });
+      if (patched.status !== 200) throw new Error(`pointing the source at the ${changeTo} tree answered ${patched.status}: ${patched.body.toString()}`);
+      const rssBeforeKiB = (await procStatus(pid))?.VmRSS ?? null;
+      const changedSampler = rssSampler(pid, 50);
+      const changed = await runSync(server.url, id);
+      const sampledMaxRssKiB = await changedSampler.stop();
+      const end = changed.events.at(-1);
+      if (end?.status !== 'done') throw new Error(`the sync of the changed index ended with ${JSON.stringify(end)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const rssAfterKiB = (await procStatus(pid))?.VmRSS ?? null;
+      sync.changed = { tree: changeTo, rssBeforeKiB, sampledMaxRssKiB, ms: changed.ms, entries: end.count, rssAfterKiB };
     }
     return { sync, searches };
   } finally {
@@ -399,8 +444,13 @@ export async function runImportBench(config: ImportBenchConfig): Promise<{ lines
     for (const [i, tree] of trees.entries()) {
       const searchHere = i === 0;
       log(`import: repod sync of the ${tree.name} tree (${tree.files.join(', ')})`);
-      const r = await benchRepod(config, upstream, tree.name, searchHere ? config.searchRuns : 0);
+      const other = trees.find((t) => t.name !== tree.name)?.name;
+      const r = await benchRepod(config, upstream, tree.name, searchHere ? config.searchRuns : 0, searchHere ? other : undefined);
       log(`  ${r.sync.entries} entries in ${fmtMs(r.sync.ms)}, server peak RSS ${fmtMiB(r.sync.peakRssKiB)}; re-sync ${fmtMs(r.sync.resyncMs)}`);
+      if (r.sync.changed) {
+        const c = r.sync.changed;
+        log(`  with the catalog in memory (RSS ${fmtMiB(c.rssBeforeKiB)}), a sync of the ${c.tree} tree's index: ${fmtMs(c.ms)}, highest RSS ${fmtMiB(c.sampledMaxRssKiB)}`);
+      }
       repod.push(r.sync);
       if (searchHere) repodSearches = r.searches;
       if (haveApt) {
@@ -437,6 +487,15 @@ export async function runImportBench(config: ImportBenchConfig): Promise<{ lines
       ['   repod: first progress line', fmtMs(r.firstProgressMs), '', ''],
       [`   re-sync, index unchanged ("${r.resyncMessage}")`, fmtMs(r.resyncMs), '', ''],
     );
+    if (r.changed) {
+      const c = r.changed;
+      rows.push(
+        ['   repod: server RSS after the searches (catalog in memory)', fmtMiB(c.rssBeforeKiB), '', ''],
+        [`   repod: then a sync of a changed index (the ${c.tree} tree's Packages), wall time`, fmtMs(c.ms), '', ''],
+        ['   repod: highest server RSS sampled during that sync (every 50 ms)', fmtMiB(c.sampledMaxRssKiB), '', ''],
+        ['   repod: server RSS a second after it (new catalog loaded)', fmtMiB(c.rssAfterKiB), '', ''],
+      );
+    }
   }
   const searchRows: string[][] = [['query', `repod HTTP (median of ${config.searchRuns})`, 'repod max', 'repod first', 'answers', 'apt-cache search --names-only', 'answers']];
   for (const s of repodSearches) {

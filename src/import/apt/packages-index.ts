@@ -59,6 +59,8 @@ const SUFFIX: Record<'xz' | 'gzip' | 'none', string> = { xz: '.xz', gzip: '.gz',
 const DEFAULT_LIMITS: Required<AptIndexLimits> = { maxCompressedBytes: 256 * 1024 * 1024, maxIndexBytes: 1024 * 1024 * 1024, maxStanzaBytes: 1024 * 1024 };
 /** Compressed input is fed to the decoder in slices this long, so one slice's output (and the entries queued from it) stays small. */
 const SLICE = 16 * 1024;
+/** Decompressed bytes decoded to text at a time: far below V8's large-object size (128 KiB), so the text dies young. */
+const TEXT_PIECE = 32 * 1024;
 
 /** The Packages file of one component and architecture the Release lists, best compression first. */
 export function pickPackagesIndex(
@@ -127,8 +129,12 @@ export async function* readAptPackages(
   const splitter = new StanzaSplitter(
     limits.maxStanzaBytes,
     (text) => {
-      const entry = catalogEntryFromStanza(text, `${url}, stanza ${++stanzas}`);
-      if (options.keepStanza) entry.stanza = text;
+      // A stanza is cut from a piece of decoded text, and the entry's fields from the stanza: an
+      // entry a caller keeps (mirrors keep thousands) would keep the whole piece alive. Kept
+      // stanzas are copied first, so the entry holds its own text and nothing more.
+      const own = options.keepStanza ? (' ' + text).slice(1) : text;
+      const entry = catalogEntryFromStanza(own, `${url}, stanza ${++stanzas}`);
+      if (options.keepStanza) entry.stanza = own;
       queue.push(entry);
     },
     url,
@@ -141,7 +147,9 @@ export async function* readAptPackages(
         details: { url, maxIndexBytes: limits.maxIndexBytes },
       });
     }
-    splitter.push(decoder.decode(chunk, { stream: true }));
+    // Decoded in pieces: an xz chunk can inflate to megabytes, and a string that large is born in
+    // V8's old generation, where only a full collection frees it (tens of MB of garbage per sync).
+    for (let at = 0; at < chunk.byteLength; at += TEXT_PIECE) splitter.push(decoder.decode(chunk.subarray(at, at + TEXT_PIECE), { stream: true }));
   });
 
   const mismatch = (what: string, cause?: unknown) =>
