@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -57,6 +57,10 @@
  * fresh server, wall time and the server's peak RSS, beside createrepo_c's full run on the files:
  *   --bulk-files 2000      RPMs pushed (20000 for the larger figure; built once and cached)
  *   --bulk-batch 500       the push's --batch-files (files per request and revision)
+ * Scan (bench/scan.ts; .bench/results-scan.json): `repod mkrepo` against createrepo_c on one tree of
+ * N RPMs, full run then one package dropped in (repod reads one object; createrepo_c --update):
+ *   --scan-files 10000     RPMs in the tree (the cached set-<N>)
+ *   --scan-runs 3          measured incremental runs of each tool (after one warm-up)
  * The Worker (bench/worker.ts; .bench/results-worker.json): workerd on R2 (npm run start:worker)
  * beside Node on the file store: first render after a publish, sqlite build time and memory, CPU
  * per warm repomd.xml:
@@ -83,6 +87,7 @@ import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
 import { runRevisionsBench } from './revisions.ts';
 import { benchRpmSize, type RpmBenchOptions, type RpmSizeResult } from './rpm.ts';
+import { runScanBench } from './scan.ts';
 import { runServeBench } from './serve.ts';
 import { runSqliteBench } from './sqlite.ts';
 import { runWorkerBench } from './worker.ts';
@@ -120,6 +125,8 @@ const { values } = parseArgs({
     'import-apt-runs': { type: 'string', default: '3' },
     'bulk-files': { type: 'string', default: '2000' },
     'bulk-batch': { type: 'string', default: '500' },
+    'scan-files': { type: 'string', default: '10000' },
+    'scan-runs': { type: 'string', default: '3' },
     'worker-files': { type: 'string', default: '2000' },
     'worker-requests': { type: 'string', default: '2000' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
@@ -134,7 +141,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -393,6 +400,20 @@ if (only.has('bulk')) {
   process.stdout.write(bulk.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-bulk.json'), JSON.stringify(bulk.json, null, 2) + '\n');
+}
+
+if (only.has('scan')) {
+  const scan = await runScanBench({
+    workDir: options.workDir,
+    rpmsDir: join(benchDir, 'rpms'),
+    files: int('scan-files', values['scan-files'], 1),
+    runs: int('scan-runs', values['scan-runs'], 1),
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(scan.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-scan.json'), JSON.stringify(scan.json, null, 2) + '\n');
 }
 
 if (only.has('worker')) {

@@ -1,4 +1,5 @@
 import { RepodError } from '../errors.ts';
+import { type ExportBinding, validateExport } from './export-binding.ts';
 import { type MirrorBinding, validateMirror } from './mirror-binding.ts';
 import { type DistributionSecurity, validateSecurity } from './security-policy.ts';
 
@@ -27,6 +28,8 @@ export interface RpmDistribution {
   security?: DistributionSecurity;
   /** Filled by the syncs of an import source, not by uploads (config/mirror-binding.ts). */
   mirror?: MirrorBinding;
+  /** Re-exported as a static tree after every change (config/export-binding.ts). */
+  export?: ExportBinding;
 }
 
 export interface AptDistribution {
@@ -45,6 +48,8 @@ export interface AptDistribution {
   security?: DistributionSecurity;
   /** Filled by the syncs of an import source, not by uploads (config/mirror-binding.ts). */
   mirror?: MirrorBinding;
+  /** Re-exported as a static tree after every change (config/export-binding.ts). */
+  export?: ExportBinding;
 }
 
 export type Distribution = RpmDistribution | AptDistribution;
@@ -126,6 +131,7 @@ function validate(d: Distribution): void {
   }
   validateSecurity(d.name, d.security);
   validateMirror(d.name, d.mirror);
+  validateExport(d.name, d.export);
   for (const base of d.security?.dependencies?.base ?? []) {
     if (base === d.name) throw new RepodError('invalid_config', `distribution ${d.name}: security.dependencies.base names the distribution itself`);
   }

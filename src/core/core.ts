@@ -5,6 +5,7 @@ import type { Users } from '../auth/users.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
+import type { AutoExport } from '../export/auto-export.ts';
 import type { Catalog } from '../import/catalog.ts';
 import type { ImportSources } from '../import/sources.ts';
 import type { SyncJobs } from '../import/sync-jobs.ts';
@@ -59,6 +60,8 @@ export interface Core {
   ecosystemOf(dist: Distribution): string | undefined;
   /** Where published, pending_review, decided... events go (webhooks). */
   events: EventSink;
+  /** Re-exports distributions set to (`export` in their configuration) after each change. */
+  autoExport: AutoExport;
   webhooks: Webhooks;
   /** Every request repod itself sends (webhooks, imports) goes through this one SSRF-guarded client. */
   outbound: OutboundClient;

@@ -7,6 +7,8 @@ import type { Capabilities } from '../capabilities.ts';
 import { Distributions } from '../config/distributions.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import { RepodError } from '../errors.ts';
+import { AutoExport, fanOutEvents } from '../export/auto-export.ts';
+import type { ExportTargetFactory } from '../export/export-target.ts';
 import { Catalog } from '../import/catalog.ts';
 import { ImportSources } from '../import/sources.ts';
 import { SyncJobs } from '../import/sync-jobs.ts';
@@ -58,6 +60,8 @@ export interface CoreConfig {
   outboundTransport?: OutboundTransport;
   /** Private hosts and networks outbound requests may reach (REPOD_OUTBOUND_ALLOWED_HOSTS). */
   outboundAllowedHosts?: string;
+  /** Opens the targets of distributions set to re-export after each change (Node: directories and S3). */
+  exportTargets?: ExportTargetFactory;
   /** Webhook retries: the first wait (doubling each time) and how many attempts. */
   webhookRetryBaseMs?: number;
   /** Requests per minute by role (REPOD_RATE_LIMITS, e.g. `uploader=120,admin=off`). */
@@ -113,13 +117,16 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
   const security = createSecurityServices(caps, repository, distributions, { scanner: config.scanner, enabled: config.securityGate });
   const outbound = new OutboundClient(config.outboundTransport ?? fetchTransport, { allow: parseAllowList(config.outboundAllowedHosts) });
   const webhooks = new Webhooks(caps, outbound, { retryBaseMs: config.webhookRetryBaseMs });
+  // Events go to the webhooks and to the automatic exports; the core is built below, before any event.
+  const autoExport = new AutoExport(caps, distributions, () => core, { targets: config.exportTargets });
+  const events = fanOutEvents(webhooks, autoExport);
   const importSources = new ImportSources(caps, outbound);
   const catalog = new Catalog(caps, importSources);
   // A group publishes in the request that leads it: only where requests may wait on each other.
   const committer = changeCommitter(repository, { enabled: (config.groupCommit ?? true) && caps.requestsShareWork });
   const mirrorPackages = new MirrorPackages(caps, outbound);
   const syncJobs = new SyncJobs(caps, importSources, catalog, (url, signal) => outbound.fetch(url, { signal }), {
-    mirrors: (source, jobId, actor) => openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages, events: webhooks }, source, jobId, actor),
+    mirrors: (source, jobId, actor) => openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages, events }, source, jobId, actor),
   });
   const core: Core = {
     caps,
@@ -136,7 +143,8 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
     apiLimiter: new RateLimiter({ limits: parseRateLimits(config.rateLimits) }, () => caps.now().getTime()),
     audit: new AuditLog(caps),
     ...security,
-    events: webhooks,
+    events,
+    autoExport,
     webhooks,
     outbound,
     importSources,

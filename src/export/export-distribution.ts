@@ -6,8 +6,9 @@ import { mapLimit } from '../revisions/gc-mark.ts';
 import { resolveRevision, resolveTag } from '../revisions/resolve-revision.ts';
 import { readAllBytes } from '../storage/objects.ts';
 import { utf8 } from '../util/bytes.ts';
+import { contentAddressed } from './content-addressed.ts';
 import { type ExportCore, exportPlan } from './export-plan.ts';
-import type { ExportTarget } from './export-target.ts';
+import type { ExportTarget, LatestSwitch } from './export-target.ts';
 import { digestStream, verifiedStream } from './verified-stream.ts';
 import { verifyExport } from './verify-export.ts';
 
@@ -16,7 +17,8 @@ import { verifyExport } from './verify-export.ts';
  * as it is (Koji's repos-dist layout):
  *
  *   <dist>/<number>/...     the revision (see export-plan.ts for the shape of each kind)
- *   <dist>/latest           stands for the newest exported revision; moved last, in one step
+ *   <dist>/latest           stands for the newest exported revision; moved last (a symlink in a
+ *                           directory, a tree of copies in a bucket: store-target.ts)
  *   <dist>/.repod/<n>.json  what the export of revision n wrote (paths, sizes, sha256)
  *
  * Order: metadata files and packages, then the small documents, then the entry points
@@ -58,7 +60,7 @@ export interface ExportReport {
   keptFromPrevious: number;
   /** Files checked after the entry points were written. */
   verified: number;
-  latest: { from: string | null; to: string | null; switched: boolean };
+  latest: { from: string | null; to: string | null; switched: boolean; files?: LatestSwitch };
 }
 
 /** What one export wrote: the files of the revision itself, not those kept from the previous one. */
@@ -73,10 +75,6 @@ export interface ExportRecord {
 }
 
 export const exportRecordPath = (dist: string, revisionDir: string) => `${dist}/.repod/${revisionDir}.json`;
-
-/** Files named by their content: the same path always holds the same bytes, in every revision. */
-const CONTENT_ADDRESSED = [/(^|\/)repodata\/[0-9a-f]{64}-[^/]+$/, /\/by-hash\/SHA256\/[0-9a-f]{64}$/, /(^|\/)Packages\/[^/]+\.rpm$/, /^pool\//];
-const contentAddressed = (path: string) => CONTENT_ADDRESSED.some((r) => r.test(path));
 
 async function pickRevision(core: ExportCore, dist: Distribution, options: ExportOptions): Promise<Revision> {
   if (options.revision !== undefined && options.tag !== undefined) throw new RepodError('invalid_request', 'give a revision or a tag, not both');
@@ -244,9 +242,15 @@ export async function exportDistribution(core: ExportCore, target: ExportTarget,
     files: [...own.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
   await target.write(exportRecordPath(dist.name, dir), utf8(`${JSON.stringify(record, null, 1)}\n`));
-  if (willSwitch) {
-    await target.switchLatest(dist.name, dir);
+  // Another export (another server's automatic one) may have moved latest to a newer revision
+  // meanwhile: latest never goes back. (Not a lock: two switches at the same moment still race.)
+  const latestNow = willSwitch ? await target.latest(dist.name) : null;
+  if (willSwitch && latestNow !== null && latestNow !== latestDir && /^\d+$/.test(latestNow) && Number(latestNow) > revision.number) {
+    report.latest.to = latestNow;
+  } else if (willSwitch) {
+    const files = await target.switchLatest(dist.name, dir);
     report.latest.switched = true;
+    if (files) report.latest.files = files;
   }
   return report;
 }

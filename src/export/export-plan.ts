@@ -1,10 +1,13 @@
 import type { RenderedFile } from '../bucket/render-manifest.ts';
 import type { Revision } from '../bucket/revision.ts';
-import type { AptDistribution, Distribution, RpmDistribution } from '../config/distributions.ts';
-import type { Core } from '../core/core.ts';
+import type { Capabilities } from '../capabilities.ts';
+import type { AptDistribution, Distribution, Distributions, RpmDistribution } from '../config/distributions.ts';
 import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
 import { aptManifest } from '../render/apt-files.ts';
-import { rpmManifest, rpmViewArches } from '../render/rpm-files.ts';
+import type { Renderer } from '../render/render-cache.ts';
+import { type ExtraRecordsFactory, rpmManifest, rpmViewArches } from '../render/rpm-files.ts';
+import type { Repository } from '../revisions/repository.ts';
+import type { Keyring } from '../signing/keyring.ts';
 
 /**
  * What one revision of a distribution is as a static tree, every path relative to the revision's
@@ -19,7 +22,15 @@ import { rpmManifest, rpmViewArches } from '../render/rpm-files.ts';
  *        pool/<component>/<prefix>/<source>/<file>.deb
  *   Both: gpg.key, the public key clients import (the one /repos/gpg.key serves).
  */
-export type ExportCore = Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'keyring' | 'renderer' | 'repository'>;
+export interface ExportCore {
+  caps: Capabilities;
+  distributions: Distributions;
+  keyring: Keyring;
+  renderer: Renderer;
+  repository: Repository;
+  /** The sqlite databases of RPM views, where the runtime builds them. */
+  extraRecords?: ExtraRecordsFactory;
+}
 
 /** A rendered metadata file: streamed from the store's chunks, checked against its sha256 while written. */
 export interface PlannedFile {

@@ -1,7 +1,7 @@
 /**
- * Where `repod export` writes a static tree: a directory today (src/cli/commands/export.ts), an
- * S3 prefix later. Paths are '/'-separated and relative to the target's root; the exporter only
- * ever names paths it built itself (no '..', no leading '/').
+ * Where `repod export` writes a static tree: a directory (src/runtime/node-export-target.ts) or
+ * a store, e.g. an S3 prefix (store-target.ts). Paths are '/'-separated and relative to the
+ * target's root; the exporter only ever names paths it built itself (no '..', no leading '/').
  */
 export interface ExportTarget {
   /** Names the target in messages (`/srv/export`, `s3://bucket/prefix`). */
@@ -27,6 +27,30 @@ export interface ExportTarget {
   link(from: string, to: string): Promise<void>;
   /** The revision folder name `<dist>/latest` stands for now (e.g. "42"), or null. */
   latest(dist: string): Promise<string | null>;
-  /** Makes `<dist>/latest` stand for `<dist>/<revisionDir>` in one step (readers see the old or the new tree). */
-  switchLatest(dist: string, revisionDir: string): Promise<void>;
+  /**
+   * Makes `<dist>/latest` stand for `<dist>/<revisionDir>`: in one step where the target can (a
+   * symlink renamed over the old one), else file by file in an order that keeps every entry point
+   * a reader finds consistent with what it names (a bucket: store-target.ts). Answers what it
+   * copied when it had to copy.
+   */
+  switchLatest(dist: string, revisionDir: string): Promise<LatestSwitch | undefined>;
 }
+
+/** What moving a copied `latest` did: files copied, files already there, files of older trees deleted. */
+export interface LatestSwitch {
+  copied: number;
+  unchanged: number;
+  deleted: number;
+}
+
+/** How an export target is named in settings: `repod export --to`, a distribution's `export.to`. */
+export interface ExportTargetOptions {
+  /** S3: a public-read ACL on everything written (mkrepo's --s3-public-read). */
+  publicRead?: boolean;
+  /** S3: the endpoint and region of this target, over the runtime's (REPOD_S3_ENDPOINT, AWS_REGION). */
+  s3Endpoint?: string;
+  s3Region?: string;
+}
+
+/** Opens the target `to` names (a directory, s3://bucket/prefix): each runtime gives its own. */
+export type ExportTargetFactory = (to: string, options?: ExportTargetOptions) => Promise<ExportTarget>;

@@ -12,6 +12,7 @@ import { type FeedFile, loadFeedFiles, storeFeedFiles } from '../security/adviso
 import type { BlobStore } from '../storage/blob-store.ts';
 import { openStore } from '../storage/open-store.ts';
 import { clamdConnector } from './node-clamd.ts';
+import { nodeExportTargets } from './node-export-target.ts';
 import { nodeOutboundTransport } from './node-outbound.ts';
 import { requestLogFields } from './node-request-context.ts';
 
@@ -67,6 +68,7 @@ export async function buildNodeCore(env: Record<string, string | undefined> = pr
     loadSql: loadSqlJs,
     scanner: env.REPOD_CLAMD ? { connect: clamdConnector(env.REPOD_CLAMD), timeoutMs: number('REPOD_CLAMD_TIMEOUT_MS'), maxBytes: number('REPOD_CLAMD_MAX_BYTES') } : undefined,
     outboundTransport: nodeOutboundTransport,
+    exportTargets: nodeExportTargets(env),
   });
   if (env.REPOD_ADVISORIES) {
     const source = env.REPOD_ADVISORIES;

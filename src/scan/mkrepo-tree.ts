@@ -2,6 +2,7 @@ import type { RenderedFile } from '../bucket/render-manifest.ts';
 import type { Revision } from '../bucket/revision.ts';
 import type { AptDistribution, Distribution, RpmDistribution } from '../config/distributions.ts';
 import type { ExportCore } from '../export/export-plan.ts';
+import type { StoreTarget } from '../export/store-target.ts';
 import { verifiedStream } from '../export/verified-stream.ts';
 import { repomdFiles, verifyExport } from '../export/verify-export.ts';
 import { aptManifest } from '../render/apt-files.ts';
@@ -11,7 +12,6 @@ import { utf8 } from '../util/bytes.ts';
 import { TREE_VIEW_ARCH } from './found-entry.ts';
 import type { MalformedObject } from './scan-location.ts';
 import { malformedList } from './scan-location.ts';
-import type { StoreTarget } from './store-target.ts';
 
 /**
  * `repod mkrepo`'s output: the metadata of a revision written into the tree its packages were

@@ -36,6 +36,9 @@ export interface PutOptions {
   acl?: 'public-read';
 }
 
+/** What a copy sets on the new object (its content type, S3's canned ACL); the source's otherwise. */
+export type CopyOptions = Pick<PutOptions, 'contentType' | 'acl'>;
+
 export interface PresignOptions {
   expiresInSeconds: number;
   /** GET unless said otherwise. */
@@ -82,6 +85,12 @@ export interface BlobStore {
    * copy + delete on S3). A missing source throws NotFoundError.
    */
   move(from: string, to: string): Promise<void>;
+  /**
+   * Optional: makes `to` a copy of the object `from` inside the store, without its bytes passing
+   * through this process (S3 CopyObject), replacing any object there; atomic like put. A missing
+   * source throws NotFoundError. Callers fall back to get + put where a store has no copy.
+   */
+  copy?(from: string, to: string, options?: CopyOptions): Promise<void>;
   /**
    * A short-lived URL a client uses directly: a GET of the object (the default), or a PUT of its
    * bytes (parts of a large upload go straight to the store). Only when capabilities.presign.

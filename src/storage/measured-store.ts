@@ -1,5 +1,5 @@
 import { PreconditionFailedError, RepodError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, CopyOptions, ListEntry, PresignOptions, PutOptions } from './blob-store.ts';
 
 /** Where a measured store counts (src/metrics/repod-metrics.ts provides these). */
 export interface StoreMeter {
@@ -74,6 +74,11 @@ export function measuredStore(store: BlobStore, meter: StoreMeter): BlobStore {
   if (store.presign) {
     const presign = store.presign.bind(store);
     measured.presign = (key: string, options: PresignOptions) => measure('presign', () => presign(key, options));
+  }
+  // Optional like presign: present only where the store copies server-side.
+  if (store.copy) {
+    const copy = store.copy.bind(store);
+    measured.copy = (from: string, to: string, options?: CopyOptions) => measure('copy', () => copy(from, to, options));
   }
   return measured;
 }

@@ -25,8 +25,8 @@
  * PreconditionFailedError; the condition still holds → retried (a few times), else StorageError.
  * A 412 is trusted as a lost race unless the HEAD shows our own nonce.
  *
- * `move` is CopyObject + DeleteObject (not atomic: a crash in between leaves both keys); objects
- * over 5 GiB are copied part by part with UploadPartCopy.
+ * `copy` is CopyObject; `move` is the same copy + DeleteObject (not atomic: a crash in between
+ * leaves both keys); objects over 5 GiB are copied part by part with UploadPartCopy.
  */
 import {
   AbortMultipartUploadCommand,
@@ -47,7 +47,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, CopyOptions, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import {
   checkLength,
   checkRange,
@@ -296,27 +296,48 @@ export class S3Store implements BlobStore {
 
   /** Server-side copy + delete (not atomic). Overwrites `to`. The copy is pinned to the source etag read first. */
   async move(from: string, to: string): Promise<void> {
+    if (!(await this.copyObject('move', from, to, {}))) return;
+    await this.delete(from);
+  }
+
+  /** Server-side copy, pinned to the source etag read first; `options` replace the content type / set an ACL. */
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
+    await this.copyObject('copy', from, to, options);
+  }
+
+  /** CopyObject, or part by part above CopyObject's limit. False when `from` is `to` (nothing to do). */
+  private async copyObject(what: 'move' | 'copy', from: string, to: string, options: CopyOptions): Promise<boolean> {
     const fromFull = this.fullKey(from);
     const toFull = this.fullKey(to);
     const source = await this.headRaw(from);
-    if (!source) throw new NotFoundError(`[storage] [s3] move: ${from} does not exist`);
-    if (from === to) return;
+    if (!source) throw new NotFoundError(`[storage] [s3] ${what}: ${from} does not exist`);
+    if (from === to && options.contentType === undefined && options.acl === undefined) return false;
     const copySource = encodeCopySource(this.bucket, fromFull);
     try {
       if (source.size <= this.maxCopyObjectSize) {
+        const replace = options.contentType !== undefined || from === to;
         await this.client.send(
-          new CopyObjectCommand({ Bucket: this.bucket, Key: toFull, CopySource: copySource, CopySourceIfMatch: this.ifMatchValue(source.etag), MetadataDirective: 'COPY' }),
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: toFull,
+            CopySource: copySource,
+            CopySourceIfMatch: this.ifMatchValue(source.etag),
+            // REPLACE drops the source's user metadata: the write nonce is carried over by hand.
+            MetadataDirective: replace ? 'REPLACE' : 'COPY',
+            ...(replace ? { ContentType: options.contentType ?? source.contentType, Metadata: source.nonce ? { [NONCE_META]: source.nonce } : undefined } : {}),
+            ACL: options.acl,
+          }),
         );
       } else {
-        await this.multipartCopy(toFull, copySource, source);
+        await this.multipartCopy(toFull, copySource, source, options);
       }
     } catch (error) {
       if (isNotFound(error) || status(error) === 412) {
-        throw new StorageError(this.driver, `move ${from} -> ${to}: the source changed or vanished during the copy`, error);
+        throw new StorageError(this.driver, `${what} ${from} -> ${to}: the source changed or vanished during the copy`, error);
       }
-      throw this.fail(`move ${from} -> ${to}`, error);
+      throw this.fail(`${what} ${from} -> ${to}`, error);
     }
-    await this.delete(from);
+    return true;
   }
 
   async presign(key: string, options: PresignOptions): Promise<string> {
@@ -438,9 +459,15 @@ export class S3Store implements BlobStore {
     return { etag: now?.nonce === nonce ? now.etag : `superseded-${nonce}` };
   }
 
-  private async multipartCopy(toFull: string, copySource: string, source: RawHead): Promise<void> {
+  private async multipartCopy(toFull: string, copySource: string, source: RawHead, options: CopyOptions): Promise<void> {
     const created = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: toFull, ContentType: source.contentType, Metadata: source.nonce ? { [NONCE_META]: source.nonce } : undefined }),
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: toFull,
+        ContentType: options.contentType ?? source.contentType,
+        ACL: options.acl,
+        Metadata: source.nonce ? { [NONCE_META]: source.nonce } : undefined,
+      }),
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new StorageError(this.driver, `CreateMultipartUpload for ${toFull} returned no UploadId`);

@@ -39,7 +39,25 @@ const ALLOWED: Record<string, string[]> = {
   // Counters and histograms of what the services do, in Prometheus' text format; pure, injected.
   metrics: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'util'],
   // The wiring: builds every service, so it sees them all, but never a shell or a runtime.
-  core: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'auth', 'ingest', 'revisions', 'render', 'outbound', 'security', 'import', 'mirror', 'metrics', 'util'],
+  core: [
+    'formats',
+    'metadata',
+    'storage',
+    'config',
+    'bucket',
+    'signing',
+    'auth',
+    'ingest',
+    'revisions',
+    'render',
+    'outbound',
+    'security',
+    'import',
+    'mirror',
+    'metrics',
+    'export',
+    'util',
+  ],
   http: [
     'formats',
     'metadata',
@@ -78,9 +96,10 @@ const ALLOWED: Record<string, string[]> = {
     'http',
     'util',
     'metrics',
+    'export',
   ],
-  // Static trees written from a store's revisions, for any web server or CDN: a service over the core.
-  export: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'core', 'util'],
+  // Static trees written from a store's revisions, for any web server or CDN; re-run on repod's events.
+  export: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'security', 'util'],
   // Packages dropped into a bucket or a directory by other tools, published and written back as a tree.
   scan: ['formats', 'metadata', 'storage', 'config', 'bucket', 'signing', 'ingest', 'revisions', 'render', 'core', 'export', 'util'],
   // The command line talks to a server over HTTP, except the commands that work on a store
@@ -91,7 +110,7 @@ const ALLOWED: Record<string, string[]> = {
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+    return statSync(path).isDirectory() ? sources(path) : /\.tsx?$/.test(path) ? [path] : [];
   });
 }
 

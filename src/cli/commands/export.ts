@@ -1,136 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, constants, copyFile, link, mkdir, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { layout } from '../../bucket/layout.ts';
 import { Distributions } from '../../config/distributions.ts';
 import { RepodError } from '../../errors.ts';
 import { type ExportReport, exportDistribution } from '../../export/export-distribution.ts';
 import type { ExportCore } from '../../export/export-plan.ts';
-import type { ExportTarget } from '../../export/export-target.ts';
 import { DEFAULT_STORAGE, openStore, parseStoreSpec } from '../../storage/open-store.ts';
 import { type Command, positionalCount, str, UsageError } from '../command.ts';
 import { LocalError } from '../http-client.ts';
 import { formatBytes, plural } from '../output.ts';
-
-const isMissing = (error: unknown) => (error as NodeJS.ErrnoException)?.code === 'ENOENT';
-
-/**
- * An export target on a local directory. Files are written to a temporary name beside their
- * final one and renamed (readers never see part of a file); `latest` is a relative symlink
- * switched by renaming a new symlink over it (rename(2) replaces it in one step), so nginx
- * serving the directory follows either the old or the new tree, never a mix. Packages shared
- * with an earlier export are hard links (falling back to a copy where links cannot be made).
- */
-export class DirectoryTarget implements ExportTarget {
-  readonly name: string;
-  private readonly root: string;
-
-  constructor(dir: string) {
-    this.root = resolve(dir);
-    this.name = this.root;
-  }
-
-  private pathOf(path: string): string {
-    const full = resolve(this.root, path);
-    if (path.startsWith('/') || path.split('/').includes('..') || !full.startsWith(this.root + sep))
-      throw new RepodError('invalid_path', `refusing to write outside ${this.root}: ${path}`);
-    return full;
-  }
-
-  private temp(full: string): string {
-    return join(dirname(full), `.${full.slice(dirname(full).length + 1)}.tmp-${randomBytes(6).toString('hex')}`);
-  }
-
-  async checkWritable(): Promise<void> {
-    const probe = join(this.root, `.repod-write-probe-${randomBytes(6).toString('hex')}`);
-    try {
-      await mkdir(this.root, { recursive: true });
-      await access(this.root, constants.W_OK);
-      await writeFile(probe, '');
-      await unlink(probe);
-    } catch (cause) {
-      throw new RepodError('target_not_writable', `cannot write to the export directory ${this.root}: ${(cause as Error).message}`, { status: 400, cause });
-    }
-  }
-
-  async size(path: string): Promise<number | null> {
-    try {
-      const s = await stat(this.pathOf(path));
-      return s.isFile() ? s.size : null;
-    } catch (error) {
-      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-      throw error;
-    }
-  }
-
-  async read(path: string): Promise<ReadableStream<Uint8Array> | null> {
-    const full = this.pathOf(path);
-    if ((await this.size(path)) === null) return null;
-    return Readable.toWeb(createReadStream(full)) as ReadableStream<Uint8Array>;
-  }
-
-  async write(path: string, body: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
-    const full = this.pathOf(path);
-    await mkdir(dirname(full), { recursive: true });
-    const temp = this.temp(full);
-    try {
-      const source = body instanceof Uint8Array ? Readable.from([body]) : Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
-      await pipeline(source, createWriteStream(temp, { mode: 0o644 }) as Writable);
-      await rename(temp, full);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  async link(from: string, to: string): Promise<void> {
-    const source = this.pathOf(from);
-    const full = this.pathOf(to);
-    await mkdir(dirname(full), { recursive: true });
-    const temp = this.temp(full);
-    try {
-      try {
-        await link(source, temp);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
-        await copyFile(source, temp);
-      }
-      await rename(temp, full);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  async latest(dist: string): Promise<string | null> {
-    try {
-      const to = await readlink(this.pathOf(`${dist}/latest`));
-      return to.replace(/\/+$/, '').split('/').pop() ?? null;
-    } catch (error) {
-      if (isMissing(error)) return null;
-      if ((error as NodeJS.ErrnoException).code === 'EINVAL') {
-        throw new RepodError('target_conflict', `${this.pathOf(`${dist}/latest`)} exists and is not a symlink: move it away first`, { status: 409 });
-      }
-      throw error;
-    }
-  }
-
-  async switchLatest(dist: string, revisionDir: string): Promise<void> {
-    const full = this.pathOf(`${dist}/latest`);
-    const temp = this.temp(full);
-    await symlink(revisionDir, temp);
-    try {
-      await rename(temp, full);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-  }
-}
+import { locationEnv, S3_LOCATION_OPTIONS } from './scan.ts';
 
 /**
  * The services `repod export` (and `mkrepo` with the store's keyring) need, over the store the
@@ -182,25 +60,34 @@ export function printExport(out: { line(text?: string): void }, r: ExportReport)
   );
   if (r.keptFromPrevious) out.line(`  kept ${plural(r.keptFromPrevious, 'file')} of the previous export for clients reading it`);
   out.line(`  verified: ${plural(r.verified, 'file')} named by the entry points`);
-  out.line(r.latest.switched ? `  latest: ${r.latest.from ?? '(none)'} -> ${r.latest.to}` : `  latest: stays at ${r.latest.from}`);
+  const copies = r.latest.files ? ` (${r.latest.files.copied} copied, ${r.latest.files.unchanged} unchanged, ${r.latest.files.deleted} old removed)` : '';
+  out.line(r.latest.switched ? `  latest: ${r.latest.from ?? '(none)'} -> ${r.latest.to}${copies}` : `  latest: stays at ${r.latest.from}`);
 }
 
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write a distribution as a static, signed tree any web server serves',
-  usage: ['repod export <dist> [--revision <n> | --tag <name>] --to <dir> [--storage <spec>]'],
+  usage: ['repod export <dist> [--revision <n> | --tag <name>] --to <dir | s3://bucket/prefix> [--storage <spec>] [--s3-public-read] [--s3-endpoint <url> ...]'],
   description:
     'Reads the distribution from the store directly (no server needed) and writes <dir>/<dist>/<revision number>/ with the metadata the server serves for that revision ' +
     '(RPM: <arch>/repodata and <arch>/Packages; APT: dists/ with by-hash and pool/), signed with the same key, then moves <dir>/<dist>/latest to it in one step. ' +
     'Entry points (repomd.xml, InRelease, Release) are written last and checked against what they name. Packages the previous export holds are linked, not copied. ' +
+    'In a bucket (s3://bucket/prefix, the --s3-* flags or the standard AWS variables) packages are copied server-side, and latest/ is a tree of server-side copies ' +
+    'moved file by file (entry points last) with <dist>/.repod/latest.json naming its revision. ' +
     'Point dnf at .../<dist>/latest/<arch>/ and apt at "deb [signed-by=...] .../<dist>/latest <codename> main"; the public key is .../gpg.key.',
   options: {
-    to: { type: 'string', arg: 'dir', help: 'directory to write the tree into (created if missing)' },
+    to: { type: 'string', arg: 'dir|s3://bucket/prefix', help: 'directory (created if missing) or bucket prefix to write the tree into' },
     revision: { type: 'string', short: 'r', arg: 'n', help: 'revision number or id (default: the current revision)' },
     tag: { type: 'string', arg: 'name', help: 'the revision a tag points at' },
     storage: { type: 'string', arg: 'spec', help: `the store (file:DIR, s3://bucket/prefix; env REPOD_STORAGE; default ${DEFAULT_STORAGE})` },
+    's3-public-read': { type: 'boolean', help: 'S3 target: make everything written publicly readable' },
+    ...S3_LOCATION_OPTIONS,
   },
-  examples: ['repod export rocky9 --to /srv/www/repos --storage file:/var/lib/repod', 'repod export bookworm --tag release-1 --to /srv/www/repos'],
+  examples: [
+    'repod export rocky9 --to /srv/www/repos --storage file:/var/lib/repod',
+    'repod export bookworm --tag release-1 --to /srv/www/repos',
+    'repod export rocky9 --to s3://cdn-origin/repos --s3-endpoint https://s3.example.net --s3-public-read',
+  ],
   api: [],
 
   async run(ctx) {
@@ -208,14 +95,16 @@ export const exportCommand: Command = {
     const [dist] = ctx.positionals;
     const to = str(ctx.values, 'to');
     if (!to) throw new UsageError('--to is required', 'export');
-    if (/^s3:\/\//.test(to)) throw new LocalError('exporting to S3 is not supported yet: export to a directory (and sync it) instead');
     const revision = str(ctx.values, 'revision');
     const tag = str(ctx.values, 'tag');
     if (revision !== undefined && tag !== undefined) throw new UsageError('give --revision or --tag, not both', 'export');
     let report: ExportReport;
     try {
       const core = await openStoreCore(ctx.io.env, str(ctx.values, 'storage'), dist);
-      report = await exportDistribution(core, new DirectoryTarget(to), { dist, revision, tag });
+      // The flags name the target's S3 server; the store's own comes from REPOD_STORAGE's environment.
+      const { openExportTarget } = await import('../../runtime/node-export-target.ts');
+      const target = await openExportTarget(to, locationEnv(ctx.values, ctx.io.env), { publicRead: ctx.values['s3-public-read'] === true });
+      report = await exportDistribution(core, target, { dist, revision, tag });
     } catch (error) {
       if (error instanceof RepodError) throw new LocalError(`${error.message} (${error.code})`, { cause: error });
       throw error;

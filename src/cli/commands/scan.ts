@@ -98,6 +98,8 @@ async function scanOnce(ctx: Parameters<Command['run']>[0], location: string, di
   if (kind !== dist.kind)
     throw new LocalError(`${loc.name} is ${kind === 'rpm' ? 'an RPM tree (Packages/)' : 'a DEB tree (pool/)'}, but ${dist.name} is an ${dist.kind.toUpperCase()} distribution`);
   const force = ctx.values.force === true;
+  const leaseSeconds = env.REPOD_SCAN_LEASE_SECONDS ? Number(env.REPOD_SCAN_LEASE_SECONDS) : undefined;
+  if (leaseSeconds !== undefined && !(Number.isFinite(leaseSeconds) && leaseSeconds > 0)) throw new LocalError('REPOD_SCAN_LEASE_SECONDS must be a positive number of seconds');
   const report = await scanLocation(
     core,
     { name: loc.name, store: loc.store, root: kind === 'rpm' ? 'Packages/' : 'pool/' },
@@ -106,6 +108,7 @@ async function scanOnce(ctx: Parameters<Command['run']>[0], location: string, di
       mode: 'pool',
       force,
       author: `scan:${loc.name}`,
+      ...(leaseSeconds !== undefined ? { leaseTtlMs: leaseSeconds * 1000 } : {}),
       progress: ctx.out.json ? undefined : (m) => ctx.out.note(m),
     },
   );
@@ -129,7 +132,8 @@ export const scanCommand: Command = {
     'Finds <location>/Packages/**.rpm (an RPM tree) or <location>/pool/**.deb (a DEB tree) and publishes them into the distribution as one revision, through the same checks as an upload; ' +
     'the server on that store (--storage, else REPOD_STORAGE) then serves them. Only objects new or changed since the previous scan are read (by last-modified time and size); ' +
     'removed objects leave the revision. A malformed package stops the scan with nothing published; with --force it is left out and listed in <location>/malformed_list.txt. ' +
-    'Two scans of one location never run at once (a lease in the store). With --interval the scan repeats every <seconds>.',
+    'Two scans of one location never run at once (a lease in the store, renewed while the scan runs; one left by a killed scan is taken over once it expires, ' +
+    'after REPOD_SCAN_LEASE_SECONDS, default 120). With --interval the scan repeats every <seconds>.',
   options: {
     dist: { type: 'string', short: 'd', arg: 'name', help: 'the distribution to publish into' },
     force: { type: 'boolean', help: 'skip malformed packages instead of stopping' },

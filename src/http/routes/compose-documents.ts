@@ -139,6 +139,8 @@ export function composeDocumentRoutes(core: Pick<Core, 'caps' | 'distributions' 
   const announce = (dist: string, actor: string, kind: ComposeDocumentKind, change: DocumentChange) => {
     if (!change.changed || !change.revision) return;
     core.caps.log('compose document published', { dist, kind, revision: change.revision.id, by: actor });
+    // A new revision like any other: webhooks and automatic exports hear of it.
+    core.events.emit({ type: 'published', distribution: dist, actor, data: { revision: { id: change.revision.id, number: change.revision.number }, document: kind, packages: [], removed: [] } });
   };
 
   app.get('/:dist/comps', describeRoute(docs.getComps), (c) => raw(c, 'comps', 'application/xml'));
