@@ -25,6 +25,7 @@ import { type MetricsOptions, metricsRoutes } from './routes/metrics.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { rpmRepoRoutes } from './routes/rpm-repos.ts';
 import { securityRoutes } from './routes/security.ts';
+import { uiRoutes } from './routes/ui.ts';
 import { uploadRoutes } from './routes/upload.ts';
 import { uploadsRoutes } from './routes/uploads.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -98,5 +99,7 @@ export function createApp(core: Core, options: AppOptions = {}): Hono {
   app.route('/revisions', rpm.revisions);
   app.route('/tags', apt.tags);
   app.route('/tags', rpm.tags);
+  // The web UI: `/` and `/ui/...` (server-rendered pages; see src/ui).
+  app.route('/', uiRoutes(core));
   return app;
 }

@@ -18,3 +18,27 @@ export function announceChange(events: EventSink, result: Pick<BatchResult, 'dis
     });
   }
 }
+
+/** A promotion: `promoted` for what the target published, `pending_review` for what its gate held. */
+export function announcePromotion(events: EventSink, result: BatchResult, from: string, actor: string): void {
+  const promoted = result.packages.filter((p) => p.status === 'published');
+  if (promoted.length) {
+    events.emit({
+      type: 'promoted',
+      distribution: result.distribution,
+      actor,
+      data: { from, revision: result.revision, packages: promoted.map((p) => ({ package: p.package, version: p.version, architecture: p.architecture, sha256: p.sha256 })) },
+    });
+  }
+  announceChange(events, { ...result, packages: result.packages.filter((p) => p.status === 'pending_review') }, actor);
+}
+
+/** A rollback: the new revision and the one whose packages it restores. */
+export function announceRollback(events: EventSink, distribution: string, revision: { id: string; number: number }, restored: { id: string; number: number }, actor: string): void {
+  events.emit({
+    type: 'rolled_back',
+    distribution,
+    actor,
+    data: { revision: { id: revision.id, number: revision.number }, restored: { id: restored.id, number: restored.number } },
+  });
+}

@@ -44,6 +44,11 @@ ${dist.private ? `\n# /etc/apt/auth.conf.d/repod.conf (private distribution)\nma
 `;
 }
 
+/** Ready-to-paste client configuration of a distribution served at `base` (the API and the UI show it). */
+export function clientSetupText(base: string, dist: Distribution): string {
+  return dist.kind === 'rpm' ? rpmSetup(base, dist) : aptSetup(base, dist);
+}
+
 /** `GET /repos/<dist>/client-setup`: ready-to-paste client configuration for this server. */
 export function clientSetupRoutes(core: Pick<Core, 'distributions'>): Hono {
   const app = new Hono();
@@ -51,8 +56,7 @@ export function clientSetupRoutes(core: Pick<Core, 'distributions'>): Hono {
     const dist = core.distributions.get(c.req.param('dist'));
     if (!dist) throw new NotFoundError(`no distribution ${JSON.stringify(c.req.param('dist'))}`, 'unknown_distribution');
     const base = baseUrl(c.req.raw);
-    const text = dist.kind === 'rpm' ? rpmSetup(base, dist) : aptSetup(base, dist);
-    return c.text(text);
+    return c.text(clientSetupText(base, dist));
   });
   return app;
 }

@@ -5,8 +5,7 @@ import { APT_STREAMS } from '../../ingest/apt-entry.ts';
 import { RPM_STREAMS } from '../../ingest/rpm-entry.ts';
 import { migrate, promote } from '../../revisions/promote.ts';
 import { type BatchResult, removePackages } from '../../revisions/publish.ts';
-import { announceChange } from '../../security/announce.ts';
-import type { EventSink } from '../../security/events.ts';
+import { announcePromotion } from '../../security/announce.ts';
 import { requireRole } from '../auth.ts';
 import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
 import { buildsHandler } from './builds.ts';
@@ -39,20 +38,6 @@ const docs = {
 } satisfies Record<string, OperationDoc>;
 
 const statusOf = (result: BatchResult) => (result.status === 'published' ? 201 : result.status === 'pending_review' ? 202 : 200);
-
-/** A promotion is announced as `promoted`, and what the target's gate held as `pending_review`. */
-function announcePromotion(events: EventSink, result: BatchResult, from: string, actor: string): void {
-  const promoted = result.packages.filter((p) => p.status === 'published');
-  if (promoted.length) {
-    events.emit({
-      type: 'promoted',
-      distribution: result.distribution,
-      actor,
-      data: { from, revision: result.revision, packages: promoted.map((p) => ({ package: p.package, version: p.version, architecture: p.architecture, sha256: p.sha256 })) },
-    });
-  }
-  announceChange(events, { ...result, packages: result.packages.filter((p) => p.status === 'pending_review') }, actor);
-}
 
 /** `/api/v1/distributions`: what is configured, where each one stands, and removals. */
 export function distributionRoutes(

@@ -4,6 +4,7 @@ import { NotFoundError, RepodError } from '../../errors.ts';
 import { diffRevisions, entriesOf, listRevisions, summary } from '../../revisions/history.ts';
 import { requireDistribution } from '../../revisions/publish.ts';
 import { resolveRevision } from '../../revisions/resolve-revision.ts';
+import { announceRollback } from '../../security/announce.ts';
 import { requireReader, requireRole } from '../auth.ts';
 import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
 
@@ -80,12 +81,7 @@ export function historyRoutes(core: Pick<Core, 'caps' | 'distributions' | 'repos
       throw new RepodError('invalid_request', 'the body must be JSON {"revision": <id or number>}', { status: 400 });
     const target = await resolveRevision(core, d.name, String(body.revision));
     const revision = await core.repository.restore(d.name, target, { author: principal.subject, message: `rollback to revision ${target.number}` });
-    core.events.emit({
-      type: 'rolled_back',
-      distribution: d.name,
-      actor: principal.subject,
-      data: { revision: { id: revision.id, number: revision.number }, restored: { id: target.id, number: target.number } },
-    });
+    announceRollback(core.events, d.name, revision, target, principal.subject);
     return c.json({ status: 'published', distribution: d.name, revision: { id: revision.id, number: revision.number }, restored: target.id }, 201);
   });
 
