@@ -11,7 +11,10 @@
  * Packages.gz (what Debian publishes; both tools fetch the xz), one that lists Packages.gz only.
  *
  * For each tree:
- *   - repod: a fresh server (file store, REPOD_OUTBOUND_ALLOWED_HOSTS=127.0.0.1), a source, and
+ *   - repod: a fresh server run as `npm start` runs it (dist/server.mjs, built by
+ *     scripts/build-server.mjs, under plain node; REPOD_BENCH_SERVER=tsx runs src/runtime/node.ts
+ *     under tsx instead), its time to listen and idle RSS, on a file store with
+ *     REPOD_OUTBOUND_ALLOWED_HOSTS=127.0.0.1; a source, and
  *     `POST /api/v1/import/sources/<id>/sync` with its event stream read to the end: wall time,
  *     entries, the server's peak RSS (VmHWM of the server process, whole life, and the highest
  *     VmRSS sampled during the sync), then a re-sync of the unchanged index; after the xz tree,
@@ -32,7 +35,8 @@ import { access, link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'nod
 import { request } from 'node:http';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from '../test/helpers/server.ts';
+import { REPO_ROOT } from '../test/helpers/paths.ts';
+import { type RunningServer, startServer } from '../test/helpers/server.ts';
 import { type StaticServer, serveDirectory } from '../test/helpers/upstream-apt.ts';
 import { countStanzas } from './lib/apt-common.ts';
 import { which } from './lib/apt-tools.ts';
@@ -94,6 +98,12 @@ interface RepodSync {
   events: number;
   finalMessage: string;
   fetched: string[];
+  /** How the server ran: `node dist/server.mjs` (what `npm start` runs) or `node --import tsx`. */
+  server: ServerMode;
+  /** From spawning the server to its "listening" line. */
+  readyMs: number;
+  /** RSS once listening, before any request. */
+  idleRssKiB: number | null;
   startHwmKiB: number | null;
   peakRssKiB: number | null;
   sampledMaxRssKiB: number;
@@ -238,6 +248,56 @@ async function runSync(url: string, id: number): Promise<{ ms: number; firstProg
   });
 }
 
+/**
+ * The server as production runs it: `npm start` builds dist/server.mjs (scripts/build-server.mjs)
+ * and runs it with plain node. REPOD_BENCH_SERVER=tsx measures `node --import tsx
+ * src/runtime/node.ts` instead (how the tests start it), for comparison.
+ */
+type ServerMode = 'bundle' | 'tsx';
+
+function serverMode(): ServerMode {
+  return process.env.REPOD_BENCH_SERVER === 'tsx' ? 'tsx' : 'bundle';
+}
+
+let bundleBuilt: Promise<unknown> | null = null;
+
+async function startRepod(env: Record<string, string>): Promise<Pick<RunningServer, 'url' | 'process' | 'stop'>> {
+  if (serverMode() === 'tsx') return startServer(env);
+  bundleBuilt ??= runTimed(process.execPath, [join(REPO_ROOT, 'scripts/build-server.mjs')], { cwd: REPO_ROOT });
+  await bundleBuilt;
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/server.mjs')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let logs = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${logs}`)), 30_000);
+    const onData = (data: Buffer) => {
+      logs += data.toString();
+      const m = /"repod listening","url":"http:\/\/[^:]+:(\d+)"/.exec(logs);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code}:\n${logs}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { url: `http://127.0.0.1:${port}`, process: child, stop };
+}
+
 /** A fresh repod server syncing one tree (and re-syncing it); with `search`, the catalog searches too. */
 async function benchRepod(
   config: ImportBenchConfig,
@@ -248,8 +308,11 @@ async function benchRepod(
 ): Promise<{ sync: RepodSync; searches: SearchFigure[] }> {
   const storage = join(config.workDir, `import-${tree}`);
   await rm(storage, { recursive: true, force: true });
-  const server = await startServer({ REPOD_STORAGE: `file:${storage}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
+  const spawned = performance.now();
+  const server = await startRepod({ REPOD_STORAGE: `file:${storage}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
+  const readyMs = performance.now() - spawned;
   const pid = server.process.pid!;
+  const idleRssKiB = (await procStatus(pid))?.VmRSS ?? null;
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   try {
     const sourceBody = (at: string) => Buffer.from(JSON.stringify({ name: `bookworm-${tree}`, url: `${upstream.url}/${at}/`, kind: 'apt', suite: SUITE }));
@@ -285,6 +348,9 @@ async function benchRepod(
       events: first.events.length,
       finalMessage: done.message,
       fetched,
+      server: serverMode(),
+      readyMs,
+      idleRssKiB,
       startHwmKiB,
       peakRssKiB,
       sampledMaxRssKiB,
@@ -446,6 +512,7 @@ export async function runImportBench(config: ImportBenchConfig): Promise<{ lines
       log(`import: repod sync of the ${tree.name} tree (${tree.files.join(', ')})`);
       const other = trees.find((t) => t.name !== tree.name)?.name;
       const r = await benchRepod(config, upstream, tree.name, searchHere ? config.searchRuns : 0, searchHere ? other : undefined);
+      log(`  server (${r.sync.server}) ready in ${fmtMs(r.sync.readyMs)}, idle RSS ${fmtMiB(r.sync.idleRssKiB)}`);
       log(`  ${r.sync.entries} entries in ${fmtMs(r.sync.ms)}, server peak RSS ${fmtMiB(r.sync.peakRssKiB)}; re-sync ${fmtMs(r.sync.resyncMs)}`);
       if (r.sync.changed) {
         const c = r.sync.changed;
@@ -482,6 +549,12 @@ export async function runImportBench(config: ImportBenchConfig): Promise<{ lines
       ['   index fetched', fetchedFile(r.fetched), a ? fetchedFile(a.fetched) : '-', ''],
       ['   entries / package names', r.entries.toLocaleString('en-US'), a ? a.packages.toLocaleString('en-US') : '-', ''],
       ['   peak RSS (repod: server VmHWM; apt: largest process)', fmtMiB(r.peakRssKiB), fmtMiB(a?.maxRssKiB), ''],
+      [
+        `   repod: server started (${r.server === 'bundle' ? 'node dist/server.mjs' : 'node --import tsx'}): ready in / idle RSS`,
+        `${fmtMs(r.readyMs)} / ${fmtMiB(r.idleRssKiB)}`,
+        '',
+        '',
+      ],
       ['   repod: server peak RSS before the sync (after start and the source)', fmtMiB(r.startHwmKiB), '', ''],
       ['   repod: highest server RSS sampled during the sync (every 50 ms)', fmtMiB(r.sampledMaxRssKiB), '', ''],
       ['   repod: first progress line', fmtMs(r.firstProgressMs), '', ''],
@@ -517,7 +590,7 @@ export async function runImportBench(config: ImportBenchConfig): Promise<{ lines
     `machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 1048576)} MiB RAM, ${platform()} ${release()}; node ${process.version}; ${aptVersion}`,
     `load average (1 min) at start ${load.start.toFixed(2)}, at end ${load.end.toFixed(2)}`,
     `data: ${config.bookworm}: ${index.stanzas.toLocaleString('en-US')} stanzas, Packages ${mb(index.bytes.Packages)}, .gz ${mb(index.bytes['Packages.gz'])}, .xz ${mb(index.bytes['Packages.xz'])}, ` +
-      `served from 127.0.0.1 with an unsigned Release. repod: a fresh server per tree (file store, fsync on), wall time of POST .../sync until its event stream ends (status done); ` +
+      `served from 127.0.0.1 with an unsigned Release. repod: a fresh server per tree (${repod[0]?.server === 'tsx' ? 'node --import tsx src/runtime/node.ts' : 'node dist/server.mjs, as npm start runs it'}; file store, fsync on), wall time of POST .../sync until its event stream ends (status done); ` +
       `apt-get update: private APT_CONFIG, empty lists and cache each run (download, decompress, parse, pkgcache.bin), process start included. ratio = apt-get time / repod time.`,
     table(rows),
     '',

@@ -61,15 +61,49 @@ export async function readCatalogSegment(caps: Pick<Capabilities, 'store' | 'gun
  * from it would keep all of it alive.
  */
 export async function eachCatalogLine(caps: Pick<Capabilities, 'store' | 'gunzip'>, key: string, each: (line: string) => void): Promise<void> {
+  await eachWantedLine(
+    caps,
+    key,
+    () => true,
+    (_, line) => each(line),
+  );
+}
+
+/**
+ * The JSON text of the entries at `lines` (0-based line numbers in the slice, ascending) of one
+ * slice, in that order: the lines not asked for are skipped without being decoded.
+ */
+export async function readCatalogLines(caps: Pick<Capabilities, 'store' | 'gunzip'>, key: string, lines: readonly number[]): Promise<string[]> {
+  const out: string[] = [];
+  await eachWantedLine(
+    caps,
+    key,
+    (n) => n === lines[out.length],
+    (_, text) => out.push(text),
+  );
+  if (out.length < lines.length) throw new ConflictError(`catalog segment ${key} has no entry ${lines[out.length]} (a newer sync replaced it)`, 'catalog_changed');
+  return out;
+}
+
+async function eachWantedLine(
+  caps: Pick<Capabilities, 'store' | 'gunzip'>,
+  key: string,
+  wanted: (line: number) => boolean,
+  each: (line: number, text: string) => void,
+): Promise<void> {
   const bytes = await getBytes(caps.store, key);
   if (!bytes) throw new ConflictError(`catalog segment ${key} is missing (a newer sync replaced it)`, 'catalog_changed');
   const data = caps.gunzip(bytes);
   const decoder = new TextDecoder();
   let at = 0;
+  let n = 0;
   while (at < data.length) {
     let end = data.indexOf(0x0a, at);
     if (end === -1) end = data.length;
-    if (end > at) each(decoder.decode(data.subarray(at, end)));
+    if (end > at) {
+      if (wanted(n)) each(n, decoder.decode(data.subarray(at, end)));
+      n++;
+    }
     at = end + 1;
   }
 }

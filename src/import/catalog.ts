@@ -1,9 +1,12 @@
 /**
  * The catalog: every package the synced upstream indexes list, searchable by name and read by
- * import-by-name and dependency closures. Each process keeps a source's catalog in memory, sorted
- * by name and newest version first, and reads it again from the store when the source's pointer
- * object changes (checked at most once per `ttlMs`), so every server on one bucket answers from
- * the same sync. A search scans the names once (63,440 Debian entries: a few milliseconds).
+ * import-by-name and dependency closures. Each process keeps a summary of a source's catalog in
+ * memory (catalog-columns.ts: what search answers with, sorted by name and newest version first)
+ * and reads it again from the store when the source's pointer object changes (checked at most
+ * once per `ttlMs`), so every server on one bucket answers from the same sync. The other fields
+ * (dependencies, provides, file lists) are read from the store's slices when an import asks for
+ * them. A search bisects the sorted names for exact and prefix matches and searches one string
+ * of all names for the others (63,440 Debian entries: well under a millisecond).
  */
 import { layout } from '../bucket/layout.ts';
 import type { Capabilities } from '../capabilities.ts';
@@ -11,7 +14,8 @@ import { compareDebVersions } from '../formats/deb/version.ts';
 import type { RpmDependency } from '../formats/rpm/model.ts';
 import { compareEvr } from '../formats/rpm/vercmp.ts';
 import { InFlight } from '../util/in-flight.ts';
-import { type CatalogPointer, eachCatalogLine, readCatalogPointer } from './catalog-store.ts';
+import { type CatalogColumns, CatalogColumnsBuilder, lastAtOrBefore, type SearchRank } from './catalog-columns.ts';
+import { type CatalogPointer, eachCatalogLine, readCatalogLines, readCatalogPointer, type StoredCatalogEntry } from './catalog-store.ts';
 import type { ImportSources } from './sources.ts';
 
 /** The sources, where the Catalog API's users also look for them. */
@@ -55,14 +59,15 @@ export interface CatalogQuery {
   limit?: number;
 }
 
+/** A source's catalog as this process holds it. */
 interface LoadedCatalog {
   etag: string;
   checkedAt: number;
   pointer: CatalogPointer;
-  /** By name, then newest version first. */
-  entries: CatalogPackage[];
-  /** Lower-case names, parallel to entries. */
-  names: string[];
+  columns: CatalogColumns;
+  /** The pointer's slices in reading order, and the number (CatalogColumns.at) of the first entry of each, then the count. */
+  segments: string[];
+  segmentStarts: number[];
 }
 
 const DEFAULT_LIMIT = 50;
@@ -82,34 +87,49 @@ export class Catalog {
     this.#ttlMs = options.ttlMs ?? 1000;
   }
 
+  /**
+   * Packages whose name matches `q`: exact names first, then names starting with it, then names
+   * holding it. Answers carry what the catalog keeps in memory (no dependency fields: `versions`
+   * reads those).
+   */
   async search(query: CatalogQuery): Promise<CatalogPackage[]> {
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_LIMIT) || DEFAULT_LIMIT, 1), MAX_LIMIT);
     const ids = query.sourceId !== undefined ? [query.sourceId] : (await this.sources.listCached()).map((s) => s.id);
     const q = (query.q ?? '').trim().toLowerCase();
     const arch = query.arch?.trim() || undefined;
-    const found: Array<{ rank: number; pkg: CatalogPackage }> = [];
+    const accepts = arch === undefined ? undefined : (a: string) => a === arch || a === 'all' || a === 'noarch';
+    const found: Array<{ rank: SearchRank; pkg: CatalogPackage }> = [];
     for (const id of ids) {
       const loaded = await this.#current(id);
-      if (loaded) scan(loaded, q, arch, limit, found);
+      if (loaded) loaded.columns.search(q, limit, accepts, (rank, i) => found.push({ rank, pkg: summary(loaded, i) }));
     }
     found.sort((a, b) => a.rank - b.rank || compareNames(a.pkg.name, b.pkg.name) || newestFirst(a.pkg, b.pkg) || a.pkg.sourceId - b.pkg.sourceId);
     return found.slice(0, limit).map((f) => f.pkg);
   }
 
-  /** Every version of a package in a source, newest first (all architectures). */
+  /** Every version of a package in a source, newest first (all architectures), with every field (read from the store). */
   async versions(sourceId: number, name: string): Promise<CatalogPackage[]> {
-    const loaded = await this.#current(sourceId);
-    if (!loaded) return [];
-    // Entries are sorted by name: the versions are the run that starts where the name would go.
-    const { entries } = loaded;
-    const out: CatalogPackage[] = [];
-    for (let i = firstAtOrAfter(entries, name); i < entries.length && entries[i]!.name === name; i++) out.push(entries[i]!);
-    return out;
+    return this.#reading(sourceId, (loaded) => {
+      const [from, to] = loaded.columns.range(name);
+      return this.#read(
+        loaded,
+        Array.from({ length: to - from }, (_, k) => from + k),
+      );
+    });
   }
 
-  /** Every package of a source (dependency closure walks it). */
-  async packages(sourceId: number): Promise<CatalogPackage[]> {
-    return (await this.#current(sourceId))?.entries ?? [];
+  /**
+   * Every package of a source (a dependency closure walks them), with every field: read from the
+   * store for this call, not kept. `accepts` leaves out the architectures it refuses before they
+   * are read.
+   */
+  async packages(sourceId: number, accepts?: (architecture: string) => boolean): Promise<CatalogPackage[]> {
+    return this.#reading(sourceId, (loaded) => {
+      const { columns } = loaded;
+      const wanted: number[] = [];
+      for (let i = 0; i < columns.count; i++) if (!accepts || accepts(columns.architecture(i))) wanted.push(i);
+      return this.#read(loaded, wanted);
+    });
   }
 
   /** The source's pointer as last loaded: when it was synced and what each index was. */
@@ -117,14 +137,59 @@ export class Catalog {
     return (await this.#current(sourceId))?.pointer ?? null;
   }
 
-  /** Forgets what this process holds of a source (after its own sync committed, or the source was deleted). */
+  /** Forgets what this process holds of a source (the source was deleted). */
   invalidate(sourceId: number): void {
     this.#loaded.delete(sourceId);
   }
 
-  async #current(sourceId: number): Promise<LoadedCatalog | null> {
+  /**
+   * Makes the next read look at the source's pointer again (this process's own sync committed).
+   * What is held stays until then, and is kept when the new pointer names the same slices (a
+   * sync that found every index unchanged): reading it again would only make garbage.
+   */
+  refresh(sourceId: number): void {
     const held = this.#loaded.get(sourceId);
-    if (held && Date.now() - held.checkedAt < this.#ttlMs) return held;
+    if (held) held.checkedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Runs `read` over the current catalog; again over a fresh one if a sync deleted the slices it read. */
+  async #reading(sourceId: number, read: (loaded: LoadedCatalog) => Promise<CatalogPackage[]>): Promise<CatalogPackage[]> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.#current(sourceId, attempt > 0);
+      if (!loaded) return [];
+      try {
+        return await read(loaded);
+      } catch (error) {
+        if (attempt >= 2 || (error as { code?: string })?.code !== 'catalog_changed') throw error;
+      }
+    }
+  }
+
+  /** Entries `indexes` (sorted positions) with every field, read from their slices, in the order given. */
+  async #read(loaded: LoadedCatalog, indexes: number[]): Promise<CatalogPackage[]> {
+    const { columns, segments, segmentStarts, pointer } = loaded;
+    const bySegment = new Map<number, number[]>();
+    for (const [k, i] of indexes.entries()) {
+      const segment = lastAtOrBefore(segmentStarts, columns.at(i));
+      let list = bySegment.get(segment);
+      if (!list) bySegment.set(segment, (list = []));
+      list.push(k);
+    }
+    const out = new Array<CatalogPackage>(indexes.length);
+    const shared = { sourceId: pointer.sourceId, kind: pointer.kind, syncedAt: pointer.syncedAt };
+    for (const [segment, ks] of [...bySegment].sort((a, b) => a[0] - b[0])) {
+      const start = segmentStarts[segment]!;
+      const line = (k: number) => columns.at(indexes[k]!) - start;
+      ks.sort((a, b) => line(a) - line(b));
+      const texts = await readCatalogLines(this.caps, segments[segment]!, ks.map(line));
+      for (const [j, k] of ks.entries()) out[k] = Object.assign(JSON.parse(texts[j]!) as StoredCatalogEntry, shared);
+    }
+    return out;
+  }
+
+  async #current(sourceId: number, recheck = false): Promise<LoadedCatalog | null> {
+    const held = this.#loaded.get(sourceId);
+    if (held && !recheck && Date.now() - held.checkedAt < this.#ttlMs) return held;
     return this.#loading.run(sourceId, async () => {
       const head = await this.caps.store.head(layout.importCatalogPointer(sourceId));
       if (!head) {
@@ -137,7 +202,7 @@ export class Catalog {
       }
       for (let attempt = 0; ; attempt++) {
         try {
-          const loaded = await this.#load(sourceId);
+          const loaded = await this.#load(sourceId, held);
           if (loaded) this.#loaded.set(sourceId, loaded);
           else this.#loaded.delete(sourceId);
           return loaded;
@@ -149,78 +214,39 @@ export class Catalog {
     });
   }
 
-  async #load(sourceId: number): Promise<LoadedCatalog | null> {
+  async #load(sourceId: number, held: LoadedCatalog | undefined): Promise<LoadedCatalog | null> {
     const found = await readCatalogPointer(this.caps, sourceId);
     if (!found) return null;
     const pointer = found.value;
-    const entries: CatalogPackage[] = [];
-    const shared = { sourceId, kind: pointer.kind, syncedAt: pointer.syncedAt };
-    // Each process holds every entry of the catalog (Debian main: 63,440), so what one entry costs
-    // counts: the fields every entry shares come first in the parsed text (an object built with all
-    // its fields keeps them inline; fields added afterwards go to a separate property array), and
-    // the URL, the source's base followed by the entry's filename, points at both instead of
-    // holding a copy (a V8 cons string: 32 bytes instead of about 110).
-    const head = JSON.stringify(shared).slice(0, -1);
-    const bases = new Map<string, string>();
+    if (held && sameSlices(held.pointer, pointer)) return { ...held, etag: found.etag, checkedAt: Date.now(), pointer };
+    // Each line is parsed whole and its summary's fields go into the columns at once: the rest dies young.
+    const builder = new CatalogColumnsBuilder(pointer.count);
+    const segments: string[] = [];
+    const segmentStarts: number[] = [];
     for (const index of pointer.indexes) {
       for (const key of index.segments) {
-        await eachCatalogLine(this.caps, key, (line) => {
-          const entry = JSON.parse(line.length > 2 ? `${head},${line.slice(1)}` : `${head}}`) as CatalogPackage;
-          entry.syncedAt = shared.syncedAt;
-          const { url, filename } = entry;
-          if (typeof url === 'string' && typeof filename === 'string' && filename !== '' && url.endsWith(filename)) {
-            const prefix = url.slice(0, url.length - filename.length);
-            let base = bases.get(prefix);
-            if (base === undefined) bases.set(prefix, (base = flat(prefix)));
-            entry.url = base + filename;
-          }
-          entries.push(entry);
-        });
+        segments.push(key);
+        segmentStarts.push(builder.count);
+        await eachCatalogLine(this.caps, key, (line) => builder.add(JSON.parse(line) as StoredCatalogEntry));
       }
     }
-    entries.sort((a, b) => compareNames(a.name, b.name) || newestFirst(a, b) || compareNames(a.architecture, b.architecture));
-    return { etag: found.etag, checkedAt: Date.now(), pointer, entries, names: entries.map((e) => e.name.toLowerCase()) };
+    segmentStarts.push(builder.count);
+    const kind = pointer.kind;
+    const columns = builder.build((a, b) => newestFirst({ kind, version: a }, { kind, version: b }));
+    return { etag: found.etag, checkedAt: Date.now(), pointer, columns, segments, segmentStarts };
   }
 }
 
-/** Adds a catalog's matches (at most `limit` of each rank: 0 exact name, 1 prefix, 2 substring). */
-function scan(loaded: LoadedCatalog, q: string, arch: string | undefined, limit: number, found: Array<{ rank: number; pkg: CatalogPackage }>): void {
-  const counts = [0, 0, 0];
-  const { names, entries } = loaded;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    let rank: number;
-    if (q === '') rank = 1;
-    else {
-      const at = name.indexOf(q);
-      if (at === -1) continue;
-      rank = at > 0 ? 2 : name.length === q.length ? 0 : 1;
-    }
-    if (counts[rank]! >= limit) continue;
-    const pkg = entries[i]!;
-    if (arch !== undefined && pkg.architecture !== arch && pkg.architecture !== 'all' && pkg.architecture !== 'noarch') continue;
-    counts[rank]!++;
-    found.push({ rank, pkg });
-    // Names are sorted: once exact and prefix matches fill the limit, nothing later can rank higher.
-    if (counts[0]! + counts[1]! >= limit) break;
-  }
+/** Whether two pointers name the same slices in the same order (so the same entries: slices are written once). */
+function sameSlices(a: CatalogPointer, b: CatalogPointer): boolean {
+  const x = a.indexes.flatMap((i) => i.segments);
+  const y = b.indexes.flatMap((i) => i.segments);
+  return a.kind === b.kind && x.length === y.length && x.every((key, i) => key === y[i]);
 }
 
-/** The first index whose entry's name is not before `name` (entries sorted by name). */
-function firstAtOrAfter(entries: CatalogPackage[], name: string): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.name < name) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** A copy of `text` that shares no memory with the string it was cut from. */
-function flat(text: string): string {
-  return (' ' + text).slice(1);
+function summary(loaded: LoadedCatalog, i: number): CatalogPackage {
+  const { sourceId, kind, syncedAt } = loaded.pointer;
+  return { sourceId, kind, syncedAt, ...loaded.columns.summary(i) };
 }
 
 function compareNames(a: string, b: string): number {

@@ -108,7 +108,7 @@ export async function importPackages(services: ImportServices, request: ImportRe
   let closure = { added: [] as CatalogPackage[], unresolved: [] as string[] };
   if (request.withDependencies) {
     const installed = (await services.installedProviders(dist.name)).map((index) => ({ index }));
-    closure = dependencyClosure(chosen, await services.catalog.packages(source.id), installed, accepts);
+    closure = dependencyClosure(chosen, await services.catalog.packages(source.id, accepts), installed, accepts);
   }
   const all = [...chosen, ...closure.added];
   const staged: StagedPackage[] = [];

@@ -270,7 +270,7 @@ export class SyncJobs {
         progress: (count, message) => emit({ status: 'syncing', count, message }),
         mirrors: await this.#mirrors?.(source, job.id, job.actor),
       });
-      this.catalog.invalidate(job.sourceId);
+      this.catalog.refresh(job.sourceId);
       // Loaded now, in the background: the first search after a sync otherwise pays for reading the whole catalog.
       void this.catalog.pointer(job.sourceId).catch(() => undefined);
       await this.sources.recordSync(job.sourceId, { at: result.pointer.syncedAt, job: job.id, count: result.count });

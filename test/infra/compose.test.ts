@@ -93,6 +93,7 @@ describe('infra/compose', () => {
     assert.match(dockerfile, /^USER\s+(?!root)\w+/m);
     assert.match(dockerfile, /npm ci --omit=dev/);
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8'));
-    assert.ok(pkg.dependencies.tsx, 'tsx, which the command line loads, is a runtime dependency');
+    assert.ok(pkg.dependencies.esbuild, 'esbuild, which builds the bundle the command line runs, is a runtime dependency');
+    assert.match(dockerfile, /^RUN node scripts\/build-server\.mjs/m, 'the image builds the bundle its command runs');
   });
 });

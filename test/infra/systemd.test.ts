@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { freePort } from '../helpers/ports.ts';
+import { run } from '../helpers/run.ts';
 import { parseEnvFile, parseUnit, words } from './systemd-unit.ts';
 
 const UNIT = join(REPO_ROOT, 'infra/systemd/repod.service');
@@ -67,6 +68,8 @@ describe('infra/systemd/repod.service', () => {
     const fromUnit = Object.fromEntries((service.get('Environment') ?? []).flatMap(words).map((w) => w.split(/=(.*)/s).slice(0, 2)));
     const fromFile = parseEnvFile(await readFile(ENV_EXAMPLE, 'utf8'));
     assert.ok(fromFile.REPOD_ADMIN_TOKEN, 'the env file example sets an admin token');
+    // As installed: `npm run build` made the bundle ExecStart runs.
+    await run(process.execPath, [join(REPO_ROOT, 'scripts/build-server.mjs')], { timeoutMs: 120_000 });
     const dir = await mkdtemp(join(tmpdir(), 'repod-unit-run-'));
     const port = await freePort();
     const env = {
