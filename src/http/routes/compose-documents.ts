@@ -140,7 +140,12 @@ export function composeDocumentRoutes(core: Pick<Core, 'caps' | 'distributions' 
     if (!change.changed || !change.revision) return;
     core.caps.log('compose document published', { dist, kind, revision: change.revision.id, by: actor });
     // A new revision like any other: webhooks and automatic exports hear of it.
-    core.events.emit({ type: 'published', distribution: dist, actor, data: { revision: { id: change.revision.id, number: change.revision.number }, document: kind, packages: [], removed: [] } });
+    core.events.emit({
+      type: 'published',
+      distribution: dist,
+      actor,
+      data: { revision: { id: change.revision.id, number: change.revision.number }, document: kind, packages: [], removed: [] },
+    });
   };
 
   app.get('/:dist/comps', describeRoute(docs.getComps), (c) => raw(c, 'comps', 'application/xml'));
