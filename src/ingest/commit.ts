@@ -4,7 +4,7 @@ import type { DebPackageRecord, PackageRecord, RpmPackageRecord } from '../bucke
 import { encodeSegmented } from '../bucket/segmented.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError } from '../errors.ts';
-import { parseDebControl } from '../formats/deb/control.ts';
+import { type DebControl, parseDebControl } from '../formats/deb/control.ts';
 import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { APT_STREAMS, aptEntry } from './apt-entry.ts';
@@ -96,13 +96,20 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
 
 /**
  * The index entry of a package already in the store (a build referring to an earlier upload):
- * built from its record, copying no bytes. A .deb claims its pool path for the component first.
+ * built from its record, copying no bytes. A .deb claims its pool path for the component first
+ * (a udeb's entry goes to the component's debian-installer index: apt-entry.ts).
  */
-export async function entryFromRecord(caps: Capabilities, sha256: string, component: string): Promise<{ record: PackageRecord; entry: EntryWithSegments } | null> {
+export async function entryFromRecord(
+  caps: Capabilities,
+  sha256: string,
+  component: string | ((control: DebControl) => string),
+): Promise<{ record: PackageRecord; entry: EntryWithSegments } | null> {
   const record = (await getJson<PackageRecord>(caps.store, layout.packageRecord(sha256)))?.value;
   if (!record || !(await caps.store.head(layout.pool(sha256)))) return null;
   if (record.kind === 'rpm') return { record, entry: rpmEntry(record.package, record.facts) };
   const control = parseDebControl(record.control);
+  // A reference names no component of its own: the change's, or (a function) one from the package's Section.
+  if (typeof component === 'function') component = component(control);
   const path = poolPath(component, sourceName(control), record.facts.fileName);
   const claimed = await putRecord(caps, layout.aptPoolPath(path), { sha256 });
   if (claimed.sha256 !== sha256) {

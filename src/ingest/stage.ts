@@ -4,6 +4,7 @@ import { InvalidPackageError, RepodError } from '../errors.ts';
 import { type DebParseResult, DebReader } from '../formats/deb/reader.ts';
 import { type RpmParseResult, RpmReader } from '../formats/rpm/index.ts';
 import { RpmDigestCollector, type RpmDigests, type RpmHashFactory } from '../signing/rpm-digests.ts';
+import { checkPackageType } from './apt-component.ts';
 
 /**
  * Ingest: an upload streams once into a temporary object while its checksums are computed and
@@ -84,7 +85,8 @@ function debInspector(hash: (a: 'sha1' | 'md5' | 'sha512') => Hasher): Inspector
   };
 }
 
-export async function stagePackage(caps: Capabilities, body: ReadableStream<Uint8Array>, options: { maxBytes: number }): Promise<StagedPackage> {
+/** `fileName`: the name the upload gave the file; a .udeb/.deb name must match the control's Package-Type. */
+export async function stagePackage(caps: Capabilities, body: ReadableStream<Uint8Array>, options: { maxBytes: number; fileName?: string }): Promise<StagedPackage> {
   const tempKey = layout.upload(caps.randomId());
   const sha256 = caps.hash('sha256');
   let size = 0;
@@ -131,6 +133,7 @@ export async function stagePackage(caps: Capabilities, body: ReadableStream<Uint
   try {
     if (!inspector) throw new InvalidPackageError(`not a package: only ${size} bytes received`);
     const result = await (inspector as Inspector).finish(size);
+    if (result.kind === 'deb') checkPackageType(options.fileName, result.parsed.control);
     return { ...result, tempKey, sha256: await sha256.digest(), size } as StagedPackage;
   } catch (error) {
     await caps.store.delete(tempKey).catch(() => undefined);

@@ -38,14 +38,17 @@ export async function findAptFile(
   const m = BY_HASH.exec(path);
   if (!m) return null;
   const [, dir, hash] = m;
-  const matches = (f: RenderedFile) => f.path.startsWith(dir) && !f.path.slice(dir.length).includes('/') && f.checksums.sha256 === hash;
-  const current = manifest.files.find(matches);
+  // By content: the file of that directory, else any file of the render with the same bytes (one
+  // pointer names one render per hash, and equal files, such as empty indexes, share a hash).
+  const find = (files: RenderedFile[]) =>
+    files.find((f) => f.checksums.sha256 === hash && f.path.startsWith(dir) && !f.path.slice(dir.length).includes('/')) ?? files.find((f) => f.checksums.sha256 === hash);
+  const current = find(manifest.files);
   if (current) return current;
   const pointer = await core.renderer.pointer(dist.name, hash);
   if (!pointer || pointer.view !== APT_VIEW) return null;
   const older = await core.repository.revision(dist.name, pointer.revision);
   if (!older) return null;
-  return (await aptManifest(core, dist, older)).files.find(matches) ?? null;
+  return find((await aptManifest(core, dist, older)).files) ?? null;
 }
 
 /** The sha256 of the file an APT pool path serves, or null. */

@@ -5,6 +5,7 @@ import type { ChunkRef, Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { AptDistribution } from '../config/distributions.ts';
 import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
+import { INSTALLER_SUFFIX } from '../ingest/apt-component.ts';
 import { renderRelease } from '../metadata/apt/release.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
@@ -36,7 +37,9 @@ export function fileOrder(chunks: readonly ChunkRef[]): ChunkRef[] {
 
 /**
  * Renders an APT distribution's indexes for one revision: for every component and architecture
- * Packages, Packages.gz, Packages.xz and Contents-<arch>.gz (arch "all" packages in every binary-<arch>), then
+ * Packages, Packages.gz, Packages.xz and Contents-<arch>.gz (arch "all" packages in every binary-<arch>),
+ * the udebs' debian-installer/binary-<arch>/Packages{,.gz,.xz} as the Debian archive lays them out
+ * (for a component that holds udebs: see mayHoldUdebs), then
  * Release listing them with SHA256, InRelease (clear-signed) and Release.gpg. Hashing the indexes
  * is the one part that reads the whole distribution, so each is hashed once, with the one
  * algorithm apt uses, resuming where the previous render of the same file left off.
@@ -53,8 +56,12 @@ export async function renderAptView(
   const targets: Target[] = [];
   for (const component of dist.components) {
     for (const arch of dist.architectures) {
-      const select: ViewSelector = (e) => e.component === component && (e.arch === arch || e.arch === 'all');
-      const make = (path: string, type: string, stream: string, options: { xz?: boolean; trailer?: (b: IndexFileBuilder) => Uint8Array } = {}): Target => {
+      const selectIn =
+        (entryComponent: string): ViewSelector =>
+        (e) =>
+          e.component === entryComponent && (e.arch === arch || e.arch === 'all');
+      const make = (path: string, type: string, stream: string, options: { xz?: boolean; trailer?: (b: IndexFileBuilder) => Uint8Array; select?: ViewSelector } = {}): Target => {
+        const select = options.select ?? selectIn(component);
         const builder = new IndexFileBuilder(path, type, caps.hash('sha256'), options.xz ? xzStreamHeader() : undefined);
         const trailer = options.trailer;
         return { builder, stream, xz: options.xz ?? false, select, trailer: () => trailer?.(builder), skip: builder.resume(carry?.get(carryKey(dist.name, path)), ids) };
@@ -64,6 +71,13 @@ export async function renderAptView(
       targets.push(make(`${component}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', { trailer: () => emptyGzip }));
       targets.push(make(`${component}/binary-${arch}/Packages.xz`, 'packages.xz', 'packages', { xz: true, trailer: (b) => xzStreamTrailer(b.blockSizes()) }));
       targets.push(make(`${component}/Contents-${arch}.gz`, 'contents.gz', 'contents.gz', { trailer: () => emptyGzip }));
+      // udebs (entries of component `<component>/debian-installer`, see ingest/apt-component.ts).
+      const installer = `${component}${INSTALLER_SUFFIX}`;
+      if (!mayHoldUdebs(revision.chunks, installer)) continue;
+      const udebs = selectIn(installer);
+      targets.push(make(`${installer}/binary-${arch}/Packages`, 'packages', 'packages', { select: udebs }));
+      targets.push(make(`${installer}/binary-${arch}/Packages.gz`, 'packages.gz', 'packages.gz', { select: udebs, trailer: () => emptyGzip }));
+      targets.push(make(`${installer}/binary-${arch}/Packages.xz`, 'packages.xz', 'packages', { select: udebs, xz: true, trailer: (b) => xzStreamTrailer(b.blockSizes()) }));
     }
   }
 
@@ -121,6 +135,19 @@ export async function renderAptView(
     },
     files,
   };
+}
+
+/**
+ * Whether a revision may hold entries of an installer component, from the chunks' key ranges alone
+ * (no chunk read). A distribution without udebs gets no debian-installer indexes: its renders cost
+ * and list what they did before udebs existed, and no empty installer index shares its hash with an
+ * empty binary-<arch> index (by-hash pointers name one render per hash). A chunk whose range only
+ * spans the prefix may give a false positive: an empty index, listed and valid.
+ */
+export function mayHoldUdebs(chunks: readonly ChunkRef[], installerComponent: string): boolean {
+  const low = joinKey(installerComponent, '');
+  const high = `${low}\uffff`;
+  return chunks.some((c) => c.count > 0 && c.last >= low && c.first < high);
 }
 
 const carryKey = (dist: string, path: string) => joinKey(dist, APT_VIEW, path);

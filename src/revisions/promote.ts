@@ -9,6 +9,7 @@ import { acceptedArchitectures, type Distribution } from '../config/distribution
 import { NotFoundError, RepodError } from '../errors.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { compareEvr } from '../formats/rpm/vercmp.ts';
+import { baseComponent, entryComponents } from '../ingest/apt-component.ts';
 import { APT_STREAMS } from '../ingest/apt-entry.ts';
 import { type Candidate, storedCandidate } from '../ingest/pipeline.ts';
 import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
@@ -62,7 +63,7 @@ function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
   const arches = acceptedArchitectures(to);
   for (const e of entries) {
     if (!arches.has(e.arch)) throw new RepodError('unsupported_architecture', `${to.name} does not carry architecture ${e.arch} (${e.label})`, { status: 422 });
-    if (to.kind === 'apt' && e.component && !to.components.includes(e.component)) {
+    if (to.kind === 'apt' && e.component && !to.components.includes(baseComponent(e.component))) {
       throw new RepodError('unknown_component', `${to.name} has no component ${e.component} (${e.label})`, { status: 422 });
     }
   }
@@ -100,7 +101,7 @@ async function gateEntries(
     candidates.set(entry.entry.key, candidate);
     list.push(candidate);
   }
-  const target = { dist: to, component: to.kind === 'apt' ? (entries[0]?.entry.component ?? to.components[0]) : '' };
+  const target = { dist: to, component: to.kind === 'apt' ? baseComponent(entries[0]?.entry.component ?? to.components[0]) : '' };
   await core.gate.step(target, list, { author, acceptReview: force });
   const publish: EntryWithSegments[] = [];
   const held: HeldPackage[] = [];
@@ -149,7 +150,7 @@ async function copy(
   const added = new Set(result.compose.added.map((e) => e.key));
   // A forced promotion publishes what an earlier, unforced one left waiting for review: that review is over.
   if (meta.force && core.gate) {
-    const target = { dist: to, component: to.kind === 'apt' ? (entries[0]?.entry.component ?? to.components[0]) : '' };
+    const target = { dist: to, component: to.kind === 'apt' ? baseComponent(entries[0]?.entry.component ?? to.components[0]) : '' };
     await core.gate.release(
       target,
       entries.map((e) => e.entry.id),
@@ -190,7 +191,7 @@ export async function promote(
   const { from, to } = pair(core, input.from, input.to);
   const revision = await sourceRevision(core, from.name);
   const kind = from.kind === 'rpm' ? 'rpm' : 'apt';
-  const prefixes = from.kind === 'rpm' ? [namePrefix('rpm', input.package)] : from.components.map((c) => namePrefix('apt', input.package, c));
+  const prefixes = from.kind === 'rpm' ? [namePrefix('rpm', input.package)] : from.components.flatMap(entryComponents).map((c) => namePrefix('apt', input.package, c));
   let candidates: IndexEntry[] = [];
   for (const p of prefixes) candidates.push(...(await core.repository.findEntries(revision, p)));
   if (input.version) {

@@ -3,13 +3,14 @@ import { joinKey, namePrefix, splitKey } from '../bucket/keys.ts';
 import { layout } from '../bucket/layout.ts';
 import type { PackageRecord, RpmPackageRecord } from '../bucket/package-record.ts';
 import type { Capabilities } from '../capabilities.ts';
-import type { Distribution, Distributions } from '../config/distributions.ts';
+import type { AptDistribution, Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
-import { parseDebControl } from '../formats/deb/control.ts';
+import { type DebControl, parseDebControl } from '../formats/deb/control.ts';
 import { versionWithoutEpoch } from '../formats/deb/version.ts';
 import type { RpmPackage } from '../formats/rpm/model.ts';
 import { acceptedByDistribution } from '../ingest/accepted.ts';
+import { entryComponents, indexComponent, resolveComponent } from '../ingest/apt-component.ts';
 import { commitDeb, commitRpm, entryFromRecord, storeForReview } from '../ingest/commit.ts';
 import { noDuplicates } from '../ingest/duplicates.ts';
 import {
@@ -69,9 +70,10 @@ export function gateAnswers(steps: StepReport[] | undefined): Pick<PackageResult
 }
 
 /** What the answer says of a package held for review, from its record (a .deb's pool path is not claimed yet). */
-function heldInfo(record: PackageRecord, component: string): Omit<PackageResult, 'status'> {
+function heldInfo(record: PackageRecord, componentOf: (control: DebControl) => string): Omit<PackageResult, 'status'> {
   if (record.kind === 'rpm') return rpmInfo(record);
   const control = parseDebControl(record.control);
+  const component = componentOf(control);
   return {
     package: control.package,
     version: control.version,
@@ -180,8 +182,8 @@ function infoOf(record: PackageRecord, entry: EntryWithSegments): Omit<PackageRe
   return { package: name, version, architecture: arch, filename: entry.entry.file, sha256: record.facts.sha256, size: record.facts.size };
 }
 
-/** Keys a removal names, resolved on the revision it applies to. */
-async function resolveRemovals(state: PackageState, dist: Distribution, specs: string[], component: string): Promise<string[]> {
+/** Keys a removal names, resolved on the revision it applies to, in the entry components given (debs and udebs). */
+async function resolveRemovals(state: PackageState, dist: Distribution, specs: string[], components: string[]): Promise<string[]> {
   const keys: string[] = [];
   for (const spec of specs) {
     if (dist.kind === 'rpm') {
@@ -193,7 +195,8 @@ async function resolveRemovals(state: PackageState, dist: Distribution, specs: s
     const m = /^([^_/]+)_([^_/]+)_([^_/.]+)(?:\.u?d?deb)?$/.exec(spec);
     if (!m) throw new RepodError('invalid_request', `${JSON.stringify(spec)} is not name_version_arch`, { status: 400 });
     const [, name, version, arch] = m;
-    const found = await state.findEntries(joinKey(component, name, arch, ''));
+    const found: IndexEntry[] = [];
+    for (const component of components) found.push(...(await state.findEntries(joinKey(component, name, arch, ''))));
     const match = found.filter((e) => {
       const v = splitKey(e.key)[3];
       return v === version || versionWithoutEpoch(v) === version;
@@ -204,11 +207,26 @@ async function resolveRemovals(state: PackageState, dist: Distribution, specs: s
   return keys;
 }
 
-/** Keys of every published version of the named packages. */
-async function entriesNamed(state: PackageState, dist: Distribution, names: string[], component: string): Promise<IndexEntry[]> {
+/** Keys of every published version of the named packages (APT: in the entry components given). */
+async function entriesNamed(state: PackageState, dist: Distribution, names: string[], components: string[]): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
-  for (const name of names) out.push(...(await state.findEntries(namePrefix(dist.kind, name, component))));
+  for (const name of names) for (const component of components) out.push(...(await state.findEntries(namePrefix(dist.kind, name, component))));
   return out;
+}
+
+/**
+ * Where a change's Debian packages go: each in the component the change names, else the one its
+ * Section's prefix names, else the distribution's first (ingest/apt-component.ts); an unknown one
+ * refuses the change before anything is committed. Removals and replacements look in the named
+ * component, or in every component when the change names none.
+ */
+function aptPlacement(dist: Distribution, requested: string | undefined) {
+  if (dist.kind !== 'apt') return { of: () => '', search: [''] };
+  const apt: AptDistribution = dist;
+  if (requested !== undefined) resolveComponent(apt, requested, undefined);
+  const of = (control: DebControl) => resolveComponent(apt, requested, control);
+  const search = (requested !== undefined ? [requested] : apt.components).flatMap(entryComponents);
+  return { of, search };
 }
 
 /** The steps every package of a change passes before it is committed (ingest/pipeline.ts). */
@@ -222,7 +240,7 @@ export function ingestSteps(services: PublishServices, options: { replace?: bool
 }
 
 /** Packages the change refers to by sha256: stored earlier, published elsewhere. */
-async function storedCandidates(caps: Capabilities, refs: string[], component: string): Promise<Candidate[]> {
+async function storedCandidates(caps: Capabilities, refs: string[], component: (control: DebControl) => string): Promise<Candidate[]> {
   const out: Candidate[] = [];
   for (const sha256 of refs) {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RepodError('invalid_request', `${JSON.stringify(sha256)} is not a sha256`, { status: 400 });
@@ -237,7 +255,7 @@ async function storedCandidates(caps: Capabilities, refs: string[], component: s
  * Moves every upload to the pool with its record and fragments. Commits wait on the store (fsync,
  * round trips), not the CPU: a few run at once. On a failure the uploads not yet started are dropped.
  */
-async function commitUploads(caps: Capabilities, uploads: Candidate[], component: string): Promise<Committed[]> {
+async function commitUploads(caps: Capabilities, uploads: Candidate[], componentOf: (control: DebControl) => string): Promise<Committed[]> {
   const committed: Committed[] = new Array(uploads.length);
   let next = 0;
   let failed: unknown = null;
@@ -246,7 +264,7 @@ async function commitUploads(caps: Capabilities, uploads: Candidate[], component
       const i = next++;
       const staged = uploads[i].staged!;
       try {
-        const { record, entry } = staged.kind === 'rpm' ? await commitRpm(caps, staged) : await commitDeb(caps, staged, component);
+        const { record, entry } = staged.kind === 'rpm' ? await commitRpm(caps, staged) : await commitDeb(caps, staged, componentOf(staged.parsed.control));
         committed[i] = { entry, info: infoOf(record, entry) };
         // The parsed header is the biggest thing a staged package holds (tens of KB for a package
         // with many files); once committed, the change needs only its entry and signature verdict.
@@ -294,12 +312,18 @@ export async function publishBuild(services: PublishServices, distName: string |
   let uploads = staged.map((s) => stagedCandidate(s, ''));
   let target: IngestTarget;
   let stored: Candidate[];
+  let placement: ReturnType<typeof aptPlacement>;
   try {
     const dist = requireDistribution(services.distributions, distName);
     refuseMirror(dist);
-    target = { dist, component: dist.kind === 'apt' ? (options.component ?? dist.components[0]) : '' };
-    uploads = staged.splice(0).map((s) => ({ ...stagedCandidate(s, target.component), expectedSha256: input.expectedSha256?.get(s.tempKey) }));
-    stored = await storedCandidates(caps, input.refs ?? [], target.component);
+    placement = aptPlacement(dist, options.component);
+    const { of } = placement;
+    const debs = staged.flatMap((s) => (s.kind === 'deb' ? [s.parsed.control] : []));
+    // The change's component (the review queue keeps one per change): the named one, else its first package's.
+    target = { dist, component: dist.kind === 'apt' ? (options.component ?? (debs.length ? of(debs[0]) : dist.components[0])) : '' };
+    const entryComponent = (s: StagedPackage) => (s.kind === 'deb' ? indexComponent(of(s.parsed.control), s.parsed.control) : '');
+    uploads = staged.splice(0).map((s) => ({ ...stagedCandidate(s, entryComponent(s)), expectedSha256: input.expectedSha256?.get(s.tempKey) }));
+    stored = await storedCandidates(caps, input.refs ?? [], of);
     if (uploads.length + stored.length + (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0) === 0) {
       throw new RepodError('empty_change', 'the change names no package to add or remove', { status: 400 });
     }
@@ -308,19 +332,19 @@ export async function publishBuild(services: PublishServices, distName: string |
     await Promise.all(uploads.map((c) => discardStaged(caps, c.staged!)));
     throw error;
   }
-  const { dist, component } = target;
+  const { dist } = target;
 
   // What the gate held for review is stored (bytes and record) but neither described nor claimed:
   // nothing of it is served until a reviewer accepts it (decide publishes it by sha256).
   const heldUploads = uploads.filter((c) => c.verdict?.decision === 'review');
   uploads = uploads.filter((c) => c.verdict?.decision !== 'review');
   const held: HeldPackage[] = [];
-  for (const c of heldUploads) held.push({ info: heldInfo(await storeForReview(caps, c.staged!), component), steps: c.verdict!.steps });
+  for (const c of heldUploads) held.push({ info: heldInfo(await storeForReview(caps, c.staged!), placement.of), steps: c.verdict!.steps });
   for (const c of stored) if (c.verdict?.decision === 'review') held.push({ info: infoOf(c.stored!.record, c.stored!.entry), steps: c.verdict.steps });
   stored = stored.filter((c) => c.verdict?.decision !== 'review');
   if (held.length) await services.gate!.hold(target, held, options.author, { replace: options.replace });
 
-  const committed = await commitUploads(caps, uploads, component);
+  const committed = await commitUploads(caps, uploads, placement.of);
   await recordVerdicts(caps, uploads, committed);
   const skipped = new Set(committed.filter((_, i) => uploads[i].signature?.include === false).map((c) => c.entry.entry.key));
   const described = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))];
@@ -343,8 +367,8 @@ export async function publishBuild(services: PublishServices, distName: string |
   const resolve: ResolveChange = async (state) => {
     // A package both removed and added by one change stays (unchanged if the bytes are the same).
     const remove = new Set<string>();
-    for (const key of await resolveRemovals(state, dist, input.remove ?? [], component)) if (!adding.has(key)) remove.add(key);
-    for (const e of await entriesNamed(state, dist, input.replaceNames ?? [], component)) if (!adding.has(e.key)) remove.add(e.key);
+    for (const key of await resolveRemovals(state, dist, input.remove ?? [], placement.search)) if (!adding.has(key)) remove.add(key);
+    for (const e of await entriesNamed(state, dist, input.replaceNames ?? [], placement.search)) if (!adding.has(e.key)) remove.add(e.key);
     return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
   };
   const meta = {

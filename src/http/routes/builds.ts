@@ -49,7 +49,7 @@ export function buildsHandler(core: Pick<Core, 'caps' | 'committer' | 'distribut
         for (let part = await reader.next(); part; part = await reader.next()) {
           if (part.name === 'file') {
             if (staged.length >= MAX_FILES) throw new RepodError('too_many_files', `at most ${MAX_FILES} files per build`, { status: 400 });
-            staged.push(await stagePackage(core.caps, part.body, { maxBytes: core.settings.maxUploadBytes }));
+            staged.push(await stagePackage(core.caps, part.body, { maxBytes: core.settings.maxUploadBytes, fileName: part.filename }));
           } else if (part.filename !== undefined) {
             await part.body.cancel();
           } else if (part.name in lists) {

@@ -9,6 +9,7 @@ import type { Revision } from '../../bucket/revision.ts';
 import type { Distribution } from '../../config/distributions.ts';
 import type { Core } from '../../core/core.ts';
 import { ConflictError, NotFoundError, RepodError } from '../../errors.ts';
+import { entryComponents } from '../../ingest/apt-component.ts';
 import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
 import { diffRevisions, listRevisions, summary } from '../../revisions/history.ts';
 import { promote } from '../../revisions/promote.ts';
@@ -233,7 +234,8 @@ export function uiRoutes(core: Core): Hono {
     const d = await distribution(c);
     const viewer = await viewerOf(c);
     const current = await core.repository.current(d.name);
-    const components = d.kind === 'apt' ? d.components : [];
+    // udebs live in <component>/debian-installer entries: searched with their component.
+    const components = d.kind === 'apt' ? d.components.flatMap(entryComponents) : [];
     const query = parsePackageQuery(c.req.query('q') ?? '');
     const after = c.req.query('after') || undefined;
     const page = current ? await searchPackages(core.repository, current, components, query, { after, limit: PAGE_SIZE }) : { rows: [], next: null, partial: false };
@@ -289,7 +291,7 @@ export function uiRoutes(core: Core): Hono {
     throw new NotFoundError(`${d.name} has no package with sha256 ${sha256}`, 'unknown_package');
   };
   const versionsIn = async (d: Distribution, revision: Revision, name: string): Promise<PackageRow[]> => {
-    const components = d.kind === 'apt' ? d.components : [''];
+    const components = d.kind === 'apt' ? d.components.flatMap(entryComponents) : [''];
     const rows: PackageRow[] = [];
     for (const component of components) {
       const prefix = namePrefix(d.kind === 'rpm' ? 'rpm' : 'apt', name, component);

@@ -33,7 +33,11 @@ const docs = {
     summary: 'Upload one package (Repod-compatible: multipart file + distribution)',
     tags: ['Upload'],
     role: 'uploader',
-    query: { distribution: 'the distribution, when the body is the raw package' },
+    query: {
+      distribution: 'the distribution, when the body is the raw package',
+      component: 'APT: the component (default: the Section prefix, else the first)',
+      filename: 'the file name, when the body is the raw package (a .udeb must be a udeb)',
+    },
     body: { multipart: { file: 'file', distribution: 'string', replace: 'string', component: 'string' }, binary: true },
     responses: UPLOAD_ANSWERS,
   },
@@ -87,13 +91,13 @@ async function readUpload(core: UploadCore, c: Context): Promise<{ staged: Stage
             continue;
           }
           if (staged) throw new RepodError('too_many_files', 'one file per upload request', { status: 400 });
-          staged = await stagePackage(core.caps, part.body, { maxBytes: core.settings.maxUploadBytes });
+          staged = await stagePackage(core.caps, part.body, { maxBytes: core.settings.maxUploadBytes, fileName: part.filename });
         } else {
           fields[part.name] = (await readText(part.body)).trim();
         }
       }
     } else {
-      staged = await stagePackage(core.caps, body, { maxBytes: core.settings.maxUploadBytes });
+      staged = await stagePackage(core.caps, body, { maxBytes: core.settings.maxUploadBytes, fileName: fields.filename || undefined });
     }
   } catch (error) {
     if (staged) await discardStaged(core.caps, staged);

@@ -140,7 +140,7 @@ export function uploadsRoutes(core: UploadsCore): Hono {
         staged = await stagePackage(
           caps,
           partsStream(caps.store, session, (e) => (read.failure = e)),
-          { maxBytes: core.settings.maxUploadBytes },
+          { maxBytes: core.settings.maxUploadBytes, fileName: session.filename },
         );
       } catch (error) {
         throw read.failure ?? error;
