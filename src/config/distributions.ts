@@ -1,6 +1,7 @@
 import { RepodError } from '../errors.ts';
 import { type ExportBinding, validateExport } from './export-binding.ts';
 import { type MirrorBinding, validateMirror } from './mirror-binding.ts';
+import { type MultilibSetting, validateMultilib } from './multilib.ts';
 import { type DistributionSecurity, validateSecurity } from './security-policy.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface RpmDistribution {
   mirror?: MirrorBinding;
   /** Re-exported as a static tree after every change (config/export-binding.ts). */
   export?: ExportBinding;
+  /** Compatibility-arch (i686) packages the x86_64 repository also lists (config/multilib.ts). */
+  multilib?: MultilibSetting;
 }
 
 export interface AptDistribution {
@@ -132,6 +135,9 @@ function validate(d: Distribution): void {
   validateSecurity(d.name, d.security);
   validateMirror(d.name, d.mirror);
   validateExport(d.name, d.export);
+  if (d.kind === 'rpm') validateMultilib(d.name, d.architectures, d.multilib);
+  // `<arch>/debug/` is each arch's debuginfo repository (render/rpm-view-selection.ts).
+  if (d.kind === 'rpm' && d.architectures.includes('debug')) throw new RepodError('invalid_config', `distribution ${d.name}: "debug" cannot be an architecture name`);
   for (const base of d.security?.dependencies?.base ?? []) {
     if (base === d.name) throw new RepodError('invalid_config', `distribution ${d.name}: security.dependencies.base names the distribution itself`);
   }

@@ -9,6 +9,7 @@ import type { Repository } from '../revisions/repository.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import type { Renderer } from './render-cache.ts';
 import { type ExtraRecords, renderRpmView, rpmViewName } from './rpm-view.ts';
+import { type RpmRepoKind, rpmViewSelection } from './rpm-view-selection.ts';
 
 /** What a distribution that has never been published to looks like: a valid, empty repository. */
 export function emptyRevision(dist: string, kind: Revision['kind']): Revision {
@@ -52,12 +53,13 @@ export async function rpmManifest(
   revision: Revision,
   arch: string,
   variant: RpmVariant = 'plain',
+  repo: RpmRepoKind = 'main',
 ): Promise<RenderManifest> {
   const wantsExtra = variant === 'hashed' || dist.sqlite === true;
   const extra = wantsExtra && core.extraRecords ? core.extraRecords(core, dist, revision, arch, variant) : undefined;
   const signer = await core.keyring.signer();
-  return core.renderer.view(dist.name, revision.id, rpmViewName(arch, variant), signer.keysetId, () =>
-    renderRpmView({ caps: core.caps, repository: core.repository, signer }, dist, revision, arch, { variant, extra }),
+  return core.renderer.view(dist.name, revision.id, rpmViewName(arch, variant, repo), signer.keysetId, () =>
+    renderRpmView({ caps: core.caps, repository: core.repository, signer }, dist, revision, arch, { variant, extra, repo }),
   );
 }
 
@@ -72,6 +74,7 @@ export async function findRpmMetadataFile(
   arch: string,
   name: string,
   variant: RpmVariant = 'plain',
+  repo: RpmRepoKind = 'main',
 ): Promise<RenderedFile | null> {
   const path = `repodata/${name}`;
   const direct = manifest.files.find((f) => f.path === path);
@@ -85,15 +88,30 @@ export async function findRpmMetadataFile(
   if (!pointer) return null;
   const older = await core.repository.revision(dist.name, pointer.revision);
   if (!older) return null;
-  const olderManifest = await rpmManifest(core, dist, older, arch, variant);
+  const olderManifest = await rpmManifest(core, dist, older, arch, variant, repo);
   return olderManifest.files.find((f) => f.path === path) ?? null;
 }
 
-/** The index entry of a package shown in an arch repository of a revision, by its href. */
-export async function findRpmPackage(core: { repository: Repository }, revision: Revision, arch: string, href: string, variant: RpmVariant = 'plain'): Promise<IndexEntry | null> {
+/**
+ * The index entry of a package shown in an arch repository of a revision, by its href. A
+ * compatibility-arch package is served from the base arch repository whenever multilib is on:
+ * deciding its method again per download would read its fragments, and it is the same
+ * distribution's package either way.
+ */
+export async function findRpmPackage(
+  core: { repository: Repository },
+  revision: Revision,
+  arch: string,
+  href: string,
+  variant: RpmVariant = 'plain',
+  options: { dist?: RpmDistribution; repo?: RpmRepoKind } = {},
+): Promise<IndexEntry | null> {
   const file = href.slice(href.lastIndexOf('/') + 1);
   const key = rpmKeyFromFileName(file);
   if (!key) return null;
   const entry = await core.repository.findEntry(revision, key);
-  return entry && entry.file === file && rpmHref(file, variant) === href && rpmArchesFor(arch).has(entry.arch) ? entry : null;
+  if (!entry || entry.file !== file || rpmHref(file, variant) !== href) return null;
+  if (!options.dist) return rpmArchesFor(arch).has(entry.arch) ? entry : null;
+  const selection = rpmViewSelection(options.dist, arch, options.repo ?? 'main');
+  return selection.arches.has(entry.arch) && selection.entry(entry) !== false ? entry : null;
 }

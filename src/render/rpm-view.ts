@@ -1,16 +1,18 @@
+import type { ChunkIndex } from '../bucket/chunk.ts';
 import type { RenderedFile, RenderManifest, Segment } from '../bucket/render-manifest.ts';
 import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { RpmDistribution } from '../config/distributions.ts';
-import { type RpmVariant, rpmArchesFor } from '../ingest/rpm-entry.ts';
+import type { RpmVariant } from '../ingest/rpm-entry.ts';
 import { filelistsFooter, filelistsHeader } from '../metadata/rpm/filelists.ts';
 import { otherFooter, otherHeader } from '../metadata/rpm/other.ts';
 import { primaryFooter, primaryHeader } from '../metadata/rpm/primary.ts';
 import { type RepomdRecord, renderRepomd } from '../metadata/rpm/repomd.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
-import { toBase64, utf8 } from '../util/bytes.ts';
+import { concatBytes, toBase64, utf8 } from '../util/bytes.ts';
 import { composeFiles, needsPresentKeys } from './compose-files.ts';
+import { chunkDecisions, type RpmRepoKind, rpmViewSelection } from './rpm-view-selection.ts';
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },
@@ -18,8 +20,44 @@ const FILES = [
   { type: 'other', header: otherHeader, footer: otherFooter },
 ] as const;
 
-export function rpmViewName(arch: string, variant: RpmVariant = 'plain'): string {
-  return variant === 'plain' ? `rpm/${arch}` : `rpm-hashed/${arch}`;
+export function rpmViewName(arch: string, variant: RpmVariant = 'plain', repo: RpmRepoKind = 'main'): string {
+  const base = variant === 'plain' ? `rpm/${arch}` : `rpm-hashed/${arch}`;
+  return repo === 'main' ? base : `${base}/debug`;
+}
+
+/**
+ * What a view takes from gzip stream s of a chunk when it picks single entries: whole members
+ * where it takes every entry of a group, a new member of the picked entries' fragments where it
+ * takes some (only those groups are decompressed and compressed again).
+ */
+function pickedParts(
+  index: ChunkIndex,
+  s: number,
+  bytes: Uint8Array,
+  decided: boolean[],
+  select: (t: { arch: string }) => boolean,
+  gzip: (data: Uint8Array) => Uint8Array,
+  gunzip: (data: Uint8Array) => Uint8Array,
+): Array<{ range: [number, number] } | { member: Uint8Array }> {
+  const out: Array<{ range: [number, number] } | { member: Uint8Array }> = [];
+  let items: ReturnType<ChunkIndex['withSegments']> | undefined;
+  for (const g of index.groups) {
+    if (g.stream !== s || !select(g)) continue;
+    const members = index.entries.map((e, i) => ({ e, i })).filter(({ e }) => e.arch === g.arch && e.component === g.component);
+    const taken = members.filter(({ i }) => decided[i]);
+    if (taken.length === 0) continue;
+    if (taken.length === members.length) {
+      for (const range of index.ranges(s, (t) => t.arch === g.arch && t.component === g.component)) {
+        const last = out[out.length - 1];
+        if (last && 'range' in last && last.range[1] === range[0]) last.range[1] = range[1];
+        else out.push({ range });
+      }
+      continue;
+    }
+    items ??= index.withSegments(bytes, gunzip);
+    out.push({ member: gzip(concatBytes(taken.map(({ i }) => items![i].segments[s]))) });
+  }
+  return out;
 }
 
 /** The XML files of a view, handed to whatever renders more metadata from them (sqlite). */
@@ -43,12 +81,24 @@ export async function renderRpmView(
   dist: RpmDistribution,
   revision: Revision,
   arch: string,
-  options: { variant?: RpmVariant; extra?: ExtraRecords } = {},
+  options: { variant?: RpmVariant; extra?: ExtraRecords; repo?: RpmRepoKind } = {},
 ): Promise<RenderManifest> {
   const { caps, repository, signer } = deps;
   const variant = options.variant ?? 'plain';
-  const arches = rpmArchesFor(arch);
-  const count = revision.chunks.reduce((n, c) => n + Object.entries(c.arches).reduce((m, [a, k]) => m + (arches.has(a) ? k : 0), 0), 0);
+  const repo = options.repo ?? 'main';
+  const selection = rpmViewSelection(dist, arch, repo);
+  const arches = selection.arches;
+  const select = (t: { arch: string }) => arches.has(t.arch);
+  // Which entries of each chunk the view takes, where a debuginfo split or a multilib method picks
+  // single entries; null where it takes whole arch groups. Read first: primary's header counts them.
+  const decisions: Array<boolean[] | null> = [];
+  let count = 0;
+  for (const chunk of revision.chunks) {
+    const index = await repository.chunkIndex(chunk.id);
+    const decided = await chunkDecisions(selection, index, () => repository.chunkBytes(chunk.id), caps.gunzip);
+    decisions.push(decided);
+    count += decided ? decided.filter(Boolean).length : index.entries.filter(select).length;
+  }
 
   const acc = FILES.map((f) => {
     const head = utf8(f.header(count));
@@ -60,23 +110,35 @@ export async function renderRpmView(
 
   // The packages the view shows, by key, when its advisories must be cut to them.
   const present = new Set<string>();
-  const collectKeys = needsPresentKeys(revision);
+  const collectKeys = repo === 'main' && needsPresentKeys(revision);
   // Fetch one chunk ahead while hashing the current one.
   let next = revision.chunks.length > 0 ? repository.chunkBytes(revision.chunks[0].id) : null;
   for (let c = 0; c < revision.chunks.length; c++) {
     const bytes = await next!;
     next = c + 1 < revision.chunks.length ? repository.chunkBytes(revision.chunks[c + 1].id) : null;
     const index = await repository.chunkIndex(revision.chunks[c].id);
-    const select = (t: { arch: string }) => arches.has(t.arch);
-    if (collectKeys) for (const e of index.entries) if (select(e)) present.add(e.key);
+    const decided = decisions[c];
+    if (collectKeys) {
+      index.entries.forEach((e, i) => {
+        if (decided ? decided[i] : select(e)) present.add(e.key);
+      });
+    }
     for (let k = 0; k < FILES.length; k++) {
       const s = index.streamIndex(variant === 'hashed' && FILES[k].type === 'primary' ? 'primary_hashed' : FILES[k].type);
-      for (const [start, end] of index.ranges(s, select)) {
-        acc[k].hasher.update(bytes.subarray(start, end));
-        acc[k].size += end - start;
-        acc[k].segments.push({ chunk: revision.chunks[c].id, start, end });
+      const parts = decided ? pickedParts(index, s, bytes, decided, select, caps.gzip, caps.gunzip) : index.ranges(s, select).map((range) => ({ range }));
+      for (const part of parts) {
+        if ('range' in part) {
+          const [start, end] = part.range;
+          acc[k].hasher.update(bytes.subarray(start, end));
+          acc[k].size += end - start;
+          acc[k].segments.push({ chunk: revision.chunks[c].id, start, end });
+        } else {
+          acc[k].hasher.update(part.member);
+          acc[k].size += part.member.length;
+          acc[k].segments.push({ data: toBase64(part.member) });
+        }
       }
-      acc[k].openSize += index.rawSize(s, select);
+      acc[k].openSize += decided ? index.entries.reduce((n, e, i) => n + (decided[i] ? e.rawLengths[s] : 0), 0) : index.rawSize(s, select);
     }
   }
 
@@ -100,7 +162,8 @@ export async function renderRpmView(
       records.push({ ...record, timestamp });
     }
   }
-  for (const { file, record } of await composeFiles(caps, revision, present)) {
+  // Groups, modules and advisories describe the main repository; a debug repository has none.
+  for (const { file, record } of repo === 'main' ? await composeFiles(caps, revision, present) : []) {
     files.push(file);
     records.push({ ...record, timestamp });
   }
@@ -111,7 +174,7 @@ export async function renderRpmView(
     format: 1,
     distribution: dist.name,
     revision: revision.id,
-    view: rpmViewName(arch, variant),
+    view: rpmViewName(arch, variant, repo),
     created: revision.created,
     documents: {
       'repodata/repomd.xml': repomd,

@@ -15,6 +15,15 @@ gpgcheck=1
 repo_gpgcheck=1
 gpgkey=${base}/repos/${dist.name}/gpg.key
 ${dist.private ? 'username=<user>\npassword=<password or API token>\n' : ''}
+# Debuginfo and debugsource packages (dnf debuginfo-install, or dnf --enablerepo=repod-${dist.name}-debuginfo):
+[repod-${dist.name}-debuginfo]
+name=repod ${dist.name} debuginfo
+baseurl=${base}/repos/${dist.name}/$basearch/debug/
+enabled=0
+gpgcheck=1
+repo_gpgcheck=1
+gpgkey=${base}/repos/${dist.name}/gpg.key
+${dist.private ? 'username=<user>\npassword=<password or API token>\n' : ''}
 # Mirrors (dnf reposync, sorted Packages/<letter>/ tree and sqlite metadata):
 #   baseurl=${base}/hashed/${dist.name}/$basearch/
 

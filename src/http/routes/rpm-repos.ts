@@ -6,6 +6,7 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { RpmVariant } from '../../ingest/rpm-entry.ts';
 import { emptyRevision, findRpmMetadataFile, findRpmPackage, rpmManifest, rpmViewArches } from '../../render/rpm-files.ts';
+import { hasDebugRepo, type RpmRepoKind } from '../../render/rpm-view-selection.ts';
 import { resolveRevision, resolveTag } from '../../revisions/resolve-revision.ts';
 import { LruCache } from '../../util/lru-cache.ts';
 import { requireReader } from '../auth.ts';
@@ -17,7 +18,8 @@ import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from 
  *   /hashed/<dist>/<arch>/...                     hashed variant (Packages/<letter>/<file>, sqlite)
  *   /revisions/<dist>/<id>/<arch>/...             plain variant of a pinned revision
  *   /revisions/<dist>/<id>/hashed/<arch>/...      hashed variant of a pinned revision
- * Below each: repodata/<file> and the package hrefs of primary.xml.
+ * Below each: repodata/<file> and the package hrefs of primary.xml; and the same again below
+ * <arch>/debug/, the arch's debuginfo repository (Fedora's layout).
  */
 export function rpmRepoRoutes(
   core: Pick<Core, 'caps' | 'distributions' | 'extraRecords' | 'hotFiles' | 'keyring' | 'mirrorPackages' | 'renderer' | 'repository' | 'settings' | 'tokens'>,
@@ -59,33 +61,40 @@ export function rpmRepoRoutes(
     return (await core.repository.revision(dist.name, served.revision)) ?? revision;
   };
 
-  const metadata = async (c: Context, dist: RpmDistribution, latest: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean) => {
-    await requireReader(core, c, dist);
+  const checkArch = (dist: RpmDistribution, arch: string, repo: RpmRepoKind) => {
     if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
+    if (repo === 'debug' && !hasDebugRepo(dist, arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} debug repository`, 'unknown_architecture');
+  };
+
+  const metadata = async (c: Context, dist: RpmDistribution, latest: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean, repo: RpmRepoKind = 'main') => {
+    await requireReader(core, c, dist);
+    checkArch(dist, arch, repo);
     const revision = await signedRevision(c, dist, latest, name, pinned);
-    const manifest = await rpmManifest(core, dist, revision, arch, variant);
+    const manifest = await rpmManifest(core, dist, revision, arch, variant, repo);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[`repodata/${name}`];
     if (document !== undefined) {
       // An entry point (repomd.xml and its signature) moves with the distribution; a pinned one never does.
-      return serveDocument(c, name, document, `"${revision.id}-${variant}-${arch}-${name}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE);
+      const tag = repo === 'main' ? `${revision.id}-${variant}-${arch}-${name}` : `${revision.id}-${variant}-${arch}-${repo}-${name}`;
+      return serveDocument(c, name, document, `"${tag}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE);
     }
-    const file = await findRpmMetadataFile(core, dist, manifest, arch, name, variant);
+    const file = await findRpmMetadataFile(core, dist, manifest, arch, name, variant, repo);
     if (!file) throw new NotFoundError(`no such metadata file: ${name}`);
     const bytes = await core.renderer.bytes(file);
     return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, bytes ?? (() => core.renderer.stream(file)));
   };
 
-  const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant, current = false) => {
+  const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant, current = false, repo: RpmRepoKind = 'main') => {
     await requireReader(core, c, dist);
-    if (!rpmViewArches(dist).includes(arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} repository`, 'unknown_architecture');
-    let entry = await findRpmPackage(core, revision, arch, href, variant);
+    checkArch(dist, arch, repo);
+    const shown = { dist, repo };
+    let entry = await findRpmPackage(core, revision, arch, href, variant, shown);
     if (!entry && current) {
       // Another node may have published a revision this one's cached view (REPOD_REF_TTL_MS) does
       // not have yet, and a client that read its repomd.xml there asks for its packages here.
       const { ref } = await core.repository.currentRef(dist.name, true);
       const newer = ref && ref.revision !== revision.id ? await core.repository.revision(dist.name, ref.revision) : null;
-      if (newer) entry = await findRpmPackage(core, newer, arch, href, variant);
+      if (newer) entry = await findRpmPackage(core, newer, arch, href, variant, shown);
     }
     if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
     if (dist.mirror) await core.mirrorPackages.ensure(entry.id);
@@ -101,6 +110,14 @@ export function rpmRepoRoutes(
     const dist = distribution(c.req.param('dist'));
     return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain', true);
   });
+  repos.get('/:dist/:arch/debug/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'plain', false, 'debug');
+  });
+  repos.get('/:dist/:arch/debug/Packages/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain', true, 'debug');
+  });
 
   const hashed = new Hono();
   hashed.get('/:dist/:arch/repodata/:name', async (c) => {
@@ -111,8 +128,41 @@ export function rpmRepoRoutes(
     const dist = distribution(c.req.param('dist'));
     return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed', true);
   });
+  hashed.get('/:dist/:arch/debug/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'hashed', false, 'debug');
+  });
+  hashed.get('/:dist/:arch/debug/Packages/:letter/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await current(dist), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed', true, 'debug');
+  });
 
   const revisions = new Hono();
+  revisions.get('/:dist/:rev/hashed/:arch/debug/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), c.req.param('name'), 'hashed', true, 'debug');
+  });
+  revisions.get('/:dist/:rev/hashed/:arch/debug/Packages/:letter/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(
+      c,
+      dist,
+      await resolveRevision(core, dist.name, c.req.param('rev')),
+      c.req.param('arch'),
+      `Packages/${c.req.param('letter')}/${c.req.param('file')}`,
+      'hashed',
+      false,
+      'debug',
+    );
+  });
+  revisions.get('/:dist/:rev/:arch/debug/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), c.req.param('name'), 'plain', true, 'debug');
+  });
+  revisions.get('/:dist/:rev/:arch/debug/Packages/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain', false, 'debug');
+  });
   revisions.get('/:dist/:rev/hashed/:arch/repodata/:name', async (c) => {
     const dist = distribution(c.req.param('dist'));
     return metadata(c, dist, await resolveRevision(core, dist.name, c.req.param('rev')), c.req.param('arch'), c.req.param('name'), 'hashed', true);
@@ -132,6 +182,22 @@ export function rpmRepoRoutes(
 
   const tags = new Hono();
   const tagged = (c: Context) => resolveTag(core, c.req.param('dist')!, c.req.param('tag')!);
+  tags.get('/:dist/:tag/hashed/:arch/debug/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await tagged(c), c.req.param('arch'), c.req.param('name'), 'hashed', false, 'debug');
+  });
+  tags.get('/:dist/:tag/hashed/:arch/debug/Packages/:letter/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await tagged(c), c.req.param('arch'), `Packages/${c.req.param('letter')}/${c.req.param('file')}`, 'hashed', false, 'debug');
+  });
+  tags.get('/:dist/:tag/:arch/debug/repodata/:name', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return metadata(c, dist, await tagged(c), c.req.param('arch'), c.req.param('name'), 'plain', false, 'debug');
+  });
+  tags.get('/:dist/:tag/:arch/debug/Packages/:file', async (c) => {
+    const dist = distribution(c.req.param('dist'));
+    return pkg(c, dist, await tagged(c), c.req.param('arch'), `Packages/${c.req.param('file')}`, 'plain', false, 'debug');
+  });
   tags.get('/:dist/:tag/hashed/:arch/repodata/:name', async (c) => {
     const dist = distribution(c.req.param('dist'));
     return metadata(c, dist, await tagged(c), c.req.param('arch'), c.req.param('name'), 'hashed', false);
