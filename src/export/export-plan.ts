@@ -2,10 +2,11 @@ import type { RenderedFile } from '../bucket/render-manifest.ts';
 import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { AptDistribution, Distribution, Distributions, RpmDistribution } from '../config/distributions.ts';
-import { rpmArchesFor, rpmHref } from '../ingest/rpm-entry.ts';
+import { rpmHref } from '../ingest/rpm-entry.ts';
 import { aptManifest } from '../render/apt-files.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import { type ExtraRecordsFactory, rpmManifest, rpmViewArches } from '../render/rpm-files.ts';
+import { chunkDecisions, hasDebugRepo, type RpmRepoKind, rpmViewSelection } from '../render/rpm-view-selection.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Keyring } from '../signing/keyring.ts';
 
@@ -17,6 +18,7 @@ import type { Keyring } from '../signing/keyring.ts';
  *
  *   RPM: <arch>/repodata/{<sha256>-primary.xml.gz, ..., repomd.xml, repomd.xml.asc, repomd.xml.key}
  *        <arch>/Packages/<file>.rpm          (the plain variant, for every arch, noarch and src)
+ *        <arch>/debug/{repodata,Packages}/   (the debuginfo repository of a binary arch)
  *   APT: dists/<codename>/{InRelease, Release, Release.gpg, <component>/binary-<arch>/Packages*,
  *        <component>/Contents-<arch>.gz, .../by-hash/SHA256/<sha256>}
  *        pool/<component>/<prefix>/<source>/<file>.deb
@@ -80,21 +82,29 @@ const RPM_ENTRY_POINTS = ['repodata/repomd.xml.asc', 'repodata/repomd.xml'];
 async function rpmPlan(core: ExportCore, dist: RpmDistribution, revision: Revision): Promise<ExportPlan> {
   const plan: ExportPlan = { kind: 'rpm', files: [], byHash: [], packages: [], documents: [] };
   const entryPoints: PlannedDocument[] = [];
-  const arches = rpmViewArches(dist);
-  for (const arch of arches) {
-    const manifest = await rpmManifest(core, dist, revision, arch, 'plain');
-    for (const file of manifest.files) plan.files.push({ path: `${arch}/${file.path}`, file });
-    for (const [name, text] of Object.entries(manifest.documents)) {
-      if (!RPM_ENTRY_POINTS.includes(name)) plan.documents.push({ path: `${arch}/${name}`, text, entryPoint: false });
-    }
-    for (const name of RPM_ENTRY_POINTS) {
-      const text = manifest.documents[name];
-      if (text !== undefined) entryPoints.push({ path: `${arch}/${name}`, text, entryPoint: true });
-    }
-  }
-  for await (const e of entries(core, revision)) {
-    for (const arch of arches) {
-      if (rpmArchesFor(arch).has(e.arch)) plan.packages.push({ path: `${arch}/${rpmHref(e.file, 'plain')}`, sha256: e.id, label: e.label });
+  for (const arch of rpmViewArches(dist)) {
+    // Each arch repository, and its debuginfo repository (<arch>/debug/) where it has one.
+    const repos: RpmRepoKind[] = hasDebugRepo(dist, arch) ? ['main', 'debug'] : ['main'];
+    for (const repo of repos) {
+      const dir = repo === 'main' ? arch : `${arch}/debug`;
+      const manifest = await rpmManifest(core, dist, revision, arch, 'plain', repo);
+      for (const file of manifest.files) plan.files.push({ path: `${dir}/${file.path}`, file });
+      for (const [name, text] of Object.entries(manifest.documents)) {
+        if (!RPM_ENTRY_POINTS.includes(name)) plan.documents.push({ path: `${dir}/${name}`, text, entryPoint: false });
+      }
+      for (const name of RPM_ENTRY_POINTS) {
+        const text = manifest.documents[name];
+        if (text !== undefined) entryPoints.push({ path: `${dir}/${name}`, text, entryPoint: true });
+      }
+      // The packages that repository's primary lists (debuginfo split, multilib compat packages).
+      const selection = rpmViewSelection(dist, arch, repo);
+      for (const ref of revision.chunks) {
+        const index = await core.repository.chunkIndex(ref.id);
+        const decided = await chunkDecisions(selection, index, () => core.repository.chunkBytes(ref.id), core.caps.gunzip);
+        index.entries.forEach((e, i) => {
+          if (decided ? decided[i] : selection.arches.has(e.arch)) plan.packages.push({ path: `${dir}/${rpmHref(e.file, 'plain')}`, sha256: e.id, label: e.label });
+        });
+      }
     }
   }
   plan.documents.push(...entryPoints);

@@ -5,10 +5,12 @@
  * repository serves the debuginfo packages to `dnf --enablerepo` and `dnf debuginfo-install`.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { repod } from '../cli/run-cli.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { type DnfClient, dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms, type RpmSpec } from '../helpers/rpmbuild.ts';
@@ -133,5 +135,25 @@ describe('real dnf with multilib and the debuginfo split', { skip: hasCommand('d
     assert.match(await hashed.text(), /primary_db/);
     const setup = await (await fetch(`${server.url}/repos/${DIST}/client-setup`)).text();
     assert.match(setup, new RegExp(`\\[repod-${DIST}-debuginfo\\]\\nname=[^\\n]*\\nbaseurl=${server.url}/repos/${DIST}/\\$basearch/debug/\\nenabled=0`));
+  });
+
+  it('a static export holds what each repository lists: i686 packages under x86_64, debuginfo under x86_64/debug', async () => {
+    const out = join(dir, 'export');
+    const r = await repod(['export', DIST, '--to', out, '--storage', server.storage, '--json'], {
+      env: { REPOD_DISTRIBUTIONS: join(dir, 'distributions.json') },
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const root = join(out, DIST, 'latest');
+    for (const repo of ['x86_64', 'x86_64/debug', 'i686', 'i686/debug']) {
+      const repomd = await readFile(join(root, repo, 'repodata/repomd.xml'), 'utf8');
+      const primaryHref = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1];
+      const primary = gunzipSync(await readFile(join(root, repo, primaryHref))).toString();
+      const hrefs = [...primary.matchAll(/<location href="([^"]+)"/g)].map((m) => m[1]);
+      assert.ok(hrefs.length > 0, `${repo} lists packages`);
+      for (const href of hrefs) assert.ok((await stat(join(root, repo, href)).catch(() => null))?.isFile(), `${repo}/${href} is in the export`);
+    }
+    assert.ok((await stat(join(root, 'x86_64/Packages/libbar-1.0-1.i686.rpm'))).isFile());
+    assert.ok((await stat(join(root, 'x86_64/debug/Packages/foo-debuginfo-1.0-1.x86_64.rpm'))).isFile());
   });
 });
