@@ -33,6 +33,11 @@ export interface RpmDistribution {
   export?: ExportBinding;
   /** Compatibility-arch (i686) packages the x86_64 repository also lists (config/multilib.ts). */
   multilib?: MultilibSetting;
+  /**
+   * `split` (the default, as Fedora lays it out): debuginfo and debugsource packages are served
+   * from <arch>/debug/, not the main repository. `inline`: listed with the others (mkrepo's trees).
+   */
+  debuginfo?: 'split' | 'inline';
 }
 
 export interface AptDistribution {
@@ -135,6 +140,9 @@ function validate(d: Distribution): void {
   validateSecurity(d.name, d.security);
   validateMirror(d.name, d.mirror);
   validateExport(d.name, d.export);
+  if (d.kind === 'rpm' && d.debuginfo !== undefined && d.debuginfo !== 'split' && d.debuginfo !== 'inline') {
+    throw new RepodError('invalid_config', `distribution ${d.name}: debuginfo must be "split" or "inline"`);
+  }
   if (d.kind === 'rpm') validateMultilib(d.name, d.architectures, d.multilib);
   // `<arch>/debug/` is each arch's debuginfo repository (render/rpm-view-selection.ts).
   if (d.kind === 'rpm' && d.architectures.includes('debug')) throw new RepodError('invalid_config', `distribution ${d.name}: "debug" cannot be an architecture name`);

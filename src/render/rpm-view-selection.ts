@@ -23,7 +23,7 @@ const packageName = (e: IndexEntry) => splitKey(e.key)[0];
 
 /** Whether an arch of a distribution has a debug repository (binary arches only). */
 export function hasDebugRepo(dist: RpmDistribution, arch: string): boolean {
-  return dist.architectures.includes(arch);
+  return dist.debuginfo !== 'inline' && dist.architectures.includes(arch);
 }
 
 export function rpmViewSelection(dist: RpmDistribution, arch: string, repo: RpmRepoKind = 'main'): RpmViewSelection {
@@ -38,7 +38,7 @@ export function rpmViewSelection(dist: RpmDistribution, arch: string, repo: RpmR
     arches,
     entry: (e) => {
       const name = packageName(e);
-      if (isDebugPackageName(name)) return false;
+      if (isDebugPackageName(name) && dist.debuginfo !== 'inline') return false;
       if (own.has(e.arch)) return true;
       if (!setting || e.arch !== compat) return false;
       return multilibNeedsFacts(setting, name) ? 'facts' : multilibChooses(setting, { name, provides: [], files: [] });

@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { joinKey } from '../../src/bucket/keys.ts';
 import { Distributions } from '../../src/config/distributions.ts';
 import { type MultilibSetting, validateMultilib } from '../../src/config/multilib.ts';
 import { isDebugPackageName, isDevelPackage, isRuntimePackage, multilibChooses, multilibFactsFromXml } from '../../src/metadata/rpm/multilib.ts';
+import { hasDebugRepo, rpmViewSelection } from '../../src/render/rpm-view-selection.ts';
 
 const facts = (name: string, files: string[] = [], provides: string[] = []) => ({ name, files, provides });
 
@@ -111,5 +113,32 @@ describe('configuration', () => {
     refused(rpm({ multilib: { policy: 'all', arches: ['i686'] } }), /unknown field "arches"/);
     refused(JSON.stringify({ distributions: [{ kind: 'rpm', name: 'ml', architectures: ['x86_64'], multilib: { policy: 'runtime' } }] }), /arch i686, which is not among/);
     refused(JSON.stringify({ distributions: [{ kind: 'rpm', name: 'ml', architectures: ['x86_64', 'debug'] }] }), /"debug" cannot be an architecture/);
+  });
+});
+
+describe('debuginfo: split or inline', () => {
+  const entry = (name: string, arch: string) => ({
+    key: joinKey(name, arch, '1.0', '1'),
+    id: 'x'.repeat(64),
+    arch,
+    file: `${name}-1.0-1.${arch}.rpm`,
+    label: name,
+    rawLengths: [],
+  });
+  const dist = (debuginfo?: 'split' | 'inline') => ({ kind: 'rpm' as const, name: 'd', architectures: ['x86_64'], ...(debuginfo ? { debuginfo } : {}) });
+
+  it('split (the default) keeps debuginfo out of the main repository and in <arch>/debug/', () => {
+    const main = rpmViewSelection(dist(), 'x86_64', 'main');
+    const debug = rpmViewSelection(dist(), 'x86_64', 'debug');
+    assert.equal(main.entry(entry('foo-debuginfo', 'x86_64')), false);
+    assert.equal(main.entry(entry('foo', 'x86_64')), true);
+    assert.equal(debug.entry(entry('foo-debuginfo', 'x86_64')), true);
+    assert.equal(hasDebugRepo(dist(), 'x86_64'), true);
+  });
+
+  it('inline (mkrepo trees) lists debuginfo with the others and has no debug repository', () => {
+    assert.equal(rpmViewSelection(dist('inline'), 'x86_64', 'main').entry(entry('foo-debuginfo', 'x86_64')), true);
+    assert.equal(hasDebugRepo(dist('inline'), 'x86_64'), false);
+    assert.throws(() => new Distributions([{ ...dist(), debuginfo: 'both' as 'inline' }]), /debuginfo must be "split" or "inline"/);
   });
 });

@@ -59,7 +59,8 @@ async function mkrepoOne(ctx: Parameters<Command['run']>[0], path: string, temp:
   // The distributions of this tree: one for RPM, one per codename for DEB.
   const dists: Distribution[] = [];
   if (kind === 'rpm') {
-    dists.push({ kind: 'rpm', name: RPM_DIST, architectures: [TREE_VIEW_ARCH], packageSignatures: { policy: 'allow-missing' } } satisfies RpmDistribution);
+    // One repodata/ lists every package found, debuginfo included, as createrepo_c does.
+    dists.push({ kind: 'rpm', name: RPM_DIST, architectures: [TREE_VIEW_ARCH], packageSignatures: { policy: 'allow-missing' }, debuginfo: 'inline' } satisfies RpmDistribution);
   } else {
     const components = new Map<string, Set<string>>();
     for await (const o of loc.store.list('pool/')) {
