@@ -8,6 +8,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TEST_MODULES as MODULES } from '../helpers/compose-documents.ts';
 import { type DnfClient, dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms, type RpmSpec } from '../helpers/rpmbuild.ts';
 import { hasCommand } from '../helpers/run.ts';
@@ -41,37 +42,6 @@ const COMPS = `<?xml version="1.0" encoding="UTF-8"?>
     </packagelist>
   </group>
 </comps>
-`;
-
-const MODULES = `---
-document: modulemd
-version: 2
-data:
-  name: repodmod
-  stream: "stable"
-  version: 20240101000000
-  context: c0ffee42
-  arch: noarch
-  summary: A test module
-  description: >-
-    A module of the repod tests.
-  license:
-    module: [MIT]
-  profiles:
-    default:
-      rpms: [modpkg]
-  artifacts:
-    rpms:
-    - modpkg-0:1.0-1.module_r1.noarch
-...
----
-document: modulemd-defaults
-version: 1
-data:
-  module: repodmod
-  profiles:
-    stable: [default]
-...
 `;
 
 const UPDATEINFO = JSON.stringify({

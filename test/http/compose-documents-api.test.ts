@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { TEST_MODULES as MODULES } from '../helpers/compose-documents.ts';
 import { corpusFile, needsCorpus } from '../helpers/corpus.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 import { hasCommand, run } from '../helpers/run.ts';
@@ -36,37 +37,6 @@ const COMPS = `<?xml version="1.0" encoding="UTF-8"?>
     </packagelist>
   </group>
 </comps>
-`;
-
-const MODULES = `---
-document: modulemd
-version: 2
-data:
-  name: repodmod
-  stream: "stable"
-  version: 20240101000000
-  context: c0ffee42
-  arch: noarch
-  summary: A test module
-  description: >-
-    A module of the repod tests.
-  license:
-    module: [MIT]
-  profiles:
-    default:
-      rpms: [modpkg]
-  artifacts:
-    rpms:
-    - modpkg-0:1.0-1.module_r1.noarch
-...
----
-document: modulemd-defaults
-version: 1
-data:
-  module: repodmod
-  profiles:
-    stable: [default]
-...
 `;
 
 const advisory = (id: string, type: string, name: string, version: string) => `  <update from="security@example.com" status="final" type="${type}" version="1">
