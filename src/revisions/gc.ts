@@ -49,7 +49,7 @@ export interface GcOptions {
   keysLimit?: number;
 }
 
-export const GC_KINDS = ['byHash', 'renders', 'revisions', 'chunks', 'metadata', 'documents', 'aptPool', 'fragments', 'packages', 'pool', 'uploads'] as const;
+export const GC_KINDS = ['byHash', 'renders', 'revisions', 'chunks', 'metadata', 'documents', 'aptPool', 'fragments', 'packages', 'pool', 'mirrorOrigins', 'uploads'] as const;
 export type GcKind = (typeof GC_KINDS)[number];
 
 export interface GcReport {
@@ -348,6 +348,9 @@ class Collector {
         return { prefix: 'packages/', classify: byId(/^packages\/[0-9a-f]{2}\/([0-9a-f]{64})(?:\.signature)?\.json$/, m.packages) };
       case 'pool':
         return { prefix: 'pool/', classify: byId(/^pool\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})$/, m.packages) };
+      // Where an on-demand mirror's package downloads from: needed while a kept revision lists it.
+      case 'mirrorOrigins':
+        return { prefix: 'mirror/origins/', classify: byId(/^mirror\/origins\/[0-9a-f]{2}\/([0-9a-f]{64})\.json$/, m.packages) };
       case 'uploads':
         return {
           prefix: layout.uploadsPrefix(),

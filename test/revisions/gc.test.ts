@@ -397,6 +397,21 @@ describe('garbage collection and retention', () => {
   });
 });
 
+describe('garbage collection of mirror origins', () => {
+  it('keeps where a listed package downloads from and collects the origins no kept revision lists', async () => {
+    const { core } = await newCore();
+    const store = core.caps.store;
+    await publish(core, 'rocky9', [fixture('hello-2.0-1.x86_64.rpm')]);
+    const listed = sha256(new Uint8Array(await readFile(fixture('hello-2.0-1.x86_64.rpm'))));
+    const gone = 'f'.repeat(64);
+    for (const sha of [listed, gone]) await putJson(store, layout.mirrorOrigin(sha), { format: 1, sourceId: 1, url: `http://upstream.example/${sha}.rpm`, size: 1 });
+    const report = await collectGarbage(store, { dryRun: false, keepLast: 1, graceSeconds: 3600, now: later() });
+    assert.equal(report.deleted.mirrorOrigins, 1);
+    assert.ok(await store.head(layout.mirrorOrigin(listed)), 'the current revision lists it');
+    assert.equal(await store.head(layout.mirrorOrigin(gone)), null);
+  });
+});
+
 describe('garbage collection of compose documents', () => {
   it('keeps the comps of every kept revision and collects one no kept revision names', async () => {
     const { core } = await newCore();
