@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nginxMainConf } from './nginx-conf.ts';
 import { freePort } from './ports.ts';
 
 export interface StaticNginx {
@@ -28,33 +29,17 @@ export async function startStaticNginx(root: string): Promise<StaticNginx> {
   await mkdir(join(dir, 'temp'));
   await chmod(join(dir, 'temp'), 0o777);
   const port = await freePort();
-  // Started as root, nginx's workers run as nobody: they must be able to read the tree.
-  const user = process.getuid?.() === 0 ? 'user nobody nogroup;' : '';
   await writeFile(
     join(dir, 'nginx.conf'),
-    [
-      user,
-      'worker_processes 1;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log info;`,
-      'events { worker_connections 256; }',
-      'http {',
-      `  log_format plain '$request_method $request_uri $status $body_bytes_sent';`,
-      `  access_log ${dir}/access.log plain;`,
-      `  client_body_temp_path ${dir}/temp/body;`,
-      `  proxy_temp_path ${dir}/temp/proxy;`,
-      `  fastcgi_temp_path ${dir}/temp/fastcgi;`,
-      `  uwsgi_temp_path ${dir}/temp/uwsgi;`,
-      `  scgi_temp_path ${dir}/temp/scgi;`,
-      '  types { application/xml xml; application/gzip gz; application/x-rpm rpm; application/vnd.debian.binary-package deb; }',
-      '  default_type application/octet-stream;',
-      '  server {',
-      `    listen 127.0.0.1:${port};`,
-      `    root ${root};`,
-      '  }',
-      '}',
-      '',
-    ].join('\n'),
+    nginxMainConf(dir, {
+      connections: 256,
+      logFormat: '$request_method $request_uri $status $body_bytes_sent',
+      http: [
+        'types { application/xml xml; application/gzip gz; application/x-rpm rpm; application/vnd.debian.binary-package deb; }',
+        'default_type application/octet-stream;',
+        `server { listen 127.0.0.1:${port}; root ${root}; }`,
+      ],
+    }),
   );
   const args = ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')];
   const check = spawnSync('nginx', ['-t', ...args], { encoding: 'utf8' });

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nginxMainConf } from '../helpers/nginx-conf.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { freePort } from '../helpers/ports.ts';
 
@@ -51,27 +52,13 @@ export async function startNginx(nodes: string[]): Promise<RunningNginx> {
   if (!cache.includes(join(dir, 'cache'))) throw new Error('infra/nginx/repod/cache.conf has no proxy_cache_path');
   await writeFile(join(dir, 'repod/cache.conf'), cache);
   await writeFile(join(dir, 'repod/listen.conf'), `listen 127.0.0.1:${port};\nserver_name _;\n`);
-  const user = process.getuid?.() === 0 ? 'user nobody nogroup;' : '';
   await writeFile(
     join(dir, 'nginx.conf'),
-    [
-      user,
-      'worker_processes 1;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log info;`,
-      'events { worker_connections 1024; }',
-      'http {',
-      `  log_format repod '$request_method $request_uri $status $upstream_addr $upstream_status $upstream_cache_status';`,
-      `  access_log ${dir}/access.log repod;`,
-      `  client_body_temp_path ${dir}/temp/body;`,
-      `  proxy_temp_path ${dir}/temp/proxy;`,
-      `  fastcgi_temp_path ${dir}/temp/fastcgi;`,
-      `  uwsgi_temp_path ${dir}/temp/uwsgi;`,
-      `  scgi_temp_path ${dir}/temp/scgi;`,
-      `  include ${NGINX_CONF};`,
-      '}',
-      '',
-    ].join('\n'),
+    nginxMainConf(dir, {
+      connections: 1024,
+      logFormat: '$request_method $request_uri $status $upstream_addr $upstream_status $upstream_cache_status',
+      http: [`include ${NGINX_CONF};`],
+    }),
   );
   const check = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`nginx -t failed:\n${check.stderr}`);
