@@ -13,6 +13,7 @@ import { type DnfClient, dnfClient } from '../helpers/rpm-clients.ts';
 import { buildRpms, type RpmSpec } from '../helpers/rpmbuild.ts';
 import { hasCommand } from '../helpers/run.ts';
 import { type RunningServer, startServer, uploadFile } from '../helpers/server.ts';
+import { type OpenedStore, storesUnderTest } from '../helpers/store-suites.ts';
 
 const DIST = 'rocky9';
 const EPOCH = 1700000000;
@@ -64,67 +65,71 @@ const UPDATEINFO = JSON.stringify({
   ],
 });
 
-describe('real dnf with comps, modules and updateinfo', { skip: hasCommand('dnf') ? false : 'dnf is not installed' }, () => {
-  let server: RunningServer;
-  let client: DnfClient;
-  let updates: string[];
-  const auth = () => ({ authorization: `Bearer ${server.adminToken}` });
-  const send = async (method: string, path: string, body: string, type: string) => {
-    const r = await fetch(`${server.url}/api/v1/distributions/${DIST}${path}`, { method, headers: { ...auth(), 'content-type': type }, body });
-    assert.ok(r.status === 201, `${method} ${path}: ${r.status} ${await r.text()}`);
-  };
-  const installed = (name: string) => readFile(join(client.root, `usr/share/${name}/version`), 'utf8').catch(() => null);
+for (const store of storesUnderTest())
+  describe(`real dnf with comps, modules and updateinfo (${store.name})`, { skip: hasCommand('dnf') ? store.skip : 'dnf is not installed' }, () => {
+    let opened: OpenedStore | undefined;
+    let server: RunningServer;
+    let client: DnfClient;
+    let updates: string[];
+    const auth = () => ({ authorization: `Bearer ${server.adminToken}` });
+    const send = async (method: string, path: string, body: string, type: string) => {
+      const r = await fetch(`${server.url}/api/v1/distributions/${DIST}${path}`, { method, headers: { ...auth(), 'content-type': type }, body });
+      assert.ok(r.status === 201, `${method} ${path}: ${r.status} ${await r.text()}`);
+    };
+    const installed = (name: string) => readFile(join(client.root, `usr/share/${name}/version`), 'utf8').catch(() => null);
 
-  before(async () => {
-    const out = await mkdtemp(join(tmpdir(), 'repod-compose-rpms-'));
-    const first = await buildRpms(
-      [pkg('tool-a', '1.0'), pkg('tool-b', '1.0'), pkg('sec-pkg', '1.0'), pkg('bug-pkg', '1.0'), pkg('modpkg', '0.9'), pkg('modpkg', '1.0', '1.module_r1')],
-      out,
-    );
-    updates = await buildRpms([pkg('sec-pkg', '1.1'), pkg('bug-pkg', '1.1')], join(out, 'updates'));
-    server = await startServer();
-    for (const file of first) assert.equal((await uploadFile(server, DIST, file)).status, 201);
-    await send('PUT', '/comps', COMPS, 'application/xml');
-    await send('PUT', '/modules', MODULES, 'application/yaml');
-    client = await dnfClient(`${server.url}/repos/${DIST}/x86_64/`, { gpgkeys: [`${server.url}/repos/gpg.key`], gpgcheck: false });
-  });
-  after(async () => {
-    await server?.stop();
-  });
+    before(async () => {
+      const out = await mkdtemp(join(tmpdir(), 'repod-compose-rpms-'));
+      const first = await buildRpms(
+        [pkg('tool-a', '1.0'), pkg('tool-b', '1.0'), pkg('sec-pkg', '1.0'), pkg('bug-pkg', '1.0'), pkg('modpkg', '0.9'), pkg('modpkg', '1.0', '1.module_r1')],
+        out,
+      );
+      updates = await buildRpms([pkg('sec-pkg', '1.1'), pkg('bug-pkg', '1.1')], join(out, 'updates'));
+      opened = await store.open('compose');
+      server = await startServer(opened.env);
+      for (const file of first) assert.equal((await uploadFile(server, DIST, file)).status, 201);
+      await send('PUT', '/comps', COMPS, 'application/xml');
+      await send('PUT', '/modules', MODULES, 'application/yaml');
+      client = await dnfClient(`${server.url}/repos/${DIST}/x86_64/`, { gpgkeys: [`${server.url}/repos/gpg.key`], gpgcheck: false });
+    });
+    after(async () => {
+      await server?.stop();
+      await opened?.close();
+    });
 
-  it('dnf group list, group info and group install', async () => {
-    assert.match(await client.dnf(['group', 'list', '--hidden']), /Repod tools/);
-    const info = await client.dnf(['group', 'info', 'repod-tools']);
-    assert.match(info, /Mandatory Packages:[\s\S]*tool-a/);
-    assert.match(info, /Default Packages:[\s\S]*tool-b/);
-    await client.dnf(['group', 'install', 'repod-tools']);
-    assert.equal(await installed('tool-a'), 'tool-a 1.0-1\n');
-    assert.equal(await installed('tool-b'), 'tool-b 1.0-1\n');
-  });
+    it('dnf group list, group info and group install', async () => {
+      assert.match(await client.dnf(['group', 'list', '--hidden']), /Repod tools/);
+      const info = await client.dnf(['group', 'info', 'repod-tools']);
+      assert.match(info, /Mandatory Packages:[\s\S]*tool-a/);
+      assert.match(info, /Default Packages:[\s\S]*tool-b/);
+      await client.dnf(['group', 'install', 'repod-tools']);
+      assert.equal(await installed('tool-a'), 'tool-a 1.0-1\n');
+      assert.equal(await installed('tool-b'), 'tool-b 1.0-1\n');
+    });
 
-  it('dnf module list; modular packages stay hidden until the stream is enabled; module install', async () => {
-    assert.match(await client.dnf(['module', 'list']), /repodmod\s+stable\s+\[?d?\]?\s*default/);
-    // Not enabled: only the non-modular build is available.
-    const available = await client.dnf(['repoquery', '--qf', '%{name}-%{version}-%{release}', 'modpkg']);
-    assert.match(available, /modpkg-0\.9-1/);
-    assert.doesNotMatch(available, /module_r1/);
-    await client.dnf(['module', 'enable', 'repodmod:stable']);
-    const enabled = await client.dnf(['repoquery', '--qf', '%{name}-%{version}-%{release}', 'modpkg']);
-    assert.match(enabled, /modpkg-1\.0-1\.module_r1/);
-    assert.doesNotMatch(enabled, /modpkg-0\.9-1/, 'an enabled stream hides the non-modular builds of its packages');
-    await client.dnf(['module', 'install', 'repodmod:stable/default']);
-    assert.equal(await installed('modpkg'), 'modpkg 1.0-1.module_r1\n');
-  });
+    it('dnf module list; modular packages stay hidden until the stream is enabled; module install', async () => {
+      assert.match(await client.dnf(['module', 'list']), /repodmod\s+stable\s+\[?d?\]?\s*default/);
+      // Not enabled: only the non-modular build is available.
+      const available = await client.dnf(['repoquery', '--qf', '%{name}-%{version}-%{release}', 'modpkg']);
+      assert.match(available, /modpkg-0\.9-1/);
+      assert.doesNotMatch(available, /module_r1/);
+      await client.dnf(['module', 'enable', 'repodmod:stable']);
+      const enabled = await client.dnf(['repoquery', '--qf', '%{name}-%{version}-%{release}', 'modpkg']);
+      assert.match(enabled, /modpkg-1\.0-1\.module_r1/);
+      assert.doesNotMatch(enabled, /modpkg-0\.9-1/, 'an enabled stream hides the non-modular builds of its packages');
+      await client.dnf(['module', 'install', 'repodmod:stable/default']);
+      assert.equal(await installed('modpkg'), 'modpkg 1.0-1.module_r1\n');
+    });
 
-  it('dnf updateinfo list, and upgrade --security takes only the security update', async () => {
-    await client.dnf(['install', 'sec-pkg', 'bug-pkg']);
-    for (const file of updates) assert.equal((await uploadFile(server, DIST, file)).status, 201);
-    await send('POST', '/updateinfo', UPDATEINFO, 'application/json');
-    const list = await client.dnf(['--refresh', 'updateinfo', 'list']);
-    assert.match(list, /REPOD-SEC-1\s+Important\/Sec\.\s+sec-pkg-1\.1-1\.noarch/);
-    assert.match(list, /REPOD-BUG-1\s+bugfix\s+bug-pkg-1\.1-1\.noarch/);
-    await client.dnf(['upgrade', '--security']);
-    assert.equal(await installed('sec-pkg'), 'sec-pkg 1.1-1\n');
-    assert.equal(await installed('bug-pkg'), 'bug-pkg 1.0-1\n', 'the bugfix is not a security update');
+    it('dnf updateinfo list, and upgrade --security takes only the security update', async () => {
+      await client.dnf(['install', 'sec-pkg', 'bug-pkg']);
+      for (const file of updates) assert.equal((await uploadFile(server, DIST, file)).status, 201);
+      await send('POST', '/updateinfo', UPDATEINFO, 'application/json');
+      const list = await client.dnf(['--refresh', 'updateinfo', 'list']);
+      assert.match(list, /REPOD-SEC-1\s+Important\/Sec\.\s+sec-pkg-1\.1-1\.noarch/);
+      assert.match(list, /REPOD-BUG-1\s+bugfix\s+bug-pkg-1\.1-1\.noarch/);
+      await client.dnf(['upgrade', '--security']);
+      assert.equal(await installed('sec-pkg'), 'sec-pkg 1.1-1\n');
+      assert.equal(await installed('bug-pkg'), 'bug-pkg 1.0-1\n', 'the bugfix is not a security update');
+    });
   });
-});
