@@ -67,6 +67,7 @@ export async function runWorker({
     modulesRoot: join(dir, 'bundle'),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: /^compatibility_date = "(.*)"$/m.exec(toml)?.[1],
+    compatibilityFlags: JSON.parse(/^compatibility_flags = (\[.*\])$/m.exec(toml)?.[1] ?? '[]') as string[],
     r2Buckets,
     r2Persist: persist,
     cachePersist: join(persist, '.cache'),

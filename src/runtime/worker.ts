@@ -11,6 +11,7 @@ import { SyncScheduler, utcOffset } from '../import/sync-schedule.ts';
 import { type R2BucketLike, r2Store } from '../storage/r2.ts';
 import { r2Presigner } from '../storage/r2-presign.ts';
 import { webCapabilities } from './web-capabilities.ts';
+import { workerLog, workerRequestScope } from './worker-request-context.ts';
 
 /**
  * The Cloudflare Worker: the same app as `npm start`, over an R2 bucket binding. Settings are
@@ -121,7 +122,7 @@ async function start(env: WorkerEnv): Promise<Started> {
           region: vars.REPOD_R2_REGION ?? 'auto',
         })
       : undefined;
-  const caps = webCapabilities(r2Store(env.BUCKET, presigner ? { presigner } : {}));
+  const caps = webCapabilities(r2Store(env.BUCKET, presigner ? { presigner } : {}), workerLog);
   const config = coreConfigFromEnv(vars);
   const { core, bootstrapToken, signingKeyGenerated } = await createCore(caps, {
     ...config,
@@ -139,7 +140,7 @@ async function start(env: WorkerEnv): Promise<Started> {
   caps.log('repod worker started', { storage: caps.store.driver, keys: signer.fingerprints, presign: caps.store.capabilities.presign });
   // Each isolate counts its own requests: a scrape sees the isolate that answers it (Workers
   // have no channel between isolates; Workers Analytics covers the fleet).
-  const app = createApp(core, { accessLog: vars.REPOD_ACCESS_LOG === '1', metrics: { token: vars.REPOD_METRICS_TOKEN || undefined } });
+  const app = createApp(core, { requestScope: workerRequestScope, accessLog: vars.REPOD_ACCESS_LOG === '1', metrics: { token: vars.REPOD_METRICS_TOKEN || undefined } });
   return { core, app, warm: renderWarmer(core, app), scheduler: new SyncScheduler(core, { timeZoneOffsetMinutes: utcOffset }) };
 }
 

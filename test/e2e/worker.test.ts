@@ -26,6 +26,20 @@ const requestLines = (server: RunningServer, path: string) =>
     .split('\n')
     .filter((l) => l.includes('"message":"request"') && l.includes(`"path":"${path}"`));
 
+/** The JSON lines of the server's log, parsed. */
+const logEntries = (server: RunningServer): Array<Record<string, unknown>> =>
+  server.logs
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+
 async function waitFor(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -109,9 +123,23 @@ describe('the Worker (npm run start:worker)', () => {
     const { status, body } = await uploadFile(server, 'rocky9', extra!);
     assert.equal(status, 201);
     const revision = body.revision.id as string;
-    await waitFor('the render of the new revision', () => server.logs.join('').includes(`"message":"rendered","dist":"rocky9","revision":"${revision}","view":"rpm/x86_64"`));
+    const rendered = () => logEntries(server).some((e) => e.message === 'rendered' && e.dist === 'rocky9' && e.revision === revision && e.view === 'rpm/x86_64');
+    await waitFor('the render of the new revision', rendered);
     assert.ok(server.logs.join('').split('"message":"rendered"').length > before);
     assert.equal(requestLines(server, '/repos/rocky9/x86_64/repodata/repomd.xml').filter((l) => l.includes(revision)).length, 0);
+  });
+
+  it('puts the request id on every log line the core writes while serving it', async () => {
+    const requestId = `wk-${Date.now()}`;
+    const comps = '<?xml version="1.0" encoding="UTF-8"?>\n<comps>\n  <group>\n    <id>wk</id>\n    <name>wk</name>\n    <packagelist/>\n  </group>\n</comps>\n';
+    const response = await fetch(`${server.url}/api/v1/distributions/rocky9/comps`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/xml', 'x-request-id': requestId },
+      body: comps,
+    });
+    assert.equal(response.status, 201, await response.text());
+    assert.equal(response.headers.get('x-request-id'), requestId);
+    await waitFor("the core's log line with the request id", () => logEntries(server).some((e) => e.message === 'compose document published' && e.requestId === requestId));
   });
 
   it('answers immutable files from the cache, never entry points', async () => {
