@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(rpm createrepo-c dnf zypper gnupg ceph-mon ceph-osd radosgw apt-utils dpkg-dev sqlite3 xz-utils zstd curl jq clamav-daemon
+packages=(rpm createrepo-c dnf zypper gnupg ceph-mon ceph-osd radosgw apt-utils dpkg-dev sqlite3 xz-utils zstd zchunk curl jq clamav-daemon
   python3-dateutil python3-dbus nginx chromium)
 missing=()
 for pkg in "${packages[@]}"; do

@@ -23,6 +23,11 @@ export interface Capabilities {
   /** One complete gzip member of `data`. */
   gzip(data: Uint8Array): Uint8Array;
   gunzip(data: Uint8Array): Uint8Array;
+  /**
+   * One complete zstd frame of `data`, where the runtime has an encoder: zchunk metadata
+   * (primary_zck, ...) is offered only where it is present.
+   */
+  zstd?(data: Uint8Array): Uint8Array;
   now(): Date;
   /** A random identifier, URL-safe, at least 96 bits. */
   randomId(): string;

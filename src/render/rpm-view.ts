@@ -13,6 +13,7 @@ import type { Signer } from '../signing/signer.ts';
 import { concatBytes, toBase64, utf8 } from '../util/bytes.ts';
 import { composeFiles, needsPresentKeys } from './compose-files.ts';
 import { chunkDecisions, type RpmRepoKind, rpmViewSelection } from './rpm-view-selection.ts';
+import { renderZchunkFiles } from './rpm-zchunk.ts';
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },
@@ -60,6 +61,11 @@ function pickedParts(
   return out;
 }
 
+/** `"zchunk": true` on an RPM distribution (read loosely until the config type names it). */
+function wantsZchunk(dist: RpmDistribution): boolean {
+  return (dist as { zchunk?: unknown }).zchunk === true;
+}
+
 /** The XML files of a view, handed to whatever renders more metadata from them (sqlite). */
 export interface XmlFiles {
   primary: RenderedFile;
@@ -81,7 +87,7 @@ export async function renderRpmView(
   dist: RpmDistribution,
   revision: Revision,
   arch: string,
-  options: { variant?: RpmVariant; extra?: ExtraRecords; repo?: RpmRepoKind } = {},
+  options: { variant?: RpmVariant; extra?: ExtraRecords; repo?: RpmRepoKind; zchunk?: boolean } = {},
 ): Promise<RenderManifest> {
   const { caps, repository, signer } = deps;
   const variant = options.variant ?? 'plain';
@@ -158,6 +164,17 @@ export async function renderRpmView(
   if (options.extra) {
     const [primary, filelists, other] = files;
     for (const { file, record } of await options.extra({ primary, filelists, other })) {
+      files.push(file);
+      records.push({ ...record, timestamp });
+    }
+  }
+  // zchunk copies of the XML where the distribution asks for them and the runtime has zstd.
+  if (options.zchunk ?? wantsZchunk(dist)) {
+    const zck = await renderZchunkFiles(
+      { caps, repository },
+      { revision, variant, select, decisions, files: FILES.map((f) => ({ type: f.type, header: f.header(count), footer: f.footer() })) },
+    );
+    for (const { file, record } of zck ?? []) {
       files.push(file);
       records.push({ ...record, timestamp });
     }

@@ -15,6 +15,7 @@ import { clamdConnector } from './node-clamd.ts';
 import { nodeExportTargets } from './node-export-target.ts';
 import { nodeOutboundTransport } from './node-outbound.ts';
 import { requestLogFields } from './node-request-context.ts';
+import { nodeZstd } from './node-zstd.ts';
 
 /** sql.js with its wasm read from node_modules, loaded once on first use. */
 let sqlJs: Promise<SqlJsStatic> | null = null;
@@ -35,6 +36,7 @@ export function nodeCapabilities(store: BlobStore, log: Capabilities['log'] = js
     hash: (algorithm: HashAlgorithm) => nodeHasher(createHash(algorithm)),
     gzip: (data) => gzipSync(data, { level: 6 }),
     gunzip: (data) => gunzipSync(data),
+    zstd: nodeZstd,
     now: () => new Date(),
     randomId: () => randomBytes(16).toString('base64url'),
     log,

@@ -15,6 +15,9 @@ export interface RepomdRecord {
   openSize?: number;
   /** Seconds since the epoch. */
   timestamp: number;
+  /** zchunk files (`*_zck`): sha256 hex and size of the zchunk header, which clients fetch first. */
+  headerChecksum?: string;
+  headerSize?: number;
   /** Written for `*_db` types only; createrepo_c's sqlite schema version is 10. */
   databaseVersion?: number;
 }
@@ -59,8 +62,12 @@ function renderRecord(record: RepomdRecord): string {
   if (record.openChecksum !== undefined) {
     out += '    <open-checksum type="sha256">' + escapeText(record.openChecksum) + '</open-checksum>\n';
   }
+  if (record.headerChecksum !== undefined) {
+    out += '    <header-checksum type="sha256">' + escapeText(record.headerChecksum) + '</header-checksum>\n';
+  }
   out += '    <location href="' + escapeAttr(record.href) + '"/>\n' + '    <timestamp>' + record.timestamp + '</timestamp>\n' + '    <size>' + record.size + '</size>\n';
   if (record.openSize !== undefined) out += '    <open-size>' + record.openSize + '</open-size>\n';
+  if (record.headerSize !== undefined) out += '    <header-size>' + record.headerSize + '</header-size>\n';
   if (record.type.endsWith('_db')) {
     out += '    <database_version>' + (record.databaseVersion ?? DEFAULT_DATABASE_VERSION) + '</database_version>\n';
   }
