@@ -2,7 +2,9 @@ import type { RenderedFile } from '../bucket/render-manifest.ts';
 import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { AptDistribution, Distribution, Distributions, RpmDistribution } from '../config/distributions.ts';
+import { RepodError } from '../errors.ts';
 import { rpmHref } from '../ingest/rpm-entry.ts';
+import { SOURCE_ARCH, storedSourceFiles } from '../ingest/source-entry.ts';
 import { aptManifest } from '../render/apt-files.ts';
 import type { Renderer } from '../render/render-cache.ts';
 import { type ExtraRecordsFactory, rpmManifest, rpmViewArches } from '../render/rpm-files.ts';
@@ -132,6 +134,13 @@ async function aptPlan(core: ExportCore, dist: AptDistribution, revision: Revisi
     const text = manifest.documents[name];
     if (text !== undefined) plan.documents.push({ path: `${base}${name}`, text, entryPoint: true });
   }
-  for await (const e of entries(core, revision)) plan.packages.push({ path: e.file.startsWith('pool/') ? e.file : `pool/${e.file}`, sha256: e.id, label: e.label });
+  for await (const e of entries(core, revision)) {
+    plan.packages.push({ path: e.file.startsWith('pool/') ? e.file : `pool/${e.file}`, sha256: e.id, label: e.label });
+    // A source package serves its tarballs and diffs beside its .dsc.
+    if (e.arch !== SOURCE_ARCH || e.component === undefined) continue;
+    const files = await storedSourceFiles(core.caps.store, e.id, e.component);
+    if (!files) throw new RepodError('corrupt_object', `the fragment of the source package ${e.label} is missing`, { status: 500 });
+    for (const f of files.slice(1)) plan.packages.push({ path: f.path, sha256: f.sha256, label: `${e.label} ${f.path.slice(f.path.lastIndexOf('/') + 1)}` });
+  }
   return plan;
 }

@@ -6,6 +6,7 @@ import type { Capabilities } from '../capabilities.ts';
 import type { AptDistribution } from '../config/distributions.ts';
 import { xzStreamHeader, xzStreamTrailer } from '../formats/xz/container.ts';
 import { INSTALLER_SUFFIX } from '../ingest/apt-component.ts';
+import { SOURCE_ARCH } from '../ingest/source-entry.ts';
 import { renderRelease } from '../metadata/apt/release.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
@@ -54,7 +55,20 @@ export async function renderAptView(
   const order = fileOrder(revision.chunks);
   const ids = order.map((c) => c.id);
   const targets: Target[] = [];
+  const sources = mayHoldSources(revision.chunks);
   for (const component of dist.components) {
+    if (sources) {
+      // Source packages (entries of arch `source`, see ingest/source-entry.ts): <component>/source/Sources, as apt-ftparchive lays them out.
+      const select: ViewSelector = (e) => e.component === component && e.arch === SOURCE_ARCH;
+      const make = (path: string, type: string, stream: string, options: { xz?: boolean; trailer?: (b: IndexFileBuilder) => Uint8Array } = {}): Target => {
+        const builder = new IndexFileBuilder(path, type, caps.hash('sha256'), options.xz ? xzStreamHeader() : undefined);
+        const trailer = options.trailer;
+        return { builder, stream, xz: options.xz ?? false, select, trailer: () => trailer?.(builder), skip: builder.resume(carry?.get(carryKey(dist.name, path)), ids) };
+      };
+      targets.push(make(`${component}/source/Sources`, 'sources', 'packages'));
+      targets.push(make(`${component}/source/Sources.gz`, 'sources.gz', 'packages.gz', { trailer: () => emptyGzip }));
+      targets.push(make(`${component}/source/Sources.xz`, 'sources.xz', 'packages', { xz: true, trailer: (b) => xzStreamTrailer(b.blockSizes()) }));
+    }
     for (const arch of dist.architectures) {
       const selectIn =
         (entryComponent: string): ViewSelector =>
@@ -148,6 +162,15 @@ export function mayHoldUdebs(chunks: readonly ChunkRef[], installerComponent: st
   const low = joinKey(installerComponent, '');
   const high = `${low}\uffff`;
   return chunks.some((c) => c.count > 0 && c.last >= low && c.first < high);
+}
+
+/**
+ * Whether a revision holds source packages, from the chunks' per-architecture counts (no chunk
+ * read): a distribution without sources lists no Sources index, so its renders and Release stay
+ * what they were before source packages existed.
+ */
+export function mayHoldSources(chunks: readonly ChunkRef[]): boolean {
+  return chunks.some((c) => (c.arches[SOURCE_ARCH] ?? 0) > 0);
 }
 
 const carryKey = (dist: string, path: string) => joinKey(dist, APT_VIEW, path);

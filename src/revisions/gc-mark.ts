@@ -4,6 +4,7 @@ import type { ByHashPointer, RenderManifest } from '../bucket/render-manifest.ts
 import type { Ref, Revision } from '../bucket/revision.ts';
 import { SEGMENTED_PREFIX_LENGTH, segmentedHeaderLength } from '../bucket/segmented.ts';
 import { RepodError } from '../errors.ts';
+import { SOURCE_ARCH, storedSourceFiles } from '../ingest/source-entry.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { getJson, readAllBytes } from '../storage/objects.ts';
 
@@ -131,6 +132,17 @@ export class MarkSet {
       this.packages.add(e.id);
       if (e.component !== undefined) this.poolPaths.add(e.file);
     }
+    // A source package's entry names its .dsc; the tarballs and diffs it also serves are listed
+    // only in its Sources stanza, so that is read back (one fragment a source entry).
+    const sources = header.entries.filter((e) => e.arch === SOURCE_ARCH && e.component !== undefined);
+    await mapLimit(sources, READS, async (e) => {
+      const files = await storedSourceFiles(this.store, e.id, e.component!);
+      if (!files) throw markFailed(`the fragment of the kept source package ${e.label} is missing`);
+      for (const f of files) {
+        this.packages.add(f.sha256);
+        this.poolPaths.add(f.path);
+      }
+    });
     this.chunks.add(id);
   }
 

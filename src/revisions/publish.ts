@@ -26,6 +26,7 @@ import {
 } from '../ingest/pipeline.ts';
 import { rpmKeyFromFileName } from '../ingest/rpm-entry.ts';
 import { signaturePolicy } from '../ingest/signature-policy.ts';
+import { SOURCE_ARCH } from '../ingest/source-entry.ts';
 import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
 import { type PipelineAnswer, pipelineAnswer, type ValidationAnswer, validationAnswer } from '../ingest/validation.ts';
 import { poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
@@ -211,7 +212,8 @@ async function resolveRemovals(state: PackageState, dist: Distribution, specs: s
 async function entriesNamed(state: PackageState, dist: Distribution, names: string[], components: string[]): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
   for (const name of names) for (const component of components) out.push(...(await state.findEntries(namePrefix(dist.kind, name, component))));
-  return out;
+  // A binary package's name may also be its source package's: replacing binaries keeps the source.
+  return out.filter((e) => e.arch !== SOURCE_ARCH);
 }
 
 /**

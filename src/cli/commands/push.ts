@@ -7,6 +7,7 @@ import { DEFAULT_BATCH, planBatches } from '../push/batches.ts';
 import { type BuildAnswer, type BulkOutcome, countOutcome, type PushedPackage, pushBatches } from '../push/bulk-push.ts';
 import { type LocalFile, localFiles } from '../push/local-files.ts';
 import { DEFAULT_PARTS_THRESHOLD, parseBytes, uploadInParts } from '../push/parts-upload.ts';
+import { pushSource, splitSources } from '../push/source-files.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   rpm: 'application/x-rpm',
@@ -87,7 +88,23 @@ export const push: Command = {
       if (removals.length || replaceNames.length || refs.length || message !== undefined)
         throw new UsageError('--single takes no --remove, --ref, --replace-names or --message (use a build push)', 'push');
     }
-    const files = await localFiles(ctx.positionals);
+    // Source packages (a .dsc and the files it names) go one upload request each, before the binaries.
+    const { packages: files, sources } = await splitSources(await localFiles(ctx.positionals));
+    if (sources.length > 0) {
+      if (ctx.out.json && (files.length > 0 || sources.length > 1 || removals.length > 0 || refs.length > 0)) {
+        throw new UsageError('with --json, push one source package (.dsc) on its own', 'push');
+      }
+      for (const group of sources) {
+        const answer = await pushSource(ctx.client, group, { distribution: dist, component });
+        if (ctx.out.json) {
+          ctx.out.document(answer);
+          return;
+        }
+        const revision = (answer.revision as { id?: string } | undefined)?.id;
+        ctx.out.line(`${dist}: source ${group[0]!.filename} with ${plural(group.length - 1, 'file')}: ${String(answer.status)}${revision ? ` (revision ${revision})` : ''}`);
+      }
+      if (files.length === 0 && removals.length === 0 && refs.length === 0) return;
+    }
     if (single && files.length !== 1) throw new UsageError('--single sends exactly one FILE', 'push');
     const batches = single ? [files] : planBatches(files, limits);
     const bulk = batches.length > 1;

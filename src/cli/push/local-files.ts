@@ -10,7 +10,8 @@ export interface LocalFile {
 }
 
 /** What a directory contributes: the package files the server takes. */
-const PACKAGE_FILE = /\.(rpm|deb|udeb|ddeb)$/i;
+// A .dsc brings the source files it names (push/source-files.ts).
+const PACKAGE_FILE = /\.(rpm|deb|udeb|ddeb|dsc)$/i;
 
 async function statOrFail(path: string) {
   try {
@@ -36,7 +37,7 @@ async function walk(dir: string, out: LocalFile[]): Promise<void> {
 
 /**
  * The files a push names: each argument is a file (sent whatever its name) or a directory (every
- * .rpm/.deb/.udeb/.ddeb under it). Only stat and readdir run here; files are opened one at a time
+ * .rpm/.deb/.udeb/.ddeb/.dsc under it). Only stat and readdir run here; files are opened one at a time
  * while their batch streams out (src/cli/multipart.ts).
  */
 export async function localFiles(paths: string[]): Promise<LocalFile[]> {
