@@ -1,7 +1,8 @@
 /**
  * The UI's only static files, kept as strings so the same app serves them on Node and Workers
  * with no build step and no CDN. Pages work without the script: it adds copy buttons, keeps
- * the compare form to two choices, and gives the upload form drag and drop with per-file progress.
+ * the compare form to two choices, gives the upload form drag and drop with per-file progress and
+ * each file's validation steps, and follows a running import sync live.
  */
 export const STYLESHEET = `
 :root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #57606a; --line: #d0d7de; --accent: #0a58ca; --bad: #b42318; --good: #1a7f37; --panel: #f6f8fa; }
@@ -45,6 +46,8 @@ details > summary { cursor: pointer; }
 .drop { border: 2px dashed var(--line); padding: 1.5rem; text-align: center; margin: .5rem 0; }
 .drop.over { border-color: var(--accent); }
 progress { width: 12rem; }
+ul.steps { margin: .25rem 0 .5rem; padding-left: 1.25rem; font-size: .9em; }
+textarea { font: inherit; width: 100%; max-width: 48rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
 `;
 
 export const SCRIPT = `
@@ -63,47 +66,113 @@ export const SCRIPT = `
     });
     pre.before(button);
   }
-  // Upload: drop files on the area, and send each file on its own with its progress.
+  // Upload: drop several files on the area, then each file goes on its own request with its
+  // progress; its answer lists the validation steps the server ran, shown as it arrives.
   const form = document.querySelector('form[data-upload]');
   if (form && window.FormData && window.XMLHttpRequest) {
     const input = form.querySelector('input[type=file]');
     const drop = form.querySelector('.drop');
     const list = document.getElementById('upload-progress');
+    const result = document.getElementById('upload-result');
+    const chosen = document.getElementById('upload-chosen');
+    const showChosen = () => { if (chosen) chosen.textContent = input.files.length ? input.files.length + ' chosen: ' + [...input.files].map((f) => f.name).join(', ') : ''; };
+    input.addEventListener('change', showChosen);
     drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
     drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); input.files = e.dataTransfer.files; });
+    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); input.files = e.dataTransfer.files; showChosen(); });
+    const stepsOf = (answer) => {
+      const validation = answer.validation || (answer.packages && answer.packages[0] && answer.packages[0].validation);
+      return validation && Array.isArray(validation.steps) ? validation.steps : [];
+    };
     form.addEventListener('submit', (e) => {
       e.preventDefault();
+      if (!input.files.length) { input.focus(); return; }
       list.replaceChildren();
+      if (result) result.replaceChildren();
+      const dist = form.elements.distribution.value;
+      let pending = input.files.length;
+      let newest = null;
       for (const file of input.files) {
         const item = document.createElement('li');
+        const name = document.createElement('strong');
+        name.textContent = file.name;
         const bar = document.createElement('progress');
         bar.max = 1; bar.value = 0;
         bar.setAttribute('aria-label', 'Upload of ' + file.name);
         const status = document.createElement('span');
         status.setAttribute('role', 'status');
-        item.append(file.name + ' ', bar, ' ', status);
+        status.textContent = 'sending';
+        const steps = document.createElement('ul');
+        steps.className = 'steps';
+        steps.setAttribute('aria-label', 'Checks of ' + file.name);
+        item.append(name, ' ', bar, ' ', status, steps);
         list.append(item);
         const data = new FormData();
         data.append('csrf', form.elements.csrf.value);
-        data.append('distribution', form.elements.distribution.value);
+        data.append('distribution', dist);
         data.append('file', file);
         const xhr = new XMLHttpRequest();
         xhr.open('POST', form.action);
         xhr.setRequestHeader('accept', 'application/json');
         xhr.upload.onprogress = (p) => { if (p.lengthComputable) bar.value = p.loaded / p.total; };
+        xhr.upload.onload = () => { bar.value = 1; status.textContent = 'checking'; };
+        const finish = () => {
+          pending--;
+          if (pending === 0 && result) {
+            const link = document.createElement('a');
+            link.href = '/ui/distributions/' + encodeURIComponent(dist) + '#revisions';
+            link.textContent = newest ? 'Revision ' + newest + ' of ' + dist : 'The revisions of ' + dist;
+            result.append(newest ? 'Done. New revision: ' : 'Done. ', link);
+          }
+        };
         xhr.onload = () => {
           bar.value = 1;
           let answer = {};
           try { answer = JSON.parse(xhr.responseText); } catch {}
+          for (const step of stepsOf(answer)) {
+            const li = document.createElement('li');
+            li.className = step.passed ? 'good' : 'bad';
+            li.textContent = step.name + ': ' + (step.passed ? 'passed' : 'failed') + (step.message ? ' - ' + step.message : '');
+            steps.append(li);
+          }
+          if (answer.revision && (!newest || answer.revision.number > newest)) newest = answer.revision.number;
           status.textContent = xhr.status < 300
             ? (answer.status || 'done') + (answer.revision ? ' - revision ' + answer.revision.number : '')
             : 'refused: ' + (answer.message || xhr.status);
           status.className = xhr.status < 300 ? 'good' : 'bad';
+          finish();
         };
-        xhr.onerror = () => { status.textContent = 'failed'; status.className = 'bad'; };
+        xhr.onerror = () => { status.textContent = 'failed: the connection broke'; status.className = 'bad'; finish(); };
         xhr.send(data);
       }
+    });
+  }
+  // A running sync: follow its events live; the page without the script shows them on reload.
+  const job = document.querySelector('[data-job-events]');
+  const jobStatus = document.getElementById('job-status');
+  if (job && jobStatus && window.EventSource && jobStatus.textContent.trim() === 'running') {
+    const count = document.getElementById('job-count');
+    const events = document.getElementById('job-events');
+    const bar = document.getElementById('job-bar');
+    const source = new EventSource(job.dataset.jobEvents);
+    source.onmessage = (m) => {
+      let e = {};
+      try { e = JSON.parse(m.data); } catch { return; }
+      count.textContent = String(e.count);
+      const li = document.createElement('li');
+      li.textContent = e.status + ': ' + e.count + ' ' + (e.message || '');
+      events.append(li);
+    };
+    source.addEventListener('end', (m) => {
+      source.close();
+      let e = {};
+      try { e = JSON.parse(m.data); } catch {}
+      jobStatus.textContent = e.status || 'ended';
+      jobStatus.className = e.status === 'done' ? 'good' : 'bad';
+      if (typeof e.count === 'number') count.textContent = String(e.count);
+      bar.max = 1; bar.value = 1;
+      // What only a running sync offers (cancel, reload) goes with it.
+      for (const el of document.querySelectorAll('[data-job-running]')) el.remove();
     });
   }
 })();

@@ -37,6 +37,26 @@ export function Layout(props: { title: string; viewer: Viewer; children: Child }
                   <a href="/ui/upload">Upload</a>
                 </li>
               ) : null}
+              {principal ? (
+                <>
+                  <li>
+                    <a href="/ui/import">Import</a>
+                  </li>
+                  <li>
+                    <a href="/ui/security">Security</a>
+                  </li>
+                </>
+              ) : null}
+              {principal && roleAtLeast(principal.role, 'auditor') ? (
+                <li>
+                  <a href="/ui/audit">Audit log</a>
+                </li>
+              ) : null}
+              {principal && roleAtLeast(principal.role, 'admin') ? (
+                <li>
+                  <a href="/ui/admin">Admin</a>
+                </li>
+              ) : null}
               <li>
                 <a href="/api/docs">API</a>
               </li>

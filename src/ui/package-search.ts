@@ -12,12 +12,37 @@ import type { Repository } from '../revisions/repository.ts';
  * shown), so a page reads only the chunks it shows: a name search reads the chunks that hold the
  * name, an arch search skips chunks without that architecture (their counts say so), and no page
  * reads more than MAX_CHUNKS_PER_PAGE chunks whatever the repository's size.
+ *
+ * `severity:` (critical, high, medium, low, negligible, unknown) keeps the packages with an
+ * advisory finding at least that strong. Findings are not in the chunk index: the caller passes
+ * `severityOf`, which matches one package against the advisory feed as it is now, and is asked
+ * only for rows every other term already accepts.
  */
 export interface PackageQuery {
   name?: string;
   version?: string;
   arch?: string;
+  severity?: Severity;
   words: string[];
+}
+
+/** Advisory severities, strongest first (the words of config/security-policy.ts). */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** The strongest of several severities, or null for none. */
+export function strongestSeverity(severities: Iterable<string>): Severity | null {
+  let best = -1;
+  for (const s of severities) {
+    const i = SEVERITIES.indexOf(s as Severity);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best < 0 ? null : SEVERITIES[best];
+}
+
+/** Whether `found` is at least as strong as `wanted` (unknown counts as the weakest). */
+export function atLeast(found: Severity, wanted: Severity): boolean {
+  return SEVERITIES.indexOf(found) <= SEVERITIES.indexOf(wanted);
 }
 
 export interface PackageRow {
@@ -29,6 +54,8 @@ export interface PackageRow {
   label: string;
   file: string;
   component?: string;
+  /** The strongest advisory finding on the package, filled in for severity searches. */
+  severity?: Severity;
 }
 
 export interface PackagePage {
@@ -45,8 +72,10 @@ export const MAX_CHUNKS_PER_PAGE = 32;
 export function parsePackageQuery(text: string): PackageQuery {
   const query: PackageQuery = { words: [] };
   for (const token of text.trim().split(/\s+/).filter(Boolean)) {
-    const m = /^(name|version|arch):(.*)$/i.exec(token);
-    if (m?.[2]) query[m[1].toLowerCase() as 'name' | 'version' | 'arch'] = m[2];
+    const m = /^(name|version|arch|severity):(.*)$/i.exec(token);
+    const field = m?.[1].toLowerCase();
+    if (field === 'severity' && SEVERITIES.includes(m![2].toLowerCase() as Severity)) query.severity = m![2].toLowerCase() as Severity;
+    else if (m?.[2] && field !== 'severity') query[field as 'name' | 'version' | 'arch'] = m[2];
     else query.words.push(token.toLowerCase());
   }
   return query;
@@ -54,7 +83,9 @@ export function parsePackageQuery(text: string): PackageQuery {
 
 /** The query as the search box shows it again. */
 export function formatPackageQuery(q: PackageQuery): string {
-  return [q.name && `name:${q.name}`, q.version && `version:${q.version}`, q.arch && `arch:${q.arch}`, ...q.words].filter(Boolean).join(' ');
+  return [q.name && `name:${q.name}`, q.version && `version:${q.version}`, q.arch && `arch:${q.arch}`, q.severity && `severity:${q.severity}`, ...q.words]
+    .filter(Boolean)
+    .join(' ');
 }
 
 export async function searchPackages(
@@ -62,7 +93,7 @@ export async function searchPackages(
   revision: Revision,
   components: string[],
   query: PackageQuery,
-  options: { after?: string; limit: number },
+  options: { after?: string; limit: number; severityOf?: (row: PackageRow) => Promise<Severity | null> },
 ): Promise<PackagePage> {
   const kind = revision.kind;
   const after = options.after ?? '';
@@ -85,6 +116,11 @@ export async function searchPackages(
         lastKey = entry.key;
         const row = rowOf(kind, entry);
         if (!matches(row, query)) continue;
+        if (query.severity) {
+          const found = options.severityOf ? await options.severityOf(row) : null;
+          if (!found || !atLeast(found, query.severity)) continue;
+          row.severity = found;
+        }
         if (rows.length === options.limit) return { rows, next: rows[rows.length - 1].key, partial: false };
         rows.push(row);
       }

@@ -19,7 +19,7 @@ import { announceChange, announcePromotion, announceRollback } from '../../secur
 import { getJson } from '../../storage/objects.ts';
 import { SCRIPT, STYLESHEET } from '../../ui/assets.ts';
 import type { Viewer } from '../../ui/layout.tsx';
-import { formatPackageQuery, type PackageRow, parsePackageQuery, searchPackages } from '../../ui/package-search.ts';
+import { formatPackageQuery, type PackageRow, parsePackageQuery, searchPackages, strongestSeverity } from '../../ui/package-search.ts';
 import { comparePage } from '../../ui/pages/compare.tsx';
 import { distributionPage } from '../../ui/pages/distribution.tsx';
 import { messagePage } from '../../ui/pages/message.tsx';
@@ -33,6 +33,18 @@ import { addressOf } from '../client-address.ts';
 import { boundaryOf, MultipartReader, readText } from '../multipart.ts';
 import { baseUrl } from '../paths.ts';
 import { clientSetupText } from './client-setup.ts';
+import { uiAdminRoutes } from './ui-admin.ts';
+import { uiImportRoutes } from './ui-import.ts';
+import { uiSecurityRoutes } from './ui-security.ts';
+
+/** What the UI's route files (ui-import.ts, ui-security.ts, ui-admin.ts) share with this one: the session and its checks. */
+export interface UiGuards {
+  viewerOf(c: Context): Promise<Viewer>;
+  /** The viewer's principal when it has `role`; 401 signed out, 403 below it. */
+  requireUiRole(c: Context, role: Role): Promise<Principal>;
+  /** A form's CSRF field must be the session's token; checked before anything else of the action. */
+  requireCsrf(c: Context, fields: Record<string, unknown>): Promise<void>;
+}
 
 /** Packages per page of the distribution page. */
 const PAGE_SIZE = 50;
@@ -82,6 +94,15 @@ export function uiRoutes(core: Core): Hono {
     if (!csrf || typeof fields.csrf !== 'string' || !sameToken(fields.csrf, csrf))
       throw new RepodError('csrf_mismatch', 'this form is stale or came from another site: reload the page and try again', { status: 403 });
   };
+  /** The strongest finding of a package of `d` against the advisory feed as it is now (what GET /vulnerabilities reports). */
+  const severityOf = async (d: Distribution) => {
+    const feed = await core.advisories.current();
+    const ecosystem = core.ecosystemOf(d);
+    return async (row: PackageRow) => {
+      const identity = ecosystem ? await core.identities.get(row.sha256) : null;
+      return identity && ecosystem ? strongestSeverity(feed.findings(ecosystem, identity).map((f) => f.severity)) : null;
+    };
+  };
   const visible = async (c: Context, d: Distribution) => !d.private || (await sessionOf(c)).principal !== null;
   const distribution = async (c: Context): Promise<Distribution> => {
     const d = requireDistribution(core.distributions, c.req.param('dist'));
@@ -118,7 +139,11 @@ export function uiRoutes(core: Core): Hono {
       const actor = s?.principal ? { actor: s.principal.subject, role: s.principal.role } : { actor: 'anonymous' };
       if (c.req.path !== '/ui/sign-in') {
         const route = routePath(c);
-        const target = [c.req.param('dist'), c.req.param('sha256')].filter(Boolean).join('/');
+        // What the action was about: a distribution and package, a user, a token, a key, a source or job.
+        const target = ['dist', 'sha256', 'name', 'id', 'fingerprint']
+          .map((p) => c.req.param(p))
+          .filter(Boolean)
+          .join('/');
         core.audit.record(
           { ...actor, action: `POST ${route && !route.endsWith('*') ? route : c.req.path}`, path: c.req.path, ...(target ? { target } : {}), status, address: addressOf(c) },
           { defer: waitUntilOf(c) },
@@ -127,13 +152,17 @@ export function uiRoutes(core: Core): Hono {
     }
   });
 
+  const guards: UiGuards = { viewerOf, requireUiRole, requireCsrf };
+
   app.onError(async (error, c) => {
     const status = error instanceof RepodError ? error.status : 500;
     if (!(error instanceof RepodError) || status >= 500) core.caps.log('ui request failed', { path: c.req.path, message: error.message });
     if (error instanceof RepodError && error.details?.retry_after !== undefined) c.header('retry-after', String(error.details.retry_after));
     const wantsJson = (c.req.header('accept') ?? '').includes('application/json');
     const message = status >= 500 && !(error instanceof RepodError) ? 'internal server error' : error.message;
-    if (wantsJson) return c.json({ status: 'error', error: error instanceof RepodError ? error.code : 'internal_error', message }, status as 400);
+    // The upload script shows a refused package's validation steps: they are in the details.
+    const details = error instanceof RepodError && status < 500 ? (error.details ?? {}) : {};
+    if (wantsJson) return c.json({ ...details, status: 'error', error: error instanceof RepodError ? error.code : 'internal_error', message }, status as 400);
     const title = status === 401 ? 'Sign in needed' : status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Something went wrong';
     return c.html(await messagePage(await viewerOf(c).catch(() => ({ principal: null, csrf: null })), { title, message, status }), status as 400);
   });
@@ -188,6 +217,10 @@ export function uiRoutes(core: Core): Hono {
     return c.redirect('/', 303);
   });
 
+  app.route('/', uiImportRoutes(core, guards));
+  app.route('/', uiSecurityRoutes(core, guards));
+  app.route('/', uiAdminRoutes(core, guards));
+
   // --- Overview ---------------------------------------------------------------------------------
 
   app.get('/', async (c) => {
@@ -238,7 +271,9 @@ export function uiRoutes(core: Core): Hono {
     const components = d.kind === 'apt' ? d.components.flatMap(entryComponents) : [];
     const query = parsePackageQuery(c.req.query('q') ?? '');
     const after = c.req.query('after') || undefined;
-    const page = current ? await searchPackages(core.repository, current, components, query, { after, limit: PAGE_SIZE }) : { rows: [], next: null, partial: false };
+    const page = current
+      ? await searchPackages(core.repository, current, components, query, { after, limit: PAGE_SIZE, ...(query.severity ? { severityOf: await severityOf(d) } : {}) })
+      : { rows: [], next: null, partial: false };
     const before = Number(c.req.query('before'));
     const history = await listRevisions(core.repository, d.name, { limit: 20, ...(Number.isInteger(before) && before > 0 ? { before } : {}) });
     const tags = (await core.repository.tags(d.name)).map((t) => ({ name: (t as typeof t & { name: string }).name, number: t.number, revision: t.revision, updated: t.updated }));

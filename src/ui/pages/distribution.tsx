@@ -28,6 +28,7 @@ export function distributionPage(viewer: Viewer, data: DistributionPageData): Pr
   const { dist, current, search, history } = data;
   const path = distPath(dist.name);
   const nextHref = search.next ? `${path}?${new URLSearchParams({ q: search.query, after: search.next })}#packages` : null;
+  const severityShown = search.rows.some((r) => r.severity);
   const pinnedRoot = dist.kind === 'rpm' ? `/${dist.architectures[0]}/` : '';
   return renderPage(
     <Layout title={dist.name} viewer={viewer}>
@@ -53,12 +54,13 @@ export function distributionPage(viewer: Viewer, data: DistributionPageData): Pr
         <form method="get" action={path} aria-label="Package search" class="row">
           <div>
             <label for="q">Search packages</label>
-            <input type="search" id="q" name="q" value={search.query} placeholder="name:hello arch:x86_64 version:2 text" aria-describedby="q-help" />
+            <input type="search" id="q" name="q" value={search.query} placeholder="name:hello arch:x86_64 version:2 severity:high text" aria-describedby="q-help" />
           </div>
           <button type="submit">Search</button>
         </form>
         <p id="q-help" class="muted">
-          <code>name:</code> starts the name, <code>version:</code> starts the version, <code>arch:</code> is the architecture; other words appear anywhere in the package's name.
+          <code>name:</code> starts the name, <code>version:</code> starts the version, <code>arch:</code> is the architecture, <code>severity:</code> (critical, high, medium, low)
+          keeps packages with an advisory at least that severe; other words appear anywhere in the package's name.
         </p>
         {search.rows.length ? (
           <table>
@@ -69,6 +71,7 @@ export function distributionPage(viewer: Viewer, data: DistributionPageData): Pr
                 <th scope="col">Architecture</th>
                 {dist.kind === 'apt' ? <th scope="col">Component</th> : null}
                 <th scope="col">File</th>
+                {severityShown ? <th scope="col">Severity</th> : null}
               </tr>
             </thead>
             <tbody>
@@ -83,6 +86,13 @@ export function distributionPage(viewer: Viewer, data: DistributionPageData): Pr
                   <td>
                     <code>{r.file}</code>
                   </td>
+                  {severityShown ? (
+                    <td>
+                      <a href={`/ui/security?${new URLSearchParams({ distribution: dist.name })}`} class={r.severity === 'critical' || r.severity === 'high' ? 'bad' : undefined}>
+                        {r.severity}
+                      </a>
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>

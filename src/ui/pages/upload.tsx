@@ -3,7 +3,8 @@ import { Csrf, Layout, renderPage, type Viewer } from '../layout.tsx';
 
 /**
  * The upload form. Without JavaScript it posts every chosen file at once (one revision); the
- * page's script adds drag and drop and sends each file on its own with its progress.
+ * page's script adds drag and drop and sends each file on its own with its progress, then shows the
+ * validation steps of each file's answer and the newest revision.
  */
 export function uploadPage(viewer: Viewer, data: { distributions: string[]; selected?: string }): Promise<string> {
   return renderPage(
@@ -25,22 +26,24 @@ export function uploadPage(viewer: Viewer, data: { distributions: string[]; sele
           <label for="file">Package files (.rpm or .deb)</label>
           <input type="file" id="file" name="file" multiple required accept=".rpm,.deb" />
           <p class="muted">or drop them here</p>
+          <p id="upload-chosen" aria-live="polite"></p>
         </div>
         <p>
           <button type="submit">Upload</button>
         </p>
       </form>
-      <ul id="upload-progress" aria-live="polite"></ul>
+      <ul id="upload-progress" aria-label="Uploads" aria-live="polite"></ul>
+      <p id="upload-result" role="status"></p>
     </Layout>,
   );
 }
 
 /** What an upload without the script did: each package's outcome and the new revision. */
-export function uploadResultPage(viewer: Viewer, result: BatchResult): Promise<string> {
+export function uploadResultPage(viewer: Viewer, result: BatchResult, options: { title?: string } = {}): Promise<string> {
   const path = `/ui/distributions/${encodeURIComponent(result.distribution)}`;
   return renderPage(
-    <Layout title="Uploaded" viewer={viewer}>
-      <h1>Upload to {result.distribution}</h1>
+    <Layout title={options.title ? 'Imported' : 'Uploaded'} viewer={viewer}>
+      <h1>{options.title ?? `Upload to ${result.distribution}`}</h1>
       <p class="notice ok" role="status">
         {result.status === 'published' && result.revision
           ? `Published as revision ${result.revision.number}.`
@@ -55,6 +58,7 @@ export function uploadResultPage(viewer: Viewer, result: BatchResult): Promise<s
             <th scope="col">Version</th>
             <th scope="col">Architecture</th>
             <th scope="col">Outcome</th>
+            <th scope="col">Checks</th>
           </tr>
         </thead>
         <tbody>
@@ -64,6 +68,17 @@ export function uploadResultPage(viewer: Viewer, result: BatchResult): Promise<s
               <td>{p.version}</td>
               <td>{p.architecture}</td>
               <td>{p.status}</td>
+              <td>
+                {p.validation ? (
+                  <ul class="steps">
+                    {p.validation.steps.map((s) => (
+                      <li class={s.passed ? 'good' : 'bad'}>
+                        {s.name}: {s.message}
+                      </li>
+                    ))}
+                  </ul>
+                ) : null}
+              </td>
             </tr>
           ))}
         </tbody>
