@@ -1,3 +1,5 @@
+import { splitKey } from './keys.ts';
+
 /**
  * The bucket layout: every object key repod writes is built here, so the storage format contract
  * (revisions/README.md) has one implementation. Bump FORMAT_VERSION only with a reader for the old one.
@@ -18,6 +20,13 @@ export const layout = {
   packageRecord: (sha256: string) => `packages/${shard(sha256)}.json`,
   /** What signature verification found when the package was uploaded (replaced on each upload). */
   packageSignature: (sha256: string) => `packages/${shard(sha256)}.signature.json`,
+  /**
+   * Signed copies of one RPM (Koji's sigs), by its index key (name, arch, version, release): one
+   * create-only object per copy under `<header sha256>.<payload sha256>/<copy sha256>.json`; without
+   * `copy`, the prefix listing every copy of that NEVRA (signing/signed-copies.ts).
+   */
+  signedCopy: (key: string, copy?: { identity: string; sha256: string }) =>
+    `packages/copies/${splitKey(key).map(encodeURIComponent).join('/')}/${copy ? `${copy.identity}/${copy.sha256}.json` : ''}`,
   /** Pre-compressed metadata fragments of one package (segmented container). */
   fragment: (sha256: string) => `fragments/${shard(sha256)}.seg`,
   /** An APT package's segments depend on its component (its pool path is in the stanza). */

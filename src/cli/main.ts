@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { type Command, type OptionSpec, UsageError } from './command.ts';
 import { compsCommand, modulesCommand, updateinfoCommand } from './commands/compose-documents.ts';
 import { diff } from './commands/diff.ts';
+import { distRepoCommand } from './commands/dist-repo.ts';
 import { distributions } from './commands/distributions.ts';
 import { exportCommand } from './commands/export.ts';
 import { gc } from './commands/gc.ts';
@@ -49,6 +50,7 @@ export const COMMANDS: Command[] = [
   compsCommand,
   modulesCommand,
   updateinfoCommand,
+  distRepoCommand,
 ];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {

@@ -15,6 +15,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clientSetupRoutes } from './routes/client-setup.ts';
 import { composeDocumentRoutes } from './routes/compose-documents.ts';
+import { distRepoRoutes } from './routes/dist-repo.ts';
 import { distributionRoutes } from './routes/distributions.ts';
 import { healthRoutes, probeRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -76,6 +77,7 @@ export function createApp(core: Core, options: AppOptions = {}): Hono {
   app.route('/api/v1/distributions', distributionRoutes(core));
   app.route('/api/v1/distributions', historyRoutes(core));
   app.route('/api/v1/distributions', composeDocumentRoutes(core));
+  app.route('/api/v1/distributions', distRepoRoutes(core));
   app.route('/api/v1', adminRoutes(core));
   app.route('/api/v1/packages', packageRoutes(core));
   app.route('/', uploadRoutes(core));

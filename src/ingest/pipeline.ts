@@ -74,8 +74,12 @@ export interface SignatureSummary {
 
 export interface PolicyOutcome {
   summary: SignatureSummary;
-  /** false under skip-missing for a package without a listed signature. */
+  /** false under skip-missing for a package without a listed signature, and for a signed copy the distribution does not prefer. */
   include: boolean;
+  /** The build and signing keys of the upload, as the signed-copies index records them (signing/signed-copies.ts). */
+  copy?: { identity: string; keyIds: string[]; verified: string[] };
+  /** A signed copy the distribution prefers to the published one (ingest/duplicates.ts): the sha256 it replaces. */
+  replaces?: string;
 }
 
 export type IngestStep = (target: IngestTarget, candidates: Candidate[], context: IngestContext) => Promise<void>;

@@ -1,13 +1,18 @@
+import type * as openpgp from 'openpgp';
 import { layout } from '../bucket/layout.ts';
+import type { RpmPackageRecord } from '../bucket/package-record.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { RpmDistribution } from '../config/distributions.ts';
-import { RepodError } from '../errors.ts';
+import { NotFoundError, RepodError } from '../errors.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import { signRpmHeader } from '../signing/rpm-sign.ts';
 import { type RpmKeyring, verifyRpm } from '../signing/rpm-verify.ts';
+import { copyIdentity, recordSignedCopy, type SignedCopy, signatureKeys } from '../signing/signed-copies.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { bytesStream } from '../storage/objects.ts';
+import { bytesStream, putJson } from '../storage/objects.ts';
+import { commitRpm } from './commit.ts';
 import type { IngestStep, PolicyOutcome, SignatureSummary } from './pipeline.ts';
+import { rpmKey } from './rpm-entry.ts';
 import { discardStaged, type StagedRpm, stagePackage } from './stage.ts';
 import { cachedTrustedKeyring } from './trusted-keyring.ts';
 
@@ -57,7 +62,9 @@ export async function applySignaturePolicy(dist: RpmDistribution, staged: Staged
       },
     );
   }
-  return { summary, include: policy !== 'skip-missing' || trusted };
+  const identity = copyIdentity(staged.digests);
+  const copy = identity ? { identity, ...signatureKeys(verification) } : undefined;
+  return { summary, include: policy !== 'skip-missing' || trusted, copy };
 }
 
 /**
@@ -92,6 +99,8 @@ export function signaturePolicy(services: SignatureServices): IngestStep {
     const uploads = candidates.filter((c) => c.staged?.kind === 'rpm');
     if (dist.kind !== 'rpm' || uploads.length === 0) return;
     const keyring = await cachedTrustedKeyring(services.keyring, services.caps.store, () => trustedKeys(services.keyring, services.caps.store));
+    // Copies are indexed a few at a time beside the verification (one small create-only write each).
+    const recording: Promise<void>[] = [];
     for (const c of uploads) {
       let staged = c.staged as StagedRpm;
       if (dist.packageSignatures?.sign) {
@@ -102,8 +111,63 @@ export function signaturePolicy(services: SignatureServices): IngestStep {
         c.sha256 = staged.sha256;
       }
       c.signature = await applySignaturePolicy(dist, staged, keyring);
+      recording.push(recordCopy(services.caps, c.key, staged.sha256, c.signature));
+      if (recording.length >= 16) await Promise.all(recording.splice(0));
     }
+    await Promise.all(recording);
   };
+}
+
+/** Indexes an RPM upload among the signed copies of its build (before commit: readers check the pool). */
+async function recordCopy(caps: Capabilities, key: string, sha256: string, outcome: PolicyOutcome): Promise<void> {
+  if (!outcome.copy) return;
+  await recordSignedCopy(caps.store, { format: 1, sha256, key, ...outcome.copy, recorded: caps.now().toISOString() });
+}
+
+/**
+ * A copy of a stored RPM signed by one keyring key (`POST /api/v1/packages/<sha256>/signatures`):
+ * the package streams from the pool once to be parsed, then its main header and payload stream
+ * again behind the new signature header into a new staged upload, which is committed to the pool
+ * (with its record and fragment) and indexed as another signed copy. Published nowhere by itself.
+ */
+export async function signStoredRpm(
+  services: Pick<SignatureServices, 'caps' | 'maxUploadBytes'>,
+  sha256: string,
+  key: openpgp.PrivateKey,
+): Promise<{ copy: SignedCopy; record: RpmPackageRecord; changed: boolean }> {
+  const { caps, maxUploadBytes } = services;
+  const original = await caps.store.get(layout.pool(sha256));
+  if (!original) throw new NotFoundError(`no package with sha256 ${sha256} in the store`, 'unknown_package');
+  const parsed = await stagePackage(caps, original.body, { maxBytes: maxUploadBytes });
+  try {
+    if (parsed.kind !== 'rpm') throw new RepodError('not_an_rpm', `package ${sha256} is a Debian package: only RPMs carry signed copies`, { status: 422 });
+    const { prefix, changed } = await signRpmHeader(parsed.parsed, key);
+    const rest = await caps.store.get(parsed.tempKey, { range: { start: parsed.parsed.signature.headerRange.start } });
+    if (!rest) throw new RepodError('missing_object', 'the staged copy vanished before signing', { status: 500 });
+    const signed = await stagePackage(caps, concatStreams([bytesStream(prefix), rest.body]), { maxBytes: maxUploadBytes });
+    if (signed.kind !== 'rpm') throw new RepodError('internal_error', 'signing produced something else than an RPM', { status: 500 });
+    const verification = await verifyRpm(signed.parsed, signed.digests, [key.toPublic()]);
+    const identity = copyIdentity(signed.digests);
+    if (verification.status !== 'signed' || !identity) {
+      await discardStaged(caps, signed);
+      throw new RepodError('internal_error', `the signed copy of ${sha256} does not verify (${verification.status})`, { status: 500 });
+    }
+    const { record } = await commitRpm(caps, signed);
+    const copy: SignedCopy = {
+      format: 1,
+      sha256: signed.sha256,
+      key: rpmKey(signed.parsed.pkg),
+      identity,
+      ...signatureKeys(verification),
+      recorded: caps.now().toISOString(),
+    };
+    await recordSignedCopy(caps.store, copy);
+    const { status, signers } = { status: verification.status, signers: verification.signers.map((s) => s.keyId) };
+    await putJson(caps.store, layout.packageSignature(signed.sha256), { format: 1, checked: caps.now().toISOString(), status, signers });
+    return { copy, record, changed };
+  } finally {
+    await discardStaged(caps, parsed);
+  }
 }
 
 function concatStreams(streams: ReadableStream<Uint8Array>[]): ReadableStream<Uint8Array> {

@@ -1,7 +1,7 @@
 import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
 import { readableKey } from '../bucket/keys.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { ChangeSet } from './compose.ts';
+import { type ChangeSet, mayReplace } from './compose.ts';
 import type { Verdict } from './group-commit.ts';
 
 /** The packages of a distribution as a change sees them: what it resolves removals and names against. */
@@ -71,7 +71,7 @@ async function check(state: EditedState, change: ChangeSet): Promise<{ edits: Ma
       outcome.unchanged.push(existing);
       continue;
     }
-    if (existing && !change.replace) {
+    if (existing && !mayReplace(change, key, existing.id)) {
       throw new ConflictError(`${item.entry.label} is already published with different content (sha256 ${existing.id}); replace it explicitly`, 'duplicate_package', {
         existing: existing.id,
         uploaded: item.entry.id,

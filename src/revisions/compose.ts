@@ -13,6 +13,17 @@ export interface ChangeSet {
   remove: string[];
   /** Adding a key that exists with other content replaces it instead of conflicting. */
   replace?: boolean;
+  /**
+   * Keys that may replace exactly this existing content (by sha256) without `replace`: a signed
+   * copy the distribution prefers to the published one. Other content under the key (a racing
+   * different build) still conflicts.
+   */
+  replacing?: Record<string, string>;
+}
+
+/** Whether adding `key` may replace the `existing` content under it. */
+export function mayReplace(change: Pick<ChangeSet, 'replace' | 'replacing'>, key: string, existingId: string): boolean {
+  return change.replace === true || change.replacing?.[key] === existingId;
 }
 
 export interface ComposeResult {
@@ -116,7 +127,7 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
         result.unchanged.push(existing.entry);
         continue;
       }
-      if (existing && !change.replace) {
+      if (existing && !mayReplace(change, item.entry.key, existing.entry.id)) {
         throw new ConflictError(`${item.entry.label} is already published with different content (sha256 ${existing.entry.id}); replace it explicitly`, 'duplicate_package', {
           existing: existing.entry.id,
           uploaded: item.entry.id,

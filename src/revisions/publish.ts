@@ -236,7 +236,7 @@ export function ingestSteps(services: PublishServices, options: { replace?: bool
   return [
     acceptedByDistribution,
     signaturePolicy({ caps: services.caps, keyring: services.keyring, maxUploadBytes: services.settings.maxUploadBytes }),
-    ...(options.replace ? [] : [noDuplicates(services.repository)]),
+    ...(options.replace ? [] : [noDuplicates(services.repository, services.caps)]),
     ...(services.gate ? [services.gate.step] : []),
   ];
 }
@@ -365,13 +365,16 @@ export async function publishBuild(services: PublishServices, distName: string |
     };
   }
   const adding = new Set(all.map((c) => c.entry.entry.key));
+  // A signed copy the distribution prefers replaces the copy the signature step saw published, and only that one.
+  const replacing: Record<string, string> = {};
+  for (const c of uploads) if (c.signature?.replaces !== undefined) replacing[c.key] = c.signature.replaces;
   // Resolved on the state the change applies to: the parent plus the changes before it in its group.
   const resolve: ResolveChange = async (state) => {
     // A package both removed and added by one change stays (unchanged if the bytes are the same).
     const remove = new Set<string>();
     for (const key of await resolveRemovals(state, dist, input.remove ?? [], placement.search)) if (!adding.has(key)) remove.add(key);
     for (const e of await entriesNamed(state, dist, input.replaceNames ?? [], placement.search)) if (!adding.has(e.key)) remove.add(e.key);
-    return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace };
+    return { add: all.map((c) => c.entry), remove: [...remove], replace: options.replace, replacing };
   };
   const meta = {
     author: options.author,
