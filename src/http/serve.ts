@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 import type { CachedBytes, ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { LruCache } from '../util/lru-cache.ts';
+import { type ByteInterval, multipartFraming, parseByteRanges, rangesOfStream } from './byte-ranges.ts';
 
 /**
  * Answers for the three kinds of things clients download: small documents from a render,
@@ -24,6 +25,7 @@ function notModified(c: Context, etag: string, lastModified?: Date): boolean {
 export function contentTypeFor(path: string): string {
   if (path.endsWith('.gz')) return 'application/gzip';
   if (path.endsWith('.xz')) return 'application/x-xz';
+  if (path.endsWith('.zck')) return 'application/zchunk';
   if (path.endsWith('.xml')) return 'application/xml';
   if (path.endsWith('.asc') || path.endsWith('.key') || path.endsWith('.gpg')) return 'application/pgp-signature';
   if (path.endsWith('.rpm')) return 'application/x-rpm';
@@ -78,14 +80,47 @@ export function serveImmutable(
     etag,
     'last-modified': lastModified.toUTCString(),
     'cache-control': cacheControl,
+    'accept-ranges': 'bytes',
     'content-length': String(size),
   };
   if (notModified(c, etag)) {
     delete headers['content-length'];
     return new Response(null, { status: 304, headers });
   }
-  if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers });
-  return new Response(body instanceof Uint8Array ? asBody(body) : body(), { status: 200, headers });
+  // zchunk clients read a file's header, then the chunks they lack, as ranges (http/byte-ranges.ts).
+  const ifRange = c.req.header('if-range');
+  const ranges = ifRange && ifRange !== etag ? null : parseByteRanges(c.req.header('range'), size);
+  if (ranges === 'invalid') {
+    delete headers['content-length'];
+    return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${size}` } });
+  }
+  if (!ranges) {
+    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers });
+    return new Response(body instanceof Uint8Array ? asBody(body) : body(), { status: 200, headers });
+  }
+  const source = () => (body instanceof Uint8Array ? streamOf(body) : body());
+  if (ranges.length === 1) {
+    const [r] = ranges as [ByteInterval];
+    headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`;
+    headers['content-length'] = String(r.end - r.start + 1);
+    if (c.req.method === 'HEAD') return new Response(null, { status: 206, headers });
+    return new Response(body instanceof Uint8Array ? asBody(body.subarray(r.start, r.end + 1)) : rangesOfStream(source(), ranges), { status: 206, headers });
+  }
+  const boundary = `repod-${crypto.randomUUID()}`;
+  const framing = multipartFraming(boundary, headers['content-type']!, ranges, size);
+  headers['content-type'] = `multipart/byteranges; boundary=${boundary}`;
+  headers['content-length'] = String(framing.length);
+  if (c.req.method === 'HEAD') return new Response(null, { status: 206, headers });
+  return new Response(rangesOfStream(source(), ranges, framing.heads, framing.tail), { status: 206, headers });
+}
+
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 function parseRange(header: string | undefined, size: number): ByteRange | 'invalid' | null {

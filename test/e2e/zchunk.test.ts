@@ -125,6 +125,37 @@ describe('zchunk metadata from a running server', { skip: ensureZchunkTools() },
     assert.equal(chunks.get('primary')!.length, 5);
   });
 
+  test('serves a zck file by ranges, as librepo reads it: the header, then several chunks in one multipart answer', async () => {
+    const base = '/repos/zck/x86_64/';
+    const zck = records(new TextDecoder().decode(await get(`${base}repodata/repomd.xml`))).find((r) => r.type === 'primary_zck')!;
+    const whole = await get(`${base}${zck.href}`);
+    const headerSize = Number(zck.fields.get('header-size'));
+    const header = await fetch(`${server.url}${base}${zck.href}`, { headers: { range: `bytes=0-${headerSize - 1}` } });
+    assert.equal(header.status, 206);
+    assert.equal(header.headers.get('content-range'), `bytes 0-${headerSize - 1}/${whole.length}`);
+    const headerBytes = new Uint8Array(await header.arrayBuffer());
+    assert.deepEqual(headerBytes, whole.subarray(0, headerSize));
+
+    const ranges = [
+      [headerSize, headerSize + 9],
+      [whole.length - 20, whole.length - 1],
+    ] as const;
+    const multi = await fetch(`${server.url}${base}${zck.href}`, { headers: { range: `bytes=${ranges.map(([a, b]) => `${a}-${b}`).join(',')}` } });
+    assert.equal(multi.status, 206);
+    const boundary = /^multipart\/byteranges; boundary=(.+)$/.exec(multi.headers.get('content-type') ?? '')?.[1];
+    assert.ok(boundary, multi.headers.get('content-type') ?? '');
+    const body = new Uint8Array(await multi.arrayBuffer());
+    assert.equal(String(body.length), multi.headers.get('content-length'));
+    const text = new TextDecoder('latin1').decode(body);
+    for (const [a, b] of ranges) {
+      const head = `Content-Range: bytes ${a}-${b}/${whole.length}\r\n\r\n`;
+      const at = text.indexOf(head);
+      assert.ok(at > 0, head);
+      assert.deepEqual(body.subarray(at + head.length, at + head.length + (b - a + 1)), whole.subarray(a, b + 1));
+    }
+    assert.equal((await fetch(`${server.url}${base}${zck.href}`, { headers: { range: `bytes=${whole.length}-` } })).status, 416);
+  });
+
   test('the hashed variant has them too', async () => {
     await checkView('/hashed/zck/x86_64/');
   });
