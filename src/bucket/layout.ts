@@ -56,6 +56,8 @@ export const layout = {
   signingKey: () => 'keys/signing-key.asc',
   /** The metadata signing keys (private keys encrypted when REPOD_KEY_PASSPHRASE is set). */
   keyring: () => 'keys/ring.json',
+  /** The distributions every server serves (seeded from the defaults and REPOD_DISTRIBUTIONS, edited by compare-and-swap). */
+  distributionsConfig: () => 'config/distributions.json',
   /** Public keys packages may be signed with, besides the keyring's. */
   trustedKey: (fingerprint: string) => `keys/trusted/${fingerprint}.asc`,
   trustedKeysPrefix: () => 'keys/trusted/',

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { type Command, type OptionSpec, UsageError } from './command.ts';
 import { compsCommand, modulesCommand, updateinfoCommand } from './commands/compose-documents.ts';
 import { diff } from './commands/diff.ts';
+import { dist } from './commands/dist.ts';
 import { distRepoCommand } from './commands/dist-repo.ts';
 import { distributions } from './commands/distributions.ts';
 import { exportCommand } from './commands/export.ts';
@@ -40,6 +41,7 @@ export const COMMANDS: Command[] = [
   promote,
   migrate,
   distributions,
+  dist,
   importCommand,
   gc,
   token,

@@ -26,11 +26,15 @@ import type { ReviewQueue } from '../security/review/review-queue.ts';
 import type { Webhooks } from '../security/webhooks/webhooks.ts';
 import type { Keyring } from '../signing/keyring.ts';
 import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
+import type { DistributionStore } from './distribution-store.ts';
 
 /** The services every shell (HTTP routes, CLI) works through; built by a runtime's composition root. */
 export interface Core {
   caps: Capabilities;
+  /** The distributions served now (synchronous lookups; `refresh()` picks up other servers' changes). */
   distributions: Distributions;
+  /** Where the distributions are kept, and how they are created, edited and retired. */
+  distributionStore: DistributionStore;
   repository: Repository;
   /** Publishes uploads, builds and removals, concurrent ones of a distribution together. */
   committer: ChangeCommitter;

@@ -4,7 +4,6 @@ import { parseRateLimits, RateLimiter, SignInRateLimiter } from '../auth/rate-li
 import { Tokens } from '../auth/tokens.ts';
 import { Users } from '../auth/users.ts';
 import type { Capabilities } from '../capabilities.ts';
-import { Distributions } from '../config/distributions.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../config/settings.ts';
 import { RepodError } from '../errors.ts';
 import { AutoExport, fanOutEvents } from '../export/auto-export.ts';
@@ -28,6 +27,7 @@ import { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { measuredStore } from '../storage/measured-store.ts';
 import { probeConditionalWritesDetailed } from '../storage/probe.ts';
 import type { Core } from './core.ts';
+import { DistributionStore } from './distribution-store.ts';
 import { createSecurityServices, type ScannerConfig } from './security-services.ts';
 
 /** What a runtime read from its configuration (environment, files, secrets) for the core. */
@@ -101,11 +101,26 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
       );
     }
   }
-  const distributions = Distributions.fromJson(config.distributionsJson);
   const keyring = new Keyring(caps, { passphrase: config.keyPassphrase || undefined });
   if (config.operatorKey) await keyring.useOperatorKey(config.operatorKey.armored, config.operatorKey.passphrase);
   const signingKeyGenerated = await keyring.bootstrap();
   await keyring.signer();
+  // Kept in the store and re-read within refTtlMs, like the refs: every server serves the same set.
+  const distributionStore = await DistributionStore.open(caps, {
+    json: config.distributionsJson,
+    ttlMs: config.refTtlMs ?? 1000,
+    check: async (entry) => {
+      if (!entry.signing) return;
+      try {
+        await keyring.resolve(entry.signing.keys);
+      } catch (error) {
+        if (!(error instanceof RepodError) || error.status >= 500) throw error;
+        throw new RepodError('invalid_config', `distribution ${entry.name}: signing.keys: ${error.message}`, { status: 422, cause: error });
+      }
+    },
+  });
+  const distributions = distributionStore.distributions;
+  keyring.watchDistributions(() => distributions.all());
   const users = new Users(caps);
   const tokens = new Tokens(caps, users);
   await tokens.configure({ adminToken: config.adminToken, adminPassword: config.adminPassword, accessTtlSeconds: config.accessTtlSeconds });
@@ -131,6 +146,7 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
   const core: Core = {
     caps,
     distributions,
+    distributionStore,
     repository,
     committer,
     renderer: new MeasuredRenderer(caps, hotFiles, metrics),

@@ -66,7 +66,7 @@ export interface ExportPlan {
 }
 
 export async function exportPlan(core: ExportCore, dist: Distribution, revision: Revision): Promise<ExportPlan> {
-  const signer = await core.keyring.signer();
+  const signer = await core.keyring.signer(dist);
   const plan = dist.kind === 'rpm' ? await rpmPlan(core, dist, revision) : await aptPlan(core, dist, revision);
   plan.documents.unshift({ path: 'gpg.key', text: signer.publicKeyArmored, entryPoint: false });
   return plan;

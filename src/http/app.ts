@@ -41,6 +41,10 @@ export interface AppOptions {
   metrics?: MetricsOptions;
 }
 
+/** Answered without the distributions: they never wait for the stored set to be re-read. */
+const PROBES = /^\/(?:health(?:\/|$)|metrics$|api\/v1\/(?:health|ready)$)/;
+const REFRESH_WAIT_MS = 2000;
+
 /** The whole HTTP surface, runtime-neutral: Node and Workers entries only hand it requests. */
 export function createApp(core: Core, options: AppOptions = {}): Hono {
   const app = new Hono({ strict: true });
@@ -51,6 +55,13 @@ export function createApp(core: Core, options: AppOptions = {}): Hono {
       if (options.accessLog) core.caps.log('request', { requestId: requestIdOf(c), method: c.req.method, path: c.req.path, route, status: c.res.status, ms });
     }),
   );
+  // Distributions are edited on any server of a fleet: every request sees the set as of at most
+  // REPOD_REF_TTL_MS ago (one HEAD of the stored set when that has passed). A slow store delays a
+  // request by at most REFRESH_WAIT_MS; probes and /metrics never wait on it.
+  app.use(async (c, next) => {
+    if (!PROBES.test(c.req.path)) await core.distributions.refresh({ waitMs: REFRESH_WAIT_MS });
+    await next();
+  });
   app.use(keepPrivateAnswersPrivate);
   app.use(clientAddresses({ trustProxy: options.trustProxy }));
   // Every write is audited with its outcome, and API calls are counted per principal (client GETs of /repos never are).

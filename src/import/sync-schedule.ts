@@ -133,6 +133,8 @@ export interface SchedulerServices {
   caps: Pick<Capabilities, 'store' | 'now' | 'log'>;
   importSources: { list(): Promise<ImportSource[]> };
   syncJobs: { start(sourceId: number, actor?: string): Promise<{ id: string }> };
+  /** Mirror distributions may have been created or edited on another server since the last request here. */
+  distributions?: { refresh(): Promise<void> };
 }
 
 export class SyncScheduler {
@@ -164,6 +166,7 @@ export class SyncScheduler {
     const { caps } = this.services;
     let sources: ImportSource[];
     try {
+      await this.services.distributions?.refresh();
       sources = await this.services.importSources.list();
     } catch (error) {
       caps.log('scheduled sync: cannot list import sources', { message: messageOf(error) });

@@ -4,7 +4,7 @@ import type { RpmPackageRecord } from '../bucket/package-record.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { RpmDistribution } from '../config/distributions.ts';
 import { NotFoundError, RepodError } from '../errors.ts';
-import type { Keyring } from '../signing/keyring.ts';
+import type { Keyring, SigningChoice } from '../signing/keyring.ts';
 import { signRpmHeader } from '../signing/rpm-sign.ts';
 import { type RpmKeyring, verifyRpm } from '../signing/rpm-verify.ts';
 import { copyIdentity, recordSignedCopy, type SignedCopy, signatureKeys } from '../signing/signed-copies.ts';
@@ -71,9 +71,10 @@ export async function applySignaturePolicy(dist: RpmDistribution, staged: Staged
  * A copy of the staged RPM with a header signature by the keyring's newest active key, as
  * `rpmsign --addsign` makes it: a new blob with its own checksum. The unsigned upload is dropped.
  */
-export async function signStaged(services: SignatureServices, staged: StagedRpm): Promise<StagedRpm> {
+export async function signStaged(services: SignatureServices, staged: StagedRpm, dist?: SigningChoice): Promise<StagedRpm> {
   const { caps, keyring, maxUploadBytes } = services;
-  const key = await keyring.packageSigningKey();
+  // The distribution's own signing keys when it names some (config "signing"), else the default set.
+  const key = await keyring.packageSigningKey(dist);
   const { prefix } = await signRpmHeader(staged.parsed, key);
   const rest = await caps.store.get(staged.tempKey, { range: { start: staged.parsed.signature.headerRange.start } });
   if (!rest) throw new RepodError('missing_object', 'the staged upload vanished before signing', { status: 500 });
@@ -106,7 +107,7 @@ export function signaturePolicy(services: SignatureServices): IngestStep {
       if (dist.packageSignatures?.sign) {
         // Only a bad signature or digest stops a package repod signs itself; the policy judges the signed copy.
         await applySignaturePolicy({ ...dist, packageSignatures: { ...dist.packageSignatures, policy: 'soft' } }, staged, keyring);
-        staged = await signStaged(services, staged);
+        staged = await signStaged(services, staged, dist);
         c.staged = staged;
         c.sha256 = staged.sha256;
       }

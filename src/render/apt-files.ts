@@ -14,7 +14,7 @@ export async function aptManifest(
   dist: AptDistribution,
   revision: Revision,
 ): Promise<RenderManifest> {
-  const signer = await core.keyring.signer();
+  const signer = await core.keyring.signer(dist);
   return core.renderer.view(dist.name, revision.id, APT_VIEW, signer.keysetId, () =>
     renderAptView({ caps: core.caps, repository: core.repository, signer, carry: core.renderer.carry }, dist, revision),
   );

@@ -61,11 +61,6 @@ function pickedParts(
   return out;
 }
 
-/** `"zchunk": true` on an RPM distribution (read loosely until the config type names it). */
-function wantsZchunk(dist: RpmDistribution): boolean {
-  return (dist as { zchunk?: unknown }).zchunk === true;
-}
-
 /** The XML files of a view, handed to whatever renders more metadata from them (sqlite). */
 export interface XmlFiles {
   primary: RenderedFile;
@@ -169,7 +164,7 @@ export async function renderRpmView(
     }
   }
   // zchunk copies of the XML where the distribution asks for them and the runtime has zstd.
-  if (options.zchunk ?? wantsZchunk(dist)) {
+  if (options.zchunk ?? dist.zchunk === true) {
     const zck = await renderZchunkFiles(
       { caps, repository },
       { revision, variant, select, decisions, files: FILES.map((f) => ({ type: f.type, header: f.header(count), footer: f.footer() })) },

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { layout } from '../../bucket/layout.ts';
-import { Distributions } from '../../config/distributions.ts';
+import { readStoredDistributions } from '../../core/distribution-store.ts';
 import { RepodError } from '../../errors.ts';
 import { type ExportReport, exportDistribution } from '../../export/export-distribution.ts';
 import type { ExportCore } from '../../export/export-plan.ts';
@@ -29,21 +29,22 @@ export async function openStoreCore(env: Record<string, string | undefined>, sto
       throw new LocalError(`cannot read REPOD_DISTRIBUTIONS (${env.REPOD_DISTRIBUTIONS}): ${(cause as Error).message}`, { cause });
     }
   }
-  const distributions = Distributions.fromJson(distributionsJson);
-  if (!distributions.get(dist)) {
-    throw new LocalError(
-      `no distribution ${JSON.stringify(dist)} (configured: ${distributions
-        .all()
-        .map((d) => d.name)
-        .join(', ')}; more come from REPOD_DISTRIBUTIONS)`,
-    );
-  }
   const parsed = parseStoreSpec(spec, env);
   if (parsed.driver === 'file') {
     const s = await stat(parsed.root).catch(() => null);
     if (!s?.isDirectory()) throw new LocalError(`no store at ${spec}: ${parsed.root} is not a directory`);
   }
   const store = await openStore(spec, env);
+  // Distributions live in the store (created through the API too), seeded from REPOD_DISTRIBUTIONS.
+  const distributions = await readStoredDistributions({ store }, distributionsJson);
+  if (!distributions.get(dist)) {
+    throw new LocalError(
+      `no distribution ${JSON.stringify(dist)} (configured: ${distributions
+        .all()
+        .map((d) => d.name)
+        .join(', ')}; more come from REPOD_DISTRIBUTIONS or the API)`,
+    );
+  }
   if (!(await store.head(layout.ref(dist)))) throw new LocalError(`distribution ${dist} has no published revision in the store ${spec}: nothing to export`);
   const { REPOD_ADVISORIES: _advisories, ...rest } = env;
   // Loaded here, not at the top: every other command of the CLI talks HTTP and need not load the core.

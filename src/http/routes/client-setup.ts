@@ -4,9 +4,14 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError } from '../../errors.ts';
 import { baseUrl } from '../paths.ts';
 
-function rpmSetup(base: string, dist: Distribution & { kind: 'rpm' }): string {
+/** Which keys sign the distribution's metadata, so a user can compare with what they imported. */
+function keyLine(fingerprints: string[] | undefined): string {
+  return fingerprints?.length ? `# Metadata is signed by: ${fingerprints.join(', ')}\n` : '';
+}
+
+function rpmSetup(base: string, dist: Distribution & { kind: 'rpm' }, fingerprints?: string[]): string {
   const arch = dist.architectures.includes('x86_64') ? 'x86_64' : dist.architectures[0];
-  return `# dnf / yum: save as /etc/yum.repos.d/repod-${dist.name}.repo
+  return `${keyLine(fingerprints)}# dnf / yum: save as /etc/yum.repos.d/repod-${dist.name}.repo
 [repod-${dist.name}]
 name=repod ${dist.name}
 baseurl=${base}/repos/${dist.name}/$basearch/
@@ -35,8 +40,8 @@ zypper --gpg-auto-import-keys refresh repod-${dist.name}
 `;
 }
 
-function aptSetup(base: string, dist: Distribution & { kind: 'apt' }): string {
-  return `# apt: the key, then a deb822 source
+function aptSetup(base: string, dist: Distribution & { kind: 'apt' }, fingerprints?: string[]): string {
+  return `${keyLine(fingerprints)}# apt: the key, then a deb822 source
 curl -fsSL ${base}/repos/${dist.name}/gpg.key -o /etc/apt/keyrings/repod-${dist.name}.asc
 
 # /etc/apt/sources.list.d/repod-${dist.name}.sources
@@ -53,19 +58,24 @@ ${dist.private ? `\n# /etc/apt/auth.conf.d/repod.conf (private distribution)\nma
 `;
 }
 
-/** Ready-to-paste client configuration of a distribution served at `base` (the API and the UI show it). */
-export function clientSetupText(base: string, dist: Distribution): string {
-  return dist.kind === 'rpm' ? rpmSetup(base, dist) : aptSetup(base, dist);
+/**
+ * Ready-to-paste client configuration of a distribution served at `base` (the API and the UI show
+ * it). The key URL is the distribution's own (/repos/<dist>/gpg.key): it serves the keys that sign
+ * this distribution, which may differ from another's; `fingerprints` names them.
+ */
+export function clientSetupText(base: string, dist: Distribution, fingerprints?: string[]): string {
+  return dist.kind === 'rpm' ? rpmSetup(base, dist, fingerprints) : aptSetup(base, dist, fingerprints);
 }
 
 /** `GET /repos/<dist>/client-setup`: ready-to-paste client configuration for this server. */
-export function clientSetupRoutes(core: Pick<Core, 'distributions'>): Hono {
+export function clientSetupRoutes(core: Pick<Core, 'distributions' | 'keyring'>): Hono {
   const app = new Hono();
-  app.get('/:dist/client-setup', (c) => {
+  app.get('/:dist/client-setup', async (c) => {
     const dist = core.distributions.get(c.req.param('dist'));
     if (!dist) throw new NotFoundError(`no distribution ${JSON.stringify(c.req.param('dist'))}`, 'unknown_distribution');
     const base = baseUrl(c.req.raw);
-    return c.text(clientSetupText(base, dist));
+    const signer = await core.keyring.signer(dist);
+    return c.text(clientSetupText(base, dist, signer.fingerprints));
   });
   return app;
 }

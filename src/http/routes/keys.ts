@@ -1,8 +1,10 @@
 import { type Context, Hono } from 'hono';
 import * as openpgp from 'openpgp';
 import { layout } from '../../bucket/layout.ts';
+import type { Distribution } from '../../config/distributions.ts';
 import type { Core } from '../../core/core.ts';
 import { RepodError } from '../../errors.ts';
+import type { KeyOptions } from '../../signing/keyring.ts';
 import type { KeyAlgorithm } from '../../signing/signer.ts';
 import { requireRole } from '../auth.ts';
 import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
@@ -15,14 +17,36 @@ const docs = {
     summary: 'Generate a new signing key',
     tags: ['Keys'],
     role: 'admin',
-    body: { json: { type: 'object', properties: { algorithm: { type: 'string' } } }, required: false },
+    body: {
+      json: {
+        type: 'object',
+        properties: {
+          algorithm: { type: 'string' },
+          name: { type: 'string', description: 'what distributions call it in signing.keys' },
+          dedicated: { type: 'boolean', description: 'signs only the distributions that name it, not the default set' },
+        },
+      },
+      required: false,
+    },
     responses: { 201: 'the key' },
   },
   postImport: {
     summary: 'Import an ASCII-armored private signing key',
     tags: ['Keys'],
     role: 'admin',
-    body: { json: { type: 'object', required: ['armored'], properties: { armored: { type: 'string' }, passphrase: { type: 'string' }, status: { enum: ['active', 'retired'] } } } },
+    body: {
+      json: {
+        type: 'object',
+        required: ['armored'],
+        properties: {
+          armored: { type: 'string' },
+          passphrase: { type: 'string' },
+          status: { enum: ['active', 'retired'] },
+          name: { type: 'string' },
+          dedicated: { type: 'boolean' },
+        },
+      },
+    },
     responses: { 201: 'the key' },
   },
   getTrusted: { summary: 'List the keys trusted to sign uploaded packages', tags: ['Keys'], role: 'auditor' },
@@ -38,22 +62,31 @@ const docs = {
 } satisfies Record<string, OperationDoc>;
 
 /**
- * The public keyring clients import: /repos/gpg.key, /repos/dists/depot.gpg (where Repod puts it)
- * and /repos/<dist>/gpg.key. During a rotation it holds the old and the new key.
+ * The public keyring clients import: /repos/gpg.key and /repos/dists/depot.gpg (where Repod puts
+ * it) hold the default set; /repos/<dist>/gpg.key the keys that sign that distribution (its own
+ * `signing.keys`, or the default set). During a rotation it holds the old and the new key.
  */
 export function keyRoutes(core: Pick<Core, 'distributions' | 'keyring'>): Hono {
   const app = new Hono();
-  const serveKey = async (c: Context) => {
-    const signer = await core.keyring.signer();
+  const serveKey = async (c: Context, dist?: Distribution) => {
+    const signer = await core.keyring.signer(dist);
     return serveDocument(c, 'gpg.key', signer.publicKeyArmored, `"${signer.keysetId}"`, new Date(0));
   };
-  app.get('/gpg.key', serveKey);
-  app.get('/dists/depot.gpg', serveKey);
+  app.get('/gpg.key', (c) => serveKey(c));
+  app.get('/dists/depot.gpg', (c) => serveKey(c));
   app.get('/:dist/gpg.key', (c) => {
-    if (!core.distributions.get(c.req.param('dist'))) return c.json({ status: 'error', error: 'unknown_distribution', message: `no distribution ${c.req.param('dist')}` }, 404);
-    return serveKey(c);
+    const dist = core.distributions.get(c.req.param('dist'));
+    if (!dist) return c.json({ status: 'error', error: 'unknown_distribution', message: `no distribution ${c.req.param('dist')}` }, 404);
+    return serveKey(c, dist);
   });
   return app;
+}
+
+function keyOptions(body: { name?: unknown; dedicated?: unknown }): KeyOptions {
+  if ((body.name !== undefined && typeof body.name !== 'string') || (body.dedicated !== undefined && typeof body.dedicated !== 'boolean')) {
+    throw new RepodError('invalid_request', 'name must be a string and dedicated a boolean', { status: 400 });
+  }
+  return { ...(body.name !== undefined ? { name: body.name as string } : {}), ...(body.dedicated ? { dedicated: true } : {}) };
 }
 
 const ALGORITHMS: KeyAlgorithm[] = ['ed25519', 'rsa4096', 'rsa3072', 'rsa2048'];
@@ -71,19 +104,19 @@ export function keyApiRoutes(core: Pick<Core, 'caps' | 'keyring' | 'tokens'>): H
   });
   app.post('/', describeRoute(docs.post), async (c) => {
     await requireRole(core, c, 'admin');
-    const body = (await c.req.json().catch(() => ({}))) as { algorithm?: unknown };
+    const body = ((await c.req.json().catch(() => ({}))) ?? {}) as { algorithm?: unknown; name?: unknown; dedicated?: unknown };
     const algorithm = (body.algorithm ?? 'ed25519') as KeyAlgorithm;
     if (!ALGORITHMS.includes(algorithm)) throw new RepodError('invalid_request', `algorithm must be one of ${ALGORITHMS.join(', ')}`, { status: 400 });
-    return c.json(await core.keyring.generate(algorithm), 201);
+    return c.json(await core.keyring.generate(algorithm, keyOptions(body)), 201);
   });
   app.post('/import', describeRoute(docs.postImport), async (c) => {
     await requireRole(core, c, 'admin');
-    const body = (await c.req.json().catch(() => null)) as { armored?: unknown; passphrase?: unknown; status?: unknown } | null;
+    const body = (await c.req.json().catch(() => null)) as { armored?: unknown; passphrase?: unknown; status?: unknown; name?: unknown; dedicated?: unknown } | null;
     if (!body || typeof body.armored !== 'string' || (body.passphrase !== undefined && typeof body.passphrase !== 'string')) {
       throw new RepodError('invalid_request', 'the body must be JSON {"armored": "<private key>", "passphrase"?, "status"?: "active"|"retired"}', { status: 400 });
     }
     const status = body.status === 'retired' ? 'retired' : 'active';
-    return c.json(await core.keyring.import(body.armored, body.passphrase as string | undefined, status), 201);
+    return c.json(await core.keyring.import(body.armored, body.passphrase as string | undefined, status, keyOptions(body)), 201);
   });
   // Public keys that package signatures may come from (a build system's signing keys).
   app.get('/trusted', describeRoute(docs.getTrusted), async (c) => {
