@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan|ui   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -66,6 +66,11 @@
  * per warm repomd.xml:
  *   --worker-files 2000    RPMs in the repository (the benchrev-* packages)
  *   --worker-requests 2000 warm repomd.xml requests whose CPU is counted
+ * The web UI (bench/ui.ts; .bench/results-ui.json): page times (cold and warm) of the overview, a
+ * distribution's first and next page, name and text searches, a package page and a compare, on
+ * distributions filled with synthetic package records, beside the 200 ms target:
+ *   --ui-sizes 1000,10000,100000 packages in the distribution
+ *   --ui-runs 20           warm requests per page (after the cold one)
  */
 
 import { existsSync } from 'node:fs';
@@ -90,6 +95,7 @@ import { benchRpmSize, type RpmBenchOptions, type RpmSizeResult } from './rpm.ts
 import { runScanBench } from './scan.ts';
 import { runServeBench } from './serve.ts';
 import { runSqliteBench } from './sqlite.ts';
+import { runUiBench } from './ui.ts';
 import { runWorkerBench } from './worker.ts';
 
 const { values } = parseArgs({
@@ -129,6 +135,8 @@ const { values } = parseArgs({
     'scan-runs': { type: 'string', default: '3' },
     'worker-files': { type: 'string', default: '2000' },
     'worker-requests': { type: 'string', default: '2000' },
+    'ui-sizes': { type: 'string', default: '1000,10000,100000' },
+    'ui-runs': { type: 'string', default: '20' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -141,7 +149,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan', 'ui'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -446,4 +454,18 @@ if (only.has('serve')) {
   process.stdout.write(serve.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-serve.json'), JSON.stringify(serve.json, null, 2) + '\n');
+}
+
+if (only.has('ui')) {
+  const ui = await runUiBench({
+    workDir: options.workDir,
+    sizes: [...new Set((values['ui-sizes'] ?? '').split(',').map((s) => int('ui-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b),
+    runs: int('ui-runs', values['ui-runs'], 1),
+    profileDir: options.profileDir,
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(ui.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-ui.json'), JSON.stringify(ui.json, null, 2) + '\n');
 }

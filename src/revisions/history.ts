@@ -91,8 +91,12 @@ export interface RevisionDiff {
  */
 export async function diffRevisions(repository: Repository, a: Revision, b: Revision): Promise<RevisionDiff> {
   const kind = b.kind;
-  const before = new Map((await entriesOf(repository, a)).map((e) => [e.key, e]));
-  const after = new Map((await entriesOf(repository, b)).map((e) => [e.key, e]));
+  // A chunk both revisions hold lists the same packages on both sides (content-addressed, and a
+  // key lives in one chunk of a revision): only the other chunks are read, O(change) at any size.
+  const inA = new Set(a.chunks.map((c) => c.id));
+  const inB = new Set(b.chunks.map((c) => c.id));
+  const before = new Map((await entriesOf(repository, { ...a, chunks: a.chunks.filter((c) => !inB.has(c.id)) })).map((e) => [e.key, e]));
+  const after = new Map((await entriesOf(repository, { ...b, chunks: b.chunks.filter((c) => !inA.has(c.id)) })).map((e) => [e.key, e]));
   const item = (e: IndexEntry): DiffItem => ({ ...identity(kind, e), label: e.label, sha256: e.id });
   const added = [...after.values()].filter((e) => before.get(e.key)?.id !== e.id).map(item);
   const removed = [...before.values()].filter((e) => after.get(e.key)?.id !== e.id).map(item);
