@@ -37,4 +37,34 @@ export interface DebPackageRecord {
   files: string[];
 }
 
-export type PackageRecord = RpmPackageRecord | DebPackageRecord;
+/** One file a source package's .dsc names, as the pool holds it: every checksum the Sources index lists. */
+export interface DscNamedFile {
+  name: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  sha512: string;
+}
+
+/**
+ * A Debian source package, recorded under the sha256 of its .dsc: the .dsc's stanza (clear-signing
+ * armor removed) and every file it names, enough to render its Sources stanza and claim its pool
+ * paths again without reading any file. The files are in the pool by their own sha256.
+ */
+export interface DscPackageRecord {
+  format: 1;
+  kind: 'dsc';
+  /** Source records are only made from uploaded bytes (never from an upstream index). */
+  origin?: never;
+  /** The .dsc file itself; fileName is its canonical `<source>_<version without epoch>.dsc`. */
+  facts: DebFileFacts;
+  /** The .dsc's stanza as uploaded, without the OpenPGP armor (formats/deb/dsc.ts parses it again). */
+  control: string;
+  /** Whether the uploaded .dsc was clear-signed (the pool keeps it as uploaded, signature and all). */
+  signed: boolean;
+  /** The files the .dsc names, in its Files order. */
+  files: DscNamedFile[];
+}
+
+export type PackageRecord = RpmPackageRecord | DebPackageRecord | DscPackageRecord;

@@ -9,10 +9,11 @@ export const acceptedByDistribution: IngestStep = async ({ dist, component }, ca
     if (dist.kind === 'rpm' && c.kind !== 'rpm') {
       throw new RepodError('wrong_package_type', `distribution ${dist.name} is an RPM distribution and takes .rpm packages, not Debian packages`, { status: 422 });
     }
-    if (dist.kind === 'apt' && c.kind !== 'deb') {
+    if (dist.kind === 'apt' && c.kind === 'rpm') {
       throw new RepodError('wrong_package_type', `distribution ${dist.name} is an APT distribution and takes .deb packages, not RPMs`, { status: 422 });
     }
-    if (!accepted.has(c.arch)) {
+    // A source package (a .dsc, arch `source`) is for every architecture the distribution carries.
+    if (c.kind !== 'dsc' && !accepted.has(c.arch)) {
       throw new RepodError('unsupported_architecture', `distribution ${dist.name} does not carry architecture ${c.arch} (it carries ${[...accepted].join(', ')})`, {
         status: 422,
       });

@@ -9,6 +9,7 @@ import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stan
 import { getJson, putJson } from '../storage/objects.ts';
 import { APT_STREAMS, aptEntry } from './apt-entry.ts';
 import { RPM_STREAMS, rpmEntry, rpmFileName } from './rpm-entry.ts';
+import { recordDsc, storedSourceEntry } from './source-entry.ts';
 import { discardStaged, type StagedDeb, type StagedPackage, type StagedRpm } from './stage.ts';
 
 /**
@@ -107,6 +108,12 @@ export async function entryFromRecord(
   const record = (await getJson<PackageRecord>(caps.store, layout.packageRecord(sha256)))?.value;
   if (!record || !(await caps.store.head(layout.pool(sha256)))) return null;
   if (record.kind === 'rpm') return { record, entry: rpmEntry(record.package, record.facts) };
+  if (record.kind === 'dsc') {
+    // A source's component: the change's, or (a function) one from the .dsc (which rarely has a Section: the first).
+    const place = typeof component === 'function' ? component(recordDsc(record).control) : component;
+    const entry = await storedSourceEntry(caps, record, place);
+    return entry ? { record, entry } : null;
+  }
   const control = parseDebControl(record.control);
   // A reference names no component of its own: the change's, or (a function) one from the package's Section.
   if (typeof component === 'function') component = component(control);

@@ -5,6 +5,8 @@ import type { GateAction } from '../config/security-policy.ts';
 import type { RpmVerification } from '../signing/rpm-verify.ts';
 import { aptKey } from './apt-entry.ts';
 import { rpmKey } from './rpm-entry.ts';
+import { sourceLabel } from './source-entry.ts';
+import type { StagedSource } from './source-stage.ts';
 import type { StagedPackage } from './stage.ts';
 
 /**
@@ -14,13 +16,16 @@ import type { StagedPackage } from './stage.ts';
  * uploads/ by then, so a refusal loses nothing. The security gate adds its steps here.
  */
 export interface Candidate {
-  kind: 'rpm' | 'deb';
+  /** `dsc`: a Debian source package (a .dsc and the files it names). */
+  kind: 'rpm' | 'deb' | 'dsc';
   /** Identity in the distribution (bucket/keys.ts): the same key twice is one package. */
   key: string;
   arch: string;
   sha256: string;
   /** An upload of this change. A step may replace it (re-signing makes a new staged copy). */
   staged?: StagedPackage;
+  /** A source package uploaded with this change, checked against its .dsc (ingest/source-entry.ts sourceCandidate). */
+  source?: StagedSource;
   /** A package already in the store that the change refers to by sha256. */
   stored?: { record: PackageRecord; entry: EntryWithSegments };
   /** RPM uploads: the signature verdict, once the signature step ran. */
@@ -112,5 +117,6 @@ export function candidateLabel(c: Candidate): string {
     const ctl = c.staged.parsed.control;
     return `${ctl.package}_${ctl.version}_${ctl.architecture}`;
   }
+  if (c.source) return sourceLabel(c.source.dsc.source, c.source.dsc.version);
   return c.stored?.entry.entry.label ?? c.key;
 }

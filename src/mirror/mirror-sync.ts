@@ -185,7 +185,8 @@ class MirrorSync implements SyncMirrors {
     const indexRecord = c.kind === 'rpm' ? rpmRecordFromIndex(c.pkg) : debRecordFromIndex(c.entry, `${c.url} (${c.entry.name})`);
     const stored = (await getJson<PackageRecord>(caps.store, layout.packageRecord(sha256)))?.value;
     // A record read from the bytes (an upload, an earlier fetch) says more than the index.
-    const record = stored && stored.origin !== 'index' ? stored : indexRecord;
+    // (A source record is never under a binary package's sha256.)
+    const record = stored && stored.kind !== 'dsc' && stored.origin !== 'index' ? stored : indexRecord;
     if (record.kind === 'rpm') {
       const entry = rpmEntry(record.package, record.facts);
       const isNew = published.get(entry.entry.key) !== sha256;

@@ -13,6 +13,7 @@ import { baseComponent, entryComponents } from '../ingest/apt-component.ts';
 import { APT_STREAMS } from '../ingest/apt-entry.ts';
 import { type Candidate, storedCandidate } from '../ingest/pipeline.ts';
 import { RPM_STREAMS } from '../ingest/rpm-entry.ts';
+import { claimSourcePaths, SOURCE_ARCH, sourceFilesOfStanza } from '../ingest/source-entry.ts';
 import { getJson } from '../storage/objects.ts';
 import { chunkFor } from './compose.ts';
 import { identity } from './history.ts';
@@ -62,7 +63,9 @@ async function withSegments(core: { caps: Capabilities; repository: Repository }
 function checkTargetTakes(to: Distribution, entries: IndexEntry[]): void {
   const arches = acceptedArchitectures(to);
   for (const e of entries) {
-    if (!arches.has(e.arch)) throw new RepodError('unsupported_architecture', `${to.name} does not carry architecture ${e.arch} (${e.label})`, { status: 422 });
+    // A source package (arch `source`) goes to any APT distribution that has its component.
+    const source = to.kind === 'apt' && e.arch === SOURCE_ARCH;
+    if (!source && !arches.has(e.arch)) throw new RepodError('unsupported_architecture', `${to.name} does not carry architecture ${e.arch} (${e.label})`, { status: 422 });
     if (to.kind === 'apt' && e.component && !to.components.includes(baseComponent(e.component))) {
       throw new RepodError('unknown_component', `${to.name} has no component ${e.component} (${e.label})`, { status: 422 });
     }
@@ -140,6 +143,9 @@ async function copy(
     const current = await core.repository.current(to.name);
     return { status: 'pending_review', distribution: to.name, revision: current ? { id: current.id, number: current.number } : null, packages: pending, removed: [] };
   }
+  // A source's files are served under pool paths of its component, claimed as the upload claims them:
+  // the same bytes are found again, a path holding other bytes refuses the promotion (409).
+  for (const e of entries) if (e.entry.arch === SOURCE_ARCH) await claimSourcePaths(core.caps, sourceFilesOfStanza(new TextDecoder().decode(e.segments[0])));
   const result = await core.repository.publish(
     to.name,
     to.kind === 'rpm' ? 'rpm' : 'apt',

@@ -6,6 +6,7 @@ import type { Core } from '../../core/core.ts';
 import { NotFoundError, RepodError } from '../../errors.ts';
 import { rpmKey } from '../../ingest/rpm-entry.ts';
 import { signStoredRpm } from '../../ingest/signature-policy.ts';
+import { recordDsc } from '../../ingest/source-entry.ts';
 import type { RingFile } from '../../signing/keyring.ts';
 import { listSignedCopies, normalizeKeyId } from '../../signing/signed-copies.ts';
 import { readPrivateKey } from '../../signing/signer.ts';
@@ -15,7 +16,11 @@ import { describeRoute, type OperationDoc } from '../openapi/describe.ts';
 
 /** What the OpenAPI document (/api/v1/openapi.json) says of each route below. */
 const docs = {
-  getSha256: { summary: 'A stored package by sha256, and its signature verification', tags: ['Packages'], role: 'reader' },
+  getSha256: {
+    summary: 'A stored package by sha256 (an RPM, a .deb, or a source package by the sha256 of its .dsc, with the files it names), and its signature verification',
+    tags: ['Packages'],
+    role: 'reader',
+  },
   getSha256Signatures: {
     summary: "The signed copies of a stored RPM's build (Koji's sigs): each copy's sha256 and signing key ids",
     tags: ['Packages'],
@@ -59,6 +64,28 @@ async function keyringKey(core: Pick<Core, 'caps' | 'keyring'>, wanted: string):
   return readPrivateKey(stored.private);
 }
 
+/** What the package answer says of each kind of record. */
+function recordSummary(record: PackageRecord): Record<string, unknown> {
+  if (record.kind === 'rpm') {
+    const p = record.package;
+    return { kind: 'rpm', name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch };
+  }
+  if (record.kind === 'deb') return { kind: 'deb', control: record.control };
+  // A source package: the .dsc (this sha256) and every file it names, each under its own sha256 in the pool.
+  const dsc = recordDsc(record);
+  const self = { name: record.facts.fileName, size: record.facts.size, md5: record.facts.md5, sha1: record.facts.sha1, sha256: record.facts.sha256, sha512: record.facts.sha512 };
+  return {
+    kind: 'dsc',
+    name: dsc.source,
+    version: dsc.version,
+    arch: 'source',
+    format: dsc.format,
+    signed: record.signed,
+    control: record.control,
+    files: [self, ...record.files],
+  };
+}
+
 /** `/api/v1/packages/<sha256>`: a stored package, what its signature verification found, and its signed copies. */
 export function packageRoutes(core: Pick<Core, 'caps' | 'tokens' | 'keyring' | 'settings'>): Hono {
   const app = new Hono();
@@ -67,10 +94,7 @@ export function packageRoutes(core: Pick<Core, 'caps' | 'tokens' | 'keyring' | '
     const sha256 = c.req.param('sha256');
     const record = await storedRecord(core, sha256);
     const signature = (await getJson<Record<string, unknown>>(core.caps.store, layout.packageSignature(sha256)))?.value ?? null;
-    const summary =
-      record.kind === 'rpm'
-        ? { kind: 'rpm', name: record.package.name, epoch: record.package.epoch, version: record.package.version, release: record.package.release, arch: record.package.arch }
-        : { kind: 'deb', control: record.control };
+    const summary = recordSummary(record);
     return c.json({ sha256, size: record.facts.size, fileName: record.facts.fileName, ...summary, signature });
   });
 

@@ -317,7 +317,11 @@ export function uiRoutes(core: Core): Hono {
   /** The package with this sha256 in the distribution's current revision, found from its record's name (one or two chunks read). */
   const packageIn = async (d: Distribution, revision: Revision | null, sha256: string): Promise<{ row: PackageRow; record: PackageRecord }> => {
     const record = /^[0-9a-f]{64}$/.test(sha256) ? (await getJson<PackageRecord>(core.caps.store, layout.packageRecord(sha256)))?.value : null;
-    const name = record ? (record.kind === 'rpm' ? record.package.name : /^Package:\s*(\S+)/m.exec(record.control)?.[1]) : undefined;
+    const name = record
+      ? record.kind === 'rpm'
+        ? record.package.name
+        : (record.kind === 'dsc' ? /^Source:\s*(\S+)/m : /^Package:\s*(\S+)/m).exec(record.control)?.[1]
+      : undefined;
     if (record && name && revision) {
       const rows = await versionsIn(d, revision, name);
       const row = rows.find((r) => r.sha256 === sha256);

@@ -1,16 +1,12 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { EntryWithSegments } from '../../bucket/chunk.ts';
-import type { AptDistribution } from '../../config/distributions.ts';
 import type { Core } from '../../core/core.ts';
 import { ConflictError, RepodError } from '../../errors.ts';
-import { resolveComponent } from '../../ingest/apt-component.ts';
 import { candidateLabel } from '../../ingest/pipeline.ts';
-import { commitSource, SOURCE_ARCH, sourceKey } from '../../ingest/source-entry.ts';
 import { checkSourceUpload, discardSourceFiles, isDscName, type StagedSource, type StagedSourceFile, stageSourceFile } from '../../ingest/source-stage.ts';
 import { discardStaged, type StagedPackage, stagePackage } from '../../ingest/stage.ts';
-import { type BuildOptions, type PublishServices, publishUpload, refuseMirror, requireDistribution, type UploadResult } from '../../revisions/publish.ts';
-import type { CommittedChange } from '../../revisions/publish-group.ts';
+import { type BuildOptions, type PublishServices, publishUpload, type UploadResult } from '../../revisions/publish.ts';
+import { publishSource } from '../../revisions/source-upload.ts';
 import { announceChange } from '../../security/announce.ts';
 import type { EventSink } from '../../security/events.ts';
 import { requireRole } from '../auth.ts';
@@ -150,7 +146,7 @@ export function uploadHandler(core: UploadCore) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const { staged, source, fields } = await readUpload(core, c);
-    const options = { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined };
+    const options: BuildOptions = { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined };
     if (source) {
       const { body, status } = await sourceAnswer(core, fields.distribution, source, options);
       return c.json(body, status as 200);
@@ -168,17 +164,6 @@ export function uploadStreamHandler(core: UploadCore) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
     const { staged, source, fields } = await readUpload(core, c);
-    if (source) {
-      // A source package passes no gate steps: its answer is the only event.
-      return streamSSE(c, async (stream) => {
-        const { body, status } = await sourceAnswer(core, fields.distribution, source, {
-          replace: truthy(fields.replace),
-          author: principal.subject,
-          component: fields.component || undefined,
-        });
-        await stream.writeSSE({ event: 'result', id: '0', data: JSON.stringify({ ...body, http_status: status }) });
-      });
-    }
     return streamSSE(c, async (stream) => {
       let id = 0;
       const options: BuildOptions = {
@@ -189,7 +174,7 @@ export function uploadStreamHandler(core: UploadCore) {
           void stream.writeSSE({ event: 'step', id: String(id++), data: JSON.stringify({ package: candidateLabel(pkg), ...step }) });
         },
       };
-      const { body, status } = await answerOf(core, fields.distribution, staged, options);
+      const { body, status } = source ? await sourceAnswer(core, fields.distribution, source, options) : await answerOf(core, fields.distribution, staged!, options);
       await stream.writeSSE({ event: 'result', id: String(id++), data: JSON.stringify({ ...body, http_status: status }) });
     });
   };
@@ -218,14 +203,23 @@ function uploadMessage(result: UploadResult): string {
 }
 
 /** Publishes and shapes the answer: 201 published, 202 held for review, 200 already there, 409 duplicate, 422 refused by the gate. */
-async function answerOf(
+function answerOf(
   core: PublishServices & { events: EventSink },
   distribution: string | undefined,
   staged: StagedPackage,
   options: BuildOptions,
 ): Promise<{ body: Record<string, unknown>; status: number }> {
+  return answerWith(core, distribution, () => publishUpload(core, distribution, staged, options), options);
+}
+
+async function answerWith(
+  core: PublishServices & { events: EventSink },
+  distribution: string | undefined,
+  publish: () => Promise<UploadResult>,
+  options: BuildOptions,
+): Promise<{ body: Record<string, unknown>; status: number }> {
   try {
-    const result = await publishUpload(core, distribution, staged, options);
+    const result = await publish();
     const { status: _s, ...rest } = result;
     announceChange(core.events, { ...rest, packages: [{ ...result }], removed: [] }, options.author);
     const status = result.status === 'published' ? 201 : result.status === 'pending_review' ? 202 : 200;
@@ -244,81 +238,17 @@ async function answerOf(
 }
 
 /**
- * Publishes a checked source package (a .dsc and its files) and shapes the answer as for a package:
- * 201 published, 200 already there, 409 duplicate (the same source and version with another .dsc,
- * or a pool path that holds other bytes). The source goes to the named component, else the
- * distribution's first. Refusals before the commit leave the revision and the pool untouched.
+ * Publishes a checked source package (a .dsc and its files: revisions/source-upload.ts) and answers
+ * as for a package: 201 published, 202 held for review, 200 already there, 409 duplicate, 422
+ * refused by the gate (with its validation and pipeline), plus the pool path of each file.
  */
-async function sourceAnswer(
+function sourceAnswer(
   core: PublishServices & { events: EventSink },
   distribution: string | undefined,
   source: StagedSource,
-  options: { replace: boolean; author: string; component?: string },
+  options: BuildOptions,
 ): Promise<{ body: Record<string, unknown>; status: number }> {
-  const { caps } = core;
-  const staged = [source.self, ...source.files];
-  let component: string;
-  let dist: AptDistribution;
-  try {
-    const found = requireDistribution(core.distributions, distribution);
-    refuseMirror(found);
-    if (found.kind !== 'apt') {
-      throw new RepodError('wrong_package_type', `distribution ${found.name} is an RPM distribution; a Debian source package (.dsc) goes to an APT distribution`, { status: 422 });
-    }
-    dist = found;
-    component = resolveComponent(dist, options.component, undefined);
-    const key = sourceKey(component, source.dsc.source, source.dsc.version);
-    const current = await core.repository.current(dist.name);
-    const existing = current && !options.replace ? await core.repository.findEntry(current, key) : null;
-    if (existing && existing.id !== source.self.sha256) {
-      throw new ConflictError(`${existing.label} is already published with a different .dsc (sha256 ${existing.id}); replace it explicitly`, 'duplicate_package', {
-        existing: existing.id,
-        uploaded: source.self.sha256,
-      });
-    }
-  } catch (error) {
-    await discardSourceFiles(caps, staged);
-    if (error instanceof ConflictError) return { body: { ...errorBody(error), status: 'duplicate' }, status: 409 };
-    throw error;
-  }
-  let entry: EntryWithSegments;
-  try {
-    entry = await commitSource(caps, source, component);
-  } catch (error) {
-    if (error instanceof ConflictError) return { body: { ...errorBody(error), status: 'duplicate' }, status: 409 };
-    throw error;
-  }
-  const label = entry.entry.label;
-  let committed: CommittedChange;
-  try {
-    committed = await core.committer.submit(dist.name, {
-      dist,
-      resolve: async () => ({ add: [entry], remove: [], replace: options.replace }),
-      meta: { author: options.author, message: `upload ${label}` },
-    });
-  } catch (error) {
-    if (error instanceof ConflictError) return { body: { ...errorBody(error), status: 'duplicate' }, status: 409 };
-    throw error;
-  }
-  const { revision, outcome } = committed;
-  const published = outcome.added.some((e) => e.id === entry.entry.id);
-  const info = {
-    package: source.dsc.source,
-    version: source.dsc.version,
-    architecture: SOURCE_ARCH,
-    filename: entry.entry.file,
-    sha256: source.self.sha256,
-    size: source.self.size,
-  };
-  const result = {
-    status: published ? ('published' as const) : ('unchanged' as const),
-    distribution: dist.name,
-    revision: revision ? { id: revision.id, number: revision.number } : null,
-  };
-  announceChange(core.events, { ...result, packages: [{ ...info, status: result.status }], removed: [] }, options.author);
-  const files = [entry.entry.file, ...source.files.map((f) => `${entry.entry.file.slice(0, entry.entry.file.lastIndexOf('/'))}/${f.name}`)];
-  const message = published ? `${label} published to ${dist.name}` : `${label} is already in ${dist.name}`;
-  return { body: { ...result, ...info, files, message }, status: published ? 201 : 200 };
+  return answerWith(core, distribution, () => publishSource(core, distribution, source, options), options);
 }
 
 export function uploadRoutes(core: UploadCore): Hono {

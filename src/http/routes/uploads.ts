@@ -43,7 +43,7 @@ const docs = {
         properties: { filename: { type: 'string' }, size: { type: 'integer' }, distribution: { type: 'string' }, part_size: { type: 'integer' } },
       },
     },
-    responses: { 201: 'the session and its part URLs' },
+    responses: { 201: 'the session and its part URLs', 422: 'a file of a Debian source package (.dsc, tarball, diff): those go to POST /api/v1/upload together' },
   },
   getId: { summary: 'An upload session and the parts received', tags: ['Upload'], role: 'uploader' },
   deleteId: { summary: 'Abandon an upload session', tags: ['Upload'], role: 'uploader' },
@@ -77,6 +77,7 @@ export function uploadsRoutes(core: UploadsCore): Hono {
   app.post('/', describeRoute(docs.post), async (c) => {
     const principal = await requireRole(core, c, 'uploader');
     const request = parseRequest(await c.req.json().catch(() => null));
+    refuseSourceFile(request.filename);
     const dist = requireDistribution(core.distributions, request.distribution);
     refuseMirror(dist);
     if (dist.kind === 'apt' && request.component !== undefined && !dist.components.includes(request.component)) {
@@ -224,6 +225,20 @@ async function describe(core: UploadsCore, c: Context, session: UploadSession, s
     created_at: session.created,
     expires_at: session.expires,
   };
+}
+
+/**
+ * An upload session carries one package file. A Debian source package is a set (the .dsc and the
+ * tarballs and diff it names) that is checked against its .dsc as one: it goes to the one-request
+ * upload, so a session for one of its files is refused before any part is sent.
+ */
+function refuseSourceFile(filename: string): void {
+  if (!/\.(dsc|tar|tar\.(gz|xz|bz2|lzma|zst)|diff\.gz)$/i.test(filename)) return;
+  throw new RepodError(
+    'source_upload_unsupported',
+    `${filename} is part of a Debian source package: upload the .dsc with every file it names in one request, as multipart "file" parts of POST /api/v1/upload (repod push x.dsc does); upload sessions carry one binary package`,
+    { status: 422, details: { filename, route: 'POST /api/v1/upload' } },
+  );
 }
 
 /** The JSON body of `POST /api/v1/uploads`, checked field by field. */

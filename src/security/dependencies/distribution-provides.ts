@@ -153,6 +153,8 @@ export class DistributionProvides {
       this.caps.log('dependencies: package record missing, package left out of the index', { key, sha256 });
       return null;
     }
+    // A source package installs nothing and provides nothing.
+    if (record.kind === 'dsc') return null;
     try {
       return record.kind === 'rpm' ? rpmCapabilities(record.package, key) : debCapabilities(parseDebControl(record.control), key);
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { PackageRecord } from '../../bucket/package-record.ts';
 import { type DebControl, parseDebControl, parseSourceField } from '../../formats/deb/control.ts';
 import type { RpmPackage } from '../../formats/rpm/model.ts';
+import { recordDsc } from '../../ingest/source-entry.ts';
 import { sourceRpmName } from '../advisories/version-order.ts';
 import type { PackageIdentity } from './gate-services.ts';
 
@@ -31,6 +32,18 @@ export function debIdentity(control: DebControl): PackageIdentity {
   };
 }
 
+/**
+ * A source package as advisories name it: Debian and Ubuntu advisories (OSV `Debian:12`, USNs) are
+ * about source packages, by source name and source version, so a .dsc matches them directly.
+ */
+export function sourceIdentity(source: string, version: string): PackageIdentity {
+  return { kind: 'deb', name: source, source, version, arch: 'source' };
+}
+
 export function recordIdentity(record: PackageRecord): PackageIdentity {
+  if (record.kind === 'dsc') {
+    const dsc = recordDsc(record);
+    return sourceIdentity(dsc.source, dsc.version);
+  }
   return record.kind === 'rpm' ? rpmIdentity(record.package) : debIdentity(parseDebControl(record.control));
 }

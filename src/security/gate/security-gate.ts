@@ -4,7 +4,7 @@ import { type Candidate, candidateLabel, type IngestStep, type StepReport } from
 import { pipelineAnswer, validationAnswer } from '../../ingest/validation.ts';
 import type { ChangeCheck, CheckContext, CheckResult, PackageCheck } from './check.ts';
 import type { PackageIdentity } from './gate-services.ts';
-import { debIdentity, recordIdentity, rpmIdentity } from './package-identity.ts';
+import { debIdentity, recordIdentity, rpmIdentity, sourceIdentity } from './package-identity.ts';
 
 /** Earlier reviewers' decisions the gate honours (security/review/review-queue.ts). */
 export interface ReviewDecisions {
@@ -28,6 +28,7 @@ const CONCURRENCY = 4;
 function identityOf(c: Candidate): PackageIdentity {
   if (c.staged?.kind === 'rpm') return rpmIdentity(c.staged.parsed.pkg);
   if (c.staged?.kind === 'deb') return debIdentity(c.staged.parsed.control);
+  if (c.source) return sourceIdentity(c.source.dsc.source, c.source.dsc.version);
   return recordIdentity(c.stored!.record);
 }
 

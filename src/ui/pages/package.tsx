@@ -55,8 +55,15 @@ export function packagePage(viewer: Viewer, data: PackagePageData): Promise<stri
   const { row, record, dist } = data;
   const distPath = `/ui/distributions/${encodeURIComponent(dist.name)}`;
   const rpm = record?.kind === 'rpm' ? record.package : null;
-  const control = record?.kind === 'deb' ? controlFields(record.control) : null;
+  const control = record?.kind === 'deb' || record?.kind === 'dsc' ? controlFields(record.control) : null;
   const files = rpm ? rpm.files.map((f) => f.path) : record?.kind === 'deb' ? record.files : [];
+  // A source package: the .dsc and the files it names, each downloaded from the pool directory beside it.
+  const sourceFiles = record?.kind === 'dsc' ? [{ ...record.facts, name: record.facts.fileName }, ...record.files] : null;
+  const beside = (name: string) => `${data.download.slice(0, data.download.lastIndexOf('/') + 1)}${encodeURIComponent(name)}`;
+  const relations =
+    record?.kind === 'dsc'
+      ? ['Build-Depends', 'Build-Depends-Arch', 'Build-Depends-Indep', 'Build-Conflicts', 'Build-Conflicts-Arch', 'Build-Conflicts-Indep', 'Binary']
+      : ['Depends', 'Pre-Depends', 'Recommends', 'Suggests', 'Conflicts', 'Breaks', 'Provides', 'Replaces'];
   const dependencies: Array<[string, string[]]> = rpm
     ? (
         [
@@ -71,7 +78,7 @@ export function packagePage(viewer: Viewer, data: PackagePageData): Promise<stri
         .filter(([, list]) => list.length > 0)
         .map(([title, list]) => [title, list.map(dep)])
     : control
-      ? ['Depends', 'Pre-Depends', 'Recommends', 'Suggests', 'Conflicts', 'Breaks', 'Provides', 'Replaces']
+      ? relations
           .filter((f) => control.has(f.toLowerCase()))
           .map((f) => [
             f,
@@ -164,7 +171,15 @@ export function packagePage(viewer: Viewer, data: PackagePageData): Promise<stri
             <dd>
               <code>{row.sha256}</code>
             </dd>
-            {record?.kind === 'deb' ? (
+            {record?.kind === 'dsc' ? (
+              <>
+                <dt>Source format</dt>
+                <dd>{control?.get('format') ?? '1.0'}</dd>
+                <dt>.dsc signature</dt>
+                <dd>{record.signed ? 'clear-signed (dpkg-source verifies it)' : 'not signed'}</dd>
+              </>
+            ) : null}
+            {record?.kind === 'deb' || record?.kind === 'dsc' ? (
               <>
                 <dt>SHA-1</dt>
                 <dd>
@@ -270,6 +285,36 @@ export function packagePage(viewer: Viewer, data: PackagePageData): Promise<stri
         )}
       </section>
 
+      {sourceFiles ? (
+        <section aria-labelledby="source-files">
+          <h2 id="source-files">Source files ({sourceFiles.length})</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">File</th>
+                <th scope="col">Size</th>
+                <th scope="col">SHA-256</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sourceFiles.map((f) => (
+                <tr>
+                  <th scope="row">
+                    <a href={beside(f.name)} download>
+                      {f.name}
+                    </a>
+                  </th>
+                  <td>{humanSize(f.size)}</td>
+                  <td>
+                    <code>{f.sha256}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+
       <section aria-labelledby="files">
         <h2 id="files">Files ({files.length})</h2>
         <details>
@@ -297,7 +342,7 @@ export function packagePage(viewer: Viewer, data: PackagePageData): Promise<stri
             </article>
           ))
         ) : (
-          <p class="muted">{record?.kind === 'deb' ? 'repod does not keep the changelogs of .deb packages.' : 'No changelog entries.'}</p>
+          <p class="muted">{record?.kind === 'deb' || record?.kind === 'dsc' ? 'repod does not keep the changelogs of Debian packages.' : 'No changelog entries.'}</p>
         )}
       </section>
     </Layout>,

@@ -8,6 +8,7 @@ function dependencyCandidate(c: Candidate): DependencyCandidate {
   if (c.staged?.kind === 'rpm') return { key: c.key, sha256: c.sha256, label, rpm: c.staged.parsed.pkg };
   if (c.staged?.kind === 'deb') return { key: c.key, sha256: c.sha256, label, deb: c.staged.parsed.control };
   const record = c.stored!.record;
+  if (record.kind === 'dsc') throw new Error('a source package has no dependencies to check');
   return record.kind === 'rpm' ? { key: c.key, sha256: c.sha256, label, rpm: record.package } : { key: c.key, sha256: c.sha256, label, deb: parseDebControl(record.control) };
 }
 
@@ -17,8 +18,11 @@ export function dependenciesCheck(checker: DependencyChecker | undefined): Chang
     name: 'dependencies',
     async run(candidates, { target, policy }) {
       if (!checker) return candidates.map((): CheckResult => ({ passed: true, action: 'allow', message: 'dependency check not configured', detail: { status: 'not_checked' } }));
-      const missing = await checker.missing(target.dist.name, candidates.map(dependencyCandidate));
+      // A source package installs nothing: its Build-Depends are the builder's business (apt-get build-dep).
+      const binaries = candidates.filter((c) => c.kind !== 'dsc');
+      const missing = binaries.length ? await checker.missing(target.dist.name, binaries.map(dependencyCandidate)) : new Map<string, string[]>();
       return candidates.map((c): CheckResult => {
+        if (c.kind === 'dsc') return { passed: true, action: 'allow', message: 'a source package: its Build-Depends are not checked', detail: { status: 'not_checked' } };
         const unsatisfied = missing.get(c.key) ?? [];
         if (unsatisfied.length === 0) return { passed: true, action: 'allow', message: `every requirement is satisfied in ${target.dist.name}`, detail: { status: 'satisfied' } };
         return {

@@ -4,6 +4,13 @@ import type { PackageCheck } from '../check.ts';
 export const gpgCheck: PackageCheck = {
   name: 'gpg',
   run(c) {
+    if (c.kind === 'dsc') {
+      // dpkg-source checks a .dsc's OpenPGP signature on the client, with the keys its user trusts; the pool keeps it as uploaded.
+      const signed = c.source ? c.source.dsc.signed : c.stored?.record.kind === 'dsc' && c.stored.record.signed;
+      return signed
+        ? { passed: true, action: 'allow', message: 'the .dsc is clear-signed; dpkg-source verifies it with the keys its user trusts', detail: { status: 'signed_unverified' } }
+        : { passed: true, action: 'allow', message: 'the .dsc is not signed; the repository metadata is', detail: { status: 'unsigned_pass' } };
+    }
     if (c.kind === 'deb') {
       return { passed: true, action: 'allow', message: 'a .deb carries no signature apt checks; the repository metadata is signed', detail: { status: 'unsigned_pass' } };
     }
