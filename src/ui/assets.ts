@@ -26,6 +26,8 @@ th { font-weight: 600; color: var(--muted); }
 code, pre { font-family: ui-monospace, monospace; font-size: .9em; }
 pre { background: var(--panel); border: 1px solid var(--line); padding: .75rem; overflow: auto; white-space: pre; }
 .muted { color: var(--muted); }
+.severity-critical, .severity-high { color: #a11; font-weight: 600; }
+.severity-medium { color: #8a5300; }
 .notice { border: 1px solid var(--line); border-left: 4px solid var(--accent); padding: .5rem .75rem; background: var(--panel); margin: 1rem 0; }
 .notice.error { border-left-color: var(--bad); }
 .notice.ok { border-left-color: var(--good); }

@@ -185,6 +185,15 @@ describe('security views', () => {
     const plain = await reader.page('/ui/distributions/bookworm');
     assert.match(plain, />clean-pkg</);
     assert.doesNotMatch(plain, /<th scope="col">Severity<\/th>/);
+
+    // The package page lists its findings; a clean package says none matches.
+    const heldPath = /href="(\/ui\/distributions\/bookworm\/packages\/[0-9a-f]{64})">held-pkg 1.0-1</.exec(summary)![1]!;
+    const heldPage = await reader.page(heldPath);
+    assert.match(heldPage, /<h2 id="vulnerabilities">Vulnerabilities \(1\)<\/h2>/);
+    assert.match(heldPage, /DSA-UI-HIGH<\/a>/);
+    assert.match(heldPage, /class="severity-high">high/);
+    const cleanPath = /href="(\/ui\/distributions\/bookworm\/packages\/[0-9a-f]{64})"[^>]*>clean-pkg</.exec(plain)![1]!;
+    assert.match(await reader.page(cleanPath), /Vulnerabilities \(0\)[\s\S]*No advisory of the feed matches this package/);
   });
 });
 

@@ -15,6 +15,7 @@ import { diffRevisions, listRevisions, summary } from '../../revisions/history.t
 import { promote } from '../../revisions/promote.ts';
 import { type BatchResult, publishBatch, removePackages, requireDistribution } from '../../revisions/publish.ts';
 import { resolveRevision } from '../../revisions/resolve-revision.ts';
+import { severityRank } from '../../security/advisories/severity.ts';
 import { announceChange, announcePromotion, announceRollback } from '../../security/announce.ts';
 import { getJson } from '../../storage/objects.ts';
 import { SCRIPT, STYLESHEET } from '../../ui/assets.ts';
@@ -102,6 +103,15 @@ export function uiRoutes(core: Core): Hono {
       const identity = ecosystem ? await core.identities.get(row.sha256) : null;
       return identity && ecosystem ? strongestSeverity(feed.findings(ecosystem, identity).map((f) => f.severity)) : null;
     };
+  };
+  /** Every advisory of the feed matching one package of `d` (what the vulnerability report lists for it). */
+  const findingsOf = async (d: Distribution, sha256: string) => {
+    const ecosystem = core.ecosystemOf(d);
+    if (!ecosystem) return null;
+    const identity = await core.identities.get(sha256);
+    if (!identity) return [];
+    const found = (await core.advisories.current()).findings(ecosystem, identity);
+    return found.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.id.localeCompare(b.id));
   };
   const visible = async (c: Context, d: Distribution) => !d.private || (await sessionOf(c)).principal !== null;
   const distribution = async (c: Context): Promise<Distribution> => {
@@ -370,6 +380,7 @@ export function uiRoutes(core: Core): Hono {
               .map((o) => o.name)
           : null,
         canRemove: maintainer && !d.mirror,
+        findings: await findingsOf(d, row.sha256),
       }),
     );
   });

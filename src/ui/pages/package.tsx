@@ -14,6 +14,20 @@ export interface PackagePageData {
   /** Distributions it may be promoted to (shown to maintainers and admins only). */
   promoteTargets: string[] | null;
   canRemove: boolean;
+  /** Advisories of the feed that match this package now; null where the distribution has no ecosystem. */
+  findings: PackageFinding[] | null;
+}
+
+/** What the package page shows of a finding (security/advisories/feed.ts Finding). */
+export interface PackageFinding {
+  id: string;
+  aliases: string[];
+  severity: string;
+  cvss?: number;
+  summary: string;
+  fixState: string;
+  fixVersions: string[];
+  urls: string[];
 }
 
 /** Files listed on the page before the rest is summed up (a package can hold tens of thousands). */
@@ -223,6 +237,42 @@ export function packagePage(viewer: Viewer, data: PackagePageData): Promise<stri
           </table>
         </section>
       </div>
+
+      {data.findings ? (
+        <section aria-labelledby="vulnerabilities">
+          <h2 id="vulnerabilities">Vulnerabilities ({data.findings.length})</h2>
+          {data.findings.length === 0 ? (
+            <p>No advisory of the feed matches this package.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Advisory</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Summary</th>
+                  <th scope="col">Fixed in</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.findings.map((f) => (
+                  <tr>
+                    <th scope="row">
+                      {f.urls[0] ? <a href={f.urls[0]}>{f.id}</a> : f.id}
+                      {f.aliases.length ? <div class="muted">{f.aliases.join(', ')}</div> : null}
+                    </th>
+                    <td class={`severity-${f.severity}`}>
+                      {f.severity}
+                      {f.cvss !== undefined ? ` (CVSS ${f.cvss.toFixed(1)})` : ''}
+                    </td>
+                    <td>{f.summary}</td>
+                    <td>{f.fixState === 'fixed' ? f.fixVersions.join(', ') || 'fixed' : f.fixState.replaceAll('_', ' ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      ) : null}
 
       {data.promoteTargets || data.canRemove ? (
         <section aria-labelledby="actions">
