@@ -9,10 +9,16 @@
  * once with REPOD_GROUP_COMMIT=0 (every upload its own revision, racing on the ref), and beside
  * them `createrepo_c` run once over the same N files in a directory (what a plain file tree does
  * after copying them in), all in the same run.
+ *
+ * The server runs as `npm start` runs it (dist/server.mjs under plain node, rebuilt first when
+ * stale), since that is what users measure; each run also reports the server's CPU time per upload
+ * (from /proc), which stays comparable on a shared machine where the wall time does not.
  */
-import { link, mkdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { link, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { startServer } from '../test/helpers/server.ts';
+import { REPO_ROOT } from '../test/helpers/paths.ts';
+import { type RunningServer, startServer } from '../test/helpers/server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMs, table } from './lib/stats.ts';
@@ -27,6 +33,17 @@ export interface IngestBenchConfig {
   clients: number;
   keep: boolean;
   log: (message: string) => void;
+  /** Directory for .cpuprofile files of the servers (--profile), or null. */
+  profileDir?: string | null;
+  /**
+   * What runs the server: `bundle` (the default) is what `npm start` runs, dist/server.mjs under
+   * plain node; `tsx` is src/runtime/node.ts under tsx's loader, as the tests start it.
+   */
+  runtime?: 'bundle' | 'tsx';
+  /** Another build of the server to run instead of dist/server.mjs (an older checkout's bundle, to compare on the same machine at the same time). */
+  bundlePath?: string;
+  /** Which runs to make: group commit on, off (default both). */
+  modes?: Array<'group' | 'single'>;
 }
 
 interface IngestRun {
@@ -38,35 +55,113 @@ interface IngestRun {
   /** Revisions the uploads made (fewer than files when group commit joined them). */
   revisions: number;
   failures: number;
+  /**
+   * CPU time (user + system) the server process spent from the first upload until the primary
+   * listed every file, per upload, from /proc (null elsewhere): the figure that holds on a busy
+   * machine, where the wall time depends on what else runs.
+   */
+  serverCpuMsPerUpload: number | null;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat; null where there is none. */
+async function cpuMs(pid: number | undefined): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!stat) return null;
+  // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are fields 14 and 15, in clock ticks (100/s).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer; contentType: string }>, groupCommit: boolean): Promise<IngestRun> {
   const store = join(config.workDir, `ingest-${groupCommit ? 'group' : 'single'}`);
   await rm(store, { recursive: true, force: true });
-  const server = await startServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, ...(groupCommit ? {} : { REPOD_GROUP_COMMIT: '0' }) });
+  const env = { REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, ...(groupCommit ? {} : { REPOD_GROUP_COMMIT: '0' }) };
+  const profile = config.profileDir ? ['--cpu-prof', '--cpu-prof-dir', config.profileDir, '--cpu-prof-name', `server-ingest-${groupCommit ? 'group' : 'single'}.cpuprofile`] : [];
+  const server =
+    config.runtime === 'tsx'
+      ? await startServer(profile.length ? { ...env, NODE_OPTIONS: profile.join(' ') } : env)
+      : await startBundle(env, profile, config.bundlePath ?? 'dist/server.mjs');
   const revisions = new Set<number>();
   try {
+    const cpuBefore = await cpuMs(server.process.pid);
     const started = performance.now();
     const failures = await uploadAll(server.url, bodies, config.clients, config.log, (answer) => revisions.add((answer.revision as { number: number }).number));
     await untilListed(server.url, DIST, bodies.length - failures);
     const ms = performance.now() - started;
-    return { groupCommit, files: bodies.length, ms, uploadsPerSecond: (bodies.length / ms) * 1000, revisions: revisions.size, failures };
+    const cpuAfter = await cpuMs(server.process.pid);
+    const serverCpuMsPerUpload = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / bodies.length;
+    return { groupCommit, files: bodies.length, ms, uploadsPerSecond: (bodies.length / ms) * 1000, revisions: revisions.size, failures, serverCpuMsPerUpload };
   } finally {
     await server.stop();
     if (!config.keep) await rm(store, { recursive: true, force: true });
   }
 }
 
+/** Runs `node <args>` in the repository and resolves when it exits 0. */
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** The server as `npm start` runs it: dist/server.mjs (rebuilt first when stale, as its prestart does) under plain node. */
+async function startBundle(env: Record<string, string>, nodeArgs: string[], script: string): Promise<RunningServer> {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 30_000);
+    const onData = (data: Buffer) => {
+      logs.push(data.toString());
+      const m = /"repod listening","url":"http:\/\/[^:]+:(\d+)"/.exec(logs.join(''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminToken: env.REPOD_ADMIN_TOKEN ?? '',
+    storage: env.REPOD_STORAGE ?? '',
+    process: child,
+    logs,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
 export async function runIngestBench(config: IngestBenchConfig): Promise<{ lines: string[]; json: unknown }> {
   const { log } = config;
   await mkdir(config.workDir, { recursive: true });
   const { paths, bodies } = await revUploadBodies(config.rpmsDir, config.files, DIST, log);
+  if (config.runtime !== 'tsx' && !config.bundlePath) await run(['scripts/build-server.mjs']);
+  if (config.profileDir) await mkdir(config.profileDir, { recursive: true });
 
   const runs: IngestRun[] = [];
   for (const groupCommit of [true, false]) {
+    if (config.modes && !config.modes.includes(groupCommit ? 'group' : 'single')) continue;
     log(`ingest: ${config.files} uploads by ${config.clients} clients, group commit ${groupCommit ? 'on' : 'off'}`);
     const run = await ingestRun(config, bodies, groupCommit);
-    log(`  ${run.uploadsPerSecond.toFixed(1)} uploads/s (${fmtMs(run.ms)}, ${run.revisions} revisions, ${run.failures} failures)`);
+    const cpu = run.serverCpuMsPerUpload === null ? '' : `, server CPU ${run.serverCpuMsPerUpload.toFixed(1)} ms/upload`;
+    log(`  ${run.uploadsPerSecond.toFixed(1)} uploads/s (${fmtMs(run.ms)}, ${run.revisions} revisions, ${run.failures} failures${cpu})`);
     runs.push(run);
   }
 
@@ -79,19 +174,26 @@ export async function runIngestBench(config: IngestBenchConfig): Promise<{ lines
   log(`  createrepo_c full run: ${fmtMs(createrepo.ms)}`);
   if (!config.keep) await rm(tree, { recursive: true, force: true });
 
-  const [on, off] = runs;
+  const on = runs.find((r) => r.groupCommit);
+  const off = runs.find((r) => !r.groupCommit);
   const perSecond = (n: number, ms: number) => `${((n / ms) * 1000).toFixed(1)}/s`;
+  const row = (label: string, r: IngestRun | undefined) => [
+    label,
+    ...(r
+      ? [fmtMs(r.ms), perSecond(r.files, r.ms), String(r.revisions), String(r.failures), r.serverCpuMsPerUpload === null ? '-' : `${r.serverCpuMsPerUpload.toFixed(1)} ms`]
+      : ['-', '-', '-', '-', '-']),
+  ];
   const lines = [
     '',
-    `per-file ingest — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, until the served primary.xml lists all`,
+    `per-file ingest — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, until the served primary.xml lists all (server: ${config.runtime === 'tsx' ? 'src/runtime/node.ts under tsx' : config.bundlePath ? config.bundlePath : 'dist/server.mjs, as npm start runs it'})`,
     table([
-      ['', 'time', 'files/s', 'revisions', 'failures'],
-      ['repod, group commit on', fmtMs(on.ms), perSecond(on.files, on.ms), String(on.revisions), String(on.failures)],
-      ['repod, group commit off (REPOD_GROUP_COMMIT=0)', fmtMs(off.ms), perSecond(off.files, off.ms), String(off.revisions), String(off.failures)],
-      ['createrepo_c, one full run over the same files', fmtMs(createrepo.ms), perSecond(config.files, createrepo.ms), '-', '-'],
+      ['', 'time', 'files/s', 'revisions', 'failures', 'server CPU/upload'],
+      row('repod, group commit on', on),
+      row('repod, group commit off (REPOD_GROUP_COMMIT=0)', off),
+      ['createrepo_c, one full run over the same files', fmtMs(createrepo.ms), perSecond(config.files, createrepo.ms), '-', '-', '-'],
     ]),
-    `group commit: ${(on.uploadsPerSecond / off.uploadsPerSecond).toFixed(1)}x the uploads/s of one revision per upload; ` +
-      `createrepo_c indexes files already in place (no upload, no signing, no revision history) and must run again for every later change.`,
+    ...(on && off ? [`group commit: ${(on.uploadsPerSecond / off.uploadsPerSecond).toFixed(1)}x the uploads/s of one revision per upload.`] : []),
+    'createrepo_c indexes files already in place (no upload, no signing, no revision history) and must run again for every later change.',
   ];
   return { lines, json: { files: config.files, clients: config.clients, runs, createrepoMs: createrepo.ms } };
 }

@@ -356,6 +356,7 @@ if (only.has('ingest')) {
     files: int('ingest-files', values['ingest-files'], 1),
     clients: int('ingest-clients', values['ingest-clients'], 1),
     keep: options.keep,
+    profileDir: options.profileDir,
     log,
   });
   process.stdout.write(ingest.lines.join('\n') + '\n');

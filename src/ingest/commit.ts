@@ -149,24 +149,38 @@ async function packageRecord(caps: Capabilities, staged: StagedDeb): Promise<Deb
 async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
   const recordKey = layout.packageRecord(staged.sha256);
+  const record = newRecord(caps, staged);
+  // Most uploads bring new bytes: the create-only write comes first, and the stored record is read
+  // only when there is one (the store refuses the write before any body is sent), not on every upload.
+  try {
+    await putJson(caps.store, recordKey, record, { ifNoneMatch: '*' });
+    return record;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+  }
   const existing = (await getJson<PackageRecord>(caps.store, recordKey))?.value;
-  // A mirror's record made from an upstream index gives way to the one read from the bytes.
+  // A concurrent ingest of the same bytes wrote it: the same package, its record stands.
   if (existing && existing.origin !== 'index') return existing;
-  const put = existing ? replaceRecord : putRecord;
+  // A mirror's record made from an upstream index gives way to the one read from the bytes.
+  return existing ? replaceRecord(caps, recordKey, record) : putRecord(caps, recordKey, record);
+}
+
+/** The record of a staged package, read from its bytes. */
+function newRecord(caps: Capabilities, staged: StagedPackage): PackageRecord {
   if (staged.kind === 'rpm') {
-    return put<RpmPackageRecord>(caps, recordKey, {
+    return {
       format: 1,
       kind: 'rpm',
       facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(staged.parsed.pkg) },
       package: staged.parsed.pkg,
-    });
+    } satisfies RpmPackageRecord;
   }
   const control = staged.parsed.control;
-  return put<DebPackageRecord>(caps, recordKey, {
+  return {
     format: 1,
     kind: 'deb',
     facts: { sha256: staged.sha256, sha1: staged.sha1, md5: staged.md5, sha512: staged.sha512, size: staged.size, fileName: debFileName(control) },
     control: control.text,
     files: staged.parsed.files,
-  });
+  } satisfies DebPackageRecord;
 }

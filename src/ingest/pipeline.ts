@@ -60,6 +60,12 @@ export interface IngestContext {
   onStep?: (pkg: Candidate, step: StepReport) => void;
   /** A reviewer accepted the risk: findings whose action is review publish instead (never a block). */
   acceptReview?: boolean;
+  /**
+   * Where a step may leave side writes it started (an index entry about an upload) instead of
+   * waiting for them: the caller waits for them beside the commit, so they add no round trip to
+   * the upload's latency, and before it answers. Without it a step waits for its own writes.
+   */
+  pending?: Promise<unknown>[];
 }
 
 /** Where the change goes. */

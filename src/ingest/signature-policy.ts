@@ -96,7 +96,7 @@ export interface SignatureServices {
  * re-signs), signs it where the distribution asks for that, and records the policy's verdict.
  */
 export function signaturePolicy(services: SignatureServices): IngestStep {
-  return async ({ dist }, candidates) => {
+  return async ({ dist }, candidates, context) => {
     const uploads = candidates.filter((c) => c.staged?.kind === 'rpm');
     if (dist.kind !== 'rpm' || uploads.length === 0) return;
     const keyring = await cachedTrustedKeyring(services.keyring, services.caps.store, () => trustedKeys(services.keyring, services.caps.store));
@@ -112,10 +112,16 @@ export function signaturePolicy(services: SignatureServices): IngestStep {
         c.sha256 = staged.sha256;
       }
       c.signature = await applySignaturePolicy(dist, staged, keyring);
-      recording.push(recordCopy(services.caps, c.key, staged.sha256, c.signature));
+      const recorded = recordCopy(services.caps, c.key, staged.sha256, c.signature);
+      // Handled at once, so a failure before anyone waits is no unhandled rejection; whoever waits still sees it.
+      recorded.catch(() => undefined);
+      recording.push(recorded);
       if (recording.length >= 16) await Promise.all(recording.splice(0));
     }
-    await Promise.all(recording);
+    // The copy records need not precede the commit (readers check the pool): where the caller
+    // takes them, they are written beside it rather than one more round trip before it.
+    if (context?.pending) context.pending.push(...recording);
+    else await Promise.all(recording);
   };
 }
 

@@ -285,16 +285,22 @@ async function commitUploads(caps: Capabilities, uploads: Candidate[], component
 }
 
 /** Keeps each RPM upload's signature verdict with the package (GET /api/v1/packages/<sha256>). */
-async function recordVerdicts(caps: Capabilities, uploads: Candidate[], committed: Committed[]): Promise<void> {
+async function storeVerdicts(caps: Capabilities, uploads: Candidate[]): Promise<void> {
   await Promise.all(
-    committed.map(async (c, i) => {
-      const outcome = uploads[i].signature;
-      if (!outcome) return;
-      c.info = { ...c.info, signature: outcome.summary };
-      const { status, signers } = outcome.summary;
-      await putJson(caps.store, layout.packageSignature(c.info.sha256), { format: 1, checked: caps.now().toISOString(), status, signers });
+    uploads.map(async (c) => {
+      if (!c.signature) return;
+      const { status, signers } = c.signature.summary;
+      await putJson(caps.store, layout.packageSignature(c.sha256), { format: 1, checked: caps.now().toISOString(), status, signers });
     }),
   );
+}
+
+/** Each RPM upload's answer names its signature verdict. */
+function recordVerdicts(uploads: Candidate[], committed: Committed[]): void {
+  committed.forEach((c, i) => {
+    const outcome = uploads[i].signature;
+    if (outcome) c.info = { ...c.info, signature: outcome.summary };
+  });
 }
 
 function changeMessage(labels: string[], input: BuildInput): string {
@@ -315,6 +321,8 @@ export async function publishBuild(services: PublishServices, distName: string |
   let target: IngestTarget;
   let stored: Candidate[];
   let placement: ReturnType<typeof aptPlacement>;
+  // Side writes the steps started (signed-copy records): written beside the commit, awaited before the publish.
+  const pending: Promise<unknown>[] = [];
   try {
     const dist = requireDistribution(services.distributions, distName);
     refuseMirror(dist);
@@ -329,9 +337,14 @@ export async function publishBuild(services: PublishServices, distName: string |
     if (uploads.length + stored.length + (input.remove?.length ?? 0) + (input.replaceNames?.length ?? 0) === 0) {
       throw new RepodError('empty_change', 'the change names no package to add or remove', { status: 400 });
     }
-    await runIngestSteps(ingestSteps(services, options), target, [...uploads, ...stored], { author: options.author, onStep: options.onStep, acceptReview: options.acceptReview });
+    await runIngestSteps(ingestSteps(services, options), target, [...uploads, ...stored], {
+      author: options.author,
+      onStep: options.onStep,
+      acceptReview: options.acceptReview,
+      pending,
+    });
   } catch (error) {
-    await Promise.all(uploads.map((c) => discardStaged(caps, c.staged!)));
+    await Promise.all([...uploads.map((c) => discardStaged(caps, c.staged!)), Promise.allSettled(pending)]);
     throw error;
   }
   const { dist } = target;
@@ -346,8 +359,10 @@ export async function publishBuild(services: PublishServices, distName: string |
   stored = stored.filter((c) => c.verdict?.decision !== 'review');
   if (held.length) await services.gate!.hold(target, held, options.author, { replace: options.replace });
 
-  const committed = await commitUploads(caps, uploads, placement.of);
-  await recordVerdicts(caps, uploads, committed);
+  // The commit, the signature verdicts and the steps' side writes are independent objects: they
+  // wait on the store side by side, not one after another (each is a durable write).
+  const [committed] = await Promise.all([commitUploads(caps, uploads, placement.of), storeVerdicts(caps, uploads), Promise.all(pending)]);
+  recordVerdicts(uploads, committed);
   const skipped = new Set(committed.filter((_, i) => uploads[i].signature?.include === false).map((c) => c.entry.entry.key));
   const described = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))];
   const candidates = [...uploads, ...stored];
