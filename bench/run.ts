@@ -450,6 +450,7 @@ if (only.has('serve')) {
     workers: (values['serve-workers'] ?? '1').split(',').map((s) => int('serve-workers', s.trim(), 1)),
     baseline: values['serve-baseline'] ?? null,
     keep: options.keep,
+    profileDir: options.profileDir,
     log,
   });
   process.stdout.write(serve.lines.join('\n') + '\n');

@@ -1,9 +1,11 @@
 /**
  * Serving throughput (`npm run bench -- --only serve`): requests per second of repod and of nginx
  * serving the same bytes from disk, measured with wrk on the same machine in one run. repod runs
- * on the file store with REPOD_WORKERS=1 and =2 (and, with --serve-baseline DIR, an older checkout
- * of repod for a before/after figure); nginx gets a minimal config in a temp dir on 127.0.0.1 and
- * the files repod served, at the same paths. Measured, per server:
+ * as `npm start` runs it (the dist/server.mjs bundle under plain node, built when stale) on the
+ * file store with REPOD_WORKERS=1 and =2 (and, with --serve-baseline DIR, an older checkout of
+ * repod at the same worker counts, for a before/after figure); nginx gets a minimal config in a
+ * temp dir on 127.0.0.1 and the files repod served, at the same paths. With `profileDir` (the
+ * bench's --profile) every repod process writes a .cpuprofile there. Measured, per server:
  *   1. a warm GET of repodata/repomd.xml (the entry point: revalidated, rendered once per revision)
  *   2. a GET of the checksum-named primary.xml.gz
  *   3. a GET of a small package (about 7 KB)
@@ -34,6 +36,8 @@ export interface ServeBenchOptions {
   /** A checkout of an older repod to measure as a baseline (its own store), or null. */
   baseline: string | null;
   keep: boolean;
+  /** Where the repod processes write .cpuprofile files (--profile), or null. */
+  profileDir?: string | null;
   log: (message: string) => void;
 }
 
@@ -153,10 +157,27 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-/** repod from `checkout` (this repository or a baseline) on `storage`, with `workers` processes. */
-async function startRepod(checkout: string, storage: string, workers: number): Promise<Running> {
+/** Builds (when stale) the bundle `npm start` runs in `checkout`, once per checkout and run. */
+const built = new Map<string, Promise<void>>();
+function bundleOf(checkout: string): Promise<void> {
+  let done = built.get(checkout);
+  if (!done) {
+    done = run(process.execPath, [join(checkout, 'scripts/build-server.mjs')], { cwd: checkout, timeoutMs: 120_000 }).then(() => undefined);
+    built.set(checkout, done);
+  }
+  return done;
+}
+
+/**
+ * repod from `checkout` (this repository or a baseline) on `storage`, with `workers` processes:
+ * what `npm start` runs (dist/server.mjs under plain node), not the sources under tsx.
+ */
+async function startRepod(checkout: string, storage: string, workers: number, profileDir: string | null = null): Promise<Running> {
   const port = await freePort();
-  const { child, logs } = spawnServer(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
+  await bundleOf(checkout);
+  // Cluster workers inherit the primary's execArgv, so each process writes its own profile.
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=serve-w${workers}-\${pid}.cpuprofile`] : [];
+  const { child, logs } = spawnServer(process.execPath, [...profile, 'dist/server.mjs'], {
     cwd: checkout,
     env: { ...process.env, REPOD_PORT: String(port), REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: ADMIN, REPOD_STORAGE: storage, REPOD_WORKERS: String(workers) },
   });
@@ -273,32 +294,45 @@ export async function runServeBench(options: ServeBenchOptions): Promise<{ lines
 
   // This checkout's repod first: its files are what nginx serves and what every column must match.
   const columns: Array<{ name: string; start: () => Promise<Running>; baseline?: boolean }> = [];
-  for (const w of options.workers) columns.push({ name: `repod ${w} worker${w === 1 ? '' : 's'}`, start: () => startRepod(REPO_ROOT, storage, w) });
-  if (options.baseline) columns.push({ name: 'baseline repod', start: () => startRepod(options.baseline!, baselineStorage!, 1), baseline: true });
+  const workersName = (w: number) => `${w} worker${w === 1 ? '' : 's'}`;
+  for (const w of options.workers) columns.push({ name: `repod ${workersName(w)}`, start: () => startRepod(REPO_ROOT, storage, w, options.profileDir ?? null) });
+  if (options.baseline) {
+    for (const w of options.workers) columns.push({ name: `baseline ${workersName(w)}`, start: () => startRepod(options.baseline!, baselineStorage!, w), baseline: true });
+  }
   columns.push({ name: 'nginx', start: () => startNginx(nginx, root, work) });
 
+  // Every server runs for the whole measurement and the figures of one request are taken one
+  // right after another, so load on the machine that changes over minutes (other work on it)
+  // skews the ratios as little as it can. nginx starts last: it serves the files the first repod
+  // column answered.
   let list: Target[] = [];
   const results = new Map<string, Map<string, Measured>>();
-  for (const column of columns) {
-    const server = await column.start();
-    try {
+  const running: Array<{ name: string; server: Running; paths: Map<string, string> }> = [];
+  try {
+    for (const column of columns) {
+      const server = await column.start();
+      running.push({ name: column.name, server, paths: new Map() });
       if (list.length === 0) list = await targets(server.url, packages, root);
       // A baseline has its own store: the same packages, metadata with other checksums.
       const paths = new Map(column.baseline ? await resolvePaths(server.url, packages) : list.map((t) => [t.label, t.path]));
-      const row = new Map<string, Measured>();
+      running[running.length - 1]!.paths = paths;
       for (const t of list) {
-        const url = `${server.url}${paths.get(t.label)}`;
-        const bytes = await get(url);
+        const bytes = await get(`${server.url}${paths.get(t.label)}`);
         if (!column.baseline && sha256(bytes) !== t.sha256) throw new Error(`${column.name} serves other bytes for ${t.path}`);
+      }
+      results.set(column.name, new Map());
+    }
+    for (const t of list) {
+      for (const { name, server, paths } of running) {
+        const url = `${server.url}${paths.get(t.label)}`;
         await wrk(wrkBinary, url, 1, options.connections); // warm-up: every worker, every cache
         const m = await wrk(wrkBinary, url, options.seconds, options.connections);
-        log(`serve: ${column.name} ${t.label}: ${m.requestsPerSecond.toFixed(0)} req/s`);
-        row.set(t.label, m);
+        log(`serve: ${name} ${t.label}: ${m.requestsPerSecond.toFixed(0)} req/s`);
+        results.get(name)!.set(t.label, m);
       }
-      results.set(column.name, row);
-    } finally {
-      await server.stop();
     }
+  } finally {
+    await Promise.all(running.map((r) => r.server.stop()));
   }
   if (!options.keep) {
     await rm(work, { recursive: true, force: true });

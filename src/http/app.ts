@@ -43,7 +43,8 @@ export interface AppOptions {
 
 /** Answered without the distributions: they never wait for the stored set to be re-read. */
 const PROBES = /^\/(?:health(?:\/|$)|metrics$|api\/v1\/(?:health|ready)$)/;
-const REFRESH_WAIT_MS = 2000;
+/** How long a request waits at most for the stored distributions to be re-read (a runtime's own fast path waits the same). */
+export const REFRESH_WAIT_MS = 2000;
 
 /** The whole HTTP surface, runtime-neutral: Node and Workers entries only hand it requests. */
 export function createApp(core: Core, options: AppOptions = {}): Hono {

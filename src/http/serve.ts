@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { routeLabel } from '../metrics/http-metrics.ts';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 import type { CachedBytes, ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { LruCache } from '../util/lru-cache.ts';
@@ -47,7 +48,100 @@ function encode(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-export function serveDocument(c: Context, path: string, text: string, etag: string, lastModified: Date, cacheControl = REVALIDATE): Response {
+/**
+ * Ready answers: whole 200 answers to GETs of public repository files, kept by the request's path
+ * so that a runtime can send the same bytes again without running the app (src/runtime/node.ts
+ * writes them straight to the socket). The app stays the one definition of what is answered: it
+ * makes every entry, and an entry holds only while the distribution's settings (the same object:
+ * not edited, retired or made private) and its current revision are those it was made under.
+ * Requests that ask for something else (ranges, conditions, credentials, a query) go to the app.
+ */
+export interface ReadyAnswer {
+  /** The answer's headers as the app sends them (a request id is added per request). */
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** The metrics label of the route that made it. */
+  route: string;
+  distribution: string;
+  /** The distribution's settings object it was made under (distributions are replaced, never mutated). */
+  settings: object;
+  /** The current revision it was made from. */
+  revision: string;
+  /** Runs on each GET answered from the entry, with the request's headers and path (repomd.xml notes which revision a client got). */
+  onGet?: (header: (name: string) => string | undefined, path: string) => void;
+}
+
+/** Under what an answer may be kept: the distribution and revision a route answered from. */
+export interface ReadyScope {
+  distribution: string;
+  settings: object;
+  revision: string;
+  onGet?: ReadyAnswer['onGet'];
+}
+
+/** Request headers that change an answer (or need the app): a request with any of them is never answered from an entry. */
+export const ANSWER_CHANGING_HEADERS = ['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'authorization'] as const;
+
+export class ReadyAnswers {
+  // Off until a runtime that sends them turns them on (a Worker never does: nothing would read them).
+  private lru: LruCache<string, ReadyAnswer> | null = null;
+
+  /**
+   * Starts keeping answers, at most `maxBytes` of bodies. Bodies are mostly the very arrays the
+   * hot-file and document caches hold; the bound caps what entries keep alive after those caches
+   * let them go.
+   */
+  enable(maxBytes: number): void {
+    this.lru = maxBytes > 0 ? new LruCache(maxBytes, (a) => a.body.byteLength + 512) : null;
+  }
+
+  get(path: string): ReadyAnswer | undefined {
+    return this.lru?.get(path);
+  }
+
+  delete(path: string): void {
+    this.lru?.delete(path);
+  }
+
+  /** Answers kept now (for tests and diagnostics). */
+  get size(): number {
+    return this.lru?.size ?? 0;
+  }
+
+  /** Keeps a GET's whole 200 answer when nothing about the request could have shaped it. */
+  offer(c: Context, scope: ReadyScope | undefined, headers: Record<string, string>, body: Uint8Array): void {
+    if (!this.lru || !scope || c.req.method !== 'GET') return;
+    const url = c.req.url;
+    const start = url.indexOf('/', url.indexOf('//') + 2);
+    const path = start < 0 ? '/' : url.slice(start);
+    // The runtime looks entries up by the raw request target: keep only plain paths.
+    if (path.includes('?') || path.includes('%')) return;
+    for (const name of ANSWER_CHANGING_HEADERS) if (c.req.header(name) !== undefined) return;
+    this.lru.set(path, { headers: { ...headers }, body, route: routeLabel(c), ...scope });
+  }
+}
+
+const readyAnswers = new WeakMap<object, ReadyAnswers>();
+
+/** The ready answers of one core (keyed by its hot-file cache, which each core has one of). */
+export function readyAnswersOf(core: { hotFiles: object }): ReadyAnswers {
+  let answers = readyAnswers.get(core.hotFiles);
+  if (!answers) {
+    answers = new ReadyAnswers();
+    readyAnswers.set(core.hotFiles, answers);
+  }
+  return answers;
+}
+
+export function serveDocument(
+  c: Context,
+  path: string,
+  text: string,
+  etag: string,
+  lastModified: Date,
+  cacheControl = REVALIDATE,
+  ready?: { answers: ReadyAnswers; scope: ReadyScope },
+): Response {
   const headers: Record<string, string> = {
     'content-type': contentTypeFor(path),
     etag,
@@ -59,6 +153,7 @@ export function serveDocument(c: Context, path: string, text: string, etag: stri
   if (notModified(c, etag)) return new Response(null, { status: 304, headers });
   const body = encode(text);
   headers['content-length'] = String(body.length);
+  ready?.answers.offer(c, ready.scope, headers, body);
   return new Response(c.req.method === 'HEAD' ? null : body, { status: 200, headers });
 }
 
@@ -74,6 +169,7 @@ export function serveImmutable(
   lastModified: Date,
   body: Uint8Array | (() => ReadableStream<Uint8Array>),
   cacheControl = IMMUTABLE,
+  ready?: { answers: ReadyAnswers; scope: ReadyScope },
 ): Response {
   const headers: Record<string, string> = {
     'content-type': contentTypeFor(path),
@@ -96,7 +192,11 @@ export function serveImmutable(
   }
   if (!ranges) {
     if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers });
-    return new Response(body instanceof Uint8Array ? asBody(body) : body(), { status: 200, headers });
+    if (body instanceof Uint8Array) {
+      ready?.answers.offer(c, ready.scope, headers, body);
+      return new Response(asBody(body), { status: 200, headers });
+    }
+    return new Response(body(), { status: 200, headers });
   }
   const source = () => (body instanceof Uint8Array ? streamOf(body) : body());
   if (ranges.length === 1) {
@@ -143,19 +243,27 @@ function parseRange(header: string | undefined, size: number): ByteRange | 'inva
  * Range, ETag and Last-Modified support: from memory when it is small (read once, kept in
  * `hotFiles` by its content-addressed key), streamed from the store when it is not.
  */
-export async function serveBlob(c: Context, store: BlobStore, key: string, fileName: string, presignSeconds: number, hotFiles?: ImmutableBytesCache): Promise<Response> {
+export async function serveBlob(
+  c: Context,
+  store: BlobStore,
+  key: string,
+  fileName: string,
+  presignSeconds: number,
+  hotFiles?: ImmutableBytesCache,
+  ready?: { answers: ReadyAnswers; scope: ReadyScope },
+): Promise<Response> {
   if (store.capabilities.presign && store.presign) {
     const url = await store.presign(key, { expiresInSeconds: presignSeconds, filename: fileName, contentType: contentTypeFor(fileName) });
     return new Response(null, { status: 302, headers: { location: url, 'cache-control': 'private, max-age=60' } });
   }
   const missing = () => c.json({ status: 'error', error: 'not_found', message: `${fileName} is missing from the store` }, 404);
   const hot = hotFiles?.get(key);
-  if (hot) return blobFromMemory(c, fileName, hot);
+  if (hot) return blobFromMemory(c, fileName, hot, ready);
   const info = await store.head(key);
   if (!info) return missing();
   if (hotFiles?.fits(info.size) && c.req.method === 'GET') {
     const loaded = await hotFiles.load(key, () => store.get(key));
-    if (loaded) return blobFromMemory(c, fileName, loaded);
+    if (loaded) return blobFromMemory(c, fileName, loaded, ready);
   }
   return blobResponse(c, fileName, info.size, info.etag, info.lastModified, async (range) => {
     const object = await store.get(key, range ? { range } : undefined);
@@ -163,9 +271,9 @@ export async function serveBlob(c: Context, store: BlobStore, key: string, fileN
   });
 }
 
-function blobFromMemory(c: Context, fileName: string, entry: CachedBytes): Promise<Response> {
+function blobFromMemory(c: Context, fileName: string, entry: CachedBytes, ready?: { answers: ReadyAnswers; scope: ReadyScope }): Promise<Response> {
   const { bytes } = entry;
-  return blobResponse(c, fileName, bytes.length, entry.etag, entry.lastModified, async (range) => (range ? bytes.subarray(range.start, range.end + 1) : bytes));
+  return blobResponse(c, fileName, bytes.length, entry.etag, entry.lastModified, async (range) => (range ? bytes.subarray(range.start, range.end + 1) : bytes), ready);
 }
 
 /** The headers, conditional answers and ranges of a package response, over any source of its bytes. */
@@ -176,6 +284,7 @@ async function blobResponse(
   storeEtag: string,
   lastModified: Date,
   body: (range: { start: number; end: number } | null) => Promise<Uint8Array | ReadableStream<Uint8Array> | Response>,
+  ready?: { answers: ReadyAnswers; scope: ReadyScope },
 ): Promise<Response> {
   const etag = `"${storeEtag.replaceAll('"', '')}"`;
   const headers: Record<string, string> = {
@@ -199,7 +308,11 @@ async function blobResponse(
   if (c.req.method === 'HEAD') return new Response(null, { status, headers });
   const content = await body(bounds);
   if (content instanceof Response) return content;
-  return new Response(content instanceof Uint8Array ? asBody(content) : content, { status, headers });
+  if (content instanceof Uint8Array) {
+    if (status === 200) ready?.answers.offer(c, ready.scope, headers, content);
+    return new Response(asBody(content), { status, headers });
+  }
+  return new Response(content, { status, headers });
 }
 
 /** Bytes read from a store are backed by a plain ArrayBuffer (never a shared one): a valid body. */

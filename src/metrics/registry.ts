@@ -64,6 +64,23 @@ export class Counter<L extends string = string> {
     else this.series.set(key, { labels: pick(this.labelNames, labels as Labels), value: by });
   }
 
+  /** One series, found once: a hot path increments it without building its key each time. */
+  seriesOf(labels: Partial<Record<L, string>> = {}): { inc(by?: number): void } {
+    const key = seriesKey(this.labelNames, labels as Labels);
+    let found = this.series.get(key);
+    if (!found) {
+      found = { labels: pick(this.labelNames, labels as Labels), value: 0 };
+      this.series.set(key, found);
+    }
+    const sample = found;
+    return {
+      inc: (by = 1) => {
+        if (!(by >= 0)) throw new Error(`a counter only goes up (${this.name} by ${by})`);
+        sample.value += by;
+      },
+    };
+  }
+
   /** The current value of one series (0 when it was never incremented). */
   get(labels: Partial<Record<L, string>> = {}): number {
     return this.series.get(seriesKey(this.labelNames, labels as Labels))?.value ?? 0;
@@ -101,6 +118,25 @@ export class Histogram<L extends string = string> {
     for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]) found.buckets[i]++;
     found.sum += value;
     found.count++;
+  }
+
+  /** One series, found once: a hot path observes it without building its key each time. */
+  seriesOf(labels: Partial<Record<L, string>>): { observe(value: number): void } {
+    const key = seriesKey(this.labelNames, labels as Labels);
+    let found = this.series.get(key);
+    if (!found) {
+      found = { labels: pick(this.labelNames, labels as Labels), buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, found);
+    }
+    const sample = found;
+    const bounds = this.bounds;
+    return {
+      observe: (value) => {
+        for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]!) sample.buckets[i]!++;
+        sample.sum += value;
+        sample.count++;
+      },
+    };
   }
 
   /** Runs `work` and observes how long it took, in seconds, with labels that may depend on its outcome. */

@@ -23,6 +23,11 @@ export class RepodMetrics {
     'method',
     'route',
   ]);
+  readonly readyAnswers = this.registry.counter(
+    'repod_http_ready_answers_total',
+    'Requests answered from a ready answer the app made earlier for the same path (a warm repository file sent without running the app), by route pattern; they are counted in repod_http_requests_total too.',
+    ['route'],
+  );
   readonly publishes = this.registry.counter(
     'repod_publishes_total',
     'Attempts to move a distribution to a new revision, by operation (publish, rollback) and outcome (published, unchanged, conflict, error).',

@@ -9,7 +9,7 @@ import { emptyRevision } from '../../render/rpm-files.ts';
 import { resolveRevision, resolveTag } from '../../revisions/resolve-revision.ts';
 import { requireReader } from '../auth.ts';
 import { pathAfter } from '../paths.ts';
-import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { IMMUTABLE, REVALIDATE, readyAnswersOf, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 
 /**
  * apt: `deb [signed-by=...] http://HOST/repos <codename> <component>` reads
@@ -28,15 +28,21 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFi
     return dist;
   };
 
-  const index = async (c: Context, dist: AptDistribution, revision: Revision, prefix: string, pinned: boolean) => {
+  // Answers of a public distribution's current revision may be sent again without the app while that
+  // revision stays current (serve.ts, ReadyAnswers). Pool paths are shared by every APT
+  // distribution, so their answers always go through the app.
+  const answers = readyAnswersOf(core);
+
+  const index = async (c: Context, dist: AptDistribution, revision: Revision, prefix: string, pinned: boolean, current = false) => {
     await requireReader(core, c, dist);
+    const ready = current && !dist.private ? { answers, scope: { distribution: dist.name, settings: dist, revision: revision.id } } : undefined;
     const path = pathAfter(c.req.path, prefix);
     const manifest = await aptManifest(core, dist, revision);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[path];
     if (document !== undefined) {
       // InRelease, Release, Release.gpg move with the distribution; a pinned revision's never do.
-      return serveDocument(c, path, document, `"${revision.id}-${path}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE);
+      return serveDocument(c, path, document, `"${revision.id}-${path}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE, ready);
     }
     const file = await findAptFile(core, dist, manifest, path);
     if (!file) throw new NotFoundError(`no such file: dists/${dist.name}/${path}`);
@@ -44,7 +50,7 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFi
     const bytes = await core.renderer.bytes(file);
     // Only by-hash paths (and pinned revisions) never change; .../Packages.gz does with every revision.
     const cacheControl = pinned || path.includes('/by-hash/') ? IMMUTABLE : REVALIDATE;
-    return serveImmutable(c, file.path, file.size, etag, lastModified, bytes ?? (() => core.renderer.stream(file)), cacheControl);
+    return serveImmutable(c, file.path, file.size, etag, lastModified, bytes ?? (() => core.renderer.stream(file)), cacheControl, ready);
   };
 
   // An on-demand mirror's packages may not be in the pool yet (pool paths are shared by every APT distribution).
@@ -63,7 +69,7 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFi
   repos.get('/dists/:codename/*', async (c) => {
     const dist = distribution(c.req.param('codename'));
     const revision = (await core.repository.current(dist.name)) ?? emptyRevision(dist.name, 'apt');
-    return index(c, dist, revision, `/dists/${dist.name}/`, false);
+    return index(c, dist, revision, `/dists/${dist.name}/`, false, true);
   });
   repos.get('/pool/*', (c) => pool(c, '/pool/'));
 

@@ -10,7 +10,7 @@ import { hasDebugRepo, type RpmRepoKind } from '../../render/rpm-view-selection.
 import { resolveRevision, resolveTag } from '../../revisions/resolve-revision.ts';
 import { LruCache } from '../../util/lru-cache.ts';
 import { requireReader } from '../auth.ts';
-import { IMMUTABLE, REVALIDATE, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
+import { IMMUTABLE, REVALIDATE, type ReadyScope, readyAnswersOf, serveBlob, serveDocument, serveImmutable } from '../serve.ts';
 
 /**
  * dnf, yum and zypper. One set of handlers serves every layout:
@@ -47,16 +47,18 @@ export function rpmRepoRoutes(
    */
   const servedRepomd = new LruCache<string, { revision: string; at: number }>(8192);
   const SERVED_REPOMD_MS = 60_000;
-  const clientKey = (c: Context) =>
-    `${c.req.header('x-forwarded-for') ?? c.req.header('cf-connecting-ip') ?? ''}|${c.req.header('user-agent') ?? ''}|${c.req.path.slice(0, c.req.path.lastIndexOf('/'))}`;
+  const clientKey = (header: (name: string) => string | undefined, path: string) =>
+    `${header('x-forwarded-for') ?? header('cf-connecting-ip') ?? ''}|${header('user-agent') ?? ''}|${path.slice(0, path.lastIndexOf('/'))}`;
+  const noteServedRepomd = (revision: string) => (header: (name: string) => string | undefined, path: string) =>
+    servedRepomd.set(clientKey(header, path), { revision, at: Date.now() });
   const signedRevision = async (c: Context, dist: RpmDistribution, revision: Revision, name: string, pinned: boolean): Promise<Revision> => {
     if (pinned) return revision;
     if (name === 'repomd.xml') {
-      if (c.req.method === 'GET') servedRepomd.set(clientKey(c), { revision: revision.id, at: Date.now() });
+      if (c.req.method === 'GET') noteServedRepomd(revision.id)((n) => c.req.header(n), c.req.path);
       return revision;
     }
     if (name !== 'repomd.xml.asc') return revision;
-    const served = servedRepomd.get(clientKey(c));
+    const served = servedRepomd.get(clientKey((n) => c.req.header(n), c.req.path));
     if (!served || served.revision === revision.id || Date.now() - served.at > SERVED_REPOMD_MS) return revision;
     return (await core.repository.revision(dist.name, served.revision)) ?? revision;
   };
@@ -66,22 +68,46 @@ export function rpmRepoRoutes(
     if (repo === 'debug' && !hasDebugRepo(dist, arch)) throw new NotFoundError(`distribution ${dist.name} has no ${arch} debug repository`, 'unknown_architecture');
   };
 
-  const metadata = async (c: Context, dist: RpmDistribution, latest: Revision, arch: string, name: string, variant: RpmVariant, pinned: boolean, repo: RpmRepoKind = 'main') => {
+  /**
+   * Answers of a public distribution's current revision may be sent again without the app while
+   * that revision stays current (serve.ts, ReadyAnswers); a pinned or tagged view, a private
+   * distribution and repomd.xml.asc (which follows what each client was given) never are.
+   */
+  const answers = readyAnswersOf(core);
+  const readyScope = (dist: RpmDistribution, revision: Revision, current: boolean, name?: string) => {
+    if (!current || dist.private || name === 'repomd.xml.asc') return undefined;
+    const scope: ReadyScope = { distribution: dist.name, settings: dist, revision: revision.id };
+    if (name === 'repomd.xml') scope.onGet = noteServedRepomd(revision.id);
+    return { answers, scope };
+  };
+
+  const metadata = async (
+    c: Context,
+    dist: RpmDistribution,
+    latest: Revision,
+    arch: string,
+    name: string,
+    variant: RpmVariant,
+    pinned: boolean,
+    repo: RpmRepoKind = 'main',
+    current = false,
+  ) => {
     await requireReader(core, c, dist);
     checkArch(dist, arch, repo);
     const revision = await signedRevision(c, dist, latest, name, pinned);
+    const ready = revision === latest ? readyScope(dist, revision, current, name) : undefined;
     const manifest = await rpmManifest(core, dist, revision, arch, variant, repo);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[`repodata/${name}`];
     if (document !== undefined) {
       // An entry point (repomd.xml and its signature) moves with the distribution; a pinned one never does.
       const tag = repo === 'main' ? `${revision.id}-${variant}-${arch}-${name}` : `${revision.id}-${variant}-${arch}-${repo}-${name}`;
-      return serveDocument(c, name, document, `"${tag}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE);
+      return serveDocument(c, name, document, `"${tag}"`, lastModified, pinned ? IMMUTABLE : REVALIDATE, ready);
     }
     const file = await findRpmMetadataFile(core, dist, manifest, arch, name, variant, repo);
     if (!file) throw new NotFoundError(`no such metadata file: ${name}`);
     const bytes = await core.renderer.bytes(file);
-    return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, bytes ?? (() => core.renderer.stream(file)));
+    return serveImmutable(c, name, file.size, `"${file.checksums.sha256}"`, lastModified, bytes ?? (() => core.renderer.stream(file)), IMMUTABLE, ready);
   };
 
   const pkg = async (c: Context, dist: RpmDistribution, revision: Revision, arch: string, href: string, variant: RpmVariant, current = false, repo: RpmRepoKind = 'main') => {
@@ -89,6 +115,8 @@ export function rpmRepoRoutes(
     checkArch(dist, arch, repo);
     const shown = { dist, repo };
     let entry = await findRpmPackage(core, revision, arch, href, variant, shown);
+    // An on-demand mirror fetches what it lacks on each request: its answers always go through here.
+    const ready = entry && !dist.mirror ? readyScope(dist, revision, current) : undefined;
     if (!entry && current) {
       // Another node may have published a revision this one's cached view (REPOD_REF_TTL_MS) does
       // not have yet, and a client that read its repomd.xml there asks for its packages here.
@@ -98,13 +126,13 @@ export function rpmRepoRoutes(
     }
     if (!entry) throw new NotFoundError(`no package ${href} in ${dist.name}/${arch}`, 'package_not_found');
     if (dist.mirror) await core.mirrorPackages.ensure(entry.id);
-    return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds, core.hotFiles);
+    return serveBlob(c, core.caps.store, layout.pool(entry.id), entry.file, core.settings.presignSeconds, core.hotFiles, ready);
   };
 
   const repos = new Hono();
   repos.get('/:dist/:arch/repodata/:name', async (c) => {
     const dist = distribution(c.req.param('dist'));
-    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'plain', false);
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'plain', false, 'main', true);
   });
   repos.get('/:dist/:arch/Packages/:file', async (c) => {
     const dist = distribution(c.req.param('dist'));
@@ -112,7 +140,7 @@ export function rpmRepoRoutes(
   });
   repos.get('/:dist/:arch/debug/repodata/:name', async (c) => {
     const dist = distribution(c.req.param('dist'));
-    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'plain', false, 'debug');
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'plain', false, 'debug', true);
   });
   repos.get('/:dist/:arch/debug/Packages/:file', async (c) => {
     const dist = distribution(c.req.param('dist'));
@@ -122,7 +150,7 @@ export function rpmRepoRoutes(
   const hashed = new Hono();
   hashed.get('/:dist/:arch/repodata/:name', async (c) => {
     const dist = distribution(c.req.param('dist'));
-    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'hashed', false);
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'hashed', false, 'main', true);
   });
   hashed.get('/:dist/:arch/Packages/:letter/:file', async (c) => {
     const dist = distribution(c.req.param('dist'));
@@ -130,7 +158,7 @@ export function rpmRepoRoutes(
   });
   hashed.get('/:dist/:arch/debug/repodata/:name', async (c) => {
     const dist = distribution(c.req.param('dist'));
-    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'hashed', false, 'debug');
+    return metadata(c, dist, await current(dist), c.req.param('arch'), c.req.param('name'), 'hashed', false, 'debug', true);
   });
   hashed.get('/:dist/:arch/debug/Packages/:letter/:file', async (c) => {
     const dist = distribution(c.req.param('dist'));
