@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
+import { csrfOf, UiBrowser } from '../helpers/ui-browser.ts';
 
 const ADMIN_TOKEN = 'ui-admin-views-admin-token-0123456789';
 const ADMIN_PASSWORD = 'ui admin views password';
@@ -19,42 +20,10 @@ let app: Hono;
 let dir: string;
 let core: Awaited<ReturnType<typeof buildNodeCore>>['core'];
 // Sign-ins are limited per client address (10 a minute): each test reuses these sessions.
-let admin: Browser;
-let maintainer: Browser;
-let auditor: Browser;
+let admin: UiBrowser;
+let maintainer: UiBrowser;
+let auditor: UiBrowser;
 
-/** A browser's cookie jar, enough for one site. */
-class Browser {
-  cookies = new Map<string, string>();
-  async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await app.request(path, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [k, v] = pair.split('=');
-      if (/max-age=0/i.test(line)) this.cookies.delete(k);
-      else this.cookies.set(k, v);
-    }
-    return res;
-  }
-  post(path: string, fields: Record<string, string>): Promise<Response> {
-    return this.request(path, { method: 'POST', body: new URLSearchParams(fields) });
-  }
-  async page(path: string): Promise<string> {
-    const res = await this.request(path);
-    assert.equal(res.status, 200, `${path}: ${res.status}`);
-    return res.text();
-  }
-  async signIn(username: string, password: string): Promise<this> {
-    const form = await (await this.request('/ui/sign-in')).text();
-    const res = await this.post('/ui/sign-in', { csrf: csrfOf(form), username, password, next: '/' });
-    assert.equal(res.status, 303);
-    return this;
-  }
-}
-
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
 const api = (path: string, token: string) => app.request(path, { headers: { authorization: `Bearer ${token}` } });
 
 before(async () => {
@@ -63,9 +32,9 @@ before(async () => {
   app = createApp(core);
   await core.users.create('max', 'maintainer password', 'maintainer');
   await core.users.create('aude', 'auditor password', 'auditor');
-  admin = await new Browser().signIn('admin', ADMIN_PASSWORD);
-  maintainer = await new Browser().signIn('max', 'maintainer password');
-  auditor = await new Browser().signIn('aude', 'auditor password');
+  admin = await new UiBrowser(app).signIn('admin', ADMIN_PASSWORD);
+  maintainer = await new UiBrowser(app).signIn('max', 'maintainer password');
+  auditor = await new UiBrowser(app).signIn('aude', 'auditor password');
 });
 
 after(async () => {
@@ -91,7 +60,7 @@ test('the admin page lists users, tokens and keys, with a labelled control for e
   const denied = await maintainer.request('/ui/admin');
   assert.equal(denied.status, 403);
   assert.match(await denied.text(), /needs the admin role; max has maintainer/);
-  assert.equal((await new Browser().request('/ui/admin')).status, 401);
+  assert.equal((await new UiBrowser(app).request('/ui/admin')).status, 401);
 });
 
 test('an API token is created from the form, shown once, works as a bearer token, and is revoked from the list', async () => {
@@ -117,7 +86,7 @@ test('an API token is created from the form, shown once, works as a bearer token
 test('users are created and deleted from the form; the new user can sign in with the role given', async () => {
   const page = await admin.page('/ui/admin');
   assert.equal((await admin.post('/ui/admin/users', { csrf: csrfOf(page), username: 'uma', password: 'uploader password', role: 'uploader' })).status, 303);
-  const uma = await new Browser().signIn('uma', 'uploader password');
+  const uma = await new UiBrowser(app).signIn('uma', 'uploader password');
   assert.match(await uma.page('/'), /Signed in as <strong>uma<\/strong> <span class="muted">\(uploader\)/);
   assert.equal((await admin.post('/ui/admin/users', { csrf: csrfOf(page), username: 'bad', password: 'x', role: 'king' })).status, 400);
   assert.equal((await admin.post('/ui/admin/users/uma/delete', { csrf: csrfOf(page) })).status, 303);
@@ -142,7 +111,7 @@ test('signing keys: rotate adds a key that signs beside the old one, retire stop
 });
 
 test('CSRF: every admin form without the session token, or with another session token, is refused before it acts', async () => {
-  const other = await new Browser().signIn('admin', ADMIN_PASSWORD);
+  const other = await new UiBrowser(app).signIn('admin', ADMIN_PASSWORD);
   const otherToken = csrfOf(await other.page('/ui/admin'));
   const before = (await core.tokens.list()).length;
   for (const fields of [{}, { csrf: 'forged' }, { csrf: otherToken }] as Array<Record<string, string>>) {
@@ -190,7 +159,7 @@ test('the audit log page lists the UI actions (auditor and above), filtered by a
   assert.ok(html.includes(`<code>POST /ui/admin/keys/:fingerprint/retire</code></td><td>${retired.fingerprint}</td>`));
   const byMax = await auditor.page('/ui/audit?actor=max');
   assert.doesNotMatch(byMax, /<th scope="row">admin</);
-  const reader = new Browser();
+  const reader = new UiBrowser(app);
   await core.users.create('rita', 'reader password', 'reader');
   await reader.signIn('rita', 'reader password');
   assert.equal((await reader.request('/ui/audit')).status, 403);

@@ -16,6 +16,7 @@ import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
 import { buildDeb } from '../helpers/debs.ts';
 import { CVSS_CRITICAL, CVSS_HIGH, osvAdvisory } from '../helpers/osv.ts';
+import { csrfOf, UiBrowser } from '../helpers/ui-browser.ts';
 import { startUpstreamApt, type UpstreamApt } from '../helpers/upstream-apt.ts';
 
 const ADMIN_TOKEN = 'ui-security-views-admin-token-0123456789';
@@ -25,46 +26,13 @@ let dir: string;
 let upstream: UpstreamApt;
 let core: Awaited<ReturnType<typeof buildNodeCore>>['core'];
 // Sign-ins are limited per client address (10 a minute): each test reuses these sessions.
-let maintainer: Browser;
-let auditor: Browser;
-let uploader: Browser;
-let reader: Browser;
-
-/** A browser's cookie jar, enough for one site. */
-class Browser {
-  cookies = new Map<string, string>();
-  async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await app.request(path, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [k, v] = pair.split('=');
-      if (/max-age=0/i.test(line)) this.cookies.delete(k);
-      else this.cookies.set(k, v);
-    }
-    return res;
-  }
-  post(path: string, fields: Record<string, string>): Promise<Response> {
-    return this.request(path, { method: 'POST', body: new URLSearchParams(fields) });
-  }
-  async page(path: string): Promise<string> {
-    const res = await this.request(path);
-    assert.equal(res.status, 200, `${path}: ${res.status}`);
-    return res.text();
-  }
-  async signIn(username: string, password: string): Promise<this> {
-    const form = await (await this.request('/ui/sign-in')).text();
-    const res = await this.post('/ui/sign-in', { csrf: csrfOf(form), username, password, next: '/' });
-    assert.equal(res.status, 303);
-    return this;
-  }
-}
-
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
+let maintainer: UiBrowser;
+let auditor: UiBrowser;
+let uploader: UiBrowser;
+let reader: UiBrowser;
 
 /** Uploads through the UI form as the page's script does (one file, JSON answer). */
-async function uiUpload(browser: Browser, dist: string, spec: Parameters<typeof buildDeb>[0]): Promise<{ status: number; body: any }> {
+async function uiUpload(browser: UiBrowser, dist: string, spec: Parameters<typeof buildDeb>[0]): Promise<{ status: number; body: any }> {
   const form = new FormData();
   form.append('csrf', csrfOf(await browser.page('/ui/upload')));
   form.append('distribution', dist);
@@ -104,10 +72,10 @@ before(async () => {
   await core.users.create('aude', 'auditor password', 'auditor');
   await core.users.create('uma', 'uploader password', 'uploader');
   await core.users.create('rita', 'reader password', 'reader');
-  maintainer = await new Browser().signIn('max', 'maintainer password');
-  auditor = await new Browser().signIn('aude', 'auditor password');
-  uploader = await new Browser().signIn('uma', 'uploader password');
-  reader = await new Browser().signIn('rita', 'reader password');
+  maintainer = await new UiBrowser(app).signIn('max', 'maintainer password');
+  auditor = await new UiBrowser(app).signIn('aude', 'auditor password');
+  uploader = await new UiBrowser(app).signIn('uma', 'uploader password');
+  reader = await new UiBrowser(app).signIn('rita', 'reader password');
 });
 
 after(async () => {
@@ -149,7 +117,7 @@ describe('security views', () => {
     const asMaintainer = await maintainer.page('/ui/security');
     assert.match(asMaintainer, /action="\/ui\/security\/decide"/);
     for (const [, id] of asMaintainer.matchAll(/<(?:input|select)[^>]* id="([^"]+)"/g)) assert.ok(asMaintainer.includes(`<label for="${id}">`), `label for ${id}`);
-    assert.equal((await new Browser().request('/ui/security')).status, 401);
+    assert.equal((await new UiBrowser(app).request('/ui/security')).status, 401);
   });
 
   test('decide: refused without CSRF and below maintainer; accept_risk publishes; the summary and severity: search then show it', async () => {
