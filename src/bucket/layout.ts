@@ -43,6 +43,8 @@ export const layout = {
   /** An immutable revision object. */
   revision: (dist: string, id: string) => `dists/${dist}/revisions/${id}.json`,
   revisionsPrefix: (dist: string) => `dists/${dist}/revisions/`,
+  /** What listings show of a revision (bucket/revision.ts RevisionSummary), written with it. */
+  revisionSummary: (dist: string, id: string) => `dists/${dist}/summaries/${id}.json`,
   /** A rendered view of one revision (repomd/Release text, signatures, file recipes). */
   render: (dist: string, revisionId: string, view: string) => `renders/${dist}/${revisionId}/${view}.json`,
   /** A metadata file stored whole (sqlite databases), content-addressed. */

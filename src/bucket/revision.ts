@@ -86,6 +86,43 @@ export interface RevisionDocuments {
   updateinfo?: DocumentRef;
 }
 
+/**
+ * What listings show of a revision, stored beside it (layout.revisionSummary) so a history page
+ * reads a few hundred bytes per revision instead of its change list and chunk list (megabytes
+ * for a large publish). Written with the revision, before the ref names it; a revision without
+ * one (written before summaries existed) is summarized from the revision object itself.
+ */
+export interface RevisionSummary {
+  id: string;
+  number: number;
+  parent: string | null;
+  created: string;
+  author: string;
+  message: string;
+  packageCount: number;
+  added: number;
+  removed: number;
+  /** A grouped revision's changes (group commit), in the order they applied: who did what. */
+  parts?: Array<{ author: string; message: string; added: number; removed: number }>;
+  restoredFrom?: string;
+}
+
+export function summarizeRevision(r: Revision): RevisionSummary {
+  return {
+    id: r.id,
+    number: r.number,
+    parent: r.parent,
+    created: r.created,
+    author: r.author,
+    message: r.message,
+    packageCount: r.packageCount,
+    added: r.changes.added.length,
+    removed: r.changes.removed.length,
+    ...(r.parts ? { parts: r.parts.map((p) => ({ author: p.author, message: p.message, added: p.added.length, removed: p.removed.length })) } : {}),
+    ...(r.restoredFrom ? { restoredFrom: r.restoredFrom } : {}),
+  };
+}
+
 export interface Ref {
   format: 1;
   distribution: string;

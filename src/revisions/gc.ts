@@ -49,7 +49,21 @@ export interface GcOptions {
   keysLimit?: number;
 }
 
-export const GC_KINDS = ['byHash', 'renders', 'revisions', 'chunks', 'metadata', 'documents', 'aptPool', 'fragments', 'packages', 'pool', 'mirrorOrigins', 'uploads'] as const;
+export const GC_KINDS = [
+  'byHash',
+  'renders',
+  'revisions',
+  'summaries',
+  'chunks',
+  'metadata',
+  'documents',
+  'aptPool',
+  'fragments',
+  'packages',
+  'pool',
+  'mirrorOrigins',
+  'uploads',
+] as const;
 export type GcKind = (typeof GC_KINDS)[number];
 
 export interface GcReport {
@@ -316,6 +330,20 @@ class Collector {
           prefix: 'dists/',
           classify: (e) => {
             const k = /^dists\/([^/]+)\/revisions\/([^/]+)\.json$/.exec(e.key);
+            if (!k) return null;
+            const [, dist, id] = k;
+            return () => {
+              const state = this.dists.get(dist);
+              return !!state && !m.isKeptRevision(dist, id) && !this.mayStillMatter(state, id, e);
+            };
+          },
+        };
+      case 'summaries':
+        // A revision's summary (written with it) goes when the revision does.
+        return {
+          prefix: 'dists/',
+          classify: (e) => {
+            const k = /^dists\/([^/]+)\/summaries\/([^/]+)\.json$/.exec(e.key);
             if (!k) return null;
             const [, dist, id] = k;
             return () => {

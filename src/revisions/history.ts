@@ -1,41 +1,13 @@
 import type { IndexEntry } from '../bucket/chunk.ts';
 import { splitKey } from '../bucket/keys.ts';
-import type { Revision } from '../bucket/revision.ts';
+import { type Revision, type RevisionSummary, summarizeRevision } from '../bucket/revision.ts';
 import { compareDebVersions } from '../formats/deb/version.ts';
 import { rpmvercmp } from '../formats/rpm/vercmp.ts';
 import type { Repository } from './repository.ts';
 
-/** What the history API shows of a revision. */
-export interface RevisionSummary {
-  id: string;
-  number: number;
-  parent: string | null;
-  created: string;
-  author: string;
-  message: string;
-  packageCount: number;
-  added: number;
-  removed: number;
-  /** A grouped revision's changes (group commit), in the order they applied: who did what. */
-  parts?: Array<{ author: string; message: string; added: number; removed: number }>;
-  restoredFrom?: string;
-}
-
-export function summary(r: Revision): RevisionSummary {
-  return {
-    id: r.id,
-    number: r.number,
-    parent: r.parent,
-    created: r.created,
-    author: r.author,
-    message: r.message,
-    packageCount: r.packageCount,
-    added: r.changes.added.length,
-    removed: r.changes.removed.length,
-    ...(r.parts ? { parts: r.parts.map((p) => ({ author: p.author, message: p.message, added: p.added.length, removed: p.removed.length })) } : {}),
-    ...(r.restoredFrom ? { restoredFrom: r.restoredFrom } : {}),
-  };
-}
+/** What the history API shows of a revision (stored beside it: bucket/revision.ts). */
+export type { RevisionSummary } from '../bucket/revision.ts';
+export const summary = summarizeRevision;
 
 /** A page of history, newest first: revisions numbered below `before` (or from the current one). */
 export async function listRevisions(
@@ -45,11 +17,12 @@ export async function listRevisions(
 ): Promise<{ revisions: RevisionSummary[]; next: number | null }> {
   const { ref } = await repository.currentRef(dist, true);
   const out: RevisionSummary[] = [];
-  let r = ref ? await repository.revision(dist, ref.revision) : null;
-  while (r && options.before !== undefined && r.number >= options.before) r = r.parent ? await repository.revision(dist, r.parent) : null;
+  // Summaries only: a listing never parses a revision's change and chunk lists.
+  let r = ref ? await repository.revisionSummary(dist, ref.revision) : null;
+  while (r && options.before !== undefined && r.number >= options.before) r = r.parent ? await repository.revisionSummary(dist, r.parent) : null;
   while (r && out.length < options.limit) {
-    out.push(summary(r));
-    r = r.parent ? await repository.revision(dist, r.parent) : null;
+    out.push(r);
+    r = r.parent ? await repository.revisionSummary(dist, r.parent) : null;
   }
   return { revisions: out, next: r ? out[out.length - 1].number : null };
 }

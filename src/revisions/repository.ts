@@ -1,7 +1,17 @@
 import { type ChunkIndex, decodeChunk, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
 import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';
 import { layout } from '../bucket/layout.ts';
-import { type ChunkRef, changeItem, type Ref, type Revision, type RevisionDocuments, type RevisionPart, revisionId } from '../bucket/revision.ts';
+import {
+  type ChunkRef,
+  changeItem,
+  type Ref,
+  type Revision,
+  type RevisionDocuments,
+  type RevisionPart,
+  type RevisionSummary,
+  revisionId,
+  summarizeRevision,
+} from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError, RepodError } from '../errors.ts';
 import { getBytes, getJson, putJson } from '../storage/objects.ts';
@@ -39,6 +49,7 @@ export class Repository {
   private readonly refs = new Map<string, { at: number; ref: Ref | null; etag: string | null }>();
   private readonly refReads: InFlight<string, { at: number; ref: Ref | null; etag: string | null }>;
   private readonly revisions = new LruCache<string, Revision>(256);
+  private readonly summaries = new LruCache<string, RevisionSummary>(4096);
   private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
   private readonly xzInflight: InFlight<string, { part: XzPart; bytes: Uint8Array }>;
   /**
@@ -95,6 +106,22 @@ export class Repository {
     if (!found) return null;
     this.revisions.set(cacheKey, found.value);
     return found.value;
+  }
+
+  /**
+   * What listings show of a revision: its summary object, or for a revision written before
+   * summaries existed, a summary of the revision itself. Cached apart from whole revisions, so
+   * paging through history does not push them out.
+   */
+  async revisionSummary(dist: string, id: string): Promise<RevisionSummary | null> {
+    const cacheKey = `${dist}/${id}`;
+    const cached = this.summaries.get(cacheKey);
+    if (cached) return cached;
+    const whole = this.revisions.get(cacheKey);
+    const found = whole ? summarizeRevision(whole) : ((await getJson<RevisionSummary>(this.caps.store, layout.revisionSummary(dist, id)))?.value ?? null);
+    const summary = found ?? (await this.revision(dist, id).then((r) => (r ? summarizeRevision(r) : null)));
+    if (summary) this.summaries.set(cacheKey, summary);
+    return summary;
   }
 
   async chunkBytes(id: string): Promise<Uint8Array> {
@@ -336,6 +363,7 @@ export class Repository {
       await Promise.all([
         ...draft.written.map(({ id, bytes }) => putIfAbsent(this.caps, layout.chunk(id), bytes)),
         putJson(store, layout.revision(dist, revision.id), revision, { ifNoneMatch: '*' }),
+        putJson(store, layout.revisionSummary(dist, revision.id), summarizeRevision(revision), { ifNoneMatch: '*' }),
       ]);
       const next: Ref = { format: 1, distribution: dist, revision: revision.id, number, updated: revision.created };
       try {

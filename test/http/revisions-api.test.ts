@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Hono } from 'hono';
+import { layout } from '../../src/bucket/layout.ts';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
+import { getJson, putJson } from '../../src/storage/objects.ts';
 import { selfBuilt } from '../helpers/packages.ts';
 import { buildRpms } from '../helpers/rpmbuild.ts';
 
@@ -18,6 +20,7 @@ const ADMIN = 'revisions-api-admin';
 let app: Hono;
 let core: Core;
 let rpms: Record<string, string>;
+let storage: string;
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 async function json(method: string, path: string, body?: unknown, token = ADMIN) {
@@ -47,10 +50,8 @@ describe('revisions API', () => {
   before(async () => {
     const distributions = join(await mkdtemp(join(tmpdir(), 'repod-config-')), 'distributions.json');
     await writeFile(distributions, JSON.stringify({ distributions: [{ kind: 'rpm', name: 'secret', architectures: ['x86_64'], private: true }] }));
-    ({ core } = await buildNodeCore(
-      { REPOD_STORAGE: `file:${await mkdtemp(join(tmpdir(), 'repod-rev-api-'))}`, REPOD_ADMIN_TOKEN: ADMIN, REPOD_DISTRIBUTIONS: distributions },
-      () => undefined,
-    ));
+    storage = `file:${await mkdtemp(join(tmpdir(), 'repod-rev-api-'))}`;
+    ({ core } = await buildNodeCore({ REPOD_STORAGE: storage, REPOD_ADMIN_TOKEN: ADMIN, REPOD_DISTRIBUTIONS: distributions }, () => undefined));
     app = createApp(core);
     const out = await mkdtemp(join(tmpdir(), 'repod-rev-rpms-'));
     const spec = (name: string, version: string) => ({ name, version, arch: 'noarch', autoReqProv: false, files: [{ path: `/usr/share/${name}/${version}` }] });
@@ -109,6 +110,26 @@ describe('revisions API', () => {
     assert.deepEqual(diff.body.added, []);
     assert.deepEqual(diff.body.removed, []);
     assert.equal((await json('GET', '/api/v1/distributions/rocky9/revisions/99')).status, 404);
+  });
+
+  it("history lists read each revision's summary object; a revision without one is summarized from itself", async () => {
+    const [two, one] = (await json('GET', '/api/v1/distributions/rocky9/revisions?limit=2')).body.revisions;
+    const stored = (await getJson<Record<string, unknown>>(core.caps.store, layout.revisionSummary('rocky9', two.id)))?.value;
+    assert.deepEqual(stored, two, 'the summary written with revision 2 is what the listing shows');
+    // A fresh server over the same store (no caches): revision 2's summary is read, not the
+    // revision (marked here), and revision 1 without a summary is read whole, as an older store's.
+    await putJson(core.caps.store, layout.revisionSummary('rocky9', two.id), { ...two, message: 'from the summary' });
+    await core.caps.store.delete(layout.revisionSummary('rocky9', one.id));
+    const fresh = createApp((await buildNodeCore({ REPOD_STORAGE: storage, REPOD_ADMIN_TOKEN: ADMIN }, () => undefined)).core);
+    const listed = (await (await fresh.request('/api/v1/distributions/rocky9/revisions?limit=2')).json()) as any;
+    assert.deepEqual(
+      listed.revisions.map((r: any) => [r.number, r.message]),
+      [
+        [2, 'from the summary'],
+        [1, one.message],
+      ],
+    );
+    await putJson(core.caps.store, layout.revisionSummary('rocky9', two.id), two);
   });
 
   it('pinned revision URLs keep serving an old revision', async () => {

@@ -201,7 +201,8 @@ async function expectedGarbage(store: BlobStore, keepLast: number): Promise<Set<
   for (const k of keys) {
     let m: RegExpExecArray | null;
     let gone = false;
-    if ((m = /^dists\/([^/]+)\/revisions\/(.+)\.json$/.exec(k))) gone = !kept.get(m[1])?.has(m[2]);
+    // A revision's summary lives and dies with it.
+    if ((m = /^dists\/([^/]+)\/(?:revisions|summaries)\/(.+)\.json$/.exec(k))) gone = !kept.get(m[1])?.has(m[2]);
     // A chunk's derived parts (chunks/<aa>/<id>.xz.seg) live and die with it.
     else if ((m = /^chunks\/..\/([0-9a-f]{64})(?:\.[a-z]+)?\.seg$/.exec(k))) gone = !chunks.has(m[1]);
     else if ((m = /^(?:pool\/sha256|packages|fragments)\/..\/([0-9a-f]{64})/.exec(k))) gone = !packages.has(m[1]);
