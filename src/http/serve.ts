@@ -67,6 +67,8 @@ export interface ReadyAnswer {
   settings: object;
   /** The current revision it was made from. */
   revision: string;
+  /** The signing key set of the distribution then (an entry point carries its signatures: a rotation voids it). */
+  keyset: string;
   /** Runs on each GET answered from the entry, with the request's headers and path (repomd.xml notes which revision a client got). */
   onGet?: (header: (name: string) => string | undefined, path: string) => void;
 }
@@ -76,6 +78,7 @@ export interface ReadyScope {
   distribution: string;
   settings: object;
   revision: string;
+  keyset: string;
   onGet?: ReadyAnswer['onGet'];
 }
 

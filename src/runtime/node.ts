@@ -113,7 +113,7 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
    * seen an answer the others did not (a client that got a publish's answer asks again in a later
    * turn), and a hot path then makes two promises per request instead of seven.
    */
-  const readings = new Map<string, Promise<{ settings: object | undefined; revision: string | undefined }>>();
+  const readings = new Map<string, Promise<{ settings: object | undefined; revision: string | undefined; keyset: string | undefined }>>();
   const forgetReadings = () => readings.clear();
   const reading = (distribution: string) => {
     let found = readings.get(distribution);
@@ -122,7 +122,9 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
         await core.distributions.refresh({ waitMs: REFRESH_WAIT_MS });
         const settings = core.distributions.get(distribution);
         const { ref } = await core.repository.currentRef(distribution);
-        return { settings, revision: ref?.revision };
+        // The keyring is re-read as the app re-reads it: a rotated or retired key voids entry points.
+        const keyset = settings ? (await core.keyring.signer(settings)).keysetId : undefined;
+        return { settings, revision: ref?.revision, keyset };
       })();
       if (readings.size === 0) setImmediate(forgetReadings);
       readings.set(distribution, found);
@@ -159,7 +161,7 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
     const started = metrics.now();
     reading(answer.distribution).then(
       (now) => {
-        if (now.settings !== answer.settings || now.revision !== answer.revision) {
+        if (now.settings !== answer.settings || now.revision !== answer.revision || now.keyset !== answer.keyset) {
           answers.delete(path);
           void app(req, res);
           return;

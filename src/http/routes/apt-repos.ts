@@ -35,7 +35,10 @@ export function aptRepoRoutes(core: Pick<Core, 'caps' | 'distributions' | 'hotFi
 
   const index = async (c: Context, dist: AptDistribution, revision: Revision, prefix: string, pinned: boolean, current = false) => {
     await requireReader(core, c, dist);
-    const ready = current && !dist.private ? { answers, scope: { distribution: dist.name, settings: dist, revision: revision.id } } : undefined;
+    const ready =
+      current && !dist.private
+        ? { answers, scope: { distribution: dist.name, settings: dist, revision: revision.id, keyset: (await core.keyring.signer(dist)).keysetId } }
+        : undefined;
     const path = pathAfter(c.req.path, prefix);
     const manifest = await aptManifest(core, dist, revision);
     const lastModified = new Date(revision.created);

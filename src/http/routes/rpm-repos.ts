@@ -74,9 +74,9 @@ export function rpmRepoRoutes(
    * distribution and repomd.xml.asc (which follows what each client was given) never are.
    */
   const answers = readyAnswersOf(core);
-  const readyScope = (dist: RpmDistribution, revision: Revision, current: boolean, name?: string) => {
+  const readyScope = async (dist: RpmDistribution, revision: Revision, current: boolean, name?: string) => {
     if (!current || dist.private || name === 'repomd.xml.asc') return undefined;
-    const scope: ReadyScope = { distribution: dist.name, settings: dist, revision: revision.id };
+    const scope: ReadyScope = { distribution: dist.name, settings: dist, revision: revision.id, keyset: (await core.keyring.signer(dist)).keysetId };
     if (name === 'repomd.xml') scope.onGet = noteServedRepomd(revision.id);
     return { answers, scope };
   };
@@ -95,7 +95,7 @@ export function rpmRepoRoutes(
     await requireReader(core, c, dist);
     checkArch(dist, arch, repo);
     const revision = await signedRevision(c, dist, latest, name, pinned);
-    const ready = revision === latest ? readyScope(dist, revision, current, name) : undefined;
+    const ready = revision === latest ? await readyScope(dist, revision, current, name) : undefined;
     const manifest = await rpmManifest(core, dist, revision, arch, variant, repo);
     const lastModified = new Date(revision.created);
     const document = manifest.documents[`repodata/${name}`];
@@ -116,7 +116,7 @@ export function rpmRepoRoutes(
     const shown = { dist, repo };
     let entry = await findRpmPackage(core, revision, arch, href, variant, shown);
     // An on-demand mirror fetches what it lacks on each request: its answers always go through here.
-    const ready = entry && !dist.mirror ? readyScope(dist, revision, current) : undefined;
+    const ready = entry && !dist.mirror ? await readyScope(dist, revision, current) : undefined;
     if (!entry && current) {
       // Another node may have published a revision this one's cached view (REPOD_REF_TTL_MS) does
       // not have yet, and a client that read its repomd.xml there asks for its packages here.
