@@ -20,6 +20,7 @@ import { InvalidPackageError } from '../../errors.ts';
 import type { DebControl } from '../../formats/deb/control.ts';
 import { parseSourceField } from '../../formats/deb/control.ts';
 import { versionWithoutEpoch } from '../../formats/deb/version.ts';
+import { fieldOrder, orderedStanza } from './control-stanza.ts';
 
 export interface PackageFileInfo {
   /** Path of the .deb relative to the repository root, e.g. "pool/main/h/hello/hello_2.10-3_amd64.deb". */
@@ -87,12 +88,7 @@ export const PACKAGE_FIELD_ORDER: readonly string[] = [
   'Task',
 ];
 
-const ORDERED = new Set(PACKAGE_FIELD_ORDER.map((name) => name.toLowerCase()));
-
-/** apt's WriteTag(): "Name: value", or "Name:value" when the value is empty or starts with whitespace. */
-function writeTag(name: string, value: string): string {
-  return value === '' || /^[ \t\n\v\f\r]/.test(value) ? `${name}:${value}\n` : `${name}: ${value}\n`;
-}
+const ORDER = fieldOrder(PACKAGE_FIELD_ORDER);
 
 /** Renders the stanza, ending with the blank line that separates stanzas. */
 export function renderPackagesStanza(control: DebControl, file: PackageFileInfo): string {
@@ -108,28 +104,7 @@ export function renderPackagesStanza(control: DebControl, file: PackageFileInfo)
   rewrites.set('status', null);
   rewrites.set('section', control.get('Section')?.trim() || null);
 
-  let out = '';
-  for (const name of PACKAGE_FIELD_ORDER) {
-    const key = name.toLowerCase();
-    if (rewrites.has(key)) {
-      const value = rewrites.get(key);
-      if (value) out += writeTag(name, value);
-      continue;
-    }
-    const raw = control.raw(name);
-    if (raw !== undefined) out += writeTag(name, raw);
-  }
-  for (const [name] of control.fields) {
-    const key = name.toLowerCase();
-    if (ORDERED.has(key)) continue;
-    if (rewrites.has(key)) {
-      const value = rewrites.get(key);
-      if (value) out += writeTag(name, value);
-      continue;
-    }
-    out += writeTag(name, control.raw(name)!);
-  }
-  return `${out}\n`;
+  return orderedStanza(control, ORDER, rewrites);
 }
 
 /** The source package name: the Source field without its "(version)", else the package name. */

@@ -14,6 +14,7 @@
  * Checked byte for byte against apt-ftparchive 2.6 in test/metadata/apt/sources-stanza.test.ts.
  */
 import { DSC_CHECKSUM_FIELDS, type Dsc, type DscHash } from '../../formats/deb/dsc.ts';
+import { fieldOrder, orderedStanza } from './control-stanza.ts';
 
 /** Every checksum of one file, as the pool holds it. */
 export interface SourceFileHashes {
@@ -70,12 +71,7 @@ export const SOURCE_FIELD_ORDER: readonly string[] = [
   'Checksums-Sha512',
 ];
 
-const ORDERED = new Set(SOURCE_FIELD_ORDER.map((name) => name.toLowerCase()));
-
-/** apt's WriteTag(): "Name: value", or "Name:value" when the value is empty or starts with whitespace. */
-function writeTag(name: string, value: string): string {
-  return value === '' || /^[ \t\n\v\f\r]/.test(value) ? `${name}:${value}\n` : `${name}: ${value}\n`;
-}
+const ORDER = fieldOrder(SOURCE_FIELD_ORDER);
 
 /** One checksum list: the .dsc first, then what the .dsc lists, or (when it lists nothing) every file computed. */
 function checksumList(dsc: Dsc, field: string, hash: DscHash, self: SourceFileHashes, files: ReadonlyMap<string, SourceFileHashes>): string {
@@ -109,21 +105,5 @@ export function renderSourcesStanza(dsc: Dsc, directory: string, self: SourceFil
   rewrites.set('priority', null);
   rewrites.set('status', null);
 
-  let out = '';
-  for (const name of SOURCE_FIELD_ORDER) {
-    const key = name.toLowerCase();
-    if (rewrites.has(key)) {
-      const value = rewrites.get(key);
-      if (value) out += writeTag(name, value);
-      continue;
-    }
-    const raw = control.raw(name);
-    if (raw !== undefined) out += writeTag(name, raw);
-  }
-  for (const [name] of control.fields) {
-    const key = name.toLowerCase();
-    if (ORDERED.has(key) || rewrites.has(key)) continue;
-    out += writeTag(name, control.raw(name)!);
-  }
-  return `${out}\n`;
+  return orderedStanza(control, ORDER, rewrites);
 }
