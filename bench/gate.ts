@@ -10,14 +10,15 @@
  *      feed of --gate-advisories advisories (default 10,000; some name the uploaded packages at
  *      low severity, so those are matched and published with a warning).
  *
- * Each upload's answer carries the time every step took; the table gives their medians, and the
+ * The server is the one `npm start` runs (bench/lib/bundle-server.ts; REPOD_BENCH_SERVER=tsx for the
+ * tests' way). Each upload's answer carries the time every step took; the table gives their medians, and the
  * uploads/s of each run beside createrepo_c's full run over the same files.
  */
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { clamdSkipReason, ndbSignature, startClamd } from '../test/helpers/clamd.ts';
-import { startServer } from '../test/helpers/server.ts';
+import { benchServerRuntime, startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMs, median, table } from './lib/stats.ts';
@@ -73,7 +74,7 @@ function advisoryFeed(count: number, hitNames: string[]): unknown[] {
 async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ body: Buffer; contentType: string }>, env: Record<string, string>): Promise<GateRun> {
   const store = join(config.workDir, `gate-${label.replace(/\W+/g, '-')}`);
   await rm(store, { recursive: true, force: true });
-  const server = await startServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env });
+  const server = await startBenchServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env });
   const times: Record<string, number[]> = Object.fromEntries(STEPS.map((s) => [s, []]));
   let findings = 0;
   try {
@@ -136,7 +137,7 @@ export async function runGateBench(config: GateBenchConfig): Promise<{ lines: st
   const [off] = runs;
   const lines = [
     '',
-    `security gate — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, group commit on, until the served primary.xml lists all`,
+    `security gate — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, group commit on, until the served primary.xml lists all (server: ${benchServerRuntime() === 'tsx' ? 'src/runtime/node.ts under tsx' : 'dist/server.mjs, as npm start runs it'})`,
     table([
       ['', 'uploads/s', 'vs gate off', 'time', ...STEPS.map((s) => `${s} (median)`)],
       ...runs.map((r) => [

@@ -35,11 +35,10 @@ import { access, link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'nod
 import { request } from 'node:http';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../test/helpers/paths.ts';
-import { type RunningServer, startServer } from '../test/helpers/server.ts';
 import { type StaticServer, serveDirectory } from '../test/helpers/upstream-apt.ts';
 import { countStanzas } from './lib/apt-common.ts';
 import { which } from './lib/apt-tools.ts';
+import { benchServerRuntime, type ServerRuntime, startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN, machineInfo } from './lib/common.ts';
 import { httpRequest, keepAliveAgent } from './lib/http.ts';
 import { procStatus, runTimed } from './lib/proc.ts';
@@ -99,7 +98,7 @@ interface RepodSync {
   finalMessage: string;
   fetched: string[];
   /** How the server ran: `node dist/server.mjs` (what `npm start` runs) or `node --import tsx`. */
-  server: ServerMode;
+  server: ServerRuntime;
   /** From spawning the server to its "listening" line. */
   readyMs: number;
   /** RSS once listening, before any request. */
@@ -248,56 +247,6 @@ async function runSync(url: string, id: number): Promise<{ ms: number; firstProg
   });
 }
 
-/**
- * The server as production runs it: `npm start` builds dist/server.mjs (scripts/build-server.mjs)
- * and runs it with plain node. REPOD_BENCH_SERVER=tsx measures `node --import tsx
- * src/runtime/node.ts` instead (how the tests start it), for comparison.
- */
-type ServerMode = 'bundle' | 'tsx';
-
-function serverMode(): ServerMode {
-  return process.env.REPOD_BENCH_SERVER === 'tsx' ? 'tsx' : 'bundle';
-}
-
-let bundleBuilt: Promise<unknown> | null = null;
-
-async function startRepod(env: Record<string, string>): Promise<Pick<RunningServer, 'url' | 'process' | 'stop'>> {
-  if (serverMode() === 'tsx') return startServer(env);
-  bundleBuilt ??= runTimed(process.execPath, [join(REPO_ROOT, 'scripts/build-server.mjs')], { cwd: REPO_ROOT });
-  await bundleBuilt;
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/server.mjs')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let logs = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${logs}`)), 30_000);
-    const onData = (data: Buffer) => {
-      logs += data.toString();
-      const m = /"repod listening","url":"http:\/\/[^:]+:(\d+)"/.exec(logs);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${logs}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { url: `http://127.0.0.1:${port}`, process: child, stop };
-}
-
 /** A fresh repod server syncing one tree (and re-syncing it); with `search`, the catalog searches too. */
 async function benchRepod(
   config: ImportBenchConfig,
@@ -309,7 +258,7 @@ async function benchRepod(
   const storage = join(config.workDir, `import-${tree}`);
   await rm(storage, { recursive: true, force: true });
   const spawned = performance.now();
-  const server = await startRepod({ REPOD_STORAGE: `file:${storage}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
+  const server = await startBenchServer({ REPOD_STORAGE: `file:${storage}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
   const readyMs = performance.now() - spawned;
   const pid = server.process.pid!;
   const idleRssKiB = (await procStatus(pid))?.VmRSS ?? null;
@@ -348,7 +297,7 @@ async function benchRepod(
       events: first.events.length,
       finalMessage: done.message,
       fetched,
-      server: serverMode(),
+      server: benchServerRuntime(),
       readyMs,
       idleRssKiB,
       startHwmKiB,

@@ -14,11 +14,9 @@
  * stale), since that is what users measure; each run also reports the server's CPU time per upload
  * (from /proc), which stays comparable on a shared machine where the wall time does not.
  */
-import { spawn } from 'node:child_process';
 import { link, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { REPO_ROOT } from '../test/helpers/paths.ts';
-import { type RunningServer, startServer } from '../test/helpers/server.ts';
+import { startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
 import { runTimed } from './lib/proc.ts';
 import { fmtMs, table } from './lib/stats.ts';
@@ -77,10 +75,7 @@ async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer
   await rm(store, { recursive: true, force: true });
   const env = { REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, ...(groupCommit ? {} : { REPOD_GROUP_COMMIT: '0' }) };
   const profile = config.profileDir ? ['--cpu-prof', '--cpu-prof-dir', config.profileDir, '--cpu-prof-name', `server-ingest-${groupCommit ? 'group' : 'single'}.cpuprofile`] : [];
-  const server =
-    config.runtime === 'tsx'
-      ? await startServer(profile.length ? { ...env, NODE_OPTIONS: profile.join(' ') } : env)
-      : await startBundle(env, profile, config.bundlePath ?? 'dist/server.mjs');
+  const server = await startBenchServer(env, { runtime: config.runtime ?? 'bundle', nodeArgs: profile, ...(config.bundlePath ? { script: config.bundlePath } : {}) });
   const revisions = new Set<number>();
   try {
     const cpuBefore = await cpuMs(server.process.pid);
@@ -97,62 +92,10 @@ async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer
   }
 }
 
-/** Runs `node <args>` in the repository and resolves when it exits 0. */
-function run(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited with ${code}`))));
-  });
-}
-
-/** The server as `npm start` runs it: dist/server.mjs (rebuilt first when stale, as its prestart does) under plain node. */
-async function startBundle(env: Record<string, string>, nodeArgs: string[], script: string): Promise<RunningServer> {
-  const child = spawn(process.execPath, [...nodeArgs, script], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 30_000);
-    const onData = (data: Buffer) => {
-      logs.push(data.toString());
-      const m = /"repod listening","url":"http:\/\/[^:]+:(\d+)"/.exec(logs.join(''));
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${logs.join('')}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    adminToken: env.REPOD_ADMIN_TOKEN ?? '',
-    storage: env.REPOD_STORAGE ?? '',
-    process: child,
-    logs,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
-}
-
 export async function runIngestBench(config: IngestBenchConfig): Promise<{ lines: string[]; json: unknown }> {
   const { log } = config;
   await mkdir(config.workDir, { recursive: true });
   const { paths, bodies } = await revUploadBodies(config.rpmsDir, config.files, DIST, log);
-  if (config.runtime !== 'tsx' && !config.bundlePath) await run(['scripts/build-server.mjs']);
   if (config.profileDir) await mkdir(config.profileDir, { recursive: true });
 
   const runs: IngestRun[] = [];

@@ -1,0 +1,81 @@
+/**
+ * The server as `npm start` runs it, for the benchmarks: dist/server.mjs (rebuilt first when stale,
+ * as npm's prestart does) under plain node. Benchmarks measure this by default, since it is what
+ * users run; REPOD_BENCH_SERVER=tsx measures src/runtime/node.ts under tsx's loader instead (how
+ * the tests start it), to compare.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../test/helpers/paths.ts';
+import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import { runTimed } from './proc.ts';
+
+export type ServerRuntime = 'bundle' | 'tsx';
+
+/** The runtime REPOD_BENCH_SERVER asks for (the bundle unless it says tsx). */
+export function benchServerRuntime(): ServerRuntime {
+  return process.env.REPOD_BENCH_SERVER === 'tsx' ? 'tsx' : 'bundle';
+}
+
+let built: Promise<unknown> | null = null;
+
+/** Builds dist/server.mjs once per benchmark run (the build itself skips an up-to-date bundle). */
+export function ensureBundle(): Promise<unknown> {
+  built ??= runTimed(process.execPath, [join(REPO_ROOT, 'scripts/build-server.mjs')], { cwd: REPO_ROOT });
+  return built;
+}
+
+export interface BenchServerOptions {
+  /** Which server to run (default: benchServerRuntime()). */
+  runtime?: ServerRuntime;
+  /** Node options before the script, e.g. --cpu-prof and its directory. */
+  nodeArgs?: string[];
+  /** Another bundle to run instead of dist/server.mjs (an older checkout's, to compare in one run). */
+  script?: string;
+}
+
+/** Starts a repod server on 127.0.0.1 with `env` on top of this process's environment. */
+export async function startBenchServer(env: Record<string, string>, options: BenchServerOptions = {}): Promise<RunningServer> {
+  const nodeArgs = options.nodeArgs ?? [];
+  if ((options.runtime ?? benchServerRuntime()) === 'tsx') return startServer(nodeArgs.length ? { ...env, NODE_OPTIONS: nodeArgs.join(' ') } : env);
+  const script = options.script ?? join(REPO_ROOT, 'dist/server.mjs');
+  if (!options.script) await ensureBundle();
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${logs.join('')}`)), 30_000);
+    const onData = (data: Buffer) => {
+      logs.push(data.toString());
+      const m = /"repod listening","url":"http:\/\/[^:]+:(\d+)"/.exec(logs.join(''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminToken: env.REPOD_ADMIN_TOKEN ?? '',
+    storage: env.REPOD_STORAGE ?? '',
+    process: child,
+    logs,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
