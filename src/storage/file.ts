@@ -1,31 +1,71 @@
 /**
  * File-system BlobStore (`file:DIR`, the default `./data`). Objects live at their natural path
  * (`DIR/pool/sha256/ab/abcd...`) so an operator can read the tree; repod's own bookkeeping lives in
- * `DIR/.repod/` (temp files and lock files), which is never listed and cannot be a key.
+ * `DIR/.repod/` (temp files, lock files, token files), which is never listed and cannot be a key.
  *
- * Writes: the body streams into `DIR/.repod/tmp/<random>.tmp` (same file system), is fsynced, and
- * renamed onto the key while holding the key's lock; the parent directory is fsynced after the
- * rename. A reader sees the old file or the whole new one, never a part.
+ * Writes: the body streams into `DIR/.repod/tmp/<random>.tmp` (same file system), gets its mtime
+ * (see Etags), is fdatasynced, and then becomes the key: renamed onto it under the key's lock, or,
+ * for a create-only put, hard-linked to it without any lock (below). The parent directory is
+ * fsynced before the put resolves. A reader sees the old file or the whole new one, never a part.
  *
- * Locks (one per key, safe between processes on one machine): the lock is a symlink
- * `DIR/.repod/locks/<sha256(key)>.lock` whose target is the owner's token (host, boot id, pid
- * namespace, pid, process start time, creation time, random). symlink() creates it atomically
- * with its content. Every mutation of a key (put, delete, move) takes it, for a few system calls
- * only: the check of the condition, setting the mtime, the rename. A lock whose owner is provably
- * dead (same boot and pid namespace, and the pid is gone, a zombie or a different process) is
- * broken at once; one whose owner cannot be checked (another host or container) after
- * `staleLockMs`; one whose owner is alive, never. Breaking is race-free: a breaker must first create
- * a guard named after the stale token (`<lock>.<sha256(token)>`), re-reads the lock under the guard
- * and removes it only if it still holds that token; a dead owner never writes again and tokens are
- * never reused, so no live lock can be removed. A breaker killed while holding the guard leaves a
- * stale guard, broken the same way one level up.
+ * Create-only puts (`ifNoneMatch: '*'`) take no lock: link(2) onto the key is atomic and fails
+ * with EEXIST when anything is there, which is exactly the condition. It is safe next to the
+ * locked mutations of the same key: a locked put with `ifMatch` found the key present under its
+ * lock and only a delete (which locks too) could remove it, so a link cannot slip in between; an
+ * unconditional locked put or move replaces whatever is there, so it orders after the link (its
+ * own etag differs: two inodes alive at once never share a number); a delete either comes first
+ * (the link then re-creates the key) or removes the linked object. A key deleted and re-created
+ * this way does not get an etag the deleted object had: its temp file either existed alongside
+ * that object (another inode number) or was written after the delete (a later mtime). The temp name is unlinked after the link; the etag comes from an fstat of
+ * the open temp file, as link(2) keeps inode, size and mtime.
  *
- * Etags: `<mtime ns>.<inode>.<size>` (base 36), with the mtime set explicitly under the lock to
- * max(now, previous mtime of the key + 1 µs): strictly increasing per key, so an etag changes on
- * every write even within one clock tick and with inode reuse (no ABA for compare-and-swap).
+ * Locks (one per key, safe between processes on one machine): every other mutation of a key (put,
+ * delete, move) holds `DIR/.repod/locks/<sha256(key)>.lock` for a few system calls only (the check
+ * of the condition, the rename). Taking a lock allocates no inode: each FileStore keeps a small
+ * pool of open token files in `DIR/.repod/tokens/`, created once. To take a lock it writes a fresh
+ * token (host, boot id, pid namespace, pid, process start time, time, random) into a free one in
+ * place (one positional write of a fixed, padded length, before the link, so a reader of the lock
+ * never sees a part of it) and link(2)s it to the lock path: atomic, EEXIST when held. The holder
+ * is read from the lock path; releasing unlinks the lock path after checking it is still our token
+ * file (same inode). A lock that is a symlink whose target is the token (left by older versions)
+ * is read and broken the same way. A lock whose owner is provably dead (same boot and pid
+ * namespace, and the pid is gone, a zombie or a different process) is broken at once; one whose
+ * owner cannot be checked (another host or container) after `staleLockMs`; one whose owner is
+ * alive, never. Breaking is race-free: a breaker must first create a guard (a symlink, as guards
+ * are rare) named after the stale token (`<lock>.<sha256(token)>`), re-reads the lock under the
+ * guard and removes it only if it still holds that token; a dead owner never writes again and
+ * tokens are never reused, so no live lock can be removed. A token file is rewritten only while it
+ * is linked nowhere, so a reader that opened a lock just before its release may read a later (or
+ * torn) token of the same owner: that token is alive or unequal to the lock's content at the
+ * re-read, so at worst a guard is taken in vain. A breaker killed while holding the guard leaves
+ * a stale guard, broken the same way one level up. Token files of dead processes are removed when
+ * a store opens (a lock still linked to one stays, and is broken as above).
+ *
+ * Etags: `<mtime ns>.<inode>.<size>` (base 36). The temp file's mtime is set to now (to the
+ * microsecond, from the process clock: file systems stamp writes with a coarse clock tick) before
+ * it becomes the key; under the lock, if that is not above the mtime of the object it replaces
+ * (a coarse clock, a rewrite within the same microsecond), it is stepped to previous + 2 µs. So an
+ * etag strictly increases per key, and changes on every write even within one clock tick and with
+ * inode reuse (no ABA for compare-and-swap).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type Dirent, promises as fs } from 'node:fs';
+import {
+  closeSync,
+  type Dirent,
+  fdatasync as fdatasyncCb,
+  promises as fs,
+  constants as fsConstants,
+  fstatSync,
+  fsync as fsyncCb,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  open as openCb,
+  read as readCb,
+  unlinkSync,
+  write as writeCb,
+  writeSync,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,6 +90,12 @@ export interface FileStoreOptions {
 export const INTERNAL_DIR = '.repod';
 const READ_CHUNK = 256 * 1024;
 const MTIME_STEP_NS = 2000n;
+/** Free token files a store keeps open (more are only needed while more locks are taken at once). */
+const TOKEN_POOL_MAX = 64;
+/** A token file of an owner that cannot be checked (another host or container) is removed after this idle time. */
+const FOREIGN_TOKEN_FILE_IDLE_MS = 24 * 3_600_000;
+/** A token file never written (its creator died in between) is removed after this long. */
+const EMPTY_TOKEN_FILE_MS = 60_000;
 
 interface Stat {
   size: bigint;
@@ -108,6 +154,25 @@ function errno(error: unknown): string | undefined {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** One callback-style fs call as a promise (raw descriptors: their cheap calls can then run synchronously). */
+function call<T>(run: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value as T))));
+}
+
+/** Now in ns, to the microsecond (Date.now() has milliseconds only). */
+function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/** A pooled token file: created once, rewritten in place for each lock it stands for. */
+interface TokenFile {
+  path: string;
+  fd: number;
+  ino: bigint;
+  /** Its fixed length: every token is written padded to it, so no write ever leaves a longer old tail. */
+  bytes: number;
+}
+
 /**
  * Random parts (`r`) of the file-lock tokens this process holds right now. Process-wide, not per
  * store object: a lock held by another FileStore on the same directory in this process is alive,
@@ -115,12 +180,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 const heldTokens = new Set<string>();
 
+/** Paths of the token files this process has open (or is creating): never swept as another process's. */
+const ownTokenFiles = new Set<string>();
+
 export class FileStore implements BlobStore {
   readonly driver = 'file';
   readonly capabilities: StoreCapabilities = { conditionalWrites: true, presign: false };
   readonly root: string;
   private readonly tmpDir: string;
   private readonly locksDir: string;
+  private readonly tokensDir: string;
   private readonly fsync: boolean;
   private readonly staleLockMs: number;
   private readonly lockTimeoutMs: number;
@@ -130,22 +199,26 @@ export class FileStore implements BlobStore {
   private readonly localLocks = new Map<string, Promise<void>>();
   /** Directory fsyncs in flight (see syncDir). */
   private readonly dirSyncs = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
+  /** Token files not standing for a lock right now (see the header comment). */
+  private readonly freeTokenFiles: TokenFile[] = [];
 
   constructor(options: FileStoreOptions) {
     this.root = resolve(options.root);
     this.tmpDir = join(this.root, INTERNAL_DIR, 'tmp');
     this.locksDir = join(this.root, INTERNAL_DIR, 'locks');
+    this.tokensDir = join(this.root, INTERNAL_DIR, 'tokens');
     this.fsync = options.fsync ?? true;
     this.staleLockMs = options.staleLockMs ?? 30_000;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
     this.hooks = options.hooks ?? {};
   }
 
-  /** Creates the directories and removes temp files left by crashed writers (older than an hour). */
+  /** Creates the directories, removes temp files left by crashed writers (older than an hour) and token files of dead processes. */
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const store = new FileStore(options);
     await store.ready();
     await store.sweepTemp();
+    await store.sweepTokenFiles();
     return store;
   }
 
@@ -243,7 +316,8 @@ export class FileStore implements BlobStore {
   async put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, options: PutOptions = {}): Promise<{ etag: string }> {
     const path = this.pathOf(key);
     const ifMatch = options.ifMatch === undefined ? undefined : normalizeEtag(options.ifMatch);
-    if (options.ifNoneMatch === '*' || ifMatch !== undefined) {
+    if (options.ifNoneMatch === '*' && ifMatch === undefined) return this.create(key, path, body, options.size);
+    if (ifMatch !== undefined) {
       // Early answer before receiving a large body; the authoritative check is under the lock.
       const current = await this.statObject(key, path);
       if (!this.conditionHolds(current, options.ifNoneMatch, ifMatch)) {
@@ -253,19 +327,50 @@ export class FileStore implements BlobStore {
     }
     const temp = await this.writeTemp(key, body, options.size);
     try {
-      return await this.withLocks([key], async () => {
+      const etag = await this.withLocks([key], async () => {
         await this.hooks.locked?.(key);
         const current = await this.statObject(key, path);
         if (!this.conditionHolds(current, options.ifNoneMatch, ifMatch)) throw new PreconditionFailedError(key);
-        const stat = await this.stampMtime(temp, current);
-        await this.renameInto(temp, path, key);
-        return { etag: etagOf(stat) };
+        const stat = current && temp.stat.mtimeNs <= current.mtimeNs ? await this.stampMtime(temp.path, current) : temp.stat;
+        await this.renameInto(temp.path, path, key);
+        return etagOf(stat);
       });
+      // Outside the lock: the next writer of the key need not wait for this disk flush. Durable
+      // before the put resolves all the same (the fsync starts after the rename).
+      if (this.fsync) await this.syncDir(dirname(path));
+      return { etag };
     } catch (error) {
-      await fs.rm(temp, { force: true }).catch(() => undefined);
+      await fs.rm(temp.path, { force: true }).catch(() => undefined);
       if (error instanceof RepodError) throw error;
       throw this.fail(`put ${key}`, error);
     }
+  }
+
+  /** A create-only put: no lock, link(2) decides (see the header comment for why that is safe). */
+  private async create(key: string, path: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number | undefined): Promise<{ etag: string }> {
+    // Early answer before receiving (and syncing) a body that cannot land; link(2) is the authoritative check.
+    if (await this.statObject(key, path)) {
+      if (!(body instanceof Uint8Array)) await body.cancel().catch(() => undefined);
+      throw new PreconditionFailedError(key);
+    }
+    const temp = await this.writeTemp(key, body, size);
+    try {
+      await this.linkInto(temp.path, path, key);
+    } catch (error) {
+      await fs.rm(temp.path, { force: true }).catch(() => undefined);
+      if (error instanceof RepodError) throw error;
+      throw this.fail(`put ${key}`, error);
+    }
+    // The key holds the object now; the temp name is a second link to it (a crash leaves it to sweepTemp).
+    const unlinked = fs.unlink(temp.path).catch(() => undefined);
+    try {
+      if (this.fsync) await this.syncDir(dirname(path));
+    } catch (error) {
+      throw this.fail(`put ${key}`, error);
+    } finally {
+      await unlinked;
+    }
+    return { etag: etagOf(temp.stat) };
   }
 
   async delete(key: string): Promise<void> {
@@ -296,9 +401,9 @@ export class FileStore implements BlobStore {
         if (!source) throw new NotFoundError(`[storage] [file] move: ${from} does not exist`);
         if (from === to) return;
         const target = await this.statObject(to, toPath);
-        // The moved object gets a fresh etag at its new key (see the etag scheme above).
-        await this.stampMtime(fromPath, target);
-        await this.renameInto(fromPath, toPath, to, { sync: false });
+        // The etag at the new key must be above the replaced object's (see the etag scheme above).
+        if (target && source.mtimeNs <= target.mtimeNs) await this.stampMtime(fromPath, target);
+        await this.renameInto(fromPath, toPath, to);
         // Both directories changed: their fsyncs wait on the disk side by side, not one after the other.
         if (this.fsync) await Promise.all([this.syncDir(dirname(toPath)), this.syncDir(dirname(fromPath))]);
         await this.pruneParents(fromPath);
@@ -336,6 +441,7 @@ export class FileStore implements BlobStore {
     this.dirsReady ??= (async () => {
       await fs.mkdir(this.tmpDir, { recursive: true });
       await fs.mkdir(this.locksDir, { recursive: true });
+      await fs.mkdir(this.tokensDir, { recursive: true });
     })().catch((error) => {
       this.dirsReady = undefined;
       throw this.fail(`creating ${join(this.root, INTERNAL_DIR)}`, error);
@@ -360,16 +466,21 @@ export class FileStore implements BlobStore {
     return true;
   }
 
-  private async writeTemp(key: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number | undefined): Promise<string> {
+  /**
+   * Streams the body into a new temp file and returns its path and stat (from the descriptor). Calls
+   * that only touch the open descriptor's in-memory inode (futimens, fstat, close) run synchronously:
+   * each saves a thread-pool round trip and none waits on the disk.
+   */
+  private async writeTemp(key: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number | undefined): Promise<{ path: string; stat: Stat }> {
     await this.ready();
     const path = join(this.tmpDir, `${process.pid}-${randomUUID()}.tmp`);
-    let handle: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      handle = await fs.open(path, 'wx');
+      fd = await call<number>((done) => openCb(path, 'wx', 0o644, done));
       let written = 0;
       if (body instanceof Uint8Array) {
         sizeMismatch(this.driver, key, body.byteLength, size);
-        await writeAll(handle, body);
+        await writeAll(fd, body);
         written = body.byteLength;
       } else {
         const reader = body.getReader();
@@ -385,7 +496,7 @@ export class FileStore implements BlobStore {
             if (chunk.done) break;
             written += chunk.value.byteLength;
             if (size !== undefined && written > size) throw new StorageError(this.driver, `body of ${key} is longer than the declared ${size} bytes`);
-            await writeAll(handle, chunk.value);
+            await writeAll(fd, chunk.value);
           }
         } catch (error) {
           await reader.cancel(error).catch(() => undefined);
@@ -393,12 +504,16 @@ export class FileStore implements BlobStore {
         }
         sizeMismatch(this.driver, key, written, size);
       }
-      if (this.fsync) await handle.datasync();
-      await handle.close();
-      handle = undefined;
-      return path;
+      // The etag's clock (see the header comment), set after the last write, which stamps a coarse one.
+      const seconds = Number(nowNs()) / 1e9; // the double rounds to ~0.25 µs: the fstat below reads what was stored
+      futimesSync(fd, seconds, seconds);
+      if (this.fsync) await call<void>((done) => fdatasyncCb(fd!, done));
+      const stat = fstatSync(fd, { bigint: true }) as Stat;
+      closeSync(fd);
+      fd = undefined;
+      return { path, stat };
     } catch (error) {
-      await handle?.close().catch(() => undefined);
+      if (fd !== undefined) closeQuietly(fd);
       await fs.rm(path, { force: true }).catch(() => undefined);
       if (error instanceof RepodError) throw error;
       throw this.fail(`put ${key}`, error);
@@ -410,7 +525,7 @@ export class FileStore implements BlobStore {
    * etag strictly increases per key.
    */
   private async stampMtime(path: string, previous: Stat | null): Promise<Stat> {
-    let ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+    let ns = nowNs();
     if (previous && ns <= previous.mtimeNs) ns = previous.mtimeNs + MTIME_STEP_NS;
     for (let attempt = 0; ; attempt++) {
       const seconds = Number(ns) / 1e9; // the double rounds to ~0.25 µs: checked below
@@ -423,8 +538,11 @@ export class FileStore implements BlobStore {
     }
   }
 
-  /** rename(2), creating the parent directories when missing; retried if a concurrent delete pruned a parent meanwhile. */
-  private async renameInto(from: string, to: string, key: string, options: { sync: boolean } = { sync: true }): Promise<void> {
+  /**
+   * rename(2), creating the parent directories when missing; retried if a concurrent delete pruned a
+   * parent meanwhile. The caller fsyncs the directory.
+   */
+  private async renameInto(from: string, to: string, key: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         // The parent usually exists: rename first, create the parents only when it says ENOENT.
@@ -435,13 +553,38 @@ export class FileStore implements BlobStore {
         const code = errno(error);
         // Under many concurrent writers a parent can be pruned again between mkdir and rename.
         if (code === 'ENOENT' && attempt < 100) continue;
-        if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
-          throw new StorageError(this.driver, `${key} conflicts with another key (a key cannot also be a prefix directory of other keys)`, error);
-        }
+        if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') throw this.keyConflict(key, error);
         throw error;
       }
     }
-    if (this.fsync && options.sync) await this.syncDir(dirname(to));
+  }
+
+  /**
+   * link(2) of a temp file onto a key that must not exist: PreconditionFailedError when an object is
+   * there, the key conflict when a directory is. Parents are created (again) as for renameInto.
+   */
+  private async linkInto(from: string, to: string, key: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (attempt > 0) await fs.mkdir(dirname(to), { recursive: true });
+        await fs.link(from, to);
+        return;
+      } catch (error) {
+        const code = errno(error);
+        if (code === 'ENOENT' && attempt < 100) continue;
+        if (code === 'EEXIST') {
+          const there = await fs.stat(to).catch((statError) => (isMissing(statError) ? null : Promise.reject(statError)));
+          if (there?.isFile()) throw new PreconditionFailedError(key);
+          if (!there && attempt < 100) continue; // removed meanwhile (or a dangling symlink: a conflict once retries run out)
+        }
+        if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') throw this.keyConflict(key, error);
+        throw error;
+      }
+    }
+  }
+
+  private keyConflict(key: string, cause: unknown): StorageError {
+    return new StorageError(this.driver, `${key} conflicts with another key (a key cannot also be a prefix directory of other keys)`, cause);
   }
 
   /**
@@ -535,37 +678,154 @@ export class FileStore implements BlobStore {
     const path = this.lockPathOf(key);
     const token = await this.newToken();
     const deadline = Date.now() + this.lockTimeoutMs;
-    let delay = 1;
-    for (;;) {
-      // Known as held before the link exists: another FileStore of this process that reads the
-      // link in between must find it alive, not break it as leaked.
-      heldTokens.add(token.r);
-      try {
-        await fs.symlink(token.raw, path);
-        return async () => {
-          heldTokens.delete(token.r);
-          if ((await readLink(path)) === token.raw) await fs.unlink(path).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
-        };
-      } catch (error) {
-        heldTokens.delete(token.r);
-        if (errno(error) === 'ENOENT') {
-          this.dirsReady = undefined; // the locks directory was removed under us
-          await this.ready();
+    // Known as held before any reader can see it: another FileStore of this process that reads the
+    // lock must find it alive, not break it as leaked.
+    heldTokens.add(token.r);
+    let tokenFile: TokenFile | undefined;
+    let acquired = false;
+    try {
+      tokenFile = await this.tokenFileWith(token.raw);
+      let delay = 1;
+      for (let missing = 0; ; ) {
+        try {
+          // Synchronous, like the release: a link in one small, hot directory costs microseconds,
+          // while a thread-pool round trip can queue behind the fsyncs of other writers for
+          // milliseconds, all of which the lock would be held (or awaited) longer.
+          linkSync(tokenFile.path, path);
+          acquired = true;
+          return this.releaser(path, tokenFile, token.r);
+        } catch (error) {
+          if (errno(error) === 'ENOENT' && missing++ < 20) {
+            // The locks directory or our token file was removed under us (an operator; another
+            // process that took us for dead): recreate what is gone.
+            this.dirsReady = undefined;
+            await this.ready();
+            if (!(await fs.lstat(tokenFile.path).catch(() => null))) {
+              // Its pooled siblings are most likely gone with it.
+              for (const gone of [tokenFile, ...this.freeTokenFiles.splice(0)]) this.retireTokenFile(gone);
+              tokenFile = undefined;
+              tokenFile = await this.tokenFileWith(token.raw);
+            }
+            continue;
+          }
+          if (errno(error) !== 'EEXIST') throw this.fail(`locking ${key}`, error);
+        }
+        const holder = await this.readHolder(path);
+        if (holder === null) continue; // released meanwhile
+        if (await this.isStale(holder)) {
+          await this.breakLock(path, holder, 0);
           continue;
         }
-        if (errno(error) !== 'EEXIST') throw this.fail(`locking ${key}`, error);
+        if (Date.now() > deadline) {
+          throw new StorageError(this.driver, `timed out after ${this.lockTimeoutMs} ms waiting for the lock of ${key} (${path}, held by ${describeToken(holder)})`);
+        }
+        await sleep(delay + Math.random() * delay);
+        delay = Math.min(delay * 2, 50);
       }
-      const holder = await readLink(path);
-      if (holder === null) continue; // released meanwhile
-      if (await this.isStale(holder)) {
-        await this.breakLock(path, holder, 0);
-        continue;
+    } finally {
+      if (!acquired) {
+        heldTokens.delete(token.r);
+        if (tokenFile) this.releaseTokenFile(tokenFile);
       }
-      if (Date.now() > deadline) {
-        throw new StorageError(this.driver, `timed out after ${this.lockTimeoutMs} ms waiting for the lock of ${key} (${path}, held by ${describeToken(holder)})`);
+    }
+  }
+
+  /**
+   * Unlinks the lock path if it is still our token file (a foreign breaker may have taken it after
+   * staleLockMs), then frees the token file for the next lock. The token stays known as held until
+   * the link is gone, so no reader in this process takes it for leaked in between.
+   */
+  private releaser(path: string, tokenFile: TokenFile, r: string): () => Promise<void> {
+    return async () => {
+      let unlinked = false;
+      try {
+        const stat = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+        if (stat && stat.ino === tokenFile.ino) {
+          try {
+            unlinkSync(path);
+          } catch (error) {
+            if (!isMissing(error)) throw error;
+          }
+        }
+        unlinked = true;
+      } finally {
+        heldTokens.delete(r);
+        // A token file that may still be linked as a lock is never rewritten: that lock then reads
+        // as leaked (its token is no longer held) and is broken by the next writer.
+        if (unlinked) this.releaseTokenFile(tokenFile);
+        else this.retireTokenFile(tokenFile);
       }
-      await sleep(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 50);
+    };
+  }
+
+  /** A free token file (from the pool, or a new one) holding `raw`, written in place. */
+  private async tokenFileWith(raw: string): Promise<TokenFile> {
+    const pooled = this.freeTokenFiles.pop();
+    if (pooled) {
+      try {
+        writeToken(pooled, raw);
+        return pooled;
+      } catch (error) {
+        this.retireTokenFile(pooled);
+        throw this.fail('writing a lock token', error);
+      }
+    }
+    await this.ready();
+    const path = join(this.tokensDir, `${process.pid}-${randomUUID()}.token`);
+    ownTokenFiles.add(path); // before it exists: a sweeping store of this process must leave it alone
+    let fd: number | undefined;
+    try {
+      fd = await call<number>((done) => openCb(path, 'wx', 0o644, done));
+      // Fixed per file: a token's length varies only in its time field, far less than the margin.
+      const tokenFile: TokenFile = { path, fd, ino: 0n, bytes: Math.ceil((Buffer.byteLength(raw) + 64) / 512) * 512 };
+      writeToken(tokenFile, raw);
+      tokenFile.ino = fstatSync(fd, { bigint: true }).ino;
+      return tokenFile;
+    } catch (error) {
+      ownTokenFiles.delete(path);
+      if (fd !== undefined) closeQuietly(fd);
+      await fs.rm(path, { force: true }).catch(() => undefined);
+      throw this.fail('creating a lock token file', error);
+    }
+  }
+
+  /** Back to the pool; beyond TOKEN_POOL_MAX (a burst of concurrent locks) removed instead. */
+  private releaseTokenFile(tokenFile: TokenFile): void {
+    if (this.freeTokenFiles.length < TOKEN_POOL_MAX) this.freeTokenFiles.push(tokenFile);
+    else this.retireTokenFile(tokenFile);
+  }
+
+  private retireTokenFile(tokenFile: TokenFile): void {
+    closeQuietly(tokenFile.fd);
+    fs.unlink(tokenFile.path)
+      .catch(() => undefined)
+      .finally(() => ownTokenFiles.delete(tokenFile.path));
+  }
+
+  /**
+   * The token of the lock at `path`, null when there is none: the content of a lock file, or the
+   * target of a symlink lock (older versions; guards).
+   */
+  private async readHolder(path: string): Promise<string | null> {
+    let fd: number;
+    try {
+      fd = await call<number>((done) => openCb(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW, done));
+    } catch (error) {
+      if (isMissing(error)) return null;
+      if (errno(error) !== 'ELOOP') throw error;
+      try {
+        return await fs.readlink(path);
+      } catch (linkError) {
+        if (isMissing(linkError) || errno(linkError) === 'EINVAL') return null; // replaced meanwhile: the caller looks again
+        throw linkError;
+      }
+    }
+    try {
+      const buffer = Buffer.alloc(4096);
+      const length = await call<number>((done) => readCb(fd, buffer, 0, buffer.length, 0, done));
+      return buffer.toString('utf8', 0, length).trimEnd();
+    } finally {
+      closeQuietly(fd);
     }
   }
 
@@ -581,12 +841,12 @@ export class FileStore implements BlobStore {
       await fs.symlink(token.raw, guard);
     } catch (error) {
       if (errno(error) !== 'EEXIST') throw this.fail(`breaking lock ${path}`, error);
-      const holder = await readLink(guard);
+      const holder = await this.readHolder(guard);
       if (holder !== null && (await this.isStale(holder))) await this.breakLock(guard, holder, depth + 1);
       return; // another breaker is at work (or was, and is now cleared): the caller retries
     }
     try {
-      if ((await readLink(path)) === staleToken) {
+      if ((await this.readHolder(path)) === staleToken) {
         await fs.unlink(path).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
       }
     } finally {
@@ -594,14 +854,43 @@ export class FileStore implements BlobStore {
     }
   }
 
+  /**
+   * Removes token files whose owner is dead (or, for an owner that cannot be checked, idle for a
+   * day: a live one makes a new file when it finds its own gone). Returns how many.
+   */
+  async sweepTokenFiles(): Promise<number> {
+    let removed = 0;
+    const names = await fs.readdir(this.tokensDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const path = join(this.tokensDir, name);
+      if (ownTokenFiles.has(path)) continue;
+      const [content, stat] = await Promise.all([this.readHolder(path).catch(() => null), fs.lstat(path).catch(() => null)]);
+      if (content === null || !stat) continue;
+      const age = Date.now() - stat.mtimeMs;
+      let token: LockToken | null = null;
+      try {
+        token = parseToken(content);
+      } catch {
+        // never written: its creator died between creating and writing it
+      }
+      const verdict = token ? await this.ownerState(token) : age > EMPTY_TOKEN_FILE_MS ? 'dead' : 'alive';
+      if (verdict === 'dead' || (verdict === 'unknown' && age > FOREIGN_TOKEN_FILE_IDLE_MS)) {
+        await fs.unlink(path).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Whether a lock token's owner is gone (see the header comment). */
   private async isStale(raw: string): Promise<boolean> {
     let token: LockToken;
     try {
-      token = JSON.parse(raw) as LockToken;
-      if (token.v !== 1 || typeof token.pid !== 'number' || typeof token.t !== 'number') throw new Error('bad token');
+      token = parseToken(raw);
     } catch {
-      return true; // not written by this scheme (symlink() writes the token atomically, so never half-written)
+      // Not written by this scheme: a token is whole before it is linked as a lock. (A torn read
+      // of a recycled token file also lands here; the guard's re-read then finds another token.)
+      return true;
     }
     const verdict = await this.ownerState(token);
     if (verdict === 'dead') return true;
@@ -639,13 +928,18 @@ function describeToken(raw: string): string {
   }
 }
 
-async function readLink(path: string): Promise<string | null> {
-  try {
-    return await fs.readlink(path);
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
+function parseToken(raw: string): LockToken {
+  const token = JSON.parse(raw) as LockToken;
+  if (token?.v !== 1 || typeof token.pid !== 'number' || typeof token.t !== 'number') throw new Error('bad token');
+  return token;
+}
+
+/** One positional write of the whole padded length at offset 0: no truncate, nothing of an older token left. */
+function writeToken(tokenFile: TokenFile, raw: string): void {
+  const buffer = Buffer.alloc(tokenFile.bytes, 0x20);
+  if (buffer.write(raw, 0, 'utf8') !== Buffer.byteLength(raw)) throw new Error(`lock token longer than ${tokenFile.bytes} bytes`);
+  let offset = 0;
+  while (offset < buffer.length) offset += writeSync(tokenFile.fd, buffer, offset, buffer.length - offset, offset);
 }
 
 function isMissing(error: unknown): boolean {
@@ -657,27 +951,34 @@ function etagOf(stat: Stat): string {
   return `${stat.mtimeNs.toString(36)}.${stat.ino.toString(36)}.${stat.size.toString(36)}`;
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset, null);
-    offset += bytesWritten;
+    offset += await call<number>((done) => writeCb(fd, bytes, offset, bytes.byteLength - offset, null, done));
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already failing: the first error is the one to report
   }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(dir, 'r');
+    fd = await call<number>((done) => openCb(dir, 'r', done));
   } catch (error) {
     // A concurrent delete or move pruned the directory once it was empty: nothing left to sync.
     if (errno(error) === 'ENOENT') return;
     throw error;
   }
   try {
-    await handle.sync();
+    await call<void>((done) => fsyncCb(fd, done));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

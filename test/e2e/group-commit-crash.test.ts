@@ -84,7 +84,11 @@ describe('group commit crash safety', () => {
         }
       };
       const clients = Array.from({ length: 8 }, client);
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 500));
+      // Killed once this cycle has an acknowledged upload (a loaded machine may take longer than
+      // the random delay to publish the first one), at a random moment of the groups after it.
+      const before = acked.size;
+      for (const deadline = Date.now() + 60_000; acked.size === before && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
       pushing = false;
       await server.stop('SIGKILL');
       await Promise.all(clients);

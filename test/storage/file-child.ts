@@ -1,8 +1,12 @@
 /**
  * A second process for the file driver's cross-process tests (spawned by file.test.ts).
  *   cas ROOT KEY N START_AT          N compare-and-swap increments, starting at START_AT (ms epoch)
- *   create ROOT KEYS START_AT ID     create-only put of each comma-separated key; prints won/lost per key
- *   hold ROOT KEY                    a put that stops while holding the key's lock (prints "locked")
+ *   create ROOT KEYS START_AT ID [BYTES]
+ *                                    create-only put of each comma-separated key (body: BYTES copies of
+ *                                    ID, default 1); prints won/lost per key
+ *   hold ROOT KEY [MS]               a put that stops while holding the key's lock (prints "locked"),
+ *                                    forever or for MS ms (then prints "done" and exits)
+ *   idle ROOT N                      N puts of distinct keys at once, then stays alive (prints "idle")
  *   stream ROOT KEY                  a put whose body stalls after 1 MiB (prints "streaming")
  */
 import { PreconditionFailedError } from '../../src/errors.ts';
@@ -24,11 +28,12 @@ if (mode === 'cas') {
   console.log(`done conflicts=${conflicts}`);
 } else if (mode === 'create') {
   const store = await FileStore.open({ root });
-  const [keys, startAt, id] = args;
+  const [keys, startAt, id, bytes = '1'] = args;
+  const body = text(id.repeat(Number(bytes)));
   await waitUntil(Number(startAt));
   const results = await Promise.all(
     keys.split(',').map((key) =>
-      store.put(key, text(id), { ifNoneMatch: '*' }).then(
+      store.put(key, body, { ifNoneMatch: '*' }).then(
         () => `${key}=won`,
         (error) => {
           if (error instanceof PreconditionFailedError) return `${key}=lost`;
@@ -39,16 +44,24 @@ if (mode === 'cas') {
   );
   console.log(results.join(' '));
 } else if (mode === 'hold') {
+  const [key, ms] = args;
   const store = await FileStore.open({
     root,
     hooks: {
       locked: async () => {
         console.log('locked');
-        await forever();
+        if (ms === undefined) await forever();
+        await new Promise((r) => setTimeout(r, Number(ms)));
       },
     },
   });
-  await store.put(args[0], text('from the killed writer'));
+  await store.put(key, text('from the holder'));
+  console.log('done');
+} else if (mode === 'idle') {
+  const store = await FileStore.open({ root });
+  await Promise.all(Array.from({ length: Number(args[0]) }, (_, i) => store.put(`idle/${i}`, text(String(i)))));
+  console.log('idle');
+  await forever();
 } else if (mode === 'stream') {
   const store = await FileStore.open({ root });
   let pulls = 0;

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { StorageError } from '../../src/errors.ts';
 import { InvalidKeyError } from '../../src/storage/common.ts';
 import { FileStore } from '../../src/storage/file.ts';
 import { blobStoreContract } from './contract.ts';
+import { child, killChildren } from './file-spawn.ts';
 import { casIncrement, getText, listKeys, rejectsWith, text } from './util.ts';
-
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'file-child.ts');
 
 blobStoreContract(
   'file',
@@ -24,66 +20,7 @@ blobStoreContract(
   { boundedMemory: true, etagPerWrite: true },
 );
 
-interface Child {
-  process: ChildProcess;
-  /** Resolves with the first stdout line matching. */
-  line(match: RegExp): Promise<string>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const proc of running) proc.kill('SIGKILL'); // a failed test must not leave a child hanging
-});
-
-function child(...args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  proc.on('exit', () => running.delete(proc));
-  let stdout = '';
-  let stderr = '';
-  const waiters: { match: RegExp; resolve: (line: string) => void }[] = [];
-  proc.stdout!.on('data', (d) => {
-    stdout += d;
-    for (const w of [...waiters]) {
-      const line = stdout.split('\n').find((l) => w.match.test(l));
-      if (line !== undefined) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return {
-    process: proc,
-    exit,
-    line: (match) =>
-      new Promise((resolve, reject) => {
-        waiters.push({ match, resolve });
-        exit.then(({ code, stderr: err }) => reject(new Error(`child exited (${code}) before printing ${match}: ${err}`)));
-      }),
-  };
-}
-
-function lockPath(root: string, key: string): string {
-  return join(root, '.repod', 'locks', `${createHash('sha256').update(key).digest('hex').slice(0, 40)}.lock`);
-}
-
-async function sameMachineToken(pid: number, start: string, t = Date.now()): Promise<string> {
-  return JSON.stringify({
-    v: 1,
-    host: hostname(),
-    boot: (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim(),
-    ns: await readlink('/proc/self/ns/pid').catch(() => ''),
-    pid,
-    start,
-    t,
-    r: crypto.randomUUID(),
-  });
-}
+after(killChildren);
 
 describe('file driver', () => {
   let dir: string;
@@ -198,25 +135,6 @@ describe('file driver', () => {
     }
   });
 
-  it('a writer killed (kill -9) while holding a key lock does not wedge the key', async () => {
-    const { root, store } = await fresh({ lockTimeoutMs: 5000 });
-    await store.put('ref', text('before'));
-    const c = child('hold', root, 'ref');
-    await c.line(/^locked$/);
-    assert.ok((await lstat(lockPath(root, 'ref'))).isSymbolicLink(), 'the child holds the lock');
-    c.process.kill('SIGKILL');
-    assert.equal((await c.exit).signal, 'SIGKILL');
-    assert.equal(await getText(store, 'ref'), 'before', 'the killed write never became visible');
-    const t0 = Date.now();
-    await store.put('ref', text('after'));
-    assert.ok(Date.now() - t0 < 2000, `recovered in ${Date.now() - t0} ms`);
-    assert.equal(await getText(store, 'ref'), 'after');
-    assert.deepEqual(await readdir(join(root, '.repod', 'locks')), [], 'stale lock and guard removed');
-    // the killed writer's temp file stays in .repod/tmp until swept; it is never listed
-    assert.deepEqual(await listKeys(store, ''), ['ref']);
-    assert.equal(await store.sweepTemp(0), 1);
-  });
-
   it('a writer killed mid-stream leaves only a temp file, never listed, swept later', async () => {
     const { root, store } = await fresh();
     const c = child('stream', root, 'big');
@@ -229,45 +147,6 @@ describe('file driver', () => {
     assert.equal(await store.sweepTemp(60_000), 0, 'a recent temp file may belong to a live writer');
     assert.equal(await store.sweepTemp(0), 1);
     assert.deepEqual(await readdir(join(root, '.repod', 'tmp')), []);
-  });
-
-  it('breaks a lock of a dead owner, and a stale guard left by a breaker that died too', async () => {
-    const { root, store } = await fresh({ lockTimeoutMs: 3000 });
-    const dead = child('cas', root, 'unused', '0', '0');
-    const deadPid = dead.process.pid!;
-    await dead.exit;
-    const lock = lockPath(root, 'k');
-    const staleToken = await sameMachineToken(deadPid, 'whatever');
-    await symlink(staleToken, lock);
-    const guard = `${lock}.${createHash('sha256').update(staleToken).digest('hex').slice(0, 16)}`;
-    await symlink(await sameMachineToken(deadPid, 'whatever'), guard);
-    await store.put('k', text('v'));
-    assert.equal(await getText(store, 'k'), 'v');
-    assert.deepEqual(await readdir(join(root, '.repod', 'locks')), []);
-  });
-
-  it('a lock whose owner cannot be checked (another host) is broken after staleLockMs only', async () => {
-    const { root, store } = await fresh({ staleLockMs: 60_000, lockTimeoutMs: 300 });
-    const token = (t: number) => JSON.stringify({ v: 1, host: 'elsewhere', boot: 'b', ns: 'n', pid: 1, start: '1', t, r: crypto.randomUUID() });
-    await symlink(token(Date.now()), lockPath(root, 'k'));
-    const error = await rejectsWith(store.put('k', text('v')), StorageError);
-    assert.match(error.message, /timed out .* lock of k .* pid 1 on elsewhere/);
-    assert.equal(await store.head('k'), null);
-    await rm(lockPath(root, 'k'));
-    await symlink(token(Date.now() - 120_000), lockPath(root, 'k'));
-    await store.put('k', text('v'));
-    assert.equal(await getText(store, 'k'), 'v');
-  });
-
-  it('a lock held by a live process is never broken, whatever its age', async () => {
-    const { root, store } = await fresh({ staleLockMs: 10, lockTimeoutMs: 300 });
-    // the test runner (our parent) is alive; its lock claims to be an hour old
-    const parentStat = await readFile(`/proc/${process.ppid}/stat`, 'utf8').catch(() => null);
-    if (!parentStat) return; // no /proc: liveness cannot be checked here
-    const parentStart = parentStat.slice(parentStat.lastIndexOf(')') + 2).split(' ')[19];
-    await symlink(await sameMachineToken(process.ppid, parentStart, Date.now() - 3_600_000), lockPath(root, 'k'));
-    await rejectsWith(store.put('k', text('v')), StorageError);
-    await rm(lockPath(root, 'k'));
   });
 
   it('etags change on every write, even of identical bytes in the same millisecond', async () => {
