@@ -24,6 +24,11 @@ export interface Capabilities {
   gzip(data: Uint8Array): Uint8Array;
   gunzip(data: Uint8Array): Uint8Array;
   /**
+   * Raw deflate of `data`, primed with `dictionary`, ended by a sync flush and no final block
+   * (bucket/gzip-blocks.ts: a publish recompresses only the blocks it changes), where the runtime has it.
+   */
+  deflateSegment?(data: Uint8Array, dictionary?: Uint8Array): Uint8Array;
+  /**
    * One complete zstd frame of `data`, where the runtime has an encoder: zchunk metadata
    * (primary_zck, ...) is offered only where it is present.
    */

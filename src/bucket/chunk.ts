@@ -1,5 +1,6 @@
 import { RepodError } from '../errors.ts';
 import { concatBytes } from '../util/bytes.ts';
+import { type GzipBlockCompressor, gzipGroupMember } from './gzip-blocks.ts';
 import { joinKey } from './keys.ts';
 import { decodeSegmented, encodeSegmented } from './segmented.ts';
 
@@ -12,8 +13,8 @@ import { decodeSegmented, encodeSegmented } from './segmented.ts';
  * gzip member per group of entries that every view takes or leaves together (an RPM architecture;
  * an APT component and architecture), so clients download metadata compressed almost as well as a
  * whole-file gzip, while a render only concatenates members: a view's file is a header member, the
- * selected groups' members of every chunk, and a footer member. Publishing rewrites (decompresses,
- * splices, recompresses) only the chunks a change lands in.
+ * selected groups' members of every chunk, and a footer member. Publishing rewrites only the chunks
+ * a change lands in, and recompresses only the blocks of them it touches (gzip-blocks.ts).
  */
 export interface IndexEntry {
   /** Identity and sort key within a distribution (see rpm-entry.ts, apt-entry.ts). */
@@ -37,7 +38,7 @@ export interface StreamSpec {
   mode: 'raw' | 'gzip';
 }
 
-/** One gzip member of a gzip stream: the entries of one group, in entry order. */
+/** One gzip member of a gzip stream: the entries of one group, in entry order (made in one pass or block by block, gzip-blocks.ts). */
 export interface ChunkGroup {
   stream: number;
   arch: string;
@@ -70,7 +71,12 @@ export const CHUNK_MAX_BYTES = 8 * 1024 * 1024;
 
 const groupKey = (e: { arch: string; component?: string }) => joinKey(e.component ?? '', e.arch);
 
-export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], gzip: (data: Uint8Array) => Uint8Array): Uint8Array {
+/**
+ * `blocks`, where the runtime can deflate with a dictionary, makes each gzip group one member
+ * built block by block (gzip-blocks.ts) so a rewrite compresses only what changed; without it
+ * each group is one `gzip` call. Either decodes the same.
+ */
+export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], gzip: (data: Uint8Array) => Uint8Array, blocks?: GzipBlockCompressor): Uint8Array {
   const body: Uint8Array[] = [];
   const groups: ChunkGroup[] = [];
   let offset = 0;
@@ -92,13 +98,23 @@ export function encodeChunk(streams: StreamSpec[], items: EntryWithSegments[], g
       }
       return;
     }
-    for (const members of byGroup.values()) {
-      const raw = concatBytes(members.map((m) => m.segments[s]));
-      const gz = gzip(raw);
-      const { arch, component } = members[0].entry;
-      groups.push({ stream: s, arch, ...(component !== undefined ? { component } : {}), offset, length: gz.length, rawLength: raw.length });
-      body.push(gz);
-      offset += gz.length;
+    for (const group of byGroup.values()) {
+      let length: number;
+      let rawLength: number;
+      if (blocks) {
+        const member = gzipGroupMember(spec.name, group, s, blocks);
+        body.push(...member.parts);
+        ({ length, rawLength } = member);
+      } else {
+        const raw = concatBytes(group.map((m) => m.segments[s]));
+        const gz = gzip(raw);
+        body.push(gz);
+        length = gz.length;
+        rawLength = raw.length;
+      }
+      const { arch, component } = group[0].entry;
+      groups.push({ stream: s, arch, ...(component !== undefined ? { component } : {}), offset, length, rawLength });
+      offset += length;
     }
   });
   const header: ChunkHeader = { format: 1, streams, entries: items.map((i) => i.entry), groups };

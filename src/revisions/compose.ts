@@ -1,4 +1,5 @@
 import { decodeChunk, type EntryWithSegments, encodeChunk, type IndexEntry, type StreamSpec, splitIntoChunks } from '../bucket/chunk.ts';
+import type { GzipBlockCompressor } from '../bucket/gzip-blocks.ts';
 import { readableKey } from '../bucket/keys.ts';
 import type { ChunkRef } from '../bucket/revision.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
@@ -43,13 +44,19 @@ export interface ComposeIo {
   chunkId(bytes: Uint8Array): Promise<string>;
   gzip(data: Uint8Array): Uint8Array;
   gunzip(data: Uint8Array): Uint8Array;
+  /**
+   * Where the runtime can deflate with a dictionary: gzip groups built block by block, with a cache
+   * of earlier composes' blocks, so a rewritten chunk recompresses only the blocks a change touched.
+   */
+  gzipBlocks?: GzipBlockCompressor;
 }
 
 /**
  * Chunks a publish rewrites are kept well under the format's limit (bucket/chunk.ts): every later
- * change landing in a chunk decompresses and recompresses all of it, so its size is what each
- * publish pays (a group commit of a few uploads recompressed up to a thousand entries). A few
- * hundred entries still compress nearly as well, and a revision lists a few times more chunks.
+ * change landing in a chunk decodes all of it (unless this process wrote it), and recompresses all
+ * of it where the runtime has no gzip blocks (ComposeIo.gzipBlocks), so its size is what each
+ * publish pays. A few hundred entries still compress nearly as well, and a revision lists a few
+ * times more chunks.
  */
 const REWRITE_MAX_ENTRIES = 256;
 
@@ -142,7 +149,7 @@ export async function compose(parent: ChunkRef[], streams: StreamSpec[], change:
     const sorted = [...byKey.values()].sort((a, b) => (a.entry.key < b.entry.key ? -1 : a.entry.key > b.entry.key ? 1 : 0));
     const refs: ChunkRef[] = [];
     for (const piece of rewrittenPieces(sorted)) {
-      const bytes = encodeChunk(streams, piece, io.gzip);
+      const bytes = encodeChunk(streams, piece, io.gzip, io.gzipBlocks);
       const id = await io.chunkId(bytes);
       result.written.push({ id, bytes, items: piece });
       const arches: Record<string, number> = {};

@@ -1,5 +1,6 @@
 import { type ChunkIndex, decodeChunk, type EntryWithSegments, type IndexEntry, type StreamSpec } from '../bucket/chunk.ts';
 import { decodeXzPart, encodeXzPart, type XzPart } from '../bucket/chunk-xz-part.ts';
+import { GzipBlockCache } from '../bucket/gzip-block-cache.ts';
 import { layout } from '../bucket/layout.ts';
 import {
   type ChunkRef,
@@ -59,6 +60,8 @@ export class Repository {
    * stale; a few only, as each holds a chunk's uncompressed metadata.
    */
   private readonly composedChunks = new LruCache<string, { bytes: Uint8Array; items: EntryWithSegments[] }>(4);
+  /** Compressed blocks of the chunks this process composed: a publish recompresses only the blocks it changes. */
+  private readonly gzipBlockCache = new GzipBlockCache();
   /**
    * The ref each distribution got from this process's last successful compare-and-swap: what the
    * next publish builds on at first without reading the ref again. If another writer moved it
@@ -255,6 +258,7 @@ export class Repository {
           },
           gzip: this.caps.gzip,
           gunzip: this.caps.gunzip,
+          ...(this.caps.deflateSegment ? { gzipBlocks: { deflate: this.caps.deflateSegment, cache: this.gzipBlockCache } } : {}),
         },
         (parent?.number ?? 0) + 1,
       );

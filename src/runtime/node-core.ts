@@ -2,7 +2,7 @@ import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import type { SqlJsStatic } from 'sql.js';
 import type { Capabilities, HashAlgorithm, Hasher } from '../capabilities.ts';
 import { type CreatedCore, createCore } from '../core/create-core.ts';
@@ -36,6 +36,7 @@ export function nodeCapabilities(store: BlobStore, log: Capabilities['log'] = js
     hash: (algorithm: HashAlgorithm) => nodeHasher(createHash(algorithm)),
     gzip: (data) => gzipSync(data, { level: 6 }),
     gunzip: (data) => gunzipSync(data),
+    deflateSegment: (data, dictionary) => deflateRawSync(data, { level: 6, finishFlush: zlibConstants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) }),
     zstd: nodeZstd,
     now: () => new Date(),
     randomId: () => randomBytes(16).toString('base64url'),
