@@ -10,6 +10,8 @@
  *   2. a GET of the checksum-named primary.xml.gz
  *   3. a GET of a small package (about 7 KB)
  *   4. a GET of an 8 MiB package (streamed from the file store: larger than any cached file)
+ *   5. a revalidation of repomd.xml (If-None-Match with the etag that server sent: a 304), as
+ *      caches and clients that keep the file ask
  * The repository holds 9 packages (8 small, 1 of 8 MiB), built once and kept in .bench/serve-rpms/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -45,12 +47,16 @@ const ADMIN = 'bench-serve-admin-token-0123456789';
 const DIST = 'rocky9';
 const BASE = `/repos/${DIST}/x86_64`;
 const BIG_MIB = 8;
+/** The pause between the last server's start and the first figure. */
+const SETTLE_MS = 5000;
 
 interface Target {
   label: string;
   path: string;
   bytes: number;
   sha256: string;
+  /** Asked with If-None-Match naming the etag each server sends for it (each has its own): answered 304. */
+  revalidate?: boolean;
 }
 
 interface Measured {
@@ -175,8 +181,9 @@ function bundleOf(checkout: string): Promise<void> {
 async function startRepod(checkout: string, storage: string, workers: number, profileDir: string | null = null): Promise<Running> {
   const port = await freePort();
   await bundleOf(checkout);
-  // Cluster workers inherit the primary's execArgv, so each process writes its own profile.
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=serve-w${workers}-\${pid}.cpuprofile`] : [];
+  // Cluster workers inherit the primary's execArgv, so each process writes its own profile (named
+  // by Node with its pid: a --cpu-prof-name would be one name for all of them).
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `serve-w${workers}`)}`] : [];
   const { child, logs } = spawnServer(process.execPath, [...profile, 'dist/server.mjs'], {
     cwd: checkout,
     env: { ...process.env, REPOD_PORT: String(port), REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: ADMIN, REPOD_STORAGE: storage, REPOD_WORKERS: String(workers) },
@@ -215,8 +222,8 @@ async function startNginx(nginx: string, root: string, dir: string): Promise<Run
   return { url, stop: stopper(child) };
 }
 
-async function wrk(binary: string, url: string, seconds: number, connections: number): Promise<Measured> {
-  const out = await run(binary, ['-t2', `-c${connections}`, `-d${seconds}s`, url], { timeoutMs: (seconds + 30) * 1000 });
+async function wrk(binary: string, url: string, seconds: number, connections: number, headers: string[] = []): Promise<Measured> {
+  const out = await run(binary, ['-t2', `-c${connections}`, `-d${seconds}s`, ...headers.flatMap((h) => ['-H', h]), url], { timeoutMs: (seconds + 30) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const transfer = /Transfer\/sec:\s+([\d.]+)([KMG]?B)/.exec(out);
   const scale: Record<string, number> = { B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 };
@@ -273,7 +280,19 @@ async function targets(url: string, packages: string[], root: string): Promise<T
     await writeFile(join(root, path), bytes);
     out.push({ label, path, bytes: bytes.length, sha256: sha256(bytes) });
   }
-  return out;
+  return [...out, { ...out[0]!, label: REVALIDATED, revalidate: true }];
+}
+
+const REVALIDATED = 'repomd.xml revalidated (304)';
+
+/** The If-None-Match header that revalidates `url` on its server (its own etag), checked to answer 304. */
+async function revalidation(url: string): Promise<string[]> {
+  const etag = (await fetch(url, { method: 'HEAD' })).headers.get('etag');
+  if (!etag) throw new Error(`HEAD ${url}: no etag`);
+  const header = `If-None-Match: ${etag}`;
+  const status = (await fetch(url, { headers: { 'if-none-match': etag } })).status;
+  if (status !== 304) throw new Error(`GET ${url} with ${header}: ${status}, not 304`);
+  return [header];
 }
 
 const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(0)} MiB` : `${(n / 1024).toFixed(1)} KB`);
@@ -315,6 +334,7 @@ export async function runServeBench(options: ServeBenchOptions): Promise<{ lines
       if (list.length === 0) list = await targets(server.url, packages, root);
       // A baseline has its own store: the same packages, metadata with other checksums.
       const paths = new Map(column.baseline ? await resolvePaths(server.url, packages) : list.map((t) => [t.label, t.path]));
+      paths.set(REVALIDATED, paths.get(list[0]!.label)!);
       running[running.length - 1]!.paths = paths;
       for (const t of list) {
         const bytes = await get(`${server.url}${paths.get(t.label)}`);
@@ -322,11 +342,16 @@ export async function runServeBench(options: ServeBenchOptions): Promise<{ lines
       }
       results.set(column.name, new Map());
     }
+    // A server answers before it is done starting (a cluster's other worker still loads and
+    // compiles for a few seconds): that work would weigh on the first figures taken (always
+    // repomd.xml's), so it ends before any is.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     for (const t of list) {
       for (const { name, server, paths } of running) {
         const url = `${server.url}${paths.get(t.label)}`;
-        await wrk(wrkBinary, url, 1, options.connections); // warm-up: every worker, every cache
-        const m = await wrk(wrkBinary, url, options.seconds, options.connections);
+        const headers = t.revalidate ? await revalidation(url) : [];
+        await wrk(wrkBinary, url, 1, options.connections, headers); // warm-up: every worker, every cache
+        const m = await wrk(wrkBinary, url, options.seconds, options.connections, headers);
         log(`serve: ${name} ${t.label}: ${m.requestsPerSecond.toFixed(0)} req/s`);
         results.get(name)!.set(t.label, m);
       }

@@ -119,6 +119,15 @@ export class DistributionStore {
     return Promise.race([this.inFlight, waited]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * The set served now when `refresh()` would not read the store (it was checked within `ttlMs`,
+   * or a re-read is under way); undefined when a re-read is due. A runtime's fast path answers
+   * from it in the same tick and calls `refresh()` on undefined.
+   */
+  peekDistributions(): Distributions | undefined {
+    return Date.now() - this.checkedAt < this.options.ttlMs ? this.distributions : undefined;
+  }
+
   /** Adds a distribution (the JSON object of a REPOD_DISTRIBUTIONS entry). */
   async create(body: unknown, actor?: string): Promise<Distribution> {
     const entry = entryOf(body);

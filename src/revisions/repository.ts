@@ -86,6 +86,16 @@ export class Repository {
     return this.refReads.run(dist, () => this.readRef(dist));
   }
 
+  /**
+   * What `currentRef(dist)` answers when it would not read: the ref cached within the TTL, or
+   * undefined when a read is due. A runtime's fast path checks a ready answer with it in the same
+   * tick, and falls back to `currentRef` (which reads) on undefined.
+   */
+  peekRef(dist: string): { ref: Ref | null; etag: string | null } | undefined {
+    const cached = this.refs.get(dist);
+    return cached && Date.now() - cached.at < this.options.refTtlMs ? cached : undefined;
+  }
+
   private async readRef(dist: string): Promise<{ at: number; ref: Ref | null; etag: string | null }> {
     const at = Date.now();
     const found = await getJson<Ref>(this.caps.store, layout.ref(dist));

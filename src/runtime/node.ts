@@ -73,6 +73,9 @@ if (workers > 1 && !isClusterWorker()) {
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
+/** Request headers that need the app even when a ready answer exists (If-None-Match is answered here; see below). */
+const APP_HEADERS = ANSWER_CHANGING_HEADERS.filter((name) => name !== 'if-none-match' && name !== 'if-modified-since');
+
 /**
  * The hottest requests of a repository (a warm repomd.xml, checksum-named metadata, small
  * packages) answered without the app: when the app has made a ready answer for the request's path
@@ -82,6 +85,10 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
  * distribution's settings and current revision it was made under, the request gets an id, is
  * counted in the metrics and written to the access log. Returns false, having touched nothing,
  * when the app must answer; a ready answer found stale on the way hands the request to `app`.
+ *
+ * While nothing needs reading (the distributions and the ref were read within REPOD_REF_TTL_MS,
+ * the signer of the distribution's key set is known) the check is synchronous and the answer is
+ * written in the same tick; only when one of them is due does it wait for a read.
  */
 function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean }): (req: IncomingMessage, res: ServerResponse) => boolean {
   const answers = readyAnswersOf(core);
@@ -89,29 +96,68 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
   answers.enable(Math.floor(core.settings.cacheBytes / 4));
   const newId = requestIdMaker(core.caps.randomId);
   const { metrics } = core;
-  /** Per answer: its headers as one flat list, and the metric series of its GETs and HEADs. */
+  /**
+   * Per answer: its headers as one flat list with a last slot for the request id (writeHead reads
+   * the list before it returns, so one list serves every request), the same without
+   * content-length for a 304, and the metric series of its answers.
+   */
   interface Sending {
     headers: string[];
-    get?: Counted;
-    head?: Counted;
+    notModified: string[];
+    /** By [GET 200, GET 304, HEAD 200, HEAD 304]. */
+    counted: Array<Counted | undefined>;
   }
   interface Counted {
     requests: { inc(): void };
     ready: { inc(): void };
     duration: { observe(seconds: number): void };
   }
-  const counted = (method: string, route: string): Counted => ({
-    requests: metrics.httpRequests.seriesOf({ method, route, status: '200' }),
-    ready: metrics.readyAnswers.seriesOf({ route }),
-    duration: metrics.httpDuration.seriesOf({ method, route }),
-  });
   const sendings = new WeakMap<ReadyAnswer, Sending>();
+  const sendingOf = (answer: ReadyAnswer): Sending => {
+    let sending = sendings.get(answer);
+    if (!sending) {
+      const flat = (entries: Array<[string, string]>) => [...entries.flat(), REQUEST_ID_HEADER, ''];
+      const entries = Object.entries(answer.headers);
+      sending = { headers: flat(entries), notModified: flat(entries.filter(([name]) => name !== 'content-length')), counted: [] };
+      sendings.set(answer, sending);
+    }
+    return sending;
+  };
+  const countedOf = (sending: Sending, method: string, status: 200 | 304, route: string): Counted => {
+    const slot = (method === 'GET' ? 0 : 2) + (status === 304 ? 1 : 0);
+    let series = sending.counted[slot];
+    if (!series) {
+      series = {
+        requests: metrics.httpRequests.seriesOf({ method, route, status: String(status) }),
+        ready: metrics.readyAnswers.seriesOf({ route }),
+        duration: metrics.httpDuration.seriesOf({ method, route }),
+      };
+      sending.counted[slot] = series;
+    }
+    return series;
+  };
+
   /**
-   * What a ready answer of `distribution` is checked against: its settings and current revision
-   * (read as the app reads them: the distributions refreshed as often, the ref cached as long).
-   * Requests that arrive in one turn of the event loop share one reading: none of them can have
-   * seen an answer the others did not (a client that got a publish's answer asks again in a later
-   * turn), and a hot path then makes two promises per request instead of seven.
+   * Whether `answer` still holds, as the app would see it now, without waiting: undefined when
+   * the distributions, the distribution's ref or its signer are due to be read.
+   */
+  const holdsNow = (answer: ReadyAnswer): boolean | undefined => {
+    const set = core.distributionStore.peekDistributions();
+    if (!set) return undefined;
+    const settings = set.get(answer.distribution);
+    if (settings !== answer.settings) return false;
+    const current = core.repository.peekRef(answer.distribution);
+    if (!current) return undefined;
+    if (current.ref?.revision !== answer.revision) return false;
+    const signer = core.keyring.peekSigner(settings);
+    if (!signer) return undefined;
+    return signer.keysetId === answer.keyset;
+  };
+  /**
+   * The same check after reading what is due (read as the app reads it: the distributions
+   * refreshed as often, the ref cached as long). Requests that arrive in one turn of the event
+   * loop share one reading: none of them can have seen an answer the others did not (a client
+   * that got a publish's answer asks again in a later turn).
    */
   const readings = new Map<string, Promise<{ settings: object | undefined; revision: string | undefined; keyset: string | undefined }>>();
   const forgetReadings = () => readings.clear();
@@ -131,54 +177,84 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
     }
     return found;
   };
-  const send = (req: IncomingMessage, res: ServerResponse, path: string, answer: ReadyAnswer, started: number) => {
+
+  const send = (req: IncomingMessage, res: ServerResponse, path: string, answer: ReadyAnswer, notModified: boolean, started: number) => {
     const method = req.method!;
     const sent = req.headers[REQUEST_ID_HEADER];
     const id = acceptedRequestId(typeof sent === 'string' ? sent : undefined) ?? newId();
-    let sending = sendings.get(answer);
-    if (!sending) {
-      sending = { headers: Object.entries(answer.headers).flat() };
-      sendings.set(answer, sending);
-    }
-    res.writeHead(200, [...sending.headers, REQUEST_ID_HEADER, id]);
-    if (method === 'GET') {
-      answer.onGet?.((name) => headerOf(req, name), path);
-      res.end(answer.body);
-    } else res.end();
+    const sending = sendingOf(answer);
+    const status = notModified ? 304 : 200;
+    const headers = notModified ? sending.notModified : sending.headers;
+    headers[headers.length - 1] = id;
+    res.writeHead(status, headers);
+    // The app notes which repomd.xml a client was given on a GET, a 304 included.
+    if (method === 'GET') answer.onGet?.((name) => headerOf(req, name), path);
+    if (method === 'GET' && !notModified) res.end(answer.body);
+    else res.end();
     const ms = metrics.now() - started;
-    const series = method === 'GET' ? (sending.get ??= counted(method, answer.route)) : (sending.head ??= counted(method, answer.route));
+    const series = countedOf(sending, method, status, answer.route);
     series.requests.inc();
     series.ready.inc();
     series.duration.observe(ms / 1000);
-    if (options.accessLog) core.caps.log('request', { requestId: id, method, path, route: answer.route, status: 200, ms });
+    if (options.accessLog) core.caps.log('request', { requestId: id, method, path, route: answer.route, status, ms });
   };
+  const answer = (req: IncomingMessage, res: ServerResponse, path: string, ready: ReadyAnswer, notModified: boolean, started: number) => {
+    try {
+      send(req, res, path, ready, notModified, started);
+    } catch (error) {
+      core.caps.log('ready answer failed', { path, error: (error as Error).message });
+      if (!res.headersSent) void app(req, res);
+      else res.destroy();
+    }
+  };
+
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = req.url!;
-    const answer = answers.get(path);
-    if (!answer) return false;
-    for (const name of ANSWER_CHANGING_HEADERS) if (req.headers[name] !== undefined) return false;
+    const ready = answers.get(path);
+    if (!ready) return false;
+    const { headers } = req;
+    for (const name of APP_HEADERS) if (headers[name] !== undefined) return false;
+    // A revalidation is answered as the app answers it (src/http/serve.ts): If-None-Match decides
+    // alone when present (a 304 when it names the answer's etag, otherwise the whole answer);
+    // If-Modified-Since alone is the app's to weigh (packages honour it, documents do not).
+    const ifNoneMatch = headers['if-none-match'];
+    if (ifNoneMatch === undefined && headers['if-modified-since'] !== undefined) return false;
+    const notModified = ifNoneMatch !== undefined && namesEtag(ifNoneMatch, ready.headers.etag);
     const started = metrics.now();
-    reading(answer.distribution).then(
+    const holds = holdsNow(ready);
+    if (holds === true) {
+      answer(req, res, path, ready, notModified, started);
+      return true;
+    }
+    if (holds === false) {
+      answers.delete(path);
+      return false;
+    }
+    reading(ready.distribution).then(
       (now) => {
-        if (now.settings !== answer.settings || now.revision !== answer.revision || now.keyset !== answer.keyset) {
+        if (now.settings !== ready.settings || now.revision !== ready.revision || now.keyset !== ready.keyset) {
           answers.delete(path);
           void app(req, res);
           return;
         }
-        try {
-          send(req, res, path, answer, started);
-        } catch (error) {
-          core.caps.log('ready answer failed', { path, error: (error as Error).message });
-          if (!res.headersSent) void app(req, res);
-          else res.destroy();
-        }
+        answer(req, res, path, ready, notModified, started);
       },
       // The app reports a store it cannot read as it always does.
       () => void app(req, res),
     );
     return true;
   };
+}
+
+/** Whether an If-None-Match value names `etag`, as the app weighs it (weak or strong, or `*`). */
+function namesEtag(ifNoneMatch: string, etag: string | undefined): boolean {
+  if (etag === undefined) return false;
+  for (const tag of ifNoneMatch.split(',')) {
+    const t = tag.trim();
+    if (t === etag || t === `W/${etag}` || t === '*') return true;
+  }
+  return false;
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

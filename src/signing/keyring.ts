@@ -61,6 +61,8 @@ export interface KeyInfo {
 }
 
 const REFRESH_MS = 5000;
+/** `peekSigner`'s slot for callers that name no distribution. */
+const DEFAULT_CHOICE: SigningChoice = {};
 const KEY_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
 
 export class Keyring {
@@ -68,6 +70,8 @@ export class Keyring {
   /** Signers by the fingerprints of their keys: a set of keys always makes the same signer. */
   private readonly signers = new Map<string, Signer>();
   private readonly unlocked = new Map<string, openpgp.PrivateKey>();
+  /** What `peekSigner` found, per distribution settings object, with the ring read it was found in. */
+  private readonly peeked = new WeakMap<SigningChoice, { ring: RingFile; signer: Signer }>();
   private operator: Signer | null = null;
   private choices: () => SigningChoice[] = () => [];
 
@@ -100,21 +104,51 @@ export class Keyring {
   async signer(dist?: SigningChoice): Promise<Signer> {
     if (this.operator) return this.operator;
     const ring = await this.current();
-    let keys: StoredKey[];
-    if (dist?.signing?.keys?.length) {
-      keys = this.resolveIn(ring, dist.signing.keys).filter((k) => k.status === 'active');
-      if (keys.length === 0) {
-        throw new RepodError('no_signing_key', `distribution ${dist.name ?? ''}: none of its signing keys (${dist.signing.keys.join(', ')}) is active`, { status: 500 });
-      }
-    } else {
-      keys = defaultSet(ring);
-    }
+    const keys = this.signingKeys(ring, dist);
     const id = keys.map((k) => k.fingerprint).join(',');
     const known = this.signers.get(id);
     if (known) return known;
     const signer = signerFromKeys(await Promise.all(keys.map((k) => this.unlock(k))));
     this.signers.set(id, signer);
     return signer;
+  }
+
+  /**
+   * What `signer(dist)` answers when it would neither read the ring nor unlock a key: the ring was
+   * read within the last few seconds and this set's signer was made before. Undefined otherwise
+   * (also when `signer` would throw): the caller then asks `signer`. A runtime's fast path checks
+   * a ready answer's key set with it in the same tick.
+   */
+  peekSigner(dist?: SigningChoice): Signer | undefined {
+    if (this.operator) return this.operator;
+    const ring = this.ring;
+    if (!ring || Date.now() - ring.at >= REFRESH_MS) return undefined;
+    // Per distribution settings object (replaced whole on every change) and ring read: the keys
+    // are resolved once, not on every request.
+    const slot = dist ?? DEFAULT_CHOICE;
+    const peeked = this.peeked.get(slot);
+    if (peeked?.ring === ring.value) return peeked.signer;
+    let id: string;
+    try {
+      id = this.signingKeys(ring.value, dist)
+        .map((k) => k.fingerprint)
+        .join(',');
+    } catch {
+      return undefined;
+    }
+    const signer = this.signers.get(id);
+    if (signer) this.peeked.set(slot, { ring: ring.value, signer });
+    return signer;
+  }
+
+  /** The active keys that sign for `dist`: those its `signing.keys` names, or the default set. */
+  private signingKeys(ring: RingFile, dist?: SigningChoice): StoredKey[] {
+    if (!dist?.signing?.keys?.length) return defaultSet(ring);
+    const keys = this.resolveIn(ring, dist.signing.keys).filter((k) => k.status === 'active');
+    if (keys.length === 0) {
+      throw new RepodError('no_signing_key', `distribution ${dist.name ?? ''}: none of its signing keys (${dist.signing.keys.join(', ')}) is active`, { status: 500 });
+    }
+    return keys;
   }
 
   /**
