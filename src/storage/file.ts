@@ -406,7 +406,7 @@ export class FileStore implements BlobStore {
         await this.renameInto(fromPath, toPath, to);
         // Both directories changed: their fsyncs wait on the disk side by side, not one after the other.
         if (this.fsync) await Promise.all([this.syncDir(dirname(toPath)), this.syncDir(dirname(fromPath))]);
-        await this.pruneParents(fromPath);
+        await this.pruneParents(fromPath, { keepTopLevel: true });
       });
     } catch (error) {
       if (error instanceof RepodError) throw error;
@@ -611,9 +611,16 @@ export class FileStore implements BlobStore {
     return running;
   }
 
-  /** Removes directories left empty by a delete or move, up to the root. Best effort. */
-  private async pruneParents(path: string): Promise<void> {
+  /**
+   * Removes directories left empty by a delete or move, up to the root. Best effort. A move keeps
+   * the directories right under the root (`keepTopLevel`): every upload's move out of uploads/
+   * emptied it, and removing and re-creating it per upload freed and allocated an inode each time;
+   * ext4 without a journal skips inodes freed in the last minutes when it allocates one, reading
+   * the inode table for each, so every freed inode slowed every later create.
+   */
+  private async pruneParents(path: string, options: { keepTopLevel?: boolean } = {}): Promise<void> {
     for (let dir = dirname(path); dir.startsWith(this.root + '/') && dir !== this.root; dir = dirname(dir)) {
+      if (options.keepTopLevel && dirname(dir) === this.root) return;
       try {
         await fs.rmdir(dir);
       } catch {

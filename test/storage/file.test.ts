@@ -96,6 +96,17 @@ describe('file driver', () => {
     assert.equal(await getText(store, 'd/e/f'), 'again');
   });
 
+  it('a move keeps the emptied directory right under the root (uploads/), prunes deeper ones', async () => {
+    const { root, store } = await fresh();
+    await store.put('uploads/u1', text('one'));
+    await store.move('uploads/u1', 'pool/p1');
+    assert.ok(existsSync(join(root, 'uploads')), 'uploads/ stays: no inode freed and allocated again per upload');
+    await store.put('a/b/c', text('two'));
+    await store.move('a/b/c', 'pool/p2');
+    assert.ok(!existsSync(join(root, 'a', 'b')), 'a deeper emptied directory is pruned');
+    assert.equal(await getText(store, 'pool/p1'), 'one');
+  });
+
   it('two processes: compare-and-swap increments from several processes lose no update', async () => {
     const { root, store } = await fresh();
     const startAt = Date.now() + 1500;
