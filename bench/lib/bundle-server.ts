@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/helpers/paths.ts';
-import { type RunningServer, startServer } from '../../test/helpers/server.ts';
+import type { RunningServer } from '../../test/helpers/server.ts';
 import { runTimed } from './proc.ts';
 
 export type ServerRuntime = 'bundle' | 'tsx';
@@ -37,10 +37,14 @@ export interface BenchServerOptions {
 /** Starts a repod server on 127.0.0.1 with `env` on top of this process's environment. */
 export async function startBenchServer(env: Record<string, string>, options: BenchServerOptions = {}): Promise<RunningServer> {
   const nodeArgs = options.nodeArgs ?? [];
-  if ((options.runtime ?? benchServerRuntime()) === 'tsx') return startServer(nodeArgs.length ? { ...env, NODE_OPTIONS: nodeArgs.join(' ') } : env);
-  const script = options.script ?? join(REPO_ROOT, 'dist/server.mjs');
-  if (!options.script) await ensureBundle();
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  // Node options go on the command line, not NODE_OPTIONS: --cpu-prof is not allowed there.
+  let args: string[];
+  if ((options.runtime ?? benchServerRuntime()) === 'tsx') args = [...nodeArgs, '--import', 'tsx', 'src/runtime/node.ts'];
+  else {
+    if (!options.script) await ensureBundle();
+    args = [...nodeArgs, options.script ?? join(REPO_ROOT, 'dist/server.mjs')];
+  }
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
