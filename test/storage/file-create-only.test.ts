@@ -3,13 +3,12 @@
  * the etags of every kind of write keep increasing per key.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { PreconditionFailedError, StorageError } from '../../src/errors.ts';
-import { FileStore } from '../../src/storage/file.ts';
 import { child, killChildren } from './file-spawn.ts';
+import { freshFileStores } from './fresh-file-stores.ts';
 import { getText, rejectsWith, text } from './util.ts';
 
 after(killChildren);
@@ -18,18 +17,9 @@ after(killChildren);
 const mtimeOf = (etag: string) => [...etag.split('.')[0]].reduce((n, c) => n * 36n + BigInt(Number.parseInt(c, 36)), 0n);
 
 describe('file store: create-only puts', () => {
-  let dir: string;
-  let n = 0;
-  const fresh = async (options: Partial<ConstructorParameters<typeof FileStore>[0]> = {}) => {
-    const root = join(dir, `s${++n}`);
-    return { root, store: await FileStore.open({ root, ...options }) };
-  };
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'repod-create-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = freshFileStores('repod-create-');
+  const { fresh } = stores;
+  after(stores.cleanup);
 
   it('take no lock: the etag comes with the link and matches head', async () => {
     const locked: string[] = [];

@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { StorageError } from '../../src/errors.ts';
 import { FileStore } from '../../src/storage/file.ts';
 import { child, fabricateLock, killChildren, LOCK_FORMS, lockPath, processStart, sameMachineToken } from './file-spawn.ts';
+import { freshFileStores } from './fresh-file-stores.ts';
 import { getText, listKeys, rejectsWith, text } from './util.ts';
 
 after(killChildren);
@@ -29,21 +29,12 @@ async function internalInodes(root: string): Promise<string[]> {
 const tokenFilesOf = async (root: string, pid: number) => (await readdir(join(root, '.repod', 'tokens'))).filter((n) => n.startsWith(`${pid}-`));
 
 describe('file store locks', () => {
-  let dir: string;
-  let n = 0;
-  const fresh = async (options: Partial<ConstructorParameters<typeof FileStore>[0]> = {}) => {
-    const root = join(dir, `s${++n}`);
-    return { root, store: await FileStore.open({ root, ...options }) };
-  };
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'repod-locks-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = freshFileStores('repod-locks-');
+  const { fresh } = stores;
+  after(stores.cleanup);
 
   it('taking a lock allocates no inode: puts, moves and deletes leave .repod/ as it was', async () => {
-    const root = join(dir, `s${++n}`);
+    const root = await stores.root();
     const seen: { key: string; file: boolean; links: number; ino: number }[] = [];
     const store = await FileStore.open({
       root,

@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { StorageError } from '../../src/errors.ts';
 import { InvalidKeyError } from '../../src/storage/common.ts';
 import { FileStore } from '../../src/storage/file.ts';
 import { blobStoreContract } from './contract.ts';
 import { child, killChildren } from './file-spawn.ts';
+import { freshFileStores } from './fresh-file-stores.ts';
 import { casIncrement, getText, listKeys, rejectsWith, text } from './util.ts';
 
 blobStoreContract(
@@ -23,18 +24,9 @@ blobStoreContract(
 after(killChildren);
 
 describe('file driver', () => {
-  let dir: string;
-  let n = 0;
-  const fresh = async (options: Partial<ConstructorParameters<typeof FileStore>[0]> = {}) => {
-    const root = join(dir, `s${++n}`);
-    return { root, store: await FileStore.open({ root, ...options }) };
-  };
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'repod-file-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = freshFileStores('repod-file-');
+  const { fresh } = stores;
+  after(stores.cleanup);
 
   it('keeps objects at their natural path, bookkeeping under .repod/ (never listed, never a key)', async () => {
     const { root, store } = await fresh();
@@ -168,7 +160,7 @@ describe('file driver', () => {
   });
 
   it('opens an existing tree and serves what is there', async () => {
-    const root = join(dir, 'existing');
+    const root = await stores.root();
     await mkdir(join(root, 'pool'), { recursive: true });
     await writeFile(join(root, 'pool', 'a.rpm'), 'bytes');
     const store = await FileStore.open({ root });
