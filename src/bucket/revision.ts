@@ -92,19 +92,11 @@ export interface RevisionDocuments {
  * for a large publish). Written with the revision, before the ref names it; a revision without
  * one (written before summaries existed) is summarized from the revision object itself.
  */
-export interface RevisionSummary {
-  id: string;
-  number: number;
-  parent: string | null;
-  created: string;
-  author: string;
-  message: string;
-  packageCount: number;
+export interface RevisionSummary extends Pick<Revision, 'id' | 'number' | 'parent' | 'created' | 'author' | 'message' | 'packageCount' | 'restoredFrom'> {
   added: number;
   removed: number;
   /** A grouped revision's changes (group commit), in the order they applied: who did what. */
   parts?: Array<{ author: string; message: string; added: number; removed: number }>;
-  restoredFrom?: string;
 }
 
 export function summarizeRevision(r: Revision): RevisionSummary {
