@@ -12,9 +12,14 @@ import { type ByteInterval, multipartFraming, parseByteRanges, rangesOfStream } 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'public, max-age=0, must-revalidate';
 
+/** Whether an If-None-Match value names `etag` (weak or strong, or `*`): the one rule of the app and the Node fast path. */
+export function ifNoneMatchNames(value: string, etag: string): boolean {
+  return value.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
+}
+
 function notModified(c: Context, etag: string, lastModified?: Date): boolean {
   const inm = c.req.header('if-none-match');
-  if (inm) return inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
+  if (inm) return ifNoneMatchNames(inm, etag);
   const ims = c.req.header('if-modified-since');
   if (ims && lastModified) {
     const since = Date.parse(ims);

@@ -3,7 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Core } from '../core/core.ts';
 import { createApp, REFRESH_WAIT_MS } from '../http/app.ts';
 import { acceptedRequestId, REQUEST_ID_HEADER, requestIdMaker } from '../http/request-id.ts';
-import { ANSWER_CHANGING_HEADERS, type ReadyAnswer, readyAnswersOf } from '../http/serve.ts';
+import { ANSWER_CHANGING_HEADERS, ifNoneMatchNames, type ReadyAnswer, readyAnswersOf } from '../http/serve.ts';
 import { localTimeZoneOffset, SyncScheduler } from '../import/sync-schedule.ts';
 import { clusterWorkerId, isClusterWorker, superviseWorkers, workerCount } from './node-cluster.ts';
 import { clusterMetricsGatherer, serveMetricsGathering } from './node-cluster-metrics.ts';
@@ -220,7 +220,7 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
     // If-Modified-Since alone is the app's to weigh (packages honour it, documents do not).
     const ifNoneMatch = headers['if-none-match'];
     if (ifNoneMatch === undefined && headers['if-modified-since'] !== undefined) return false;
-    const notModified = ifNoneMatch !== undefined && namesEtag(ifNoneMatch, ready.headers.etag);
+    const notModified = ifNoneMatch !== undefined && ready.headers.etag !== undefined && ifNoneMatchNames(ifNoneMatch, ready.headers.etag);
     const started = metrics.now();
     const holds = holdsNow(ready);
     if (holds === true) {
@@ -245,16 +245,6 @@ function readyAnswerer(core: Core, app: Listener, options: { accessLog: boolean 
     );
     return true;
   };
-}
-
-/** Whether an If-None-Match value names `etag`, as the app weighs it (weak or strong, or `*`). */
-function namesEtag(ifNoneMatch: string, etag: string | undefined): boolean {
-  if (etag === undefined) return false;
-  for (const tag of ifNoneMatch.split(',')) {
-    const t = tag.trim();
-    if (t === etag || t === `W/${etag}` || t === '*') return true;
-  }
-  return false;
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {
