@@ -36,7 +36,13 @@ export interface LockoutRecord {
 export type LockoutScope = 'account' | 'address';
 export type LockoutState = { locked: false } | { locked: true; retryAfterSeconds: number; scope: LockoutScope };
 
-const MAX_CAS_TRIES = 16;
+/**
+ * A burst of failed sign-ins for one account (an attack from many addresses) makes every one of
+ * them race for the same record, and each round has one winner: the tries must outlast the burst,
+ * with a backoff that grows so the losers spread out instead of colliding again.
+ */
+const MAX_CAS_TRIES = 64;
+const MAX_BACKOFF_MS = 100;
 
 export class Lockout {
   private readonly accountFailures: number;
@@ -124,7 +130,7 @@ export class Lockout {
       } catch (error) {
         if (!(error instanceof PreconditionFailedError) || attempt + 1 >= MAX_CAS_TRIES) throw error;
         // Another server counted a failure at the same moment: read its count and add ours.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
       }
     }
   }
