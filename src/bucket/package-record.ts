@@ -12,6 +12,21 @@ export interface RpmPackageRecord {
   origin?: 'index';
   facts: RpmFileFacts;
   package: RpmPackage;
+  /**
+   * What signature verification found when these bytes were first uploaded, kept in the record so
+   * an upload writes one object less. A later upload of the same bytes keeps its own verdict beside
+   * it (`layout.packageSignature`), which then wins (signing/signature-verdict.ts).
+   */
+  signature?: SignatureVerdict;
+}
+
+/** An RPM upload's signature verdict as stored: the policy's status and the signers' key ids. */
+export interface SignatureVerdict {
+  format: 1;
+  /** When it was checked (ISO 8601). */
+  checked: string;
+  status: string;
+  signers: string[];
 }
 
 export interface DebFileFacts {

@@ -1,11 +1,12 @@
 import type { EntryWithSegments, StreamSpec } from '../bucket/chunk.ts';
 import { layout } from '../bucket/layout.ts';
-import type { DebPackageRecord, PackageRecord, RpmPackageRecord } from '../bucket/package-record.ts';
+import type { DebPackageRecord, PackageRecord, RpmPackageRecord, SignatureVerdict } from '../bucket/package-record.ts';
 import { encodeSegmented } from '../bucket/segmented.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { ConflictError, PreconditionFailedError } from '../errors.ts';
 import { type DebControl, parseDebControl } from '../formats/deb/control.ts';
 import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
+import { storeSignatureVerdict } from '../signing/signature-verdict.ts';
 import { getJson, putJson } from '../storage/objects.ts';
 import { APT_STREAMS, aptEntry } from './apt-entry.ts';
 import { RPM_STREAMS, rpmEntry, rpmFileName } from './rpm-entry.ts';
@@ -50,10 +51,11 @@ export async function putFragment(caps: Capabilities, key: string, kind: 'rpm' |
 
 /**
  * Moves a staged RPM to the pool (once per content) and stores its record and fragments.
- * Returns the index entry a revision needs.
+ * Returns the index entry a revision needs. `verdict`: the upload's signature verdict, kept in the
+ * record it creates, or beside an existing one (signing/signature-verdict.ts).
  */
-export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const [, described] = await Promise.all([toPool(caps, staged), describeRpm(caps, staged)]);
+export async function commitRpm(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
+  const [, described] = await Promise.all([toPool(caps, staged), describeRpm(caps, staged, verdict)]);
   return described;
 }
 
@@ -62,8 +64,8 @@ export async function commitRpm(caps: Capabilities, staged: StagedRpm): Promise<
  * upload waits for the slower of the two instead of their sum (each write waits on fsyncs); a
  * record or fragment whose pool object is missing is never used (entryFromRecord checks the pool).
  */
-async function describeRpm(caps: Capabilities, staged: StagedRpm): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const record = await packageRecord(caps, staged);
+async function describeRpm(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
+  const record = await packageRecord(caps, staged, verdict);
   // After the record: the fragment renders what the stored record says (a concurrent ingest of the same bytes may have written it).
   const entry = rpmEntry(record.package, record.facts);
   await putFragment(caps, layout.fragment(staged.sha256), 'rpm', RPM_STREAMS, entry);
@@ -144,12 +146,13 @@ export async function storePackage(caps: Capabilities, staged: StagedPackage): P
 }
 
 /** The package's record: the stored one (a concurrent ingest of the same bytes may have written it), or a new one, create-only. */
-async function packageRecord(caps: Capabilities, staged: StagedRpm): Promise<RpmPackageRecord>;
+async function packageRecord(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<RpmPackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedDeb): Promise<DebPackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord>;
-async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
+async function packageRecord(caps: Capabilities, staged: StagedPackage, verdict?: SignatureVerdict): Promise<PackageRecord> {
   const recordKey = layout.packageRecord(staged.sha256);
   const record = newRecord(caps, staged);
+  if (verdict && record.kind === 'rpm') record.signature = verdict;
   // Most uploads bring new bytes: the create-only write comes first, and the stored record is read
   // only when there is one (the store refuses the write before any body is sent), not on every upload.
   try {
@@ -158,6 +161,8 @@ async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
   }
+  // The bytes had a record already: this upload's verdict goes beside it, and replaces its own.
+  if (verdict) await storeSignatureVerdict(caps.store, staged.sha256, verdict);
   const existing = (await getJson<PackageRecord>(caps.store, recordKey))?.value;
   // A concurrent ingest of the same bytes wrote it: the same package, its record stands.
   if (existing && existing.origin !== 'index') return existing;

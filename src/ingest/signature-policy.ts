@@ -9,7 +9,7 @@ import { signRpmHeader } from '../signing/rpm-sign.ts';
 import { type RpmKeyring, verifyRpm } from '../signing/rpm-verify.ts';
 import { copyIdentity, recordSignedCopy, type SignedCopy, signatureKeys } from '../signing/signed-copies.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { bytesStream, putJson } from '../storage/objects.ts';
+import { bytesStream } from '../storage/objects.ts';
 import { commitRpm } from './commit.ts';
 import type { IngestStep, PolicyOutcome, SignatureSummary } from './pipeline.ts';
 import { rpmKey } from './rpm-entry.ts';
@@ -159,18 +159,17 @@ export async function signStoredRpm(
       await discardStaged(caps, signed);
       throw new RepodError('internal_error', `the signed copy of ${sha256} does not verify (${verification.status})`, { status: 500 });
     }
-    const { record } = await commitRpm(caps, signed);
+    const checked = caps.now().toISOString();
+    const { record } = await commitRpm(caps, signed, { format: 1, checked, status: verification.status, signers: verification.signers.map((s) => s.keyId) });
     const copy: SignedCopy = {
       format: 1,
       sha256: signed.sha256,
       key: rpmKey(signed.parsed.pkg),
       identity,
       ...signatureKeys(verification),
-      recorded: caps.now().toISOString(),
+      recorded: checked,
     };
     await recordSignedCopy(caps.store, copy);
-    const { status, signers } = { status: verification.status, signers: verification.signers.map((s) => s.keyId) };
-    await putJson(caps.store, layout.packageSignature(signed.sha256), { format: 1, checked: caps.now().toISOString(), status, signers });
     return { copy, record, changed };
   } finally {
     await discardStaged(caps, parsed);

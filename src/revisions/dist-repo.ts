@@ -1,11 +1,10 @@
 import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
-import { layout } from '../bucket/layout.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distributions } from '../config/distributions.ts';
 import { ConflictError, RepodError } from '../errors.ts';
 import { entryFromRecord } from '../ingest/commit.ts';
+import { readSignatureVerdict } from '../signing/signature-verdict.ts';
 import { indexStoredCopy, listSignedCopies, normalizeKeyId, preferredCopy, type SignedCopy } from '../signing/signed-copies.ts';
-import { getJson } from '../storage/objects.ts';
 import { refuseMirror, requireDistribution } from './publish.ts';
 import type { ChangeCommitter } from './publish-group.ts';
 import type { Repository } from './repository.ts';
@@ -93,7 +92,7 @@ async function buildCopies(services: DistRepoServices, entry: IndexEntry): Promi
   const { caps } = services;
   const copies = await listSignedCopies(caps.store, entry.key);
   if (copies.length === 0) {
-    const verdict = (await getJson<{ signers?: string[] }>(caps.store, layout.packageSignature(entry.id)))?.value;
+    const verdict = await readSignatureVerdict(caps.store, entry.id);
     return [{ sha256: entry.id, keyIds: (verdict?.signers ?? []).map((k) => k.toUpperCase()), verified: [] }];
   }
   const published = copies.find((c) => c.sha256 === entry.id) ?? (await indexStoredCopy(caps, entry.key, entry.id));

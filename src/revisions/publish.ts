@@ -1,7 +1,6 @@
 import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
 import { joinKey, namePrefix, splitKey } from '../bucket/keys.ts';
-import { layout } from '../bucket/layout.ts';
-import type { PackageRecord, RpmPackageRecord } from '../bucket/package-record.ts';
+import type { PackageRecord, RpmPackageRecord, SignatureVerdict } from '../bucket/package-record.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { AptDistribution, Distribution, Distributions } from '../config/distributions.ts';
 import type { Settings } from '../config/settings.ts';
@@ -31,7 +30,6 @@ import { discardStaged, type StagedPackage } from '../ingest/stage.ts';
 import { type PipelineAnswer, pipelineAnswer, type ValidationAnswer, validationAnswer } from '../ingest/validation.ts';
 import { poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import type { Keyring } from '../signing/keyring.ts';
-import { putJson } from '../storage/objects.ts';
 import type { PackageState, ResolveChange } from './compose-group.ts';
 import type { ChangeCommitter } from './publish-group.ts';
 import type { Repository } from './repository.ts';
@@ -266,7 +264,8 @@ async function commitUploads(caps: Capabilities, uploads: Candidate[], component
       const i = next++;
       const staged = uploads[i].staged!;
       try {
-        const { record, entry } = staged.kind === 'rpm' ? await commitRpm(caps, staged) : await commitDeb(caps, staged, componentOf(staged.parsed.control));
+        const { record, entry } =
+          staged.kind === 'rpm' ? await commitRpm(caps, staged, verdictOf(caps, uploads[i])) : await commitDeb(caps, staged, componentOf(staged.parsed.control));
         committed[i] = { entry, info: infoOf(record, entry) };
         // The parsed header is the biggest thing a staged package holds (tens of KB for a package
         // with many files); once committed, the change needs only its entry and signature verdict.
@@ -284,15 +283,11 @@ async function commitUploads(caps: Capabilities, uploads: Candidate[], component
   return committed;
 }
 
-/** Keeps each RPM upload's signature verdict with the package (GET /api/v1/packages/<sha256>). */
-async function storeVerdicts(caps: Capabilities, uploads: Candidate[]): Promise<void> {
-  await Promise.all(
-    uploads.map(async (c) => {
-      if (!c.signature) return;
-      const { status, signers } = c.signature.summary;
-      await putJson(caps.store, layout.packageSignature(c.sha256), { format: 1, checked: caps.now().toISOString(), status, signers });
-    }),
-  );
+/** An RPM upload's signature verdict as its record keeps it (GET /api/v1/packages/<sha256>). */
+function verdictOf(caps: Capabilities, upload: Candidate): SignatureVerdict | undefined {
+  if (!upload.signature) return undefined;
+  const { status, signers } = upload.signature.summary;
+  return { format: 1, checked: caps.now().toISOString(), status, signers };
 }
 
 /** Each RPM upload's answer names its signature verdict. */
@@ -359,9 +354,9 @@ export async function publishBuild(services: PublishServices, distName: string |
   stored = stored.filter((c) => c.verdict?.decision !== 'review');
   if (held.length) await services.gate!.hold(target, held, options.author, { replace: options.replace });
 
-  // The commit, the signature verdicts and the steps' side writes are independent objects: they
-  // wait on the store side by side, not one after another (each is a durable write).
-  const [committed] = await Promise.all([commitUploads(caps, uploads, placement.of), storeVerdicts(caps, uploads), Promise.all(pending)]);
+  // The commit and the steps' side writes are independent objects: they wait on the store side by
+  // side, not one after another (each is a durable write).
+  const [committed] = await Promise.all([commitUploads(caps, uploads, placement.of), Promise.all(pending)]);
   recordVerdicts(uploads, committed);
   const skipped = new Set(committed.filter((_, i) => uploads[i].signature?.include === false).map((c) => c.entry.entry.key));
   const described = [...committed, ...stored.map((c) => ({ entry: c.stored!.entry, info: infoOf(c.stored!.record, c.stored!.entry) }))];

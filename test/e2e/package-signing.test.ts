@@ -34,6 +34,7 @@ describe('package signatures', () => {
           { kind: 'rpm', name: 'strict', architectures: ['x86_64'], packageSignatures: { policy: 'require' } },
           { kind: 'rpm', name: 'lenient', architectures: ['x86_64'], packageSignatures: { policy: 'skip-missing' } },
           { kind: 'rpm', name: 'signing', architectures: ['x86_64'], packageSignatures: { policy: 'require', sign: true } },
+          { kind: 'rpm', name: 'first-look', architectures: ['x86_64'], packageSignatures: { policy: 'soft' } },
         ],
       }),
     );
@@ -71,6 +72,14 @@ describe('package signatures', () => {
     assert.equal(unsigned.status, 422, JSON.stringify(unsigned.body));
     assert.equal(unsigned.body.error, 'signature_required');
     assert.match(unsigned.body.message, /policy require/);
+    const shown = async (sha256: string) =>
+      (await (await fetch(`${server.url}/api/v1/packages/${sha256}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as any;
+    // Stored first where the policy takes a signature by an unknown key: its record keeps that verdict.
+    const firstLook = await uploadFile(server, 'first-look', rpms.signed);
+    assert.equal(firstLook.status, 201, JSON.stringify(firstLook.body));
+    assert.equal((await shown(firstLook.body.sha256)).signature.status, 'unknown-key');
+    const verdictPath = (sha256: string) => join(server.storage.slice(5), 'packages', sha256.slice(0, 2), `${sha256}.signature.json`);
+    assert.ok(!existsSync(verdictPath(firstLook.body.sha256)), 'the first upload writes its verdict into the record, no object of its own');
     const unknown = await uploadFile(server, 'strict', rpms.signed);
     assert.equal(unknown.status, 422, 'signed, but by a key repod does not trust yet');
     assert.equal((await api('/api/v1/keys/trusted', { armored: await readFile(packager.publicKeyPath, 'utf8') })).status, 201);
@@ -78,11 +87,12 @@ describe('package signatures', () => {
     assert.equal(trusted.status, 201, JSON.stringify(trusted.body));
     assert.equal(trusted.body.signature.status, 'signed');
     assert.equal(trusted.body.signature.trusted, true);
-    // Recorded with the package and shown by the API.
-    const shown = (await (await fetch(`${server.url}/api/v1/packages/${trusted.body.sha256}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as any;
-    assert.equal(shown.name, 'sig-signed');
-    assert.equal(shown.signature.status, 'signed');
-    assert.deepEqual(shown.signature.signers, trusted.body.signature.signers);
+    // Recorded with the package and shown by the API: the latest upload's verdict replaces the first.
+    const latest = await shown(trusted.body.sha256);
+    assert.equal(latest.name, 'sig-signed');
+    assert.equal(latest.signature.status, 'signed');
+    assert.deepEqual(latest.signature.signers, trusted.body.signature.signers);
+    assert.ok(existsSync(verdictPath(trusted.body.sha256)), 'a later upload keeps its verdict beside the record');
   });
 
   it('skip-missing stores an unsigned package but leaves it out of the revision', async () => {

@@ -8,6 +8,7 @@ import { rpmKey } from '../../ingest/rpm-entry.ts';
 import { signStoredRpm } from '../../ingest/signature-policy.ts';
 import { recordDsc } from '../../ingest/source-entry.ts';
 import type { RingFile } from '../../signing/keyring.ts';
+import { readSignatureVerdict } from '../../signing/signature-verdict.ts';
 import { listSignedCopies, normalizeKeyId } from '../../signing/signed-copies.ts';
 import { readPrivateKey } from '../../signing/signer.ts';
 import { getJson } from '../../storage/objects.ts';
@@ -93,7 +94,7 @@ export function packageRoutes(core: Pick<Core, 'caps' | 'tokens' | 'keyring' | '
     await requireRole(core, c, 'reader');
     const sha256 = c.req.param('sha256');
     const record = await storedRecord(core, sha256);
-    const signature = (await getJson<Record<string, unknown>>(core.caps.store, layout.packageSignature(sha256)))?.value ?? null;
+    const signature = await readSignatureVerdict(core.caps.store, sha256, record);
     const summary = recordSummary(record);
     return c.json({ sha256, size: record.facts.size, fileName: record.facts.fileName, ...summary, signature });
   });

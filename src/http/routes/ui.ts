@@ -17,6 +17,7 @@ import { type BatchResult, publishBatch, removePackages, requireDistribution } f
 import { resolveRevision } from '../../revisions/resolve-revision.ts';
 import { severityRank } from '../../security/advisories/severity.ts';
 import { announceChange, announcePromotion, announceRollback } from '../../security/announce.ts';
+import { readSignatureVerdict } from '../../signing/signature-verdict.ts';
 import { getJson } from '../../storage/objects.ts';
 import { SCRIPT, STYLESHEET } from '../../ui/assets.ts';
 import type { Viewer } from '../../ui/layout.tsx';
@@ -354,8 +355,7 @@ export function uiRoutes(core: Core): Hono {
     const d = await distribution(c);
     const viewer = await viewerOf(c);
     const { row, record } = await packageIn(d, await core.repository.current(d.name), c.req.param('sha256'));
-    const signature =
-      (await getJson<{ status?: string; signers?: string[]; trusted?: boolean; checked?: string }>(core.caps.store, layout.packageSignature(row.sha256)))?.value ?? null;
+    const signature: { status?: string; signers?: string[]; trusted?: boolean; checked?: string } | null = await readSignatureVerdict(core.caps.store, row.sha256, record);
     const versions: Array<{ dist: string; version: string; arch: string; sha256: string }> = [];
     for (const other of core.distributions.all()) {
       if (other.kind !== d.kind || !(await visible(c, other))) continue;
