@@ -1,3 +1,5 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { splitKey } from './keys.ts';
 
 /**
@@ -11,6 +13,17 @@ export const ADVISORIES_PREFIX = 'security/advisories/';
 
 const shard = (sha256: string) => `${sha256.slice(0, 2)}/${sha256}`;
 
+/**
+ * The file-name part that names an RPM's arch, version and release among the copies of its name:
+ * each field URI-encoded (which escapes ','), joined and ended by ','. A part so long that a copy's
+ * file name would pass a file system's 255-byte limit becomes the sha256 of it ('~' + hex: an
+ * encoded arch never holds 64 hex digits after a '~' and no ',').
+ */
+const copyPart = (arch: string, version: string, release: string) => {
+  const part = `${[arch, version, release].map(encodeURIComponent).join(',')},`;
+  return part.length <= 160 ? part : `~${bytesToHex(nobleSha256(new TextEncoder().encode(part)))},`;
+};
+
 export const layout = {
   /** Marker written once per store: which format version created it. */
   formatMarker: () => 'repod-format.json',
@@ -22,11 +35,16 @@ export const layout = {
   packageSignature: (sha256: string) => `packages/${shard(sha256)}.signature.json`,
   /**
    * Signed copies of one RPM (Koji's sigs), by its index key (name, arch, version, release): one
-   * create-only object per copy under `<header sha256>.<payload sha256>/<copy sha256>.json`; without
-   * `copy`, the prefix listing every copy of that NEVRA (signing/signed-copies.ts).
+   * create-only object per copy, `packages/copies/<name>/<arch>,<version>,<release>,<copy sha256>.json`;
+   * without `copy`, the prefix listing every copy of that NEVRA (signing/signed-copies.ts). One
+   * directory per name, not five per NEVRA: every directory a file store makes is an inode.
    */
-  signedCopy: (key: string, copy?: { identity: string; sha256: string }) =>
-    `packages/copies/${splitKey(key).map(encodeURIComponent).join('/')}/${copy ? `${copy.identity}/${copy.sha256}.json` : ''}`,
+  signedCopy: (key: string, copy?: { sha256: string }) => {
+    const [name, arch, version, release] = splitKey(key);
+    return `packages/copies/${encodeURIComponent(name)}/${copyPart(arch, version, release)}${copy ? `${copy.sha256}.json` : ''}`;
+  },
+  /** Where stores written before the flat form keep their copies: `<name>/<arch>/<version>/<release>/<identity>/<copy sha256>.json`; read, never written. */
+  legacySignedCopies: (key: string) => `packages/copies/${splitKey(key).map(encodeURIComponent).join('/')}/`,
   /** Pre-compressed metadata fragments of one package (segmented container). */
   fragment: (sha256: string) => `fragments/${shard(sha256)}.seg`,
   /** An APT package's segments depend on its component (its pool path is in the stanza). */

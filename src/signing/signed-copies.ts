@@ -15,8 +15,9 @@ import { type RpmVerification, verifyRpm } from './rpm-verify.ts';
  * an upload that differs from the published package only by its signature is taken as another
  * copy instead of a conflicting build (ingest/duplicates.ts).
  *
- * One create-only object per copy (bucket/layout.ts `signedCopy`), under its NEVRA key and build
- * identity: recording never races, and listing one NEVRA's prefix finds every copy of it. A copy
+ * One create-only object per copy (bucket/layout.ts `signedCopy`), under its NEVRA key: recording
+ * never races, and listing one NEVRA's prefix finds every copy of it (and, in stores written before
+ * that layout, the older prefix too). A copy
  * is recorded when its upload is checked, before it is committed: readers use only copies whose
  * pool object exists.
  */
@@ -71,10 +72,17 @@ export async function recordSignedCopy(store: BlobStore, copy: SignedCopy): Prom
 /** Every recorded copy of a NEVRA (all its builds), oldest record first. */
 export async function listSignedCopies(store: BlobStore, key: string): Promise<SignedCopy[]> {
   const out: SignedCopy[] = [];
-  for await (const e of store.list(layout.signedCopy(key))) {
-    if (!e.key.endsWith('.json')) continue;
-    const found = await getJson<SignedCopy>(store, e.key);
-    if (found?.value.format === 1) out.push(found.value);
+  const seen = new Set<string>();
+  for (const prefix of [layout.signedCopy(key), layout.legacySignedCopies(key)]) {
+    for await (const e of store.list(prefix)) {
+      if (!e.key.endsWith('.json')) continue;
+      const found = await getJson<SignedCopy>(store, e.key);
+      // A copy recorded in both forms (an older server and a newer one on one store) counts once.
+      if (found?.value.format === 1 && !seen.has(found.value.sha256)) {
+        seen.add(found.value.sha256);
+        out.push(found.value);
+      }
+    }
   }
   return out.sort((a, b) => a.recorded.localeCompare(b.recorded) || a.sha256.localeCompare(b.sha256));
 }
