@@ -41,12 +41,31 @@ async function replaceRecord<T>(caps: Capabilities, key: string, value: T): Prom
   return value;
 }
 
-/** A package's fragment (its entry and segments), create-only: the same package always makes the same fragment. */
-export async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: StreamSpec[], entry: EntryWithSegments): Promise<void> {
+/**
+ * A package's fragment (its entry and segments), create-only: the same record always makes the same
+ * fragment. Whether this call created it (false: one was there). `replace`: write it whatever is
+ * there (an RPM's fragment made from a record that lost its race: commitRpm).
+ */
+export async function putFragment(
+  caps: Capabilities,
+  key: string,
+  kind: 'rpm' | 'apt',
+  streams: StreamSpec[],
+  entry: EntryWithSegments,
+  options: { replace?: boolean } = {},
+): Promise<boolean> {
   const fragment = encodeSegmented({ format: 1, kind, streams: streams.map((s) => s.name), entry: entry.entry }, entry.segments);
-  await caps.store.put(key, fragment, { ifNoneMatch: '*' }).catch((error) => {
+  if (options.replace) {
+    await caps.store.put(key, fragment);
+    return true;
+  }
+  try {
+    await caps.store.put(key, fragment, { ifNoneMatch: '*' });
+    return true;
+  } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
-  });
+    return false;
+  }
 }
 
 /**
@@ -63,12 +82,21 @@ export async function commitRpm(caps: Capabilities, staged: StagedRpm, verdict?:
  * The RPM's record and fragment. Independent of the move to the pool, so both run at once and an
  * upload waits for the slower of the two instead of their sum (each write waits on fsyncs); a
  * record or fragment whose pool object is missing is never used (entryFromRecord checks the pool).
+ *
+ * The fragment is written beside the record, from the record this upload makes, not after it:
+ * most uploads bring new bytes, and one durable write less on the way is a few milliseconds. The
+ * fragment must say what the stored record says, though, and the two differ when an ingest of the
+ * same bytes stored its record first (their file times differ). So an upload whose record lost and
+ * whose fragment won writes the fragment again from the stored record; one whose fragment lost
+ * too leaves it to the ingest that wrote it, which made it from its own, stored record or, having
+ * lost the record itself, rewrites it likewise.
  */
 async function describeRpm(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const record = await packageRecord(caps, staged, verdict);
-  // After the record: the fragment renders what the stored record says (a concurrent ingest of the same bytes may have written it).
+  const key = layout.fragment(staged.sha256);
+  const fresh = rpmRecord(caps, staged, verdict);
+  const [record, created] = await Promise.all([packageRecord(caps, staged, verdict, fresh), putFragment(caps, key, 'rpm', RPM_STREAMS, rpmEntry(fresh.package, fresh.facts))]);
   const entry = rpmEntry(record.package, record.facts);
-  await putFragment(caps, layout.fragment(staged.sha256), 'rpm', RPM_STREAMS, entry);
+  if (record !== fresh && created) await putFragment(caps, key, 'rpm', RPM_STREAMS, entry, { replace: true });
   return { record, entry };
 }
 
@@ -146,13 +174,12 @@ export async function storePackage(caps: Capabilities, staged: StagedPackage): P
 }
 
 /** The package's record: the stored one (a concurrent ingest of the same bytes may have written it), or a new one, create-only. */
-async function packageRecord(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<RpmPackageRecord>;
+async function packageRecord(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict, fresh?: RpmPackageRecord): Promise<RpmPackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedDeb): Promise<DebPackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord>;
-async function packageRecord(caps: Capabilities, staged: StagedPackage, verdict?: SignatureVerdict): Promise<PackageRecord> {
+async function packageRecord(caps: Capabilities, staged: StagedPackage, verdict?: SignatureVerdict, fresh?: PackageRecord): Promise<PackageRecord> {
   const recordKey = layout.packageRecord(staged.sha256);
-  const record = newRecord(caps, staged);
-  if (verdict && record.kind === 'rpm') record.signature = verdict;
+  const record = fresh ?? newRecord(caps, staged, verdict);
   // Most uploads bring new bytes: the create-only write comes first, and the stored record is read
   // only when there is one (the store refuses the write before any body is sent), not on every upload.
   try {
@@ -171,15 +198,8 @@ async function packageRecord(caps: Capabilities, staged: StagedPackage, verdict?
 }
 
 /** The record of a staged package, read from its bytes. */
-function newRecord(caps: Capabilities, staged: StagedPackage): PackageRecord {
-  if (staged.kind === 'rpm') {
-    return {
-      format: 1,
-      kind: 'rpm',
-      facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(staged.parsed.pkg) },
-      package: staged.parsed.pkg,
-    } satisfies RpmPackageRecord;
-  }
+function newRecord(caps: Capabilities, staged: StagedPackage, verdict?: SignatureVerdict): PackageRecord {
+  if (staged.kind === 'rpm') return rpmRecord(caps, staged, verdict);
   const control = staged.parsed.control;
   return {
     format: 1,
@@ -188,4 +208,15 @@ function newRecord(caps: Capabilities, staged: StagedPackage): PackageRecord {
     control: control.text,
     files: staged.parsed.files,
   } satisfies DebPackageRecord;
+}
+
+/** An RPM's record read from its bytes, with the upload's signature verdict. */
+function rpmRecord(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): RpmPackageRecord {
+  return {
+    format: 1,
+    kind: 'rpm',
+    facts: { sha256: staged.sha256, size: staged.size, fileTime: Math.floor(caps.now().getTime() / 1000), fileName: rpmFileName(staged.parsed.pkg) },
+    package: staged.parsed.pkg,
+    ...(verdict ? { signature: verdict } : {}),
+  };
 }
