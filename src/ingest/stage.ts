@@ -125,7 +125,9 @@ export async function stagePackage(caps: Capabilities, body: ReadableStream<Uint
   });
 
   try {
-    await caps.store.put(tempKey, body.pipeThrough(inspect), { contentType: 'application/octet-stream' });
+    // Transient: a staged upload is moved to the pool or deleted within the request, and after a
+    // crash it is garbage (uploads/ is swept) whether or not its name survived.
+    await caps.store.put(tempKey, body.pipeThrough(inspect), { contentType: 'application/octet-stream', transient: true });
   } catch (error) {
     await caps.store.delete(tempKey).catch(() => undefined);
     throw failure ?? error;

@@ -34,6 +34,13 @@ export interface PutOptions {
   size?: number;
   /** S3: a canned ACL for buckets served to anonymous clients (mkrepo's --s3-public-read); other drivers ignore it. */
   acl?: 'public-read';
+  /**
+   * The object is moved or deleted soon after (a staged upload): a crash may lose it. A store that
+   * makes every put durable may skip what only the name's durability needs (the file store: the
+   * directory fsync); the bytes are still flushed, so a later move makes them durable under the
+   * new name. Stores that are durable anyway ignore it.
+   */
+  transient?: boolean;
 }
 
 /** What a copy sets on the new object (its content type, S3's canned ACL); the source's otherwise. */

@@ -6,7 +6,8 @@
  * Writes: the body streams into `DIR/.repod/tmp/<random>.tmp` (same file system), gets its mtime
  * (see Etags), is fdatasynced, and then becomes the key: renamed onto it under the key's lock, or,
  * for a create-only put, hard-linked to it without any lock (below). The parent directory is
- * fsynced before the put resolves. A reader sees the old file or the whole new one, never a part.
+ * fsynced before the put resolves, except for a `transient` put (a staged upload soon moved: its
+ * move fsyncs). A reader sees the old file or the whole new one, never a part.
  *
  * Create-only puts (`ifNoneMatch: '*'`) take no lock: link(2) onto the key is atomic and fails
  * with EEXIST when anything is there, which is exactly the condition. It is safe next to the
@@ -68,7 +69,7 @@ import {
 } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { compareKeys, InvalidKeyError, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
@@ -82,8 +83,11 @@ export interface FileStoreOptions {
   staleLockMs?: number;
   /** A write waiting longer than this for a key's lock fails with StorageError (default 60 s). */
   lockTimeoutMs?: number;
-  /** @internal Test hooks. `locked` runs while the key's lock is held, just before the rename. */
-  hooks?: { locked?(key: string): Promise<void> | void };
+  /**
+   * @internal Test hooks. `locked` runs while the key's lock is held, just before the rename;
+   * `dirSync` as a directory fsync starts (its path relative to the root).
+   */
+  hooks?: { locked?(key: string): Promise<void> | void; dirSync?(dir: string): void };
 }
 
 /** The directory (under the root) that holds temp and lock files; never a key. */
@@ -316,7 +320,7 @@ export class FileStore implements BlobStore {
   async put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, options: PutOptions = {}): Promise<{ etag: string }> {
     const path = this.pathOf(key);
     const ifMatch = options.ifMatch === undefined ? undefined : normalizeEtag(options.ifMatch);
-    if (options.ifNoneMatch === '*' && ifMatch === undefined) return this.create(key, path, body, options.size);
+    if (options.ifNoneMatch === '*' && ifMatch === undefined) return this.create(key, path, body, options.size, options.transient);
     if (ifMatch !== undefined) {
       // Early answer before receiving a large body; the authoritative check is under the lock.
       const current = await this.statObject(key, path);
@@ -337,7 +341,7 @@ export class FileStore implements BlobStore {
       });
       // Outside the lock: the next writer of the key need not wait for this disk flush. Durable
       // before the put resolves all the same (the fsync starts after the rename).
-      if (this.fsync) await this.syncDir(dirname(path));
+      if (this.fsync && !options.transient) await this.syncDir(dirname(path));
       return { etag };
     } catch (error) {
       await fs.rm(temp.path, { force: true }).catch(() => undefined);
@@ -347,7 +351,7 @@ export class FileStore implements BlobStore {
   }
 
   /** A create-only put: no lock, link(2) decides (see the header comment for why that is safe). */
-  private async create(key: string, path: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number | undefined): Promise<{ etag: string }> {
+  private async create(key: string, path: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number | undefined, transient = false): Promise<{ etag: string }> {
     // Early answer before receiving (and syncing) a body that cannot land; link(2) is the authoritative check.
     if (await this.statObject(key, path)) {
       if (!(body instanceof Uint8Array)) await body.cancel().catch(() => undefined);
@@ -364,7 +368,7 @@ export class FileStore implements BlobStore {
     // The key holds the object now; the temp name is a second link to it (a crash leaves it to sweepTemp).
     const unlinked = fs.unlink(temp.path).catch(() => undefined);
     try {
-      if (this.fsync) await this.syncDir(dirname(path));
+      if (this.fsync && !transient) await this.syncDir(dirname(path));
     } catch (error) {
       throw this.fail(`put ${key}`, error);
     } finally {
@@ -604,6 +608,7 @@ export class FileStore implements BlobStore {
   }
 
   private startDirSync(dir: string): Promise<void> {
+    this.hooks.dirSync?.(relative(this.root, dir));
     const running = fsyncDir(dir).finally(() => {
       if (this.dirSyncs.get(dir)?.running === running) this.dirSyncs.delete(dir);
     });

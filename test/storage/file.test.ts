@@ -43,6 +43,21 @@ describe('file driver', () => {
     assert.deepEqual(await readdir(join(root, '.repod', 'locks')), [], 'no lock left behind');
   });
 
+  it('fsyncs the directory of every put but a transient one, whose move fsyncs it', async () => {
+    const synced: string[] = [];
+    const { store } = await fresh({ hooks: { dirSync: (dir: string) => void synced.push(dir) } });
+    await store.put('uploads/a', text('staged'), { transient: true });
+    await store.put('uploads/b', text('staged'), { transient: true, ifNoneMatch: '*' });
+    assert.equal(synced.length, 0, `a staged upload waits for no directory flush (${synced.join(', ')})`);
+    await store.move('uploads/a', 'pool/aa/a');
+    assert.ok(synced.includes('pool/aa'), 'the move makes it durable under its final name');
+    synced.length = 0;
+    await store.put('records/x.json', text('{}'));
+    await store.put('records/y.json', text('{}'), { ifNoneMatch: '*' });
+    assert.deepEqual([...new Set(synced)], ['records']);
+    assert.equal(await getText(store, 'uploads/b'), 'staged');
+  });
+
   it('a write in progress is invisible: no partial object, no temp file under the key or in a listing', async () => {
     const { root, store } = await fresh();
     await store.put('k', text('old'));
