@@ -18,7 +18,7 @@ import { link, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
-import { runTimed } from './lib/proc.ts';
+import { cpuMs, runTimed } from './lib/proc.ts';
 import { fmtMs, table } from './lib/stats.ts';
 import { revUploadBodies, untilListed, uploadAll } from './lib/uploads.ts';
 
@@ -59,15 +59,6 @@ interface IngestRun {
    * machine, where the wall time depends on what else runs.
    */
   serverCpuMsPerUpload: number | null;
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat; null where there is none. */
-async function cpuMs(pid: number | undefined): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (!stat) return null;
-  // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are fields 14 and 15, in clock ticks (100/s).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function ingestRun(config: IngestBenchConfig, bodies: Array<{ body: Buffer; contentType: string }>, groupCommit: boolean): Promise<IngestRun> {

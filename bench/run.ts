@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan|ui   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan|ui|fleet   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -43,6 +43,11 @@
  * commit on and off, beside createrepo_c's full run on the same files:
  *   --ingest-files 2000    RPMs uploaded (5000 for the larger figure)
  *   --ingest-clients 8     concurrent uploaders
+ * Fleet (bench/fleet.ts; .bench/results-fleet.json): two servers on one Ceph RGW bucket (scripts/rgw-up.sh;
+ * apt-get install ceph-mon ceph-osd radosgw), N uploads by P pushers (pusher i to server i % 2), until both
+ * servers' primary.xml list all N; beside the same uploads to one server on a fresh bucket and createrepo_c:
+ *   --fleet-files 1000     RPMs uploaded (the benchrev-* packages, built once and cached)
+ *   --fleet-pushers 20     concurrent pushers
  * Security gate (bench/gate.ts; .bench/results-gate.json): per-file ingest with the gate off, on with
  * nothing configured, and on with a real clamd and an OSV feed; the median time of each step:
  *   --gate-files 2000      RPMs uploaded
@@ -83,6 +88,7 @@ import { buildLargeRpm } from '../test/helpers/rpmbuild.ts';
 import { runAptBench } from './apt.ts';
 import { runBulkBench } from './bulk.ts';
 import { runDebReadBench } from './deb-read.ts';
+import { runFleetBench } from './fleet.ts';
 import { runGateBench } from './gate.ts';
 import { runImportBench } from './import.ts';
 import { runIngestBench } from './ingest.ts';
@@ -124,6 +130,8 @@ const { values } = parseArgs({
     'serve-baseline': { type: 'string' },
     'ingest-files': { type: 'string', default: '2000' },
     'ingest-clients': { type: 'string', default: '8' },
+    'fleet-files': { type: 'string', default: '1000' },
+    'fleet-pushers': { type: 'string', default: '20' },
     'gate-files': { type: 'string', default: '2000' },
     'gate-clients': { type: 'string', default: '8' },
     'gate-advisories': { type: 'string', default: '10000' },
@@ -149,7 +157,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan', 'ui'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan', 'ui', 'fleet'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -362,6 +370,20 @@ if (only.has('ingest')) {
   process.stdout.write(ingest.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify(ingest.json, null, 2) + '\n');
+}
+
+if (only.has('fleet')) {
+  const fleet = await runFleetBench({
+    workDir: options.workDir,
+    rpmsDir: join(benchDir, 'rpms'),
+    files: int('fleet-files', values['fleet-files'], 1),
+    pushers: int('fleet-pushers', values['fleet-pushers'], 1),
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(fleet.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-fleet.json'), JSON.stringify(fleet.results, null, 2) + '\n');
 }
 
 if (only.has('gate')) {

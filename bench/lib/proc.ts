@@ -13,6 +13,16 @@ export async function procStatus(pid: number): Promise<{ VmRSS: number; VmHWM: n
   }
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat; null where there is none. */
+export async function cpuMs(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!stat) return null;
+  // After the command name (which may hold spaces): utime and stime are the 12th and 13th fields, in ticks of 10 ms.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export interface RunResult {
   ms: number;
   stdout: string;
