@@ -6,6 +6,10 @@
 export const DEFAULT_URL = 'http://localhost:8080';
 /** Tries of a request the server answers 429 rate_limited (waiting its Retry-After between them). */
 const MAX_RATE_LIMITED_TRIES = 5;
+/** How fetch words a connection the server reset or closed while the request was being sent. */
+const BROKEN_CONNECTION = /EPIPE|ECONNRESET|other side closed|socket hang up/i;
+/** An upload session id no server hands out (ApiClient.whyUploadRefused). */
+const UNKNOWN_UPLOAD_SESSION = 'repod-cli-probe';
 
 /** The server answered with a 4xx/5xx status. `body` is its parsed JSON document when it sent one. */
 export class ApiError extends Error {
@@ -118,6 +122,7 @@ export class ApiClient {
       if (streamed && /redirect/i.test(describeFetchError(error))) {
         throw new LocalError(`${url.origin} answered an upload with a redirect, which a streamed upload cannot follow: point --url at the final address`, { cause: error });
       }
+      if (streamed && BROKEN_CONNECTION.test(describeFetchError(error))) await this.whyUploadRefused();
       throw new LocalError(`cannot reach ${url.origin}: ${describeFetchError(error)}`, { cause: error });
     }
     const text = await response.text().catch((error) => {
@@ -145,6 +150,22 @@ export class ApiClient {
       throw new LocalError(`${method} ${url.pathname} answered ${response.status} with something that is not JSON: ${text.slice(0, 200).trim()}`);
     }
     return (parsed ?? {}) as T;
+  }
+
+  /**
+   * A server refuses an upload it will not take (a bad token, a role that may not upload) as soon as
+   * it has the headers, answers, and closes the connection while the body is still on its way. The
+   * closed socket then resets the connection, and the reset can throw away the answer before fetch
+   * reads it: all the client sees is a broken pipe. So, after a streamed upload broke, ask the
+   * server whether this token may upload at all (an upload session that does not exist: 401 or 403
+   * before anything else, 404 otherwise), and throw its answer if it is a refusal.
+   */
+  private async whyUploadRefused(): Promise<void> {
+    try {
+      await this.requestOnce('GET', `/api/v1/uploads/${UNKNOWN_UPLOAD_SESSION}`, {});
+    } catch (probe) {
+      if (probe instanceof ApiError && (probe.status === 401 || probe.status === 403)) throw probe;
+    }
   }
 
   get<T = unknown>(path: string, query?: RequestOptions['query']): Promise<T> {

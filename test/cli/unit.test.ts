@@ -297,3 +297,74 @@ describe('ApiClient and rate limits', () => {
     }
   });
 });
+
+describe('ApiClient: an upload refused before its body arrived', () => {
+  /**
+   * What a server does to an upload with a bad token, at its worst timing: it answers 401 as soon as
+   * it has the headers and closes while the body is still coming. Closing a socket with unread data
+   * resets the connection, and Linux then drops what the socket had not sent yet, the answer
+   * included: the client gets a reset and no answer (seen under load with the real server, whose
+   * answer may still be queued; a raw socket that resets without answering makes it certain). The
+   * client must still report the server's reason, not a broken pipe.
+   */
+  async function refusingServer(probeStatus: number): Promise<{ url: string; probes: () => number; close: () => void }> {
+    const { createServer } = await import('node:net');
+    let probes = 0;
+    const server = createServer((socket) => {
+      let head = '';
+      socket.on('data', (chunk) => {
+        if (head.includes('\r\n\r\n')) return;
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        const body = JSON.stringify({ status: 'error', error: 'unauthorized', message: 'invalid or expired token' });
+        const answer = (status: number) => `HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`;
+        if (head.startsWith('GET /api/v1/uploads/')) {
+          probes++;
+          socket.end(probeStatus === 401 ? answer(401) : 'HTTP/1.1 404 X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}');
+          return;
+        }
+        socket.resetAndDestroy();
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    return { url: `http://127.0.0.1:${port}`, probes: () => probes, close: () => server.close() };
+  }
+
+  const bigBody = () => {
+    let sent = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 64 << 20) return controller.close();
+        sent += 1 << 20;
+        controller.enqueue(new Uint8Array(1 << 20));
+      },
+    });
+  };
+
+  it("reports the server's refusal, asked again without the body", async () => {
+    const s = await refusingServer(401);
+    try {
+      await assert.rejects(new ApiClient(s.url, 'bad').request('POST', '/api/v1/upload', { body: bigBody() }), (e: Error & { status?: number; code?: string }) => {
+        assert.equal(e.name, 'ApiError');
+        assert.equal(e.status, 401);
+        assert.equal(e.message, 'invalid or expired token');
+        return true;
+      });
+      assert.equal(s.probes(), 1);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('reports the broken connection when the token may upload after all', async () => {
+    const s = await refusingServer(404);
+    try {
+      await assert.rejects(new ApiClient(s.url, 'good').request('POST', '/api/v1/upload', { body: bigBody() }), /cannot reach/);
+      assert.equal(s.probes(), 1);
+    } finally {
+      s.close();
+    }
+  });
+});
