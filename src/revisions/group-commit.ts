@@ -17,8 +17,19 @@ interface Waiting<T, R> {
  * never waits for a window), and the changes that arrive meanwhile queue up and are all taken by
  * the next publish. `commit` answers one verdict per change, in the order given.
  */
+/**
+ * How long a publish may wait for changes announced but not submitted yet (uploads still being
+ * received and checked). A few milliseconds against tens for an upload: a group that waits takes in
+ * the uploads that were about to miss it, and each publish (a compose, a chunk, a revision, a
+ * compare-and-swap) then serves more of them.
+ */
+const LINGER_MS = 4;
+
 export class GroupCommitter<T, R> {
   private readonly queues = new Map<string, Waiting<T, R>[]>();
+  /** Changes announced and not yet submitted or dropped, for any key (see announce). */
+  private announced = 0;
+  private readonly wakers: Array<() => void> = [];
 
   constructor(
     private readonly commit: (key: string, changes: T[]) => Promise<Verdict<R>[]>,
@@ -29,6 +40,24 @@ export class GroupCommitter<T, R> {
   /** Changes of `key` waiting for the publish in flight to end (for observing and testing). */
   waiting(key: string): number {
     return this.queues.get(key)?.length ?? 0;
+  }
+
+  /**
+   * A change is on its way (a request whose upload is still arriving): a publish about to start
+   * waits up to LINGER_MS for it. The returned function says it arrived (call it just before
+   * submit) or was dropped; calling it again does nothing. A lone change announces nothing else,
+   * so its publish starts at once, as before.
+   */
+  announce(): () => void {
+    if (!this.enabled) return () => undefined;
+    this.announced++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.announced--;
+      for (const wake of this.wakers.splice(0)) wake();
+    };
   }
 
   submit(key: string, change: T): Promise<R> {
@@ -52,11 +81,31 @@ export class GroupCommitter<T, R> {
   private async drain(key: string, first: Waiting<T, R>[]): Promise<void> {
     let batch = first;
     while (batch.length > 0) {
+      if (this.announced > 0) {
+        await this.linger();
+        batch.push(...(this.queues.get(key) ?? []).splice(0));
+      }
       await this.run(key, batch);
       const queue = this.queues.get(key) ?? [];
       batch = queue.splice(0, queue.length);
     }
     this.queues.delete(key);
+  }
+
+  /** Waits until no announced change is still on its way, or LINGER_MS. */
+  private async linger(): Promise<void> {
+    const deadline = Date.now() + LINGER_MS;
+    while (this.announced > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wakers.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   private async run(key: string, batch: Waiting<T, R>[]): Promise<void> {

@@ -142,6 +142,8 @@ export interface BuildOptions {
   onStep?: IngestContext['onStep'];
   /** A reviewer's decision publishes packages the gate would hold for review (never blocked ones). */
   acceptReview?: boolean;
+  /** What the committer's announce() returned for this change: called as it is submitted (group-commit.ts). */
+  arrived?: () => void;
 }
 
 function evr(pkg: RpmPackage): string {
@@ -395,6 +397,7 @@ export async function publishBuild(services: PublishServices, distName: string |
         input,
       ),
   };
+  options.arrived?.();
   const { revision, outcome } = await services.committer.submit(dist.name, { dist, resolve, meta });
   const added = new Set(outcome.added.map((e) => e.id));
   return {

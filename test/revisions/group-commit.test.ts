@@ -55,6 +55,32 @@ describe('group committer', () => {
     assert.deepEqual(results[1], { status: 'fulfilled', value: 'b' });
   });
 
+  it('a publish waits a moment for announced changes still on their way, and no longer', async () => {
+    const calls: string[][] = [];
+    const committer = new GroupCommitter<string, string>(async (_key, changes) => {
+      calls.push(changes);
+      return changes.map((c) => ({ ok: true, value: c }));
+    });
+    // Two uploads still arriving when the first is submitted: its publish takes the one that arrives within the wait.
+    const comingB = committer.announce();
+    const lost = committer.announce();
+    const a = committer.submit('d', 'a');
+    assert.deepEqual(calls, [], 'changes are on their way: the publish waits');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    comingB();
+    const b = committer.submit('d', 'b');
+    const started = Date.now();
+    assert.deepEqual(await Promise.all([a, b]), ['a', 'b']);
+    assert.deepEqual(calls, [['a', 'b']], 'one publish for both');
+    assert.ok(Date.now() - started < 1000, 'an announced change that never comes holds the publish a few milliseconds only');
+    lost();
+    lost(); // dropped twice: counted once
+    // Nothing on its way: a lone change publishes at once.
+    const c = committer.submit('d', 'c');
+    assert.deepEqual(calls.at(-1), ['c']);
+    assert.equal(await c, 'c');
+  });
+
   it('off (REPOD_GROUP_COMMIT=0): every change publishes alone and at once', async () => {
     const calls: string[][] = [];
     const committer = new GroupCommitter<string, string>(async (_key, changes) => {

@@ -145,13 +145,19 @@ async function readUpload(core: UploadCore, c: Context): Promise<ReadUpload> {
 export function uploadHandler(core: UploadCore) {
   return async (c: Context) => {
     const principal = await requireRole(core, c, 'uploader');
-    const { staged, source, fields } = await readUpload(core, c);
-    const options: BuildOptions = { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined };
-    if (source) {
-      const { body, status } = await sourceAnswer(core, fields.distribution, source, options);
-      return c.json(body, status as 200);
+    // Concurrent uploads join one publish: one still arriving is worth a publish's short wait.
+    const arrived = core.committer.announce();
+    try {
+      const { staged, source, fields } = await readUpload(core, c);
+      const options: BuildOptions = { replace: truthy(fields.replace), author: principal.subject, component: fields.component || undefined, arrived };
+      if (source) {
+        const { body, status } = await sourceAnswer(core, fields.distribution, source, options);
+        return c.json(body, status as 200);
+      }
+      return await publishAndAnswer(c, core, fields.distribution, staged, options);
+    } finally {
+      arrived();
     }
-    return publishAndAnswer(c, core, fields.distribution, staged, options);
   };
 }
 
