@@ -14,7 +14,7 @@
  * stale), since that is what users measure; each run also reports the server's CPU time per upload
  * (from /proc), which stays comparable on a shared machine where the wall time does not.
  */
-import { link, mkdir, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
