@@ -13,9 +13,10 @@ interface Waiting<T, R> {
 /**
  * Joins concurrent changes to one distribution into one publish. Writers of one distribution fight
  * over one ref, so publishing them one by one serialises on compare-and-swap retries; instead, a
- * change that finds no publish in flight for its distribution starts one at once (a lone change
- * never waits for a window), and the changes that arrive meanwhile queue up and are all taken by
- * the next publish. `commit` answers one verdict per change, in the order given.
+ * change that finds no publish in flight for its distribution starts one (at once when no other
+ * change was announced: a lone change never waits for a window; else after at most LINGER_MS), and
+ * the changes that arrive meanwhile queue up and are all taken by the next publish. `commit`
+ * answers one verdict per change, in the order given.
  */
 /**
  * How long a publish may wait for changes announced but not submitted yet (uploads still being
