@@ -11,14 +11,6 @@ interface Waiting<T, R> {
 }
 
 /**
- * Joins concurrent changes to one distribution into one publish. Writers of one distribution fight
- * over one ref, so publishing them one by one serialises on compare-and-swap retries; instead, a
- * change that finds no publish in flight for its distribution starts one (at once when no other
- * change was announced: a lone change never waits for a window; else after at most LINGER_MS), and
- * the changes that arrive meanwhile queue up and are all taken by the next publish. `commit`
- * answers one verdict per change, in the order given.
- */
-/**
  * How long a publish may wait for changes announced but not submitted yet (uploads still being
  * received and checked). A few milliseconds against tens for an upload: a group that waits takes in
  * the uploads that were about to miss it, and each publish (a compose, a chunk, a revision, a
@@ -26,6 +18,14 @@ interface Waiting<T, R> {
  */
 const LINGER_MS = 4;
 
+/**
+ * Joins concurrent changes to one distribution into one publish. Writers of one distribution fight
+ * over one ref, so publishing them one by one serialises on compare-and-swap retries; instead, a
+ * change that finds no publish in flight for its distribution starts one (at once when no other
+ * change was announced: a lone change never waits for a window; else after at most LINGER_MS), and
+ * the changes that arrive meanwhile queue up and are all taken by the next publish. `commit`
+ * answers one verdict per change, in the order given.
+ */
 export class GroupCommitter<T, R> {
   private readonly queues = new Map<string, Waiting<T, R>[]>();
   /** Changes announced and not yet submitted or dropped, for any key (see announce). */
@@ -100,11 +100,17 @@ export class GroupCommitter<T, R> {
       const left = deadline - Date.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wakers.push(() => {
+        const wake = () => {
           clearTimeout(timer);
           resolve();
-        });
+        };
+        const timer = setTimeout(() => {
+          // Timed out: no arrival will wake it, so it leaves the list (a slow upload would pile them up).
+          const at = this.wakers.indexOf(wake);
+          if (at >= 0) this.wakers.splice(at, 1);
+          resolve();
+        }, left);
+        this.wakers.push(wake);
       });
     }
   }
