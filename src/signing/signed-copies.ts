@@ -17,9 +17,8 @@ import { type RpmVerification, verifyRpm } from './rpm-verify.ts';
  *
  * One create-only object per copy (bucket/layout.ts `signedCopy`), under its NEVRA key: recording
  * never races, and listing one NEVRA's prefix finds every copy of it (and, in stores written before
- * that layout, the older prefix too). A copy
- * is recorded when its upload is checked, before it is committed: readers use only copies whose
- * pool object exists.
+ * that layout, the older prefix too). A copy is recorded when its upload is checked, before it is
+ * committed: readers use only copies whose pool object exists.
  */
 export interface SignedCopy {
   format: 1;
