@@ -380,11 +380,7 @@ export async function benchRpmSize(set: PackageSet, extra: PackageSet, options: 
     const crInitial = await createrepoInitial(crDir, options);
 
     options.log(`[${n}] 3. metadata downloads under load (server on the store of step 1)`);
-    const server = await startServer({
-      REPOD_STORAGE: `file:${storeDir}`,
-      REPOD_ADMIN_TOKEN: ADMIN_TOKEN,
-      ...(options.profileDir ? { NODE_OPTIONS: nodeArgs(options.profileDir, `server-${n}`).join(' ') } : {}),
-    });
+    const server = await startServer({ REPOD_STORAGE: `file:${storeDir}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN }, 'node', nodeArgs(options.profileDir, `server-${n}`));
     let load: LoadResult;
     let stalled: StalledResult;
     let repodUpdate: RepodUpdate;

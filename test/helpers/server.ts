@@ -22,12 +22,13 @@ export type Runtime = 'node' | 'worker';
  * Starts the real server (`src/runtime/node.ts`, as `npm start` does, or the Worker as `npm run
  * start:worker` does) in a child process on a free port and waits until it answers. Storage
  * defaults to a fresh file store (the Worker: a fresh R2 persistence directory) in a temp dir.
+ * `nodeArgs` go before the script (--cpu-prof, which NODE_OPTIONS refuses).
  */
-export async function startServer(env: Record<string, string> = {}, runtime: Runtime = 'node'): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, runtime: Runtime = 'node', nodeArgs: string[] = []): Promise<RunningServer> {
   if (runtime === 'worker') return startWorker(env);
   const storage = env.REPOD_STORAGE ?? `file:${await mkdtemp(join(tmpdir(), 'repod-data-'))}`;
   const adminToken = env.REPOD_ADMIN_TOKEN ?? 'test-admin-token-0123456789';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/runtime/node.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, REPOD_PORT: '0', REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: adminToken, ...env, REPOD_STORAGE: storage },
     stdio: ['ignore', 'pipe', 'pipe'],
