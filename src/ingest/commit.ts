@@ -8,15 +8,19 @@ import { type DebControl, parseDebControl } from '../formats/deb/control.ts';
 import { debFileName, poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import { storeSignatureVerdict } from '../signing/signature-verdict.ts';
 import { getJson, putJson } from '../storage/objects.ts';
-import { APT_STREAMS, aptEntry } from './apt-entry.ts';
-import { RPM_STREAMS, rpmEntry, rpmFileName } from './rpm-entry.ts';
+import { aptEntry } from './apt-entry.ts';
+import { rpmEntry, rpmFileName } from './rpm-entry.ts';
 import { recordDsc, storedSourceEntry } from './source-entry.ts';
 import { discardStaged, type StagedDeb, type StagedPackage, type StagedRpm } from './stage.ts';
 
 /**
  * Commit: a staged package that passed every ingest step moves to its content-addressed place in
- * pool/ (once per content) and gets its record and fragments, each written create-only, so a
- * concurrent ingest of the same bytes finds the same objects.
+ * pool/ (once per content) and gets its record, written create-only, so a concurrent ingest of the
+ * same bytes finds the same objects. A binary package's index entry is made from its record
+ * whenever it is needed (entryFromRecord) and kept in the revisions' chunks: no per-package
+ * fragment object is written for it (earlier versions wrote one that nothing read; garbage
+ * collection still removes those). An APT source's fragment holds its Sources stanza and is read
+ * (source-entry.ts).
  */
 async function toPool(caps: Capabilities, staged: StagedPackage): Promise<void> {
   const poolKey = layout.pool(staged.sha256);
@@ -43,22 +47,10 @@ async function replaceRecord<T>(caps: Capabilities, key: string, value: T): Prom
 
 /**
  * A package's fragment (its entry and segments), create-only: the same record always makes the same
- * fragment. Whether this call created it (false: one was there). `replace`: write it whatever is
- * there (an RPM's fragment made from a record that lost its race: commitRpm).
+ * fragment. Whether this call created it (false: one was there).
  */
-export async function putFragment(
-  caps: Capabilities,
-  key: string,
-  kind: 'rpm' | 'apt',
-  streams: StreamSpec[],
-  entry: EntryWithSegments,
-  options: { replace?: boolean } = {},
-): Promise<boolean> {
+export async function putFragment(caps: Capabilities, key: string, kind: 'rpm' | 'apt', streams: StreamSpec[], entry: EntryWithSegments): Promise<boolean> {
   const fragment = encodeSegmented({ format: 1, kind, streams: streams.map((s) => s.name), entry: entry.entry }, entry.segments);
-  if (options.replace) {
-    await caps.store.put(key, fragment);
-    return true;
-  }
   try {
     await caps.store.put(key, fragment, { ifNoneMatch: '*' });
     return true;
@@ -69,39 +61,20 @@ export async function putFragment(
 }
 
 /**
- * Moves a staged RPM to the pool (once per content) and stores its record and fragments.
- * Returns the index entry a revision needs. `verdict`: the upload's signature verdict, kept in the
- * record it creates, or beside an existing one (signing/signature-verdict.ts).
+ * Moves a staged RPM to the pool (once per content) and stores its record. Returns the index entry
+ * a revision needs, made from the record that stands (an ingest of the same bytes may have stored
+ * its own first: their file times differ). The two writes are independent, so an upload waits for
+ * the slower of them, not their sum; a record whose pool object is missing is never used
+ * (entryFromRecord checks the pool). `verdict`: the upload's signature verdict, kept in the record
+ * it creates, or beside an existing one (signing/signature-verdict.ts).
  */
 export async function commitRpm(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const [, described] = await Promise.all([toPool(caps, staged), describeRpm(caps, staged, verdict)]);
-  return described;
+  const [, record] = await Promise.all([toPool(caps, staged), packageRecord(caps, staged, verdict)]);
+  return { record, entry: rpmEntry(record.package, record.facts) };
 }
 
 /**
- * The RPM's record and fragment. Independent of the move to the pool, so both run at once and an
- * upload waits for the slower of the two instead of their sum (each write waits on fsyncs); a
- * record or fragment whose pool object is missing is never used (entryFromRecord checks the pool).
- *
- * The fragment is written beside the record, from the record this upload makes, not after it:
- * most uploads bring new bytes, and one durable write less on the way is a few milliseconds. The
- * fragment must say what the stored record says, though, and the two differ when an ingest of the
- * same bytes stored its record first (their file times differ). So an upload whose record lost and
- * whose fragment won writes the fragment again from the stored record; one whose fragment lost
- * too leaves it to the ingest that wrote it, which made it from its own, stored record or, having
- * lost the record itself, rewrites it likewise.
- */
-async function describeRpm(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const key = layout.fragment(staged.sha256);
-  const fresh = rpmRecord(caps, staged, verdict);
-  const [record, created] = await Promise.all([packageRecord(caps, staged, verdict, fresh), putFragment(caps, key, 'rpm', RPM_STREAMS, rpmEntry(fresh.package, fresh.facts))]);
-  const entry = rpmEntry(record.package, record.facts);
-  if (record !== fresh && created) await putFragment(caps, key, 'rpm', RPM_STREAMS, entry, { replace: true });
-  return { record, entry };
-}
-
-/**
- * Moves a staged .deb to the pool and stores its record and its fragments for one component.
+ * Moves a staged .deb to the pool and stores its record; its entry is for one component.
  * The pool path (the stanza's Filename) is claimed create-only: two different files can never be
  * served under one pool path, whatever distributions they belong to.
  */
@@ -121,7 +94,6 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
   await toPool(caps, staged);
   const record = await packageRecord(caps, staged);
   const entry = aptEntry(parseDebControl(record.control), record.facts, record.files, component, path);
-  await putFragment(caps, layout.aptFragment(staged.sha256, component), 'apt', APT_STREAMS, entry);
   return { record, entry, poolPath: path };
 }
 
@@ -158,14 +130,14 @@ export async function entryFromRecord(
 /**
  * A package the security gate held for review: its bytes go to the pool and its record is kept, so
  * an accepted review publishes it by sha256 without the upload; but an APT pool path is claimed
- * (and so served) only when it is published, and no fragment is written until then.
+ * (and so served) only when it is published.
  */
 export async function storeForReview(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
   return storePackage(caps, staged);
 }
 
 /**
- * A package's bytes and record, nothing else: no fragment, no pool path. For packages that are
+ * A package's bytes and record, nothing else: no pool path. For packages that are
  * published elsewhere or later (held for review; fetched by a mirror that published its entry already).
  */
 export async function storePackage(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
@@ -174,12 +146,12 @@ export async function storePackage(caps: Capabilities, staged: StagedPackage): P
 }
 
 /** The package's record: the stored one (a concurrent ingest of the same bytes may have written it), or a new one, create-only. */
-async function packageRecord(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict, fresh?: RpmPackageRecord): Promise<RpmPackageRecord>;
+async function packageRecord(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<RpmPackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedDeb): Promise<DebPackageRecord>;
 async function packageRecord(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord>;
-async function packageRecord(caps: Capabilities, staged: StagedPackage, verdict?: SignatureVerdict, fresh?: PackageRecord): Promise<PackageRecord> {
+async function packageRecord(caps: Capabilities, staged: StagedPackage, verdict?: SignatureVerdict): Promise<PackageRecord> {
   const recordKey = layout.packageRecord(staged.sha256);
-  const record = fresh ?? newRecord(caps, staged, verdict);
+  const record = newRecord(caps, staged, verdict);
   // Most uploads bring new bytes: the create-only write comes first, and the stored record is read
   // only when there is one (the store refuses the write before any body is sent), not on every upload.
   try {

@@ -135,7 +135,7 @@ async function recordCopy(caps: Capabilities, key: string, sha256: string, outco
  * A copy of a stored RPM signed by one keyring key (`POST /api/v1/packages/<sha256>/signatures`):
  * the package streams from the pool once to be parsed, then its main header and payload stream
  * again behind the new signature header into a new staged upload, which is committed to the pool
- * (with its record and fragment) and indexed as another signed copy. Published nowhere by itself.
+ * (with its record) and indexed as another signed copy. Published nowhere by itself.
  */
 export async function signStoredRpm(
   services: Pick<SignatureServices, 'caps' | 'maxUploadBytes'>,

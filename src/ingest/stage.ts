@@ -10,7 +10,7 @@ import { checkPackageType } from './apt-component.ts';
  * Ingest: an upload streams once into a temporary object while its checksums are computed and
  * its headers (RPM) or control and file list (.deb) are parsed on the way; the payload is never
  * held in memory. Only a valid package is moved to its content-addressed place in pool/ and gets
- * its record and fragments; anything else is deleted and refused, so no partial object ever
+ * its record; anything else is deleted and refused, so no partial object ever
  * becomes visible under a final name.
  */
 export interface StagedRpm {

@@ -1,7 +1,7 @@
 /**
  * Mirror distributions during a sync of their source: the packages of the index stream through
  * each bound distribution's filters as the sync reads them; before the catalog switches, the new
- * packages get their records, fragments and origins (and, for `immediate`, their bytes); once it
+ * packages get their records and origins (and, for `immediate`, their bytes); once it
  * has switched, each distribution gets one revision holding exactly what the source now offers
  * through its filters. A sync that changes nothing publishes nothing.
  */
@@ -20,9 +20,9 @@ import type { CatalogPointer } from '../import/catalog-store.ts';
 import type { UpstreamRpmPackage } from '../import/rpm/upstream-package.ts';
 import type { ImportSource } from '../import/sources.ts';
 import type { MirrorRevision, SyncMirrors } from '../import/sync.ts';
-import { APT_STREAMS, aptEntry } from '../ingest/apt-entry.ts';
-import { putFragment, putRecord } from '../ingest/commit.ts';
-import { RPM_STREAMS, rpmEntry } from '../ingest/rpm-entry.ts';
+import { aptEntry } from '../ingest/apt-entry.ts';
+import { putRecord } from '../ingest/commit.ts';
+import { rpmEntry } from '../ingest/rpm-entry.ts';
 import { poolPath, sourceName } from '../metadata/apt/packages-stanza.ts';
 import type { ChangeCommitter } from '../revisions/publish-group.ts';
 import type { Repository } from '../revisions/repository.ts';
@@ -120,7 +120,7 @@ class MirrorSync implements SyncMirrors {
     for (const t of this.#targets) t.selection.add(entry.name, entry.architecture, candidate);
   }
 
-  /** Everything but the revisions: records, fragments, pool paths and origins of new packages, and the bytes for `immediate`. */
+  /** Everything but the revisions: records, pool paths and origins of new packages, and the bytes for `immediate`. */
   async prepare(progress: (message: string) => void): Promise<void> {
     if (this.#skipped > 0) progress(`${this.#skipped} packages without a sha256 checksum in the index are left out of the mirrors`);
     for (const target of this.#targets) {
@@ -178,7 +178,7 @@ class MirrorSync implements SyncMirrors {
     return { add, keys };
   }
 
-  /** The index entry of a candidate; records, fragments and pool paths of packages new to the distribution are written. */
+  /** The index entry of a candidate; records and pool paths of packages new to the distribution are written. */
   async #describe(dist: Distribution, c: Candidate, published: Map<string, string>): Promise<{ entry: EntryWithSegments; record: PackageRecord; isNew: boolean }> {
     const { caps } = this.services;
     const sha256 = c.kind === 'rpm' ? c.pkg.sha256 : c.entry.sha256;
@@ -190,10 +190,7 @@ class MirrorSync implements SyncMirrors {
     if (record.kind === 'rpm') {
       const entry = rpmEntry(record.package, record.facts);
       const isNew = published.get(entry.entry.key) !== sha256;
-      if (isNew) {
-        if (!stored) await putRecord(caps, layout.packageRecord(sha256), record);
-        await putFragment(caps, layout.fragment(sha256), 'rpm', RPM_STREAMS, entry);
-      }
+      if (isNew && !stored) await putRecord(caps, layout.packageRecord(sha256), record);
       return { entry, record, isNew };
     }
     const component = dist.kind === 'apt' && c.kind === 'apt' && dist.components.includes(c.component) ? c.component : (dist as { components: string[] }).components[0];
@@ -214,7 +211,6 @@ class MirrorSync implements SyncMirrors {
           },
         );
       }
-      await putFragment(caps, layout.aptFragment(sha256, component), 'apt', APT_STREAMS, entry);
     }
     return { entry, record, isNew };
   }

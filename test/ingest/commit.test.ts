@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { layout } from '../../src/bucket/layout.ts';
 import type { RpmPackageRecord } from '../../src/bucket/package-record.ts';
-import { encodeSegmented } from '../../src/bucket/segmented.ts';
 import type { Capabilities } from '../../src/capabilities.ts';
 import { commitRpm } from '../../src/ingest/commit.ts';
-import { RPM_STREAMS, rpmEntry } from '../../src/ingest/rpm-entry.ts';
+import { rpmEntry } from '../../src/ingest/rpm-entry.ts';
 import { type StagedRpm, stagePackage } from '../../src/ingest/stage.ts';
 import { nodeCapabilities } from '../../src/runtime/node-core.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
@@ -27,14 +26,7 @@ async function stage(caps: Capabilities, bytes: Uint8Array): Promise<StagedRpm> 
   return (await stagePackage(caps, bytesStream(bytes), { maxBytes: 1 << 30 })) as StagedRpm;
 }
 
-/** The fragment the stored record makes: what the stored fragment must hold. */
-async function expectedFragment(store: BlobStore, sha256: string): Promise<Uint8Array> {
-  const record = (await getJson<RpmPackageRecord>(store, layout.packageRecord(sha256)))!.value;
-  const entry = rpmEntry(record.package, record.facts);
-  return encodeSegmented({ format: 1, kind: 'rpm', streams: RPM_STREAMS.map((s) => s.name), entry: entry.entry }, entry.segments);
-}
-
-describe('commitRpm: the record and the fragment are written side by side and always agree', () => {
+describe("commitRpm: the pool object and the record; the entry is the stored record's", () => {
   let root: string;
   let bytes: Uint8Array;
   before(async () => {
@@ -43,17 +35,21 @@ describe('commitRpm: the record and the fragment are written side by side and al
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it('a first ingest writes both from its own record', async () => {
+  it('a first ingest stores the bytes and its own record, and no fragment object (nothing reads one)', async () => {
     const store = await openFileStore(join(root, 'first'));
     const caps = capsAt(store, 1_700_000_000);
     const staged = await stage(caps, bytes);
-    const { record } = await commitRpm(caps, staged);
+    const { record, entry } = await commitRpm(caps, staged);
     assert.equal(record.facts.fileTime, 1_700_000_000);
-    assert.deepEqual(await getBytes(store, layout.fragment(staged.sha256)), await expectedFragment(store, staged.sha256));
+    assert.deepEqual(await getJson(store, layout.packageRecord(staged.sha256)).then((o) => o?.value), record);
+    assert.deepEqual(entry, rpmEntry(record.package, record.facts));
+    assert.deepEqual(await getBytes(store, layout.pool(staged.sha256)), bytes);
+    assert.equal(await store.head(layout.fragment(staged.sha256)), null);
+    assert.equal(await store.head(staged.tempKey), null, 'the staged upload is gone');
   });
 
-  it('an ingest whose record lost and whose fragment won writes the fragment again from the stored record', async () => {
-    // An earlier ingest stored the record and stopped (killed) before its fragment.
+  it('an ingest whose record lost answers with the stored record and its entry', async () => {
+    // An earlier ingest stored the record and stopped (killed) before anything else.
     const store = await openFileStore(join(root, 'lost-record'));
     const earlier = capsAt(store, 1_600_000_000);
     const staged = await stage(earlier, bytes);
@@ -67,28 +63,16 @@ describe('commitRpm: the record and the fragment are written side by side and al
     const { record, entry } = await commitRpm(capsAt(store, 1_700_000_000), staged);
     assert.equal(record.facts.fileTime, 1_600_000_000, 'the stored record stands');
     assert.deepEqual(entry, rpmEntry(stored.package, stored.facts));
-    assert.deepEqual(await getBytes(store, layout.fragment(staged.sha256)), await expectedFragment(store, staged.sha256));
+    assert.deepEqual(await getBytes(store, layout.pool(staged.sha256)), bytes);
   });
 
-  it('an ingest of bytes that have both writes neither again', async () => {
-    const store = await openFileStore(join(root, 'again'));
-    const first = await stage(capsAt(store, 1_700_000_000), bytes);
-    await commitRpm(capsAt(store, 1_700_000_000), first);
-    const before = await store.head(layout.fragment(first.sha256));
-    const again = await stage(capsAt(store, 1_700_000_100), bytes);
-    const { record } = await commitRpm(capsAt(store, 1_700_000_100), again);
-    assert.equal(record.facts.fileTime, 1_700_000_000);
-    assert.equal((await store.head(layout.fragment(first.sha256)))?.etag, before?.etag, 'the fragment was not rewritten');
-  });
-
-  it('concurrent ingests of the same bytes at different times leave a fragment that says what the record says', async () => {
+  it('concurrent ingests of the same bytes at different times all answer with the one stored record', async () => {
     for (let round = 0; round < 12; round++) {
       const store = await openFileStore(join(root, `race-${round}`));
       const staged = await Promise.all([0, 1, 2, 3].map((i) => stage(capsAt(store, 1_700_000_000 + i), bytes)));
       const results = await Promise.all(staged.map((s, i) => commitRpm(capsAt(store, 1_700_000_000 + i), s)));
-      const fileTimes = new Set(results.map((r) => r.record.facts.fileTime));
-      assert.equal(fileTimes.size, 1, 'every ingest answers with the one stored record');
-      assert.deepEqual(await getBytes(store, layout.fragment(staged[0].sha256)), await expectedFragment(store, staged[0].sha256), `round ${round}`);
+      const stored = (await getJson<RpmPackageRecord>(store, layout.packageRecord(staged[0].sha256)))!.value;
+      for (const r of results) assert.deepEqual(r.entry, rpmEntry(stored.package, stored.facts), `round ${round}`);
     }
   });
 });

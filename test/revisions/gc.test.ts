@@ -13,12 +13,15 @@ import { before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
 import { layout } from '../../src/bucket/layout.ts';
+import type { RpmPackageRecord } from '../../src/bucket/package-record.ts';
 import type { ByHashPointer, RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import type { RpmDistribution } from '../../src/config/distributions.ts';
 import type { Core } from '../../src/core/core.ts';
 import { createApp } from '../../src/http/app.ts';
-import { commitDeb, commitRpm } from '../../src/ingest/commit.ts';
+import { APT_STREAMS } from '../../src/ingest/apt-entry.ts';
+import { commitDeb, commitRpm, putFragment } from '../../src/ingest/commit.ts';
+import { RPM_STREAMS, rpmEntry } from '../../src/ingest/rpm-entry.ts';
 import { type StagedDeb, type StagedRpm, stagePackage } from '../../src/ingest/stage.ts';
 import { replaceComps } from '../../src/revisions/compose-documents.ts';
 import { collectGarbage, type GcReport } from '../../src/revisions/gc.ts';
@@ -286,7 +289,11 @@ describe('garbage collection and retention', () => {
     const orphanRpm = (await stage(core, fixture('yum-cron-3.4.3-9.fc16.noarch.rpm'))) as StagedRpm;
     await commitRpm(core.caps, orphanRpm);
     const orphanDeb = (await stage(core, fixture('libcap2_2.66-4+deb12u3+b1_amd64.deb'))) as StagedDeb;
-    await commitDeb(core.caps, orphanDeb, 'main');
+    const deb = await commitDeb(core.caps, orphanDeb, 'main');
+    // The per-package fragments earlier versions wrote (nothing reads them): collected with their package.
+    const rpmRecord = (await getJson<RpmPackageRecord>(store, layout.packageRecord(orphanRpm.sha256)))!.value;
+    await putFragment(core.caps, layout.fragment(orphanRpm.sha256), 'rpm', RPM_STREAMS, rpmEntry(rpmRecord.package, rpmRecord.facts));
+    await putFragment(core.caps, layout.aptFragment(orphanDeb.sha256, 'main'), 'apt', APT_STREAMS, deb.entry);
     const current = (await core.repository.current('rocky9'))!;
     await putJson(store, layout.revision('rocky9', `${String(current.number).padStart(6, '0')}-lostrace`), {
       ...current,
