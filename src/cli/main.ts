@@ -62,7 +62,11 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', help: 'show help' },
 };
 
+/** Set by scripts/build-server.mjs in dist/cli.mjs, whose package.json is not two folders up. */
+declare const REPOD_BUNDLED_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof REPOD_BUNDLED_VERSION === 'string') return REPOD_BUNDLED_VERSION;
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
