@@ -96,10 +96,15 @@ export interface SignatureServices {
  * re-signs), signs it where the distribution asks for that, and records the policy's verdict.
  */
 export function signaturePolicy(services: SignatureServices): IngestStep {
+  // A step serves one change (publish.ts ingestSteps), and every package of a change is judged by
+  // the same keys: their state is read once, not once per package (a scan runs the steps package
+  // by package, and a 5000-package tree read the keys' state 5000 times).
+  let trusted: Promise<RpmKeyring> | undefined;
   return async ({ dist }, candidates, context) => {
     const uploads = candidates.filter((c) => c.staged?.kind === 'rpm');
     if (dist.kind !== 'rpm' || uploads.length === 0) return;
-    const keyring = await cachedTrustedKeyring(services.keyring, services.caps.store, () => trustedKeys(services.keyring, services.caps.store));
+    trusted ??= cachedTrustedKeyring(services.keyring, services.caps.store, () => trustedKeys(services.keyring, services.caps.store));
+    const keyring = await trusted;
     // Copies are indexed a few at a time beside the verification (one small create-only write each).
     const recording: Promise<void>[] = [];
     for (const c of uploads) {

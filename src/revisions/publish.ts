@@ -231,7 +231,7 @@ function aptPlacement(dist: Distribution, requested: string | undefined) {
   return { of, search };
 }
 
-/** The steps every package of a change passes before it is committed (ingest/pipeline.ts). */
+/** The steps every package of one change passes before it is committed (ingest/pipeline.ts); made anew for each change, as a step may keep what it read for the rest of its change (the trusted keys). */
 export function ingestSteps(services: PublishServices, options: { replace?: boolean }): IngestStep[] {
   return [
     acceptedByDistribution,
@@ -254,7 +254,7 @@ async function storedCandidates(caps: Capabilities, refs: string[], component: (
 }
 
 /**
- * Moves every upload to the pool with its record and fragments. Commits wait on the store (fsync,
+ * Moves every upload to the pool with its record. Commits wait on the store (fsync,
  * round trips), not the CPU: a few run at once. On a failure the uploads not yet started are dropped.
  */
 async function commitUploads(caps: Capabilities, uploads: Candidate[], componentOf: (control: DebControl) => string): Promise<Committed[]> {
