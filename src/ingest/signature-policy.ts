@@ -94,8 +94,10 @@ export interface SignatureServices {
 /**
  * The ingest step for RPM uploads: verifies each one (a bad signature is refused even when repod
  * re-signs), signs it where the distribution asks for that, and records the policy's verdict.
+ * Each signed upload is indexed among the signed copies of its build, unless `indexCopies` is
+ * false (packages that never reach the pool: the index lists only copies whose pool object exists).
  */
-export function signaturePolicy(services: SignatureServices): IngestStep {
+export function signaturePolicy(services: SignatureServices, options: { indexCopies?: boolean } = {}): IngestStep {
   // A step serves one change (publish.ts ingestSteps), and every package of a change is judged by
   // the same keys: their state is read once, not once per package (a scan runs the steps package
   // by package, and a 5000-package tree read the keys' state 5000 times).
@@ -117,6 +119,7 @@ export function signaturePolicy(services: SignatureServices): IngestStep {
         c.sha256 = staged.sha256;
       }
       c.signature = await applySignaturePolicy(dist, staged, keyring);
+      if (options.indexCopies === false) continue;
       const recorded = recordCopy(services.caps, c.key, staged.sha256, c.signature);
       // Handled at once, so a failure before anyone waits is no unhandled rejection; whoever waits still sees it.
       recorded.catch(() => undefined);

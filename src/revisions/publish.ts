@@ -232,10 +232,10 @@ function aptPlacement(dist: Distribution, requested: string | undefined) {
 }
 
 /** The steps every package of one change passes before it is committed (ingest/pipeline.ts); made anew for each change, as a step may keep what it read for the rest of its change (the trusted keys). */
-export function ingestSteps(services: PublishServices, options: { replace?: boolean }): IngestStep[] {
+export function ingestSteps(services: PublishServices, options: { replace?: boolean; indexCopies?: boolean }): IngestStep[] {
   return [
     acceptedByDistribution,
-    signaturePolicy({ caps: services.caps, keyring: services.keyring, maxUploadBytes: services.settings.maxUploadBytes }),
+    signaturePolicy({ caps: services.caps, keyring: services.keyring, maxUploadBytes: services.settings.maxUploadBytes }, { indexCopies: options.indexCopies }),
     ...(options.replace ? [] : [noDuplicates(services.repository, services.caps)]),
     ...(services.gate ? [services.gate.step] : []),
   ];

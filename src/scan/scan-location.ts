@@ -159,7 +159,9 @@ export async function scanLocation(services: PublishServices, source: ScanSource
     progress(`${source.name}: ${report.found} packages found, ${toRead.length} new or changed`);
 
     const stageCaps: Capabilities = mode === 'found' ? { ...caps, store: drainingUploads(caps.store) } : caps;
-    const steps = ingestSteps({ ...services, gate: undefined }, { replace: true }).filter((s) => mode === 'pool' || s !== acceptedByDistribution);
+    // Packages left where they were found have no pool object, and readers of the signed-copies
+    // index use only copies that have one: indexing them would write an object per package for nothing.
+    const steps = ingestSteps({ ...services, gate: undefined }, { replace: true, indexCopies: mode === 'pool' }).filter((s) => mode === 'pool' || s !== acceptedByDistribution);
     const componentOf = (path: string) => (dist.kind === 'apt' ? (options.component?.(path) ?? dist.components[0]) : '');
     const added: Added[] = [];
     const byKey = new Map<string, string>();

@@ -42,4 +42,21 @@ describe('signature step', () => {
     await signaturePolicy(services)({ dist, component: '' }, [await candidate()], { author: 'test' });
     assert.ok(listings > afterFirst);
   });
+
+  it('indexes signed copies unless told the packages never reach the pool', async () => {
+    const { core } = await buildNodeCore({ REPOD_STORAGE: 'memory:', REPOD_ADMIN_TOKEN: 'x'.repeat(32) }, () => undefined);
+    const dist = core.distributions.all().find((d) => d.kind === 'rpm')!;
+    const services = { caps: core.caps, keyring: core.keyring, maxUploadBytes: 1 << 30 };
+    const signed = new Uint8Array(await readFile(fixture('hello-2.0-1.x86_64.rpm')));
+    const copies = async () => {
+      const keys: string[] = [];
+      for await (const e of core.caps.store.list('packages/copies/')) keys.push(e.key);
+      return keys;
+    };
+    const staged = async () => stagedCandidate(await stagePackage(core.caps, bytesStream(signed), { maxBytes: 1 << 30 }), '');
+    await signaturePolicy(services, { indexCopies: false })({ dist, component: '' }, [await staged()], { author: 'test' });
+    assert.deepEqual(await copies(), []);
+    await signaturePolicy(services)({ dist, component: '' }, [await staged()], { author: 'test' });
+    assert.equal((await copies()).length, 1);
+  });
 });
