@@ -12,7 +12,8 @@
  *
  * The server is the one `npm start` runs (bench/lib/bundle-server.ts; REPOD_BENCH_SERVER=tsx for the
  * tests' way). Each upload's answer carries the time every step took; the table gives their medians, and the
- * uploads/s of each run beside createrepo_c's full run over the same files.
+ * uploads/s of each run beside createrepo_c's full run over the same files, with the CPU per upload
+ * of the server and of clamd (on 2 busy cores, what the two spend is what bounds uploads/s).
  */
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { basename, join } from 'node:path';
 import { clamdSkipReason, ndbSignature, startClamd } from '../test/helpers/clamd.ts';
 import { benchServerRuntime, startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN } from './lib/common.ts';
-import { runTimed } from './lib/proc.ts';
+import { cpuMs, runTimed } from './lib/proc.ts';
 import { fmtMs, median, table } from './lib/stats.ts';
 import { revUploadBodies, untilListed, uploadAll } from './lib/uploads.ts';
 
@@ -47,6 +48,12 @@ interface GateRun {
   stepMs: Partial<Record<(typeof STEPS)[number], number>>;
   /** Answers whose cve step matched an advisory. */
   findings: number;
+  /**
+   * CPU (user + system, from /proc) per upload of the server and of clamd over the run: what bounds
+   * uploads/s on a machine whose cores are all busy (null where not measured).
+   */
+  serverCpuMs: number | null;
+  clamdCpuMs: number | null;
 }
 
 /** `count` OSV advisories in the distribution's ecosystem: most name other packages, `hits` name uploaded ones at low severity. */
@@ -76,13 +83,20 @@ function gateStore(config: GateBenchConfig, label: string): string {
   return join(config.workDir, `gate-${label.replace(/\W+/g, '-')}`);
 }
 
-async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ body: Buffer; contentType: string }>, env: Record<string, string>): Promise<GateRun> {
+async function gateRun(
+  config: GateBenchConfig,
+  label: string,
+  bodies: Array<{ body: Buffer; contentType: string }>,
+  env: Record<string, string>,
+  clamdPid: number | null,
+): Promise<GateRun> {
   const store = gateStore(config, label);
   await rm(store, { recursive: true, force: true });
   const server = await startBenchServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env });
   const times: Record<string, number[]> = Object.fromEntries(STEPS.map((s) => [s, []]));
   let findings = 0;
   try {
+    const cpuBefore = [await cpuMs(server.process.pid), clamdPid === null ? null : await cpuMs(clamdPid)];
     const started = performance.now();
     const failures = await uploadAll(server.url, bodies, config.clients, config.log, (answer) => {
       for (const step of (answer.validation as { steps: Array<{ name: string; ms: number; detail?: { status?: string } }> } | undefined)?.steps ?? []) {
@@ -92,8 +106,10 @@ async function gateRun(config: GateBenchConfig, label: string, bodies: Array<{ b
     });
     await untilListed(server.url, DIST, bodies.length - failures);
     const ms = performance.now() - started;
+    const cpuAfter = [await cpuMs(server.process.pid), clamdPid === null ? null : await cpuMs(clamdPid)];
+    const perUpload = (i: number) => (cpuBefore[i] === null || cpuAfter[i] === null ? null : (cpuAfter[i]! - cpuBefore[i]!) / bodies.length);
     const stepMs = Object.fromEntries(STEPS.filter((s) => times[s].length).map((s) => [s, median(times[s])]));
-    return { label, ms, uploadsPerSecond: (bodies.length / ms) * 1000, failures, stepMs, findings };
+    return { label, ms, uploadsPerSecond: (bodies.length / ms) * 1000, failures, stepMs, findings, serverCpuMs: perUpload(0), clamdCpuMs: perUpload(1) };
   } finally {
     await server.stop();
   }
@@ -121,7 +137,7 @@ export async function runGateBench(config: GateBenchConfig): Promise<{ lines: st
     ];
     for (const [label, env] of variants) {
       log(`gate: ${config.files} uploads by ${config.clients} clients, ${label}`);
-      const run = await gateRun(config, label, bodies, env);
+      const run = await gateRun(config, label, bodies, env, env.REPOD_CLAMD && clamd ? clamd.pid : null);
       log(`  ${run.uploadsPerSecond.toFixed(1)} uploads/s (${fmtMs(run.ms)}, ${run.failures} failures, ${run.findings} with findings)`);
       runs.push(run);
     }
@@ -140,20 +156,23 @@ export async function runGateBench(config: GateBenchConfig): Promise<{ lines: st
   if (!config.keep) for (const dir of [tree, ...runs.map((r) => gateStore(config, r.label))]) await rm(dir, { recursive: true, force: true });
 
   const step = (r: GateRun, s: (typeof STEPS)[number]) => (r.stepMs[s] === undefined ? '-' : `${r.stepMs[s]!.toFixed(1)} ms`);
+  const cpu = (ms: number | null) => (ms === null ? '-' : `${ms.toFixed(1)} ms`);
   const [off] = runs;
   const lines = [
     '',
     `security gate — ${config.files} RPMs, one per POST /api/v1/upload, ${config.clients} concurrent clients, group commit on, until the served primary.xml lists all (server: ${benchServerRuntime() === 'tsx' ? 'src/runtime/node.ts under tsx' : 'dist/server.mjs, as npm start runs it'})`,
     table([
-      ['', 'uploads/s', 'vs gate off', 'time', ...STEPS.map((s) => `${s} (median)`)],
+      ['', 'uploads/s', 'vs gate off', 'time', 'server CPU/upload', 'clamd CPU/upload', ...STEPS.map((s) => `${s} (median)`)],
       ...runs.map((r) => [
         r.label,
         r.uploadsPerSecond.toFixed(1),
         `${((r.uploadsPerSecond / off.uploadsPerSecond) * 100).toFixed(0)}%`,
         fmtMs(r.ms),
+        cpu(r.serverCpuMs),
+        cpu(r.clamdCpuMs),
         ...STEPS.map((s) => step(r, s)),
       ]),
-      ['createrepo_c, one full run over the same files', ((config.files / createrepo.ms) * 1000).toFixed(1), '-', fmtMs(createrepo.ms), ...STEPS.map(() => '-')],
+      ['createrepo_c, one full run over the same files', ((config.files / createrepo.ms) * 1000).toFixed(1), '-', fmtMs(createrepo.ms), '-', '-', ...STEPS.map(() => '-')],
     ]),
     `target: the gate with clamd and ${config.advisories.toLocaleString('en')} advisories keeps at least 150 uploads/s (group commit).`,
   ];
