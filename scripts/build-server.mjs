@@ -15,7 +15,7 @@
  * anyway; `--check` only says whether a rebuild is due (exit 1 when it is).
  */
 import { readFileSync } from 'node:fs';
-import { readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,6 +72,7 @@ async function buildBundle(entry, outfile, define = {}) {
     define,
     write: false,
   });
+  await mkdir(dirname(outfile), { recursive: true }); // a fresh clone has no dist/
   const suffix = `.${process.pid}.tmp`;
   // The map first: the module names it, and a module must never be there without it.
   const files = [...result.outputFiles].sort((a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')));
