@@ -73,6 +73,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { compareKeys, InvalidKeyError, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
+import { bytesStream } from './objects.ts';
 
 export interface FileStoreOptions {
   /** The directory holding the objects; created when missing. */
@@ -260,7 +261,7 @@ export class FileStore implements BlobStore {
     } finally {
       closeQuietly(fd);
     }
-    if (bytes) return { ...info, body: bytesBody(bytes), ...(range ? { range } : {}) };
+    if (bytes) return { ...info, body: bytesStream(bytes), ...(range ? { range } : {}) };
     return this.stream(key, path, options);
   }
 
@@ -1030,7 +1031,6 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** A pull stream over [start, end) of an open file; the handle closes at the end, on error and on cancel. */
 /** Bytes `start` to `end` (exclusive) of an open file, read whole. */
 async function readRange(fd: number, start: number, end: number, key: string): Promise<Uint8Array> {
   const bytes = new Uint8Array(end - start);
@@ -1042,16 +1042,7 @@ async function readRange(fd: number, start: number, end: number, key: string): P
   return bytes;
 }
 
-/** Bytes already read, as a body. */
-function bytesBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (bytes.length) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
-}
-
+/** A pull stream over [start, end) of an open file; the handle closes at the end, on error and on cancel. */
 function fileStream(handle: FileHandle, start: number, end: number, key: string): ReadableStream<Uint8Array> {
   let position = start;
   let closed = false;
