@@ -14,7 +14,8 @@ import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:h
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { REPO_ROOT } from '../test/helpers/paths.ts';
-import { type RunningServer, startServer } from '../test/helpers/server.ts';
+import type { RunningServer } from '../test/helpers/server.ts';
+import { startBenchServer } from './lib/bundle-server.ts';
 import { ADMIN_TOKEN, ARCH, DIST } from './lib/common.ts';
 import { httpRequest, keepAliveAgent, multipart } from './lib/http.ts';
 import type { PackageSet } from './lib/packages.ts';
@@ -380,7 +381,7 @@ export async function benchRpmSize(set: PackageSet, extra: PackageSet, options: 
     const crInitial = await createrepoInitial(crDir, options);
 
     options.log(`[${n}] 3. metadata downloads under load (server on the store of step 1)`);
-    const server = await startServer({ REPOD_STORAGE: `file:${storeDir}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN }, 'node', nodeArgs(options.profileDir, `server-${n}`));
+    const server = await startBenchServer({ REPOD_STORAGE: `file:${storeDir}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN }, { nodeArgs: nodeArgs(options.profileDir, `server-${n}`) });
     let load: LoadResult;
     let stalled: StalledResult;
     let repodUpdate: RepodUpdate;
