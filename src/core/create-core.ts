@@ -127,7 +127,8 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
   const bootstrapToken = await tokens.bootstrap();
   const settings: Settings = { ...DEFAULT_SETTINGS, ...config.settings };
   const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes }, caps.requestsShareWork);
-  const repository = new MeasuredRepository(caps, { refTtlMs: config.refTtlMs ?? 1000 }, metrics);
+  // Half the hot-file budget again keeps chunks: what every render hashes and every metadata file is assembled from.
+  const repository = new MeasuredRepository(caps, { refTtlMs: config.refTtlMs ?? 1000, chunkCacheBytes: Math.floor(settings.cacheBytes / 2) }, metrics);
   metrics.watchDistributions({ names: () => distributions.all().map((d) => d.name), current: (name) => repository.current(name) });
   const security = createSecurityServices(caps, repository, distributions, { scanner: config.scanner, enabled: config.securityGate });
   const outbound = new OutboundClient(config.outboundTransport ?? fetchTransport, { allow: parseAllowList(config.outboundAllowedHosts) });
@@ -149,7 +150,7 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
     distributionStore,
     repository,
     committer,
-    renderer: new MeasuredRenderer(caps, hotFiles, metrics),
+    renderer: new MeasuredRenderer(caps, hotFiles, metrics, (id) => repository.chunkBytes(id)),
     hotFiles,
     keyring,
     tokens,

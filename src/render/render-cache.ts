@@ -8,6 +8,7 @@ import { fromBase64 } from '../util/bytes.ts';
 import { InFlight } from '../util/in-flight.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { HashCarry } from './index-file.ts';
+import type { ChunkContributions } from './rpm-view.ts';
 
 /**
  * Renders each (revision, view) once: memory first, then the store (another server may have
@@ -19,11 +20,15 @@ export class Renderer {
   private readonly inflight: InFlight<string, RenderManifest>;
   /** What the last renders hashed, for the next render of the same files to resume from. */
   readonly carry = new HashCarry();
+  /** What RPM views take from each chunk (rpm-view.ts): small, and a later render needs all but the changed ones. */
+  readonly rpmContributions: ChunkContributions = new LruCache(8192);
 
   constructor(
     private readonly caps: Capabilities,
     /** Where the bytes of small rendered files stay once assembled (see bytes()). */
     private readonly hotFiles?: ImmutableBytesCache,
+    /** A chunk's whole bytes, from memory where the repository keeps them (else each segment is a ranged store read). */
+    private readonly chunkBytes?: (id: string) => Promise<Uint8Array>,
   ) {
     this.inflight = new InFlight(caps.requestsShareWork);
   }
@@ -86,6 +91,7 @@ export class Renderer {
   /** The bytes of a rendered file, streamed segment by segment from the chunks. */
   stream(file: RenderedFile): ReadableStream<Uint8Array> {
     const { store } = this.caps;
+    const chunkBytes = this.chunkBytes;
     const segments = file.segments;
     let index = 0;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
@@ -107,6 +113,10 @@ export class Renderer {
           const segment = segments[index++];
           if ('data' in segment) {
             controller.enqueue(fromBase64(segment.data));
+            return;
+          }
+          if ('chunk' in segment && !segment.part && chunkBytes) {
+            controller.enqueue((await chunkBytes(segment.chunk)).subarray(segment.start, segment.end));
             return;
           }
           const object =

@@ -59,7 +59,7 @@ export async function rpmManifest(
   const extra = wantsExtra && core.extraRecords ? core.extraRecords(core, dist, revision, arch, variant) : undefined;
   const signer = await core.keyring.signer(dist);
   return core.renderer.view(dist.name, revision.id, rpmViewName(arch, variant, repo), signer.keysetId, () =>
-    renderRpmView({ caps: core.caps, repository: core.repository, signer }, dist, revision, arch, { variant, extra, repo }),
+    renderRpmView({ caps: core.caps, repository: core.repository, signer, contributions: core.renderer.rpmContributions }, dist, revision, arch, { variant, extra, repo }),
   );
 }
 

@@ -11,8 +11,9 @@ import { type RepomdRecord, renderRepomd } from '../metadata/rpm/repomd.ts';
 import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
 import { concatBytes, toBase64, utf8 } from '../util/bytes.ts';
+import type { LruCache } from '../util/lru-cache.ts';
 import { composeFiles, needsPresentKeys } from './compose-files.ts';
-import { chunkDecisions, type RpmRepoKind, rpmViewSelection } from './rpm-view-selection.ts';
+import { chunkDecisions, type RpmRepoKind, type RpmViewSelection, rpmViewSelection } from './rpm-view-selection.ts';
 import { renderZchunkFiles } from './rpm-zchunk.ts';
 
 const FILES = [
@@ -71,6 +72,42 @@ export interface XmlFiles {
 /** Extra repomd records (sqlite databases) rendered after the XML, stored as whole objects. */
 export type ExtraRecords = (xml: XmlFiles) => Promise<Array<{ file: RenderedFile; record: Omit<RepomdRecord, 'timestamp'> }>>;
 
+/** What one chunk gives a view: the entries it takes, and its pieces of primary, filelists and other. */
+export interface ChunkContribution {
+  /** Per entry, where single entries are picked (see chunkDecisions); null where whole arch groups are. */
+  decided: boolean[] | null;
+  count: number;
+  files: Array<{ parts: Array<{ range: [number, number] } | { member: Uint8Array }>; openSize: number }>;
+}
+
+/**
+ * What a view takes from each chunk, by chunk id and view. A chunk never changes, so what a render
+ * worked out for it holds for every later render of the same view: a publish changes a few chunks,
+ * and the next render decides only those (the rest of its work is hashing the bytes).
+ */
+export type ChunkContributions = LruCache<string, ChunkContribution>;
+
+async function chunkContribution(
+  caps: Capabilities,
+  index: ChunkIndex,
+  bytes: () => Promise<Uint8Array>,
+  selection: RpmViewSelection,
+  variant: RpmVariant,
+): Promise<ChunkContribution> {
+  const select = (t: { arch: string }) => selection.arches.has(t.arch);
+  const decided = await chunkDecisions(selection, index, bytes, caps.gunzip);
+  const count = decided ? decided.filter(Boolean).length : index.entries.filter(select).length;
+  const files: ChunkContribution['files'] = [];
+  for (const f of FILES) {
+    const s = index.streamIndex(variant === 'hashed' && f.type === 'primary' ? 'primary_hashed' : f.type);
+    files.push({
+      parts: decided ? pickedParts(index, s, await bytes(), decided, select, caps.gzip, caps.gunzip) : index.ranges(s, select).map((range) => ({ range })),
+      openSize: decided ? index.entries.reduce((n, e, i) => n + (decided[i] ? e.rawLengths[s] : 0), 0) : index.rawSize(s, select),
+    });
+  }
+  return { decided, count, files };
+}
+
 /**
  * Renders the repodata of one arch repository of a revision: primary, filelists and other as
  * multi-member gzip files made of a header member, the chunks' per-package members and a footer
@@ -78,7 +115,7 @@ export type ExtraRecords = (xml: XmlFiles) => Promise<Array<{ file: RenderedFile
  * and hashing the chunks once.
  */
 export async function renderRpmView(
-  deps: { caps: Capabilities; repository: Repository; signer: Signer },
+  deps: { caps: Capabilities; repository: Repository; signer: Signer; contributions?: ChunkContributions },
   dist: RpmDistribution,
   revision: Revision,
   arch: string,
@@ -88,18 +125,24 @@ export async function renderRpmView(
   const variant = options.variant ?? 'plain';
   const repo = options.repo ?? 'main';
   const selection = rpmViewSelection(dist, arch, repo);
-  const arches = selection.arches;
-  const select = (t: { arch: string }) => arches.has(t.arch);
-  // Which entries of each chunk the view takes, where a debuginfo split or a multilib method picks
-  // single entries; null where it takes whole arch groups. Read first: primary's header counts them.
-  const decisions: Array<boolean[] | null> = [];
+  const select = (t: { arch: string }) => selection.arches.has(t.arch);
+  // What the view takes of each chunk; worked out first, as primary's header counts the packages.
+  // The settings a selection depends on are part of the key: a changed multilib method decides anew.
+  const viewKey = JSON.stringify([arch, variant, repo, dist.debuginfo ?? null, dist.multilib ?? null]);
+  const contributions: ChunkContribution[] = [];
   let count = 0;
   for (const chunk of revision.chunks) {
-    const index = await repository.chunkIndex(chunk.id);
-    const decided = await chunkDecisions(selection, index, () => repository.chunkBytes(chunk.id), caps.gunzip);
-    decisions.push(decided);
-    count += decided ? decided.filter(Boolean).length : index.entries.filter(select).length;
+    const key = `${chunk.id}${viewKey}`;
+    let contribution = deps.contributions?.get(key);
+    if (!contribution) {
+      const index = await repository.chunkIndex(chunk.id);
+      contribution = await chunkContribution(caps, index, () => repository.chunkBytes(chunk.id), selection, variant);
+      deps.contributions?.set(key, contribution);
+    }
+    contributions.push(contribution);
+    count += contribution.count;
   }
+  const decisions = contributions.map((c) => c.decided);
 
   const acc = FILES.map((f) => {
     const head = utf8(f.header(count));
@@ -111,22 +154,21 @@ export async function renderRpmView(
 
   // The packages the view shows, by key, when its advisories must be cut to them.
   const present = new Set<string>();
-  const collectKeys = repo === 'main' && needsPresentKeys(revision);
+  if (repo === 'main' && needsPresentKeys(revision)) {
+    for (const [c, chunk] of revision.chunks.entries()) {
+      const decided = decisions[c];
+      (await repository.chunkIndex(chunk.id)).entries.forEach((e, i) => {
+        if (decided ? decided[i] : select(e)) present.add(e.key);
+      });
+    }
+  }
   // Fetch one chunk ahead while hashing the current one.
   let next = revision.chunks.length > 0 ? repository.chunkBytes(revision.chunks[0].id) : null;
   for (let c = 0; c < revision.chunks.length; c++) {
     const bytes = await next!;
     next = c + 1 < revision.chunks.length ? repository.chunkBytes(revision.chunks[c + 1].id) : null;
-    const index = await repository.chunkIndex(revision.chunks[c].id);
-    const decided = decisions[c];
-    if (collectKeys) {
-      index.entries.forEach((e, i) => {
-        if (decided ? decided[i] : select(e)) present.add(e.key);
-      });
-    }
     for (let k = 0; k < FILES.length; k++) {
-      const s = index.streamIndex(variant === 'hashed' && FILES[k].type === 'primary' ? 'primary_hashed' : FILES[k].type);
-      const parts = decided ? pickedParts(index, s, bytes, decided, select, caps.gzip, caps.gunzip) : index.ranges(s, select).map((range) => ({ range }));
+      const { parts, openSize } = contributions[c].files[k];
       for (const part of parts) {
         if ('range' in part) {
           const [start, end] = part.range;
@@ -139,7 +181,7 @@ export async function renderRpmView(
           acc[k].segments.push({ data: toBase64(part.member) });
         }
       }
-      acc[k].openSize += decided ? index.entries.reduce((n, e, i) => n + (decided[i] ? e.rawLengths[s] : 0), 0) : index.rawSize(s, select);
+      acc[k].openSize += openSize;
     }
   }
 

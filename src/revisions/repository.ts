@@ -38,6 +38,9 @@ export interface PublishResult {
   attempts: number;
 }
 
+/** Chunk bytes kept in memory unless told (the server gives half of REPOD_CACHE_BYTES). */
+const DEFAULT_CHUNK_CACHE_BYTES = 32 * 1024 * 1024;
+
 /** A publisher retries lost races for this long (with growing, jittered pauses) before giving up with 409. */
 const PUBLISH_RETRY_MS = 30_000;
 
@@ -51,7 +54,13 @@ export class Repository {
   private readonly refReads: InFlight<string, { at: number; ref: Ref | null; etag: string | null }>;
   private readonly revisions = new LruCache<string, Revision>(256);
   private readonly summaries = new LruCache<string, RevisionSummary>(4096);
-  private readonly chunkIndexes = new LruCache<string, ChunkIndex>(128);
+  private readonly chunkIndexes = new LruCache<string, ChunkIndex>(1024);
+  /**
+   * Chunks' bytes as read from the store or written by this process. A render reads every chunk of
+   * its revision (it hashes them all), and serving a metadata file assembles it from their ranges;
+   * both find them here instead of a store read per chunk. Content-addressed, so never stale.
+   */
+  private readonly chunkCache: LruCache<string, Uint8Array>;
   private readonly xzInflight: InFlight<string, { part: XzPart; bytes: Uint8Array }>;
   /**
    * Chunks this process composed last, with their entries: the next publish of a busy
@@ -71,8 +80,9 @@ export class Repository {
 
   constructor(
     private readonly caps: Capabilities,
-    private readonly options: { refTtlMs: number } = { refTtlMs: 1000 },
+    private readonly options: { refTtlMs: number; chunkCacheBytes?: number } = { refTtlMs: 1000 },
   ) {
+    this.chunkCache = new LruCache(options.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES, (bytes) => bytes.length);
     this.refReads = new InFlight(caps.requestsShareWork);
     this.xzInflight = new InFlight(caps.requestsShareWork);
   }
@@ -138,10 +148,11 @@ export class Repository {
   }
 
   async chunkBytes(id: string): Promise<Uint8Array> {
-    const composed = this.composedChunks.get(id);
-    if (composed) return composed.bytes;
+    const cached = this.chunkCache.get(id) ?? this.composedChunks.get(id)?.bytes;
+    if (cached) return cached;
     const bytes = await getBytes(this.caps.store, layout.chunk(id));
     if (!bytes) throw new RepodError('missing_object', `chunk ${id} is missing from the store`, { status: 500 });
+    this.chunkCache.set(id, bytes);
     return bytes;
   }
 
@@ -273,7 +284,10 @@ export class Repository {
         (parent?.number ?? 0) + 1,
       );
       composed = result;
-      for (const { id, bytes, items } of result.written) this.composedChunks.set(id, { bytes, items });
+      for (const { id, bytes, items } of result.written) {
+        this.composedChunks.set(id, { bytes, items });
+        this.chunkCache.set(id, bytes);
+      }
       if (result.added.length === 0 && result.removed.length === 0) return null;
       return { chunks: result.chunks, written: result.written, changes: { added: result.added.map(changeItem), removed: result.removed.map(changeItem) } };
     });
