@@ -22,10 +22,14 @@ import { discardStaged, type StagedDeb, type StagedPackage, type StagedRpm } fro
  * collection still removes those). An APT source's fragment holds its Sources stanza and is read
  * (source-entry.ts).
  */
-async function toPool(caps: Capabilities, staged: StagedPackage): Promise<void> {
-  const poolKey = layout.pool(staged.sha256);
-  if (await caps.store.head(poolKey)) await caps.store.delete(staged.tempKey);
-  else await caps.store.move(staged.tempKey, poolKey);
+/** A staged file to its content-addressed place in the pool; where the same bytes are there already, the staged copy goes. */
+export async function moveToPool(caps: Capabilities, staged: { tempKey: string; sha256: string }): Promise<void> {
+  try {
+    await caps.store.move(staged.tempKey, layout.pool(staged.sha256), { ifNoneMatch: '*' });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    await caps.store.delete(staged.tempKey); // the same bytes are there already
+  }
 }
 
 /** Writes a create-only object; an existing one (a concurrent ingest of the same bytes) is read back. */
@@ -69,7 +73,7 @@ export async function putFragment(caps: Capabilities, key: string, kind: 'rpm' |
  * it creates, or beside an existing one (signing/signature-verdict.ts).
  */
 export async function commitRpm(caps: Capabilities, staged: StagedRpm, verdict?: SignatureVerdict): Promise<{ record: RpmPackageRecord; entry: EntryWithSegments }> {
-  const [, record] = await Promise.all([toPool(caps, staged), packageRecord(caps, staged, verdict)]);
+  const [, record] = await Promise.all([moveToPool(caps, staged), packageRecord(caps, staged, verdict)]);
   return { record, entry: rpmEntry(record.package, record.facts) };
 }
 
@@ -91,7 +95,7 @@ export async function commitDeb(caps: Capabilities, staged: StagedDeb, component
       uploaded: staged.sha256,
     });
   }
-  await toPool(caps, staged);
+  await moveToPool(caps, staged);
   const record = await packageRecord(caps, staged);
   const entry = aptEntry(parseDebControl(record.control), record.facts, record.files, component, path);
   return { record, entry, poolPath: path };
@@ -141,7 +145,7 @@ export async function storeForReview(caps: Capabilities, staged: StagedPackage):
  * published elsewhere or later (held for review; fetched by a mirror that published its entry already).
  */
 export async function storePackage(caps: Capabilities, staged: StagedPackage): Promise<PackageRecord> {
-  await toPool(caps, staged);
+  await moveToPool(caps, staged);
   return packageRecord(caps, staged);
 }
 

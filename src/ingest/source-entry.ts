@@ -11,9 +11,9 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import { readAllBytes } from '../storage/objects.ts';
 import { utf8 } from '../util/bytes.ts';
 import { APT_STREAMS, aptKey } from './apt-entry.ts';
-import { putFragment, putRecord } from './commit.ts';
+import { moveToPool, putFragment, putRecord } from './commit.ts';
 import type { Candidate } from './pipeline.ts';
-import { discardSourceFiles, type StagedSource, type StagedSourceFile } from './source-stage.ts';
+import { discardSourceFiles, type StagedSource } from './source-stage.ts';
 
 /**
  * How a source package becomes an index entry of an APT distribution. It is an entry of its
@@ -150,15 +150,9 @@ export async function storedSourceFiles(store: BlobStore, dscSha256: string, com
   return sourceFilesOfStanza(new TextDecoder().decode(bytes.subarray(bodyOffset, bodyOffset + (header.entry.rawLengths[0] ?? 0))));
 }
 
-async function toPool(caps: Capabilities, file: StagedSourceFile): Promise<void> {
-  const poolKey = layout.pool(file.sha256);
-  if (await caps.store.head(poolKey)) await caps.store.delete(file.tempKey);
-  else await caps.store.move(file.tempKey, poolKey);
-}
-
 /** Every file of a staged source (the .dsc first) moved to the pool, and its record written create-only. */
 async function storeSourceFiles(caps: Capabilities, staged: StagedSource): Promise<DscPackageRecord> {
-  for (const f of [staged.self, ...staged.files]) await toPool(caps, f);
+  for (const f of [staged.self, ...staged.files]) await moveToPool(caps, f);
   return putRecord(caps, layout.packageRecord(staged.self.sha256), sourceRecord(staged));
 }
 

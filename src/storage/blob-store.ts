@@ -43,6 +43,9 @@ export interface PutOptions {
   transient?: boolean;
 }
 
+/** `ifNoneMatch: '*'`: a create-only move, which fails with PreconditionFailedError (leaving the source) when `to` exists. */
+export type MoveOptions = Pick<PutOptions, 'ifNoneMatch'>;
+
 /** What a copy sets on the new object (its content type, S3's canned ACL); the source's otherwise. */
 export type CopyOptions = Pick<PutOptions, 'contentType' | 'acl'>;
 
@@ -89,9 +92,11 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<ListEntry>;
   /**
    * Moves an object to a new key, replacing any object there (rename on a file system, server-side
-   * copy + delete on S3). A missing source throws NotFoundError.
+   * copy + delete on S3). A missing source throws NotFoundError. Create-only with `ifNoneMatch`:
+   * atomic where the store can link (the file store); elsewhere checked just before the copy, which
+   * suits what it is for, content-addressed keys (a racing writer stores the same bytes).
    */
-  move(from: string, to: string): Promise<void>;
+  move(from: string, to: string, options?: MoveOptions): Promise<void>;
   /**
    * Optional: makes `to` a copy of the object `from` inside the store, without its bytes passing
    * through this process (S3 CopyObject), replacing any object there; atomic like put. A missing

@@ -71,7 +71,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, MoveOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { compareKeys, InvalidKeyError, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 import { bytesStream } from './objects.ts';
 
@@ -432,10 +432,11 @@ export class FileStore implements BlobStore {
     }
   }
 
-  /** rename(2) under both keys' locks. Overwrites `to` when it exists. */
-  async move(from: string, to: string): Promise<void> {
+  /** rename(2) under both keys' locks. Overwrites `to` when it exists, unless create-only (moveIfAbsent). */
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<void> {
     const fromPath = this.pathOf(from);
     const toPath = this.pathOf(to);
+    if (options.ifNoneMatch === '*') return this.moveIfAbsent(from, fromPath, to, toPath);
     try {
       await this.withLocks([from, to], async () => {
         const source = await this.statObject(from, fromPath);
@@ -449,6 +450,31 @@ export class FileStore implements BlobStore {
         if (this.fsync) await Promise.all([this.syncDir(dirname(toPath)), this.syncDir(dirname(fromPath))]);
         await this.pruneParents(fromPath, { keepTopLevel: true });
       });
+    } catch (error) {
+      if (error instanceof RepodError) throw error;
+      throw this.fail(`move ${from} -> ${to}`, error);
+    }
+  }
+
+  /**
+   * A create-only move: link(2) onto the new key decides, as in a create-only put, so no lock is
+   * taken (a staged upload moving to its content-addressed place in the pool: a lock, two stats and
+   * two directory fsyncs fewer). The key keeps the object's etag: it is created here, never
+   * replaced, so etags per key still only grow. The old name goes after; its directory is not
+   * synced, as a name that comes back after a crash is a second link to a durable object.
+   */
+  private async moveIfAbsent(from: string, fromPath: string, to: string, toPath: string): Promise<void> {
+    try {
+      await this.linkInto(fromPath, toPath, to, async () => {
+        if (!(await this.statObject(from, fromPath))) throw new NotFoundError(`[storage] [file] move: ${from} does not exist`);
+      });
+      await Promise.all([
+        fs.unlink(fromPath).catch((error) => {
+          if (!isMissing(error)) throw error;
+        }),
+        this.fsync ? this.syncDir(dirname(toPath)) : undefined,
+      ]);
+      await this.pruneParents(fromPath, { keepTopLevel: true });
     } catch (error) {
       if (error instanceof RepodError) throw error;
       throw this.fail(`move ${from} -> ${to}`, error);
@@ -601,10 +627,11 @@ export class FileStore implements BlobStore {
   }
 
   /**
-   * link(2) of a temp file onto a key that must not exist: PreconditionFailedError when an object is
-   * there, the key conflict when a directory is. Parents are created (again) as for renameInto.
+   * link(2) of a file onto a key that must not exist: PreconditionFailedError when an object is
+   * there, the key conflict when a directory is. Parents are created (again) as for renameInto;
+   * `sourceCheck` throws first where the source may be missing (a move).
    */
-  private async linkInto(from: string, to: string, key: string): Promise<void> {
+  private async linkInto(from: string, to: string, key: string, sourceCheck?: () => Promise<void>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         if (attempt > 0) await fs.mkdir(dirname(to), { recursive: true });
@@ -612,6 +639,8 @@ export class FileStore implements BlobStore {
         return;
       } catch (error) {
         const code = errno(error);
+        // ENOENT names no side: a missing parent of `to` (created and retried), or a missing source.
+        if (code === 'ENOENT' && attempt === 0) await sourceCheck?.();
         if (code === 'ENOENT' && attempt < 100) continue;
         if (code === 'EEXIST') {
           const there = await fs.stat(to).catch((statError) => (isMissing(statError) ? null : Promise.reject(statError)));

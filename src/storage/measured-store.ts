@@ -1,5 +1,5 @@
 import { PreconditionFailedError, RepodError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, CopyOptions, ListEntry, PresignOptions, PutOptions } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, CopyOptions, ListEntry, MoveOptions, PresignOptions, PutOptions } from './blob-store.ts';
 
 /** Where a measured store counts (src/metrics/repod-metrics.ts provides these). */
 export interface StoreMeter {
@@ -57,7 +57,7 @@ export function measuredStore(store: BlobStore, meter: StoreMeter): BlobStore {
       ),
     put: (key: string, body: Uint8Array | ReadableStream<Uint8Array>, options?: PutOptions) => measure('put', () => store.put(key, body, options)),
     delete: (key: string) => measure('delete', () => store.delete(key)),
-    move: (from: string, to: string) => measure('move', () => store.move(from, to)),
+    move: (from: string, to: string, options?: MoveOptions) => measure('move', () => store.move(from, to, options)),
     list: (prefix: string): AsyncIterable<ListEntry> => ({
       async *[Symbol.asyncIterator]() {
         const started = meter.now();

@@ -4,7 +4,7 @@
  * buffered (it is a test double, not for large objects).
  */
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PutOptions, StoreCapabilities } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, MoveOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { collect, compareKeys, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 
 interface Entry {
@@ -95,11 +95,12 @@ export class MemoryStore implements BlobStore {
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<void> {
     validateKey(this.driver, from);
     validateKey(this.driver, to);
     const entry = this.objects.get(from);
     if (!entry) throw new NotFoundError(`[storage] [memory] move: ${from} does not exist`);
+    if (options.ifNoneMatch === '*' && this.objects.has(to)) throw new PreconditionFailedError(to);
     if (from === to) return;
     this.objects.delete(from);
     this.objects.set(to, { ...entry, etag: `m${this.id}-${(++this.writes).toString(36)}` });

@@ -31,7 +31,7 @@
  * and a write to the source during the move is lost with it.
  */
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, MoveOptions, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { checkLength, checkRange, collect, normalizeEtag, RangeNotSatisfiableError, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 import type { Presigner } from './r2-presign.ts';
 
@@ -245,9 +245,10 @@ export class R2Store implements BlobStore {
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<void> {
     const fromFull = this.fullKey(from);
     const toFull = this.fullKey(to);
+    if (options.ifNoneMatch === '*' && (await this.head(to))) throw new PreconditionFailedError(to);
     if (from === to) {
       if (!(await this.head(from))) throw new NotFoundError(`[storage] [r2] move: ${from} does not exist`);
       return;

@@ -47,7 +47,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, CopyOptions, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, CopyOptions, ListEntry, MoveOptions, PresignOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import {
   checkLength,
   checkRange,
@@ -295,7 +295,8 @@ export class S3Store implements BlobStore {
   }
 
   /** Server-side copy + delete (not atomic). Overwrites `to`. The copy is pinned to the source etag read first. */
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<void> {
+    if (options.ifNoneMatch === '*' && (await this.headRaw(to))) throw new PreconditionFailedError(to);
     if (!(await this.copyObject('move', from, to, {}))) return;
     await this.delete(from);
   }

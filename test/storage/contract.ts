@@ -212,6 +212,23 @@ export function blobStoreContract(name: string, open: () => Promise<ContractFixt
       assert.equal(await store.head(`${prefix}e`), null);
     });
 
+    it('moves create-only: an existing target stays and so does the source; a missing source is NotFoundError', async () => {
+      const prefix = p();
+      await store.put(`${prefix}from/a`, text('payload'));
+      await store.move(`${prefix}from/a`, `${prefix}to/deep/a`, { ifNoneMatch: '*' });
+      assert.equal(await store.head(`${prefix}from/a`), null);
+      assert.equal(await getText(store, `${prefix}to/deep/a`), 'payload');
+      assert.deepEqual(await listKeys(store, prefix), [`${prefix}to/deep/a`]);
+
+      await store.put(`${prefix}b`, text('second'));
+      await rejectsWith(store.move(`${prefix}b`, `${prefix}to/deep/a`, { ifNoneMatch: '*' }), PreconditionFailedError);
+      assert.equal(await getText(store, `${prefix}to/deep/a`), 'payload');
+      assert.equal(await getText(store, `${prefix}b`), 'second');
+
+      await rejectsWith(store.move(`${prefix}nope`, `${prefix}c`, { ifNoneMatch: '*' }), NotFoundError);
+      assert.equal(await store.head(`${prefix}c`), null);
+    });
+
     it('reads byte ranges: start only, start-end, end beyond the end; a start beyond is 416', async () => {
       const key = `${p()}digits`;
       await store.put(key, text('0123456789'));

@@ -56,6 +56,26 @@ describe('file driver', () => {
     await store.put('records/y.json', text('{}'), { ifNoneMatch: '*' });
     assert.deepEqual([...new Set(synced)], ['records']);
     assert.equal(await getText(store, 'uploads/b'), 'staged');
+    synced.length = 0;
+    await store.move('uploads/b', 'pool/bb/b', { ifNoneMatch: '*' });
+    assert.deepEqual(synced, ['pool/bb'], 'a create-only move syncs only the directory it names the object in');
+  });
+
+  it('create-only moves onto one key from two store objects: one wins, every loser keeps its source, no lock is left', async () => {
+    const { root, store } = await fresh();
+    const other = await FileStore.open({ root });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.put(`uploads/u${i}`, text(`body ${i}`), { transient: true })));
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : store).move(`uploads/u${i}`, 'pool/cc/one', { ifNoneMatch: '*' })));
+    const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+    assert.equal(won.length, 1, 'exactly one move lands');
+    assert.equal(await getText(store, 'pool/cc/one'), `body ${won[0]}`);
+    for (const [i, o] of outcomes.entries()) {
+      if (i === won[0]) continue;
+      assert.equal(o.status === 'rejected' && (o.reason as Error).name, 'PreconditionFailedError');
+      assert.equal(await getText(store, `uploads/u${i}`), `body ${i}`);
+    }
+    assert.equal(await store.head(`uploads/u${won[0]}`), null);
+    assert.deepEqual(await readdir(join(root, '.repod', 'locks')), []);
   });
 
   it('a write in progress is invisible: no partial object, no temp file under the key or in a listing', async () => {

@@ -6,7 +6,7 @@
 import { get, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from '../../src/errors.ts';
-import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, PresignOptions, PutOptions, StoreCapabilities } from '../../src/storage/blob-store.ts';
+import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, MoveOptions, PresignOptions, PutOptions, StoreCapabilities } from '../../src/storage/blob-store.ts';
 import { InvalidKeyError, RangeNotSatisfiableError } from '../../src/storage/common.ts';
 import type { WireError, WireInfo } from './r2-worker/worker.ts';
 
@@ -197,8 +197,8 @@ export class HttpStore implements BlobStore {
     await this.json(...(await this.call('POST', '/delete', { key })));
   }
 
-  async move(from: string, to: string): Promise<void> {
-    await this.json(...(await this.call('POST', '/move', { from, to })));
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<void> {
+    await this.json(...(await this.call('POST', '/move', { from, to, ...(options.ifNoneMatch ? { ifNoneMatch: options.ifNoneMatch } : {}) })));
   }
 
   async *list(prefix: string): AsyncIterable<ListEntry> {

@@ -87,7 +87,7 @@ async function handle(request: Request, env: Env): Promise<Response> {
       await store.delete(key);
       return Response.json({});
     case '/move':
-      await store.move(q.get('from') ?? '', q.get('to') ?? '');
+      await store.move(q.get('from') ?? '', q.get('to') ?? '', q.get('ifNoneMatch') === '*' ? { ifNoneMatch: '*' } : {});
       return Response.json({});
     case '/list':
       return listing(store, q.get('prefix') ?? '');
