@@ -63,6 +63,7 @@ import {
   lstatSync,
   open as openCb,
   read as readCb,
+  statSync,
   unlinkSync,
   write as writeCb,
   writeSync,
@@ -516,11 +517,16 @@ export class FileStore implements BlobStore {
     return this.dirsReady;
   }
 
-  /** The object's stat, null when missing. A directory at the key is a conflict, not an object. */
+  /**
+   * The object's stat, null when missing. A directory at the key is a conflict, not an object.
+   * Synchronous: a stat of a path on a local disk is answered from the kernel's caches in a few
+   * microseconds, while the thread pool's round trip and the error object a missing key makes
+   * cost ten times that (most creates stat a key that is not there).
+   */
   private async statObject(key: string, path: string): Promise<Stat | null> {
     try {
-      const stat = (await fs.stat(path, { bigint: true })) as Stat;
-      return stat.isFile() ? stat : null;
+      const stat = statSync(path, { bigint: true, throwIfNoEntry: false }) as Stat | undefined;
+      return stat?.isFile() ? stat : null;
     } catch (error) {
       if (isMissing(error)) return null;
       throw this.fail(`stat ${key}`, error);
