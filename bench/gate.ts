@@ -36,6 +36,8 @@ export interface GateBenchConfig {
   clients: number;
   advisories: number;
   keep: boolean;
+  /** Directory for .cpuprofile files of the servers (--profile), or null. */
+  profileDir?: string | null;
   log: (message: string) => void;
 }
 
@@ -92,7 +94,8 @@ async function gateRun(
 ): Promise<GateRun> {
   const store = gateStore(config, label);
   await rm(store, { recursive: true, force: true });
-  const server = await startBenchServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env });
+  const profile = config.profileDir ? ['--cpu-prof', '--cpu-prof-dir', config.profileDir, '--cpu-prof-name', `server-${basename(store)}.cpuprofile`] : [];
+  const server = await startBenchServer({ REPOD_STORAGE: `file:${store}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN, REPOD_RATE_LIMITS: 'admin=off', ...env }, { nodeArgs: profile });
   const times: Record<string, number[]> = Object.fromEntries(STEPS.map((s) => [s, []]));
   let findings = 0;
   try {

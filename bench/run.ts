@@ -394,6 +394,7 @@ if (only.has('gate')) {
     clients: int('gate-clients', values['gate-clients'], 1),
     advisories: int('gate-advisories', values['gate-advisories'], 0),
     keep: options.keep,
+    profileDir: options.profileDir,
     log,
   });
   process.stdout.write(gate.lines.join('\n') + '\n');
