@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { RepodError } from '../../src/errors.ts';
 import { clamdConnector, parseClamdSpec } from '../../src/runtime/node-clamd.ts';
 import { END_OF_STREAM, frameChunk, INSTREAM_COMMAND, parseReply, ReplyCollector } from '../../src/security/antivirus/clamd-protocol.ts';
-import { ClamdScanner } from '../../src/security/antivirus/clamd-scanner.ts';
+import { ClamdScanner, type ScannerConnection } from '../../src/security/antivirus/clamd-scanner.ts';
 import { PayloadError, packagePayload } from '../../src/security/antivirus/package-payload.ts';
 import { scanPackage } from '../../src/security/antivirus/scan-package.ts';
 import { type Clamd, clamdSkipReason, ndbSignature, startClamd } from '../helpers/clamd.ts';
@@ -278,6 +278,40 @@ describe('ClamAV scans over a real clamd', { skip }, () => {
     } finally {
       await own.stop();
     }
+  });
+
+  test('one connection serves scan after scan as a clamd session; a closed one is replaced, an idle one closed', async () => {
+    const opened: ScannerConnection[] = [];
+    const connect = clamdConnector(clamd.spec);
+    const counting = new ClamdScanner(async () => {
+      const connection = await connect();
+      opened.push(connection);
+      return connection;
+    });
+    const infected = () => bytesStream(Buffer.from(infectedText));
+    const clean = () => bytesStream(Buffer.from(cleanText));
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await counting.scan(clean()), { status: 'clean' });
+      assert.deepEqual(await counting.scan(infected()), { status: 'infected', signature: FOUND });
+    }
+    assert.equal(opened.length, 1, 'six scans one after another share one connection');
+    // A package and its payload of one upload, four uploads at once: a session each, reused after.
+    const four = () => Promise.all([infected(), clean(), infected(), clean()].map((s) => counting.scan(s)));
+    const expected = [{ status: 'infected', signature: FOUND }, { status: 'clean' }, { status: 'infected', signature: FOUND }, { status: 'clean' }];
+    assert.deepEqual(await four(), expected);
+    assert.equal(opened.length, 4);
+    assert.deepEqual(await four(), expected);
+    assert.equal(opened.length, 4, 'the second round reuses the four sessions');
+    // Sessions closed while idle, the scan already under way on one (a clamd restart looks the
+    // same): the scan goes again on a new connection, with the same verdict.
+    for (const c of opened) c.close();
+    assert.deepEqual(await counting.scan(infected()), { status: 'infected', signature: FOUND });
+    assert.equal(opened.length, 5);
+    // An idle session is closed after a second without scans.
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.deepEqual(await counting.scan(clean()), { status: 'clean' });
+    assert.equal(opened.length, 6);
+    counting.close();
   });
 
   test('the tcp: connector works too', async () => {

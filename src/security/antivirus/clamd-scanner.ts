@@ -18,6 +18,13 @@
  *   unavailable.
  * An error of the input stream itself is not a verdict: scan() rethrows it (after closing the
  * connection without ending the stream, so clamd scans nothing).
+ *
+ * Connections are kept between scans as clamd sessions (IDSESSION: several commands on one
+ * connection, each reply prefixed with its number): a scan after a clean or infected verdict leaves
+ * its connection for the next one, for at most SESSION_IDLE_MS, far below clamd's own IdleTimeout
+ * (30 s by default). An idle session is watched: anything clamd sends or a close drops it, so a
+ * scan never starts on a connection clamd has given up. Any other outcome closes the connection.
+ * The command and the framed chunks go out in writes of up to chunkBytes, not one per piece.
  */
 import type { ClamdReply } from './clamd-protocol.ts';
 import { END_OF_STREAM, frameChunk, INSTREAM_COMMAND, parseReply, ReplyCollector } from './clamd-protocol.ts';
@@ -48,6 +55,24 @@ export interface ClamdScannerOptions {
 }
 
 const PING = new TextEncoder().encode('zPING\0');
+const IDSESSION = new TextEncoder().encode('zIDSESSION\0');
+
+/** How long a session waits for the next scan before it is closed. */
+const SESSION_IDLE_MS = 1000;
+/** Idle sessions kept at most (one per scan running at once is what a busy server reuses). */
+const MAX_IDLE_SESSIONS = 16;
+
+/** A connection in IDSESSION mode, with its one reader and writer. */
+interface Session {
+  connection: ScannerConnection;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** While idle: the read that watches for a close; the next scan's reply starts with it. */
+  watching?: Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** Set once the idle watch saw data, an end or an error: never reused. */
+  dead?: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
 
 interface Reply {
   /** The reply as parsed, when one arrived (complete, or the part received before the connection closed). */
@@ -60,6 +85,7 @@ export class ClamdScanner {
   readonly #connect: ConnectScanner;
   readonly #timeoutMs: number;
   readonly #chunkBytes: number;
+  readonly #idle: Session[] = [];
 
   constructor(connect: ConnectScanner, options: ClamdScannerOptions = {}) {
     this.#connect = connect;
@@ -72,48 +98,74 @@ export class ClamdScanner {
     const input = stream.getReader();
     const connections: ScannerConnection[] = [];
     let settled = false;
-    // Every connection opened for this scan is closed when it ends, even one that opens late.
+    // Every connection opened for this scan is closed when it ends, even one that opens late,
+    // unless the scan gave it back as an idle session (keep) before it ended.
     const track = (connection: ScannerConnection): ScannerConnection => {
       connections.push(connection);
       if (settled) connection.close();
       return connection;
     };
+    let kept: Session | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<ScanVerdict>((resolve) => {
       timer = setTimeout(() => resolve({ status: 'unavailable', message: `clamd did not answer within ${this.#timeoutMs} ms` }), this.#timeoutMs);
     });
-    const work = this.#scan(input, track);
+    const work = this.#scan(input, track, (session) => {
+      kept = session;
+    });
     try {
-      return await Promise.race([work, deadline]);
+      const verdict = await Promise.race([work, deadline]);
+      if (kept && !settled) this.#release(kept);
+      return verdict;
     } finally {
       settled = true;
       clearTimeout(timer);
-      for (const connection of connections) connection.close();
+      for (const connection of connections) if (connection !== kept?.connection || !this.#idle.includes(kept)) connection.close();
       // Releases the source when the scan stopped early (reply before the end, timeout).
       input.cancel().catch(() => {});
       work.catch(() => {});
     }
   }
 
-  async #scan(input: ReadableStreamDefaultReader<Uint8Array>, track: (c: ScannerConnection) => ScannerConnection): Promise<ScanVerdict> {
-    let connection: ScannerConnection;
-    try {
-      connection = track(await this.#connect());
-    } catch (error) {
-      return { status: 'unavailable', message: `cannot connect to clamd: ${describe(error)}` };
+  async #scan(input: ReadableStreamDefaultReader<Uint8Array>, track: (c: ScannerConnection) => ScannerConnection, keep: (session: Session) => void): Promise<ScanVerdict> {
+    let session = this.#takeIdle();
+    const fresh = !session;
+    if (!session) {
+      let connection: ScannerConnection;
+      try {
+        connection = await this.#connect();
+      } catch (error) {
+        return { status: 'unavailable', message: `cannot connect to clamd: ${describe(error)}` };
+      }
+      session = { connection, reader: connection.readable.getReader(), writer: connection.writable.getWriter() };
     }
-    const writer = connection.writable.getWriter();
+    track(session.connection);
+    const { connection, writer } = session;
     // The reply is read while sending: clamd answers early (and hangs up) when the stream is too long.
     let answered = false;
-    const reply = readReply(connection.readable).finally(() => {
+    const reply = readReply(session.reader, session.watching).finally(() => {
       answered = true;
     });
+    session.watching = undefined;
     let sent = 0;
     let ended = false;
     let sendProblem: string | undefined;
     let inputFailed = false;
+    // Framed pieces wait here until a write's worth (chunkBytes) is gathered or the stream ends.
+    const pending: Uint8Array[] = fresh ? [IDSESSION, INSTREAM_COMMAND] : [INSTREAM_COMMAND];
+    let pendingBytes = pending.reduce((n, p) => n + p.length, 0);
+    let writes = 0;
+    /** The whole command, when it went out in this scan's one write (see the replay below). */
+    let whole: Uint8Array | undefined;
+    const flush = async (last = false) => {
+      const bytes = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes);
+      pending.length = 0;
+      pendingBytes = 0;
+      if (last && writes === 0) whole = bytes;
+      writes++;
+      await writer.write(bytes);
+    };
     try {
-      await writer.write(INSTREAM_COMMAND);
       while (!answered) {
         let next: ReadableStreamReadResult<Uint8Array>;
         try {
@@ -123,13 +175,18 @@ export class ClamdScanner {
           throw error;
         }
         if (next.done) {
-          await writer.write(END_OF_STREAM);
+          pending.push(END_OF_STREAM);
+          pendingBytes += END_OF_STREAM.length;
           ended = true;
+          await flush(true);
           break;
         }
         for (let at = 0; at < next.value.length && !answered; at += this.#chunkBytes) {
           const piece = next.value.subarray(at, at + this.#chunkBytes);
-          await writer.write(frameChunk(piece));
+          const framed = frameChunk(piece);
+          pending.push(framed);
+          pendingBytes += framed.length;
+          if (pendingBytes >= this.#chunkBytes) await flush();
           sent += piece.length;
         }
       }
@@ -142,11 +199,51 @@ export class ClamdScanner {
     }
 
     const { reply: answer, problem } = await reply;
+    if (!fresh && !answer && whole) {
+      // clamd closed this idle session (a restart) before the scan's one write reached it: the
+      // whole command is still in hand, so it goes again, once, on a new connection.
+      connection.close();
+      return this.#replay(whole, track, keep);
+    }
+    return this.#judge({ answer, problem, sendProblem, ended, sent, answered }, session, track, keep);
+  }
+
+  /** The command `whole` (INSTREAM, its chunks, the end) sent on a new session. */
+  async #replay(whole: Uint8Array, track: (c: ScannerConnection) => ScannerConnection, keep: (session: Session) => void): Promise<ScanVerdict> {
+    let connection: ScannerConnection;
+    try {
+      connection = track(await this.#connect());
+    } catch (error) {
+      return { status: 'unavailable', message: `cannot connect to clamd: ${describe(error)}` };
+    }
+    const session: Session = { connection, reader: connection.readable.getReader(), writer: connection.writable.getWriter() };
+    const reply = readReply(session.reader);
+    let sendProblem: string | undefined;
+    try {
+      await session.writer.write(concat([IDSESSION, whole], IDSESSION.length + whole.length));
+    } catch (error) {
+      sendProblem = describe(error);
+    }
+    const { reply: answer, problem } = await reply;
+    return this.#judge({ answer, problem, sendProblem, ended: true, sent: whole.length, answered: answer !== undefined }, session, track, keep);
+  }
+
+  /** The verdict a scan's reply (or its absence) gives; a session in a known state is kept. */
+  async #judge(
+    outcome: { answer?: ClamdReply; problem?: string; sendProblem?: string; ended: boolean; sent: number; answered: boolean },
+    session: Session,
+    track: (c: ScannerConnection) => ScannerConnection,
+    keep: (session: Session) => void,
+  ): Promise<ScanVerdict> {
+    const { answer, problem, sendProblem, ended, sent, answered } = outcome;
+    // Only a session whose stream ended and got its verdict is in a known state for the next scan.
+    const reusable = ended && sendProblem === undefined && problem === undefined;
     if (answer) {
       switch (answer.kind) {
         case 'ok':
           // A clean verdict only counts for the whole stream.
           if (!ended) return { status: 'unavailable', message: `clamd answered OK before the end of the stream (after ${sent} bytes)` };
+          if (reusable) keep(session);
           return { status: 'clean' };
         case 'found':
           // With AlertExceedsMax, clamd reports a file over MaxFileSize/MaxScanSize (scanned only
@@ -154,6 +251,7 @@ export class ClamdScanner {
           if (answer.signature.startsWith('Heuristics.Limits.Exceeded')) {
             return { status: 'too_large', message: `clamd did not scan all of it: ${answer.signature}` };
           }
+          if (reusable) keep(session);
           return { status: 'infected', signature: answer.signature };
         case 'error':
           if (answer.tooLarge) return { status: 'too_large', message: `clamd: ${answer.message} (after ${sent} bytes; see StreamMaxLength)` };
@@ -177,6 +275,53 @@ export class ClamdScanner {
     return { status: 'unavailable', message: `clamd closed the connection without a reply (${lost})` };
   }
 
+  /** An idle session still open, if any (the most recently used: its clamd side is warmest). */
+  #takeIdle(): Session | undefined {
+    for (;;) {
+      const session = this.#idle.pop();
+      if (!session) return undefined;
+      clearTimeout(session.timer);
+      if (!session.dead) return session;
+      session.connection.close();
+    }
+  }
+
+  /** Keeps a session for the next scan, watching it for a close, for at most SESSION_IDLE_MS. */
+  #release(session: Session): void {
+    if (this.#idle.length >= MAX_IDLE_SESSIONS) {
+      session.connection.close();
+      return;
+    }
+    const watching = session.reader.read();
+    session.watching = watching;
+    // clamd sends nothing between commands: data, an end or an error all mean the session is over.
+    watching.then(
+      () => this.#drop(session, watching),
+      () => this.#drop(session, watching),
+    );
+    session.timer = setTimeout(() => this.#drop(session, watching), SESSION_IDLE_MS);
+    this.#idle.push(session);
+  }
+
+  /** Closes an idle session that is still idle on the same watch (a reused one has moved on). */
+  #drop(session: Session, watching: Promise<unknown>): void {
+    if (session.watching !== watching) return;
+    session.dead = true;
+    const at = this.#idle.indexOf(session);
+    if (at >= 0) this.#idle.splice(at, 1);
+    clearTimeout(session.timer);
+    session.connection.close();
+  }
+
+  /** Closes every idle session (a server shutting down). */
+  close(): void {
+    for (const session of this.#idle.splice(0)) {
+      clearTimeout(session.timer);
+      session.dead = true;
+      session.connection.close();
+    }
+  }
+
   /** Whether the daemon answers PING on a new connection. */
   async #alive(track: (c: ScannerConnection) => ScannerConnection): Promise<boolean> {
     let connection: ScannerConnection;
@@ -188,7 +333,7 @@ export class ClamdScanner {
     try {
       const writer = connection.writable.getWriter();
       await writer.write(PING);
-      const { reply } = await readReply(connection.readable);
+      const { reply } = await readReply(connection.readable.getReader());
       return reply?.kind === 'unexpected' && reply.text === 'PONG';
     } catch {
       return false;
@@ -198,25 +343,37 @@ export class ClamdScanner {
   }
 }
 
-/** Reads one NUL-terminated reply; never rejects. */
-async function readReply(readable: ReadableStream<Uint8Array>): Promise<Reply> {
-  const reader = readable.getReader();
+/**
+ * Reads one NUL-terminated reply; never rejects. `first`: a read already started (an idle
+ * session's watch), taken before reading on. A reply that arrives incomplete, with the connection
+ * closed, comes with a `problem`.
+ */
+async function readReply(reader: ReadableStreamDefaultReader<Uint8Array>, first?: Promise<ReadableStreamReadResult<Uint8Array>>): Promise<Reply> {
   const collector = new ReplyCollector();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
+    for (let read = first ?? reader.read(); ; read = reader.read()) {
+      const { done, value } = await read;
       if (done) break;
       if (collector.push(value)) break;
     }
   } catch (error) {
     const text = collector.text();
     return text === '' ? { problem: describe(error) } : { reply: parseReply(text), problem: describe(error) };
-  } finally {
-    reader.releaseLock();
   }
   const text = collector.text();
-  if (collector.complete || text !== '') return { reply: parseReply(text) };
+  if (collector.complete) return { reply: parseReply(text) };
+  if (text !== '') return { reply: parseReply(text), problem: 'connection closed in the middle of the reply' };
   return { problem: 'connection closed before a reply' };
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function describe(error: unknown): string {
