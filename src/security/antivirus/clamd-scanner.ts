@@ -26,6 +26,8 @@
  * scan never starts on a connection clamd has given up. Any other outcome closes the connection.
  * The command and the framed chunks go out in writes of up to chunkBytes, not one per piece.
  */
+
+import { concatBytes } from '../../util/bytes.ts';
 import type { ClamdReply } from './clamd-protocol.ts';
 import { END_OF_STREAM, frameChunk, INSTREAM_COMMAND, parseReply, ReplyCollector } from './clamd-protocol.ts';
 
@@ -158,7 +160,7 @@ export class ClamdScanner {
     /** The whole command, when it went out in this scan's one write (see the replay below). */
     let whole: Uint8Array | undefined;
     const flush = async (last = false) => {
-      const bytes = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes);
+      const bytes = pending.length === 1 ? pending[0]! : concatBytes(pending, pendingBytes);
       pending.length = 0;
       pendingBytes = 0;
       if (last && writes === 0) whole = bytes;
@@ -220,7 +222,7 @@ export class ClamdScanner {
     const reply = readReply(session.reader);
     let sendProblem: string | undefined;
     try {
-      await session.writer.write(concat([IDSESSION, whole], IDSESSION.length + whole.length));
+      await session.writer.write(concatBytes([IDSESSION, whole]));
     } catch (error) {
       sendProblem = describe(error);
     }
@@ -364,16 +366,6 @@ async function readReply(reader: ReadableStreamDefaultReader<Uint8Array>, first?
   if (collector.complete) return { reply: parseReply(text) };
   if (text !== '') return { reply: parseReply(text), problem: 'connection closed in the middle of the reply' };
   return { problem: 'connection closed before a reply' };
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function describe(error: unknown): string {
