@@ -53,8 +53,11 @@ export const layout = {
   aptPoolPath: (path: string) => `apt-pool/${path}.json`,
   /** A chunk of a revision's package index (segmented container), content-addressed. */
   chunk: (id: string) => `chunks/${shard(id)}.seg`,
-  /** Derived from a chunk on first need (chunk-xz.ts); collected with its chunk. */
-  chunkPart: (id: string, part: 'xz') => `chunks/${shard(id)}.${part}.seg`,
+  /**
+   * Derived from a chunk on first need, collected with its chunk: `xz` (chunk-xz.ts), `provides`
+   * (its packages' capabilities, security/dependencies/distribution-provides.ts).
+   */
+  chunkPart: (id: string, part: 'xz' | 'provides') => `chunks/${shard(id)}.${part}.seg`,
   /** The mutable pointer to a distribution's current revision (advanced by compare-and-swap). */
   ref: (dist: string, name = 'current') => `dists/${dist}/refs/${name}.json`,
   refsPrefix: (dist: string) => `dists/${dist}/refs/`,

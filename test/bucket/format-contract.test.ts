@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import { decodeChunk } from '../../src/bucket/chunk.ts';
+import { layout } from '../../src/bucket/layout.ts';
 import type { RenderManifest } from '../../src/bucket/render-manifest.ts';
 import type { Ref, Revision } from '../../src/bucket/revision.ts';
 import { decodeSegmented } from '../../src/bucket/segmented.ts';
@@ -111,9 +112,10 @@ describe('storage format v1', () => {
     for (const file of files.filter((f) => f.endsWith('.seg'))) {
       const bytes = new Uint8Array(await readFile(join(dir, file)));
       const { header } = decodeSegmented<unknown>(bytes);
-      const schema = file.endsWith('.xz.seg') ? 'xz-part-header' : file.startsWith('chunks/') ? 'chunk-header' : 'fragment-header';
+      const part = /\.(xz|provides)\.seg$/.exec(file)?.[1];
+      const schema = part ? `${part}-part-header` : file.startsWith('chunks/') ? 'chunk-header' : 'fragment-header';
       assert.ok(ajv.validate(`${schema}.schema.json`, header), `${file}: ${ajv.errorsText()}`);
-      if (file.endsWith('.xz.seg')) continue;
+      if (part) continue;
       if (file.startsWith('chunks/')) {
         assert.equal(createHash('sha256').update(bytes).digest('hex'), file.slice(-68, -4), 'a chunk is named by its sha256');
         const index = decodeChunk(bytes);
@@ -162,6 +164,25 @@ describe('storage format v1', () => {
     );
     const deb = new Uint8Array(await (await app.request('/repos/pool/main/h/hello/hello_2.10-3_amd64.deb')).arrayBuffer());
     assert.equal(sha256(deb), HELLO_DEB_SHA256);
+  });
+
+  it('the capabilities the dependencies step stores beside each chunk match their schema', async () => {
+    const parts: string[] = [];
+    for (const dist of ['rocky9', 'bookworm']) {
+      const revision = await core.repository.current(dist);
+      if (!revision) continue;
+      const index = (await core.installedProviders(dist))[0]!;
+      assert.ok(index.size > 0, `${dist}: packages indexed`);
+      for (const chunk of revision.chunks) parts.push(layout.chunkPart(chunk.id, 'provides'));
+    }
+    assert.ok(parts.length >= 2);
+    for (const key of parts) {
+      const bytes = new Uint8Array(await readFile(join(dir, key)));
+      const { header, bodyOffset } = decodeSegmented<{ packages: number }>(bytes);
+      assert.ok(ajv.validate('provides-part-header.schema.json', header), `${key}: ${ajv.errorsText()}`);
+      const { gunzipSync } = await import('node:zlib');
+      assert.equal((JSON.parse(gunzipSync(bytes.subarray(bodyOffset)).toString()) as unknown[]).length, header.packages);
+    }
   });
 
   it('renders the stored revision again to the same metadata files', async () => {

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { layout } from '../../src/bucket/layout.ts';
 import type { Revision } from '../../src/bucket/revision.ts';
+import { decodeSegmented } from '../../src/bucket/segmented.ts';
 import type { Core } from '../../src/core/core.ts';
 import { createCore } from '../../src/core/create-core.ts';
 import { parseDeb } from '../../src/formats/deb/reader.ts';
@@ -23,7 +25,7 @@ import type { PackageCapabilities } from '../../src/security/dependencies/model.
 import { ProvidesIndex } from '../../src/security/dependencies/provides-index.ts';
 import { rpmCapabilities } from '../../src/security/dependencies/rpm-capabilities.ts';
 import { MemoryStore } from '../../src/storage/memory.ts';
-import { bytesStream } from '../../src/storage/objects.ts';
+import { bytesStream, readAllBytes } from '../../src/storage/objects.ts';
 import { buildDeb, type DebSpec } from '../helpers/debs.ts';
 
 async function deb(spec: DebSpec): Promise<PackageCapabilities> {
@@ -98,6 +100,63 @@ describe('DistributionProvides: the index of a revision chain', () => {
     reset();
     assert.equal((await provides.forRevision(dist, rev2)).revision, restored.id);
     assert.equal(recordReads(), 0);
+  });
+});
+
+describe('DistributionProvides: a restarted server', () => {
+  it('reads the capabilities an earlier build stored beside each chunk, and records only for new chunks', async () => {
+    const { store, recordReads, reset } = countingStore();
+    const { core } = await createCore(
+      nodeCapabilities(store, () => undefined),
+      { storeName: 'memory', adminToken: 't' },
+    );
+    const dist = 'bookworm';
+    const publish = async (specs: DebSpec[]): Promise<Revision> => {
+      const staged = await Promise.all(specs.map((s) => stagePackage(core.caps, bytesStream(new Uint8Array(buildDeb(s))), { maxBytes: 1 << 24 })));
+      const result = await publishBuild(core, dist, { staged }, { author: 'test' });
+      return (await core.repository.revision(dist, result.revision!.id))!;
+    };
+    // Enough packages for several chunks (a publish writes chunks of at most 256 entries).
+    const rev1 = await publish(Array.from({ length: 600 }, (_, i): DebSpec => ({ name: `pkg-${String(i).padStart(4, '0')}`, version: '1.0', provides: `virtual-${i % 7}` })));
+    assert.ok(rev1.chunks.length >= 3, `${rev1.chunks.length} chunks`);
+
+    reset();
+    const first = await new DistributionProvides(core.caps, core.repository).forRevision(dist, rev1);
+    assert.equal(recordReads(), 600, 'the first build reads every record');
+    for (const chunk of rev1.chunks) {
+      const part = await store.get(layout.chunkPart(chunk.id, 'provides'));
+      assert.ok(part, 'and stores what it read beside each chunk');
+      const { header } = decodeSegmented<{ chunk: string; files: string; packages: number }>(await readAllBytes(part.body));
+      assert.deepEqual(header, { format: 1, chunk: chunk.id, files: 'primary', packages: chunk.count });
+    }
+
+    reset();
+    const restarted = await new DistributionProvides(core.caps, core.repository).forRevision(dist, rev1);
+    assert.equal(recordReads(), 0, 'a restarted server reads no record');
+    assert.deepEqual([...restarted.keys()].sort(), [...first.keys()].sort());
+    assert.equal(restarted.named('virtual-3').length, first.named('virtual-3').length);
+    assert.ok(restarted.named('virtual-3').length > 80);
+
+    // One more package: the chunk it lands in is new, and only that chunk's records are read.
+    const rev2 = await publish([{ name: 'pkg-0300a', version: '1.0', provides: 'virtual-late' }]);
+    const fresh = rev2.chunks.filter((c) => !rev1.chunks.some((o) => o.id === c.id));
+    reset();
+    const after = await new DistributionProvides(core.caps, core.repository).forRevision(dist, rev2);
+    assert.equal(
+      recordReads(),
+      fresh.reduce((n, c) => n + c.count, 0),
+    );
+    assert.ok(recordReads() < 300);
+    assert.equal(after.size, 601);
+    assert.equal(after.named('virtual-late').length, 1);
+
+    // A damaged part is not trusted: that chunk is read package by package, the index still whole.
+    await store.delete(layout.chunkPart(rev2.chunks[0]!.id, 'provides'));
+    await store.put(layout.chunkPart(rev2.chunks[0]!.id, 'provides'), new TextEncoder().encode('not a part'));
+    reset();
+    const repaired = await new DistributionProvides(core.caps, core.repository).forRevision(dist, rev2);
+    assert.equal(recordReads(), rev2.chunks[0]!.count);
+    assert.equal(repaired.size, 601);
   });
 });
 

@@ -1,7 +1,10 @@
 /**
  * The ProvidesIndex of a distribution revision, kept in memory per distribution and moved forward
  * change by change (O(change), invariant 5):
- * - the first request builds it from every entry of the revision (one record read per package);
+ * - the first request builds it chunk by chunk: from the capabilities an earlier build stored
+ *   beside a chunk (`chunks/<aa>/<id>.provides.seg`, one read per chunk), else from the records of
+ *   the chunk's entries (one read per package), then stored for the next build, so a restarted
+ *   server reads what changed since the last build package by package and the rest chunk by chunk;
  * - a child of the cached revision applies the child's recorded changes: it reads the records of
  *   the added packages only;
  * - any other newer revision (several steps ahead, a rollback) diffs the two revisions' chunk
@@ -16,10 +19,13 @@
 import { layout } from '../../bucket/layout.ts';
 import type { PackageRecord } from '../../bucket/package-record.ts';
 import type { ChunkRef, Revision } from '../../bucket/revision.ts';
+import { decodeSegmented, encodeSegmented } from '../../bucket/segmented.ts';
 import type { Capabilities } from '../../capabilities.ts';
+import { PreconditionFailedError } from '../../errors.ts';
 import { parseDebControl } from '../../formats/deb/control.ts';
+import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
 import type { Repository } from '../../revisions/repository.ts';
-import { getJson } from '../../storage/objects.ts';
+import { getBytes, getJson } from '../../storage/objects.ts';
 import { LruCache } from '../../util/lru-cache.ts';
 import { debCapabilities } from './deb-capabilities.ts';
 import type { PackageCapabilities } from './model.ts';
@@ -34,6 +40,27 @@ export interface DistributionProvidesOptions extends ProvidesIndexOptions {
 interface Cached {
   index: ProvidesIndex;
   revision: Revision;
+}
+
+/** The JSON header of a chunk's stored capabilities (revisions/schemas/provides-part-header.schema.json). */
+interface ProvidesPartHeader {
+  format: 1;
+  chunk: string;
+  /** The index's files setting the capabilities were cut to ('primary': only primary paths kept). */
+  files: 'primary' | 'all';
+  packages: number;
+}
+
+/** Chunks read at once in a build (each reads its records a few at a time). */
+const CHUNKS_AT_ONCE = 4;
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function eachOf<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** What a revision holds, as the index needs it: key → package sha256. */
@@ -72,8 +99,8 @@ export class DistributionProvides {
     if (cached && (cached.revision.id === revision.id || cached.revision.number > revision.number)) return cached.index;
     if (!cached) {
       const index = this.newIndex();
-      // Not visible to anyone yet: packages go in as their records arrive, so only the index stays in memory.
-      await this.readCapabilities(await this.entriesOf(revision.chunks), (c) => index.add(c));
+      // Not visible to anyone yet: packages go in as they are read, so only the index stays in memory.
+      await this.fromChunks(revision.chunks, (c) => index.add(c));
       return this.settle(dist, index, revision);
     }
     let removed: string[];
@@ -119,18 +146,73 @@ export class DistributionProvides {
     return { removed, added };
   }
 
-  /** Reads the records of these entries, a few at a time, handing each package's capabilities to `sink`. */
-  private async readCapabilities(entries: EntryIds, sink: (c: PackageCapabilities) => void): Promise<void> {
-    const work = [...entries];
-    let next = 0;
-    const worker = async () => {
-      while (next < work.length) {
-        const [key, id] = work[next++]!;
-        const found = await this.capabilitiesFromRecord(key, id);
-        if (found) sink(found);
+  /** The capabilities of every package of these chunks, a few chunks at a time, to `sink`. */
+  private async fromChunks(chunks: ChunkRef[], sink: (c: PackageCapabilities) => void): Promise<void> {
+    const concurrency = this.options.concurrency ?? 16;
+    const perChunk = Math.max(1, Math.ceil(concurrency / CHUNKS_AT_ONCE));
+    await eachOf(chunks, CHUNKS_AT_ONCE, async (ref) => {
+      const stored = await this.storedCapabilities(ref.id);
+      if (stored) {
+        for (const c of stored) sink(c);
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 16, work.length)) }, worker));
+      const entries: EntryIds = new Map((await this.repository.chunkIndex(ref.id)).entries.map((e) => [e.key, e.id]));
+      const found: PackageCapabilities[] = [];
+      await this.readCapabilities(
+        entries,
+        (c) => {
+          found.push(c);
+          sink(c);
+        },
+        perChunk,
+      );
+      await this.storeCapabilities(ref.id, found);
+    });
+  }
+
+  /** What an earlier build stored for a chunk, or null (none, another files setting, unreadable). */
+  private async storedCapabilities(chunk: string): Promise<PackageCapabilities[] | null> {
+    const key = layout.chunkPart(chunk, 'provides');
+    const bytes = await getBytes(this.caps.store, key);
+    if (!bytes) return null;
+    try {
+      const { header, bodyOffset } = decodeSegmented<ProvidesPartHeader>(bytes);
+      if (header.format !== 1 || header.chunk !== chunk || header.files !== this.filesSetting()) return null;
+      const list = JSON.parse(new TextDecoder().decode(this.caps.gunzip(bytes.subarray(bodyOffset)))) as PackageCapabilities[];
+      if (!Array.isArray(list) || list.length !== header.packages) throw new Error(`${list.length} packages, the header says ${header.packages}`);
+      return list;
+    } catch (error) {
+      this.caps.log('dependencies: stored capabilities unreadable, the chunk is read package by package', { key, error: String(error) });
+      return null;
+    }
+  }
+
+  /**
+   * Stores a chunk's capabilities for later builds, create-only (a chunk's packages never change).
+   * Best effort: the index is whole without it, so a failed write is only logged.
+   */
+  private async storeCapabilities(chunk: string, list: PackageCapabilities[]): Promise<void> {
+    const primaryOnly = this.filesSetting() === 'primary';
+    const kept = primaryOnly ? list.map((c) => ({ ...c, files: c.files.filter(isPrimaryFile) })) : list;
+    const header: ProvidesPartHeader = { format: 1, chunk, files: this.filesSetting(), packages: kept.length };
+    const part = encodeSegmented(header, [this.caps.gzip(new TextEncoder().encode(JSON.stringify(kept)))]);
+    try {
+      await this.caps.store.put(layout.chunkPart(chunk, 'provides'), part, { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) this.caps.log("dependencies: could not store a chunk's capabilities", { chunk, error: String(error) });
+    }
+  }
+
+  private filesSetting(): 'primary' | 'all' {
+    return this.options.files ?? 'primary';
+  }
+
+  /** Reads the records of these entries, a few at a time, handing each package's capabilities to `sink`. */
+  private async readCapabilities(entries: EntryIds, sink: (c: PackageCapabilities) => void, concurrency = this.options.concurrency ?? 16): Promise<void> {
+    await eachOf([...entries], concurrency, async ([key, id]) => {
+      const found = await this.capabilitiesFromRecord(key, id);
+      if (found) sink(found);
+    });
   }
 
   /**
