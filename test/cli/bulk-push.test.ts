@@ -74,7 +74,7 @@ describe(`repod push of a directory of ${COUNT} packages`, () => {
   it('prints a summary: published, unchanged, skipped, refused, revisions', async () => {
     const r = await repod(['push', '--dist', 'rocky9', '--batch-files', String(BATCH), join(dir, 'tree')], { env, timeoutMs: 120_000 });
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /^rocky9: 241 files in 3 batches of at most 100; \S+ \S+ sent$/m);
+    assert.match(r.stdout, /^rocky9: 241 files in 3 batches of at most 100; \S+ \S+ sent$/m, `stderr: ${r.stderr}`);
     assert.match(r.stdout, /^refused:\n {2}bulk-00119z-broken\.rpm: .+ \(\w+\)$/m);
     assert.match(r.stdout, /^0 published, 240 unchanged, 0 skipped, 1 refused; 0 revisions; \d+\.\d s$/m);
   });
