@@ -22,9 +22,10 @@
  * Connections are kept between scans as clamd sessions (IDSESSION: several commands on one
  * connection, each reply prefixed with its number): a scan after a clean or infected verdict leaves
  * its connection for the next one, for at most SESSION_IDLE_MS, far below clamd's own IdleTimeout
- * (30 s by default). An idle session is watched: anything clamd sends or a close drops it, so a
- * scan never starts on a connection clamd has given up. Any other outcome closes the connection.
- * The command and the framed chunks go out in writes of up to chunkBytes, not one per piece.
+ * (30 s by default). An idle session is watched: anything clamd sends or a close drops it. A scan
+ * that took a session in the instant clamd closed it (a restart) and sent its whole command in one
+ * write sends it again on a new connection. Any other outcome closes the connection. The command
+ * and the framed chunks go out in writes of up to chunkBytes, not one per piece.
  */
 
 import { concatBytes } from '../../util/bytes.ts';
