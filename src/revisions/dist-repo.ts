@@ -5,6 +5,7 @@ import { ConflictError, RepodError } from '../errors.ts';
 import { entryFromRecord } from '../ingest/commit.ts';
 import { readSignatureVerdict } from '../signing/signature-verdict.ts';
 import { indexStoredCopy, listSignedCopies, normalizeKeyId, preferredCopy, type SignedCopy } from '../signing/signed-copies.ts';
+import { mapLimited } from '../util/map-limited.ts';
 import { refuseMirror, requireDistribution } from './publish.ts';
 import type { ChangeCommitter } from './publish-group.ts';
 import type { Repository } from './repository.ts';
@@ -113,19 +114,6 @@ async function decide(services: DistRepoServices, entry: IndexEntry, keys: strin
   }
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 const packageOf = (e: IndexEntry): DistRepoPackage => ({ label: e.label, filename: e.file, sha256: e.id });
 
 export async function distRepo(services: DistRepoServices, distName: string, request: DistRepoRequest, author: string): Promise<DistRepoResult> {
@@ -139,7 +127,7 @@ export async function distRepo(services: DistRepoServices, distName: string, req
   const current = await services.repository.current(dist.name);
   const base = { distribution: dist.name, keys, missing };
   const entries = current ? await services.repository.findEntries(current, '') : [];
-  const decisions = await mapLimit(entries, CONCURRENCY, (e) => decide(services, e, keys));
+  const decisions = await mapLimited(entries, CONCURRENCY, (e) => decide(services, e, keys));
 
   const changed: DistRepoSwap[] = [];
   const add: EntryWithSegments[] = [];

@@ -44,19 +44,25 @@ function countingStore(): { store: MemoryStore; recordReads: () => number; reset
   return { store, recordReads: () => reads, reset: () => (reads = 0) };
 }
 
+/** A core on a counting memory store, and a publish of .debs (and removals) into its `bookworm`. */
+async function debDistribution() {
+  const counting = countingStore();
+  const { core } = await createCore(
+    nodeCapabilities(counting.store, () => undefined),
+    { storeName: 'memory', adminToken: 't' },
+  );
+  const dist = 'bookworm';
+  const publish = async (specs: DebSpec[], remove: string[] = []): Promise<Revision> => {
+    const staged = await Promise.all(specs.map((s) => stagePackage(core.caps, bytesStream(new Uint8Array(buildDeb(s))), { maxBytes: 1 << 24 })));
+    const result = await publishBuild(core, dist, { staged, remove }, { author: 'test' });
+    return (await core.repository.revision(dist, result.revision!.id))!;
+  };
+  return { ...counting, core, dist, publish };
+}
+
 describe('DistributionProvides: the index of a revision chain', () => {
   it('builds once, then reads only the records a child revision adds (also several steps ahead, and on a rollback)', async () => {
-    const { store, recordReads, reset } = countingStore();
-    const { core } = await createCore(
-      nodeCapabilities(store, () => undefined),
-      { storeName: 'memory', adminToken: 't' },
-    );
-    const dist = 'bookworm';
-    const publish = async (specs: DebSpec[], remove: string[] = []): Promise<Revision> => {
-      const staged = await Promise.all(specs.map((s) => stagePackage(core.caps, bytesStream(new Uint8Array(buildDeb(s))), { maxBytes: 1 << 24 })));
-      const result = await publishBuild(core, dist, { staged, remove }, { author: 'test' });
-      return (await core.repository.revision(dist, result.revision!.id))!;
-    };
+    const { recordReads, reset, core, dist, publish } = await debDistribution();
     const many = Array.from({ length: 40 }, (_, i): DebSpec => ({ name: `filler-${i}`, version: '1.0', depends: 'base-lib' }));
     const rev1 = await publish([
       { name: 'base-lib', version: '1.0', provides: 'libapi (= 1)' },
@@ -105,17 +111,7 @@ describe('DistributionProvides: the index of a revision chain', () => {
 
 describe('DistributionProvides: a restarted server', () => {
   it('reads the capabilities an earlier build stored beside each chunk, and records only for new chunks', async () => {
-    const { store, recordReads, reset } = countingStore();
-    const { core } = await createCore(
-      nodeCapabilities(store, () => undefined),
-      { storeName: 'memory', adminToken: 't' },
-    );
-    const dist = 'bookworm';
-    const publish = async (specs: DebSpec[]): Promise<Revision> => {
-      const staged = await Promise.all(specs.map((s) => stagePackage(core.caps, bytesStream(new Uint8Array(buildDeb(s))), { maxBytes: 1 << 24 })));
-      const result = await publishBuild(core, dist, { staged }, { author: 'test' });
-      return (await core.repository.revision(dist, result.revision!.id))!;
-    };
+    const { store, recordReads, reset, core, dist, publish } = await debDistribution();
     // Enough packages for several chunks (a publish writes chunks of at most 256 entries).
     const rev1 = await publish(Array.from({ length: 600 }, (_, i): DebSpec => ({ name: `pkg-${String(i).padStart(4, '0')}`, version: '1.0', provides: `virtual-${i % 7}` })));
     assert.ok(rev1.chunks.length >= 3, `${rev1.chunks.length} chunks`);

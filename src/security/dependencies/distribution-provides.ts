@@ -16,6 +16,7 @@
  * The index is updated in place, after all reads, in one synchronous step, so a caller always sees
  * it describing one whole revision; updates of one distribution run one at a time.
  */
+
 import { layout } from '../../bucket/layout.ts';
 import type { PackageRecord } from '../../bucket/package-record.ts';
 import type { ChunkRef, Revision } from '../../bucket/revision.ts';
@@ -27,6 +28,7 @@ import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
 import type { Repository } from '../../revisions/repository.ts';
 import { getBytes, getJson } from '../../storage/objects.ts';
 import { LruCache } from '../../util/lru-cache.ts';
+import { mapLimited } from '../../util/map-limited.ts';
 import { debCapabilities } from './deb-capabilities.ts';
 import type { PackageCapabilities } from './model.ts';
 import { ProvidesIndex, type ProvidesIndexOptions } from './provides-index.ts';
@@ -53,15 +55,6 @@ interface ProvidesPartHeader {
 
 /** Chunks read at once in a build (each reads its records a few at a time). */
 const CHUNKS_AT_ONCE = 4;
-
-/** Runs `work` over `items`, at most `limit` at a time. */
-async function eachOf<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
 
 /** What a revision holds, as the index needs it: key → package sha256. */
 type EntryIds = Map<string, string>;
@@ -150,7 +143,7 @@ export class DistributionProvides {
   private async fromChunks(chunks: ChunkRef[], sink: (c: PackageCapabilities) => void): Promise<void> {
     const concurrency = this.options.concurrency ?? 16;
     const perChunk = Math.max(1, Math.ceil(concurrency / CHUNKS_AT_ONCE));
-    await eachOf(chunks, CHUNKS_AT_ONCE, async (ref) => {
+    await mapLimited(chunks, CHUNKS_AT_ONCE, async (ref) => {
       const stored = await this.storedCapabilities(ref.id);
       if (stored) {
         for (const c of stored) sink(c);
@@ -209,7 +202,7 @@ export class DistributionProvides {
 
   /** Reads the records of these entries, a few at a time, handing each package's capabilities to `sink`. */
   private async readCapabilities(entries: EntryIds, sink: (c: PackageCapabilities) => void, concurrency = this.options.concurrency ?? 16): Promise<void> {
-    await eachOf([...entries], concurrency, async ([key, id]) => {
+    await mapLimited([...entries], concurrency, async ([key, id]) => {
       const found = await this.capabilitiesFromRecord(key, id);
       if (found) sink(found);
     });

@@ -2,6 +2,7 @@ import { securityPolicyOf, strictest } from '../../config/security-policy.ts';
 import { RepodError } from '../../errors.ts';
 import { type Candidate, candidateLabel, type IngestStep, type StepReport } from '../../ingest/pipeline.ts';
 import { pipelineAnswer, validationAnswer } from '../../ingest/validation.ts';
+import { mapLimited } from '../../util/map-limited.ts';
 import type { ChangeCheck, CheckContext, CheckResult, PackageCheck } from './check.ts';
 import type { PackageIdentity } from './gate-services.ts';
 import { debIdentity, recordIdentity, rpmIdentity, sourceIdentity } from './package-identity.ts';
@@ -32,20 +33,6 @@ function identityOf(c: Candidate): PackageIdentity {
   return recordIdentity(c.stored!.record);
 }
 
-/** Runs `work` over items with at most `limit` at once, keeping order. */
-async function eachLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
  * The security gate as the last ingest step: every package of a change (upload, build, bulk push,
  * accepted review, promotion, import) passes the same checks (format, provenance, antivirus, cve,
@@ -66,7 +53,7 @@ export function securityGateStep(gate: GateChecks): IngestStep {
       steps.push(step);
       ingest.onStep?.(c, step);
     };
-    const perPackage = await eachLimited(candidates, CONCURRENCY, async (c) => {
+    const perPackage = await mapLimited(candidates, CONCURRENCY, async (c) => {
       const steps: StepReport[] = [];
       const identity = identityOf(c);
       for (const check of gate.packageChecks) {
