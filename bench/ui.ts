@@ -2,13 +2,10 @@
  * The web UI's page times at 1,000 / 10,000 / 100,000 packages (issue 17: "Pages render in under
  * 200 ms at 100,000 packages (paged)").
  *
- * Filling: building 100,000 real RPMs takes most of an hour (about 25 ms each), and the pages only
- * read what a revision and a package record hold, so each distribution is filled the way a mirror
- * sync fills one from an upstream index (src/mirror/mirror-sync.ts): a package record per package
- * (`packages/<sha256>.json`, what the package page reads), its index entry with the metadata
- * segments rendered by rpmEntry, and Repository.publish composing the chunks, in batches of 10,000
- * (one revision each) and a last revision that updates, adds and removes a few packages across the
- * range (what the compare shows). There are no package bytes in the pool: no page reads them.
+ * Filling: the pages only read what a revision and a package record hold, so each distribution is
+ * filled with synthetic packages (bench/lib/synthetic-rpms.ts), in batches of 10,000 (one revision
+ * each) and a last revision that updates, adds and removes a few packages across the range (what
+ * the compare shows).
  *
  * Measuring: the real server (src/runtime/node.ts) on the filled file store; a browser-like client
  * signs in through /ui/sign-in (sign-in cookie, CSRF field, session cookie) and times each page to
@@ -16,22 +13,17 @@
  * request is the cold figure (nothing cached in the process; the OS page cache is warm), then
  * `runs` more give the warm median and p95.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Agent } from 'node:http';
 import { join } from 'node:path';
-import { layout } from '../src/bucket/layout.ts';
-import type { RpmPackageRecord } from '../src/bucket/package-record.ts';
 import type { RpmPackage } from '../src/formats/rpm/model.ts';
-import { putRecord } from '../src/ingest/commit.ts';
-import { RPM_STREAMS, rpmEntry, rpmFileName, rpmKey } from '../src/ingest/rpm-entry.ts';
-import { buildNodeCore } from '../src/runtime/node-core.ts';
-import { FileStore } from '../src/storage/file.ts';
+import { rpmKey } from '../src/ingest/rpm-entry.ts';
 import type { RunningServer } from '../test/helpers/server.ts';
 import { startBenchServer } from './lib/apt-server.ts';
-import { ADMIN_TOKEN, machineInfo } from './lib/common.ts';
+import { machineInfo } from './lib/common.ts';
 import { httpRequest, keepAliveAgent } from './lib/http.ts';
 import { fmtMs, median, table } from './lib/stats.ts';
+import { openSyntheticFiller, type SyntheticEntry, syntheticPackage, syntheticSha256 } from './lib/synthetic-rpms.ts';
 
 const DIST = 'rocky9';
 const TARGET_MS = 200;
@@ -71,82 +63,15 @@ const pct = (values: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
 };
 
-/** Package n of the synthetic set: a base name with -devel and -libs subpackages beside it, 10% noarch. */
-function syntheticPackage(n: number, release = '1.el9'): RpmPackage {
-  const base = `p${String(Math.floor(n / 3)).padStart(6, '0')}`;
-  const name = base + ['', '-devel', '-libs'][n % 3];
-  const arch = n % 10 === 0 ? 'noarch' : 'x86_64';
-  const version = `${1 + (n % 5)}.${n % 13}.${n % 7}`;
-  const dep = (d: string) => ({ name: d });
-  return {
-    name,
-    epoch: '0',
-    version,
-    release,
-    arch,
-    summary: `Synthetic package ${name} for the UI benchmark`,
-    description: `${name} is one of the generated packages of bench/ui.ts.\nIt holds a few files and dependencies so its record and metadata look like a small real package.`,
-    packager: 'repod bench <bench@example.invalid>',
-    url: `https://example.invalid/${base}`,
-    license: 'MIT',
-    vendor: 'repod bench',
-    group: 'Unspecified',
-    buildHost: 'bench.example.invalid',
-    sourceRpm: `${base}-${version}-${release}.src.rpm`,
-    buildTime: 1_700_000_000 + n,
-    headerStart: 4504,
-    headerEnd: 9000 + (n % 4000),
-    installedSize: 20_000 + n,
-    archiveSize: 21_000 + n,
-    provides: [{ name, flags: 'EQ', epoch: '0', version, release }, dep(`${name}(x86-64)`)],
-    requires: [dep('libc.so.6()(64bit)'), dep('/bin/sh'), ...(n % 3 ? [{ name: base, flags: 'EQ' as const, epoch: '0', version, release }] : [])],
-    conflicts: [],
-    obsoletes: [],
-    recommends: [],
-    suggests: [],
-    supplements: [],
-    enhances: [],
-    files: [
-      { path: `/usr/share/doc/${name}`, type: 'dir' },
-      { path: `/usr/share/doc/${name}/README`, type: 'file' },
-      { path: `/usr/lib64/${name}/data.bin`, type: 'file' },
-      ...(n % 3 === 0 ? [{ path: `/usr/bin/${name}`, type: 'file' as const }] : []),
-    ],
-    changelogs: [
-      { author: 'repod bench <bench@example.invalid> - 1.0-1', date: 1_699_000_000, text: '- First build' },
-      { author: 'repod bench <bench@example.invalid> - 1.0-2', date: 1_699_900_000, text: `- Rebuilt ${name}` },
-    ],
-    isSource: false,
-  };
-}
-
-const sha256Of = (pkg: RpmPackage) => createHash('sha256').update(`ui-bench ${pkg.name}-${pkg.version}-${pkg.release}.${pkg.arch}`).digest('hex');
-
 /**
- * Fills a fresh file store with `count` packages in DIST: the core a server would open (keys,
- * admin user, default distributions), records written through a store without fsync (300,000
- * small files: setup, not what is measured), chunks and revisions through the core's Repository.
- * Returns what the pages are asked for.
+ * Fills a fresh file store with `count` synthetic packages in DIST (bench/lib/synthetic-rpms.ts),
+ * BATCH per revision, then the revision of CHANGED updates, adds and removes. Returns what the
+ * pages are asked for.
  */
 async function fill(storeDir: string, count: number, log: (m: string) => void) {
-  const { core } = await buildNodeCore({ REPOD_STORAGE: `file:${storeDir}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN }, () => undefined);
-  const fast = await FileStore.open({ root: storeDir, fsync: false });
-  const caps = { ...core.caps, store: fast };
-  const describe = async (pkg: RpmPackage) => {
-    const sha256 = sha256Of(pkg);
-    const record = await putRecord<RpmPackageRecord>(caps, layout.packageRecord(sha256), {
-      format: 1,
-      kind: 'rpm',
-      facts: { sha256, size: pkg.archiveSize + pkg.headerEnd, fileTime: pkg.buildTime, fileName: rpmFileName(pkg) },
-      package: pkg,
-    });
-    return rpmEntry(record.package, record.facts);
-  };
-  const publish = async (add: Awaited<ReturnType<typeof describe>>[], remove: string[], message: string) => {
-    const result = await core.repository.publish(DIST, 'rpm', RPM_STREAMS, () => ({ add, remove }), { author: 'bench', message });
-    if (!result.revision) throw new Error(`publish of ${message}: no revision`);
-    return result.revision;
-  };
+  const filler = await openSyntheticFiller(storeDir);
+  const describe = (pkg: RpmPackage) => filler.describe(pkg);
+  const publish = (add: SyntheticEntry[], remove: string[], message: string) => filler.publish(DIST, add, remove, message);
   let revisions = 0;
   for (let start = 0; start < count; start += BATCH) {
     const end = Math.min(count, start + BATCH);
@@ -172,7 +97,7 @@ async function fill(storeDir: string, count: number, log: (m: string) => void) {
   if (last.packageCount !== count) throw new Error(`the last revision holds ${last.packageCount} packages, expected ${count}`);
   // The package page's package: one in the middle of the range, present in the last revision.
   const middle = syntheticPackage(Math.floor(count / 2) - (Math.floor(count / 2) % 3) + 2);
-  return { revisions, lastNumber: last.number, middle: { name: middle.name, sha256: sha256Of(middle) } };
+  return { revisions, lastNumber: last.number, middle: { name: middle.name, sha256: syntheticSha256(middle) } };
 }
 
 /** A browser's cookies for one site, over one keep-alive connection. */
