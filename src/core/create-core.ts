@@ -150,7 +150,7 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
     distributionStore,
     repository,
     committer,
-    renderer: new MeasuredRenderer(caps, hotFiles, metrics, (id) => repository.chunkBytes(id)),
+    renderer: new MeasuredRenderer(caps, hotFiles, metrics, (id, start, end) => repository.chunkRange(id, start, end)),
     hotFiles,
     keyring,
     tokens,

@@ -59,9 +59,9 @@ export class MeasuredRenderer extends Renderer {
     caps: ConstructorParameters<typeof Renderer>[0],
     hotFiles: ConstructorParameters<typeof Renderer>[1],
     private readonly metrics: RepodMetrics,
-    chunkBytes?: ConstructorParameters<typeof Renderer>[2],
+    chunkRange?: ConstructorParameters<typeof Renderer>[2],
   ) {
-    super(caps, hotFiles, chunkBytes);
+    super(caps, hotFiles, chunkRange);
   }
 
   override async view(dist: string, revisionId: string, view: string, keyset: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {

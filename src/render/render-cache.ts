@@ -7,8 +7,12 @@ import { getJson, putJson } from '../storage/objects.ts';
 import { fromBase64 } from '../util/bytes.ts';
 import { InFlight } from '../util/in-flight.ts';
 import { LruCache } from '../util/lru-cache.ts';
+import { ReadAhead } from '../util/read-ahead.ts';
 import { HashCarry } from './index-file.ts';
 import type { ChunkContributions } from './rpm-view.ts';
+
+/** Chunk segments a download reads ahead of its client. */
+const STREAM_READ_AHEAD = 8;
 
 /**
  * Renders each (revision, view) once: memory first, then the store (another server may have
@@ -27,8 +31,8 @@ export class Renderer {
     private readonly caps: Capabilities,
     /** Where the bytes of small rendered files stay once assembled (see bytes()). */
     private readonly hotFiles?: ImmutableBytesCache,
-    /** A chunk's whole bytes, from memory where the repository keeps them (else each segment is a ranged store read). */
-    private readonly chunkBytes?: (id: string) => Promise<Uint8Array>,
+    /** A range of a chunk, from memory where the repository keeps the chunk (else each segment is a ranged store read). */
+    private readonly chunkRange?: (id: string, start: number, end: number) => Promise<Uint8Array>,
   ) {
     this.inflight = new InFlight(caps.requestsShareWork);
   }
@@ -91,8 +95,16 @@ export class Renderer {
   /** The bytes of a rendered file, streamed segment by segment from the chunks. */
   stream(file: RenderedFile): ReadableStream<Uint8Array> {
     const { store } = this.caps;
-    const chunkBytes = this.chunkBytes;
+    const chunkRange = this.chunkRange;
     const segments = file.segments;
+    // Chunk ranges are read a few segments ahead of the client: where the chunks are not in memory
+    // (a distribution larger than the cache) the reads wait on the store side by side.
+    const ahead = chunkRange
+      ? new ReadAhead(segments.length, STREAM_READ_AHEAD, (i) => {
+          const segment = segments[i];
+          return 'chunk' in segment && !segment.part ? chunkRange(segment.chunk, segment.start, segment.end) : Promise.resolve(null);
+        })
+      : null;
     let index = 0;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     return new ReadableStream<Uint8Array>({
@@ -110,13 +122,15 @@ export class Renderer {
             controller.close();
             return;
           }
-          const segment = segments[index++];
+          const i = index++;
+          const segment = segments[i];
+          const read = ahead ? await ahead.take(i) : null;
           if ('data' in segment) {
             controller.enqueue(fromBase64(segment.data));
             return;
           }
-          if ('chunk' in segment && !segment.part && chunkBytes) {
-            controller.enqueue((await chunkBytes(segment.chunk)).subarray(segment.start, segment.end));
+          if (read) {
+            controller.enqueue(read);
             return;
           }
           const object =

@@ -12,9 +12,13 @@ import type { Repository } from '../revisions/repository.ts';
 import type { Signer } from '../signing/signer.ts';
 import { concatBytes, toBase64, utf8 } from '../util/bytes.ts';
 import type { LruCache } from '../util/lru-cache.ts';
+import { ReadAhead } from '../util/read-ahead.ts';
 import { composeFiles, needsPresentKeys } from './compose-files.ts';
 import { chunkDecisions, type RpmRepoKind, type RpmViewSelection, rpmViewSelection } from './rpm-view-selection.ts';
 import { renderZchunkFiles } from './rpm-zchunk.ts';
+
+/** Chunk ranges read ahead of the hashing (each a few tens of KB). */
+const READ_AHEAD = 16;
 
 const FILES = [
   { type: 'primary', header: primaryHeader, footer: primaryFooter },
@@ -162,17 +166,29 @@ export async function renderRpmView(
       });
     }
   }
-  // Fetch one chunk ahead while hashing the current one.
-  let next = revision.chunks.length > 0 ? repository.chunkBytes(revision.chunks[0].id) : null;
+  // Each chunk's bytes from the first to the last range the view takes (not the index header, nor
+  // streams it does not hash), read a few chunks ahead of the hashing: where the chunks are not in
+  // memory, the reads wait on the store side by side.
+  const span = (c: number) => {
+    let start = Infinity;
+    let end = 0;
+    for (const file of contributions[c].files)
+      for (const part of file.parts)
+        if ('range' in part) {
+          start = Math.min(start, part.range[0]);
+          end = Math.max(end, part.range[1]);
+        }
+    return end > start ? repository.chunkRange(revision.chunks[c].id, start, end).then((bytes) => ({ bytes, start })) : Promise.resolve(null);
+  };
+  const ahead = new ReadAhead(revision.chunks.length, READ_AHEAD, span);
   for (let c = 0; c < revision.chunks.length; c++) {
-    const bytes = await next!;
-    next = c + 1 < revision.chunks.length ? repository.chunkBytes(revision.chunks[c + 1].id) : null;
+    const read = await ahead.take(c);
     for (let k = 0; k < FILES.length; k++) {
       const { parts, openSize } = contributions[c].files[k];
       for (const part of parts) {
         if ('range' in part) {
           const [start, end] = part.range;
-          acc[k].hasher.update(bytes.subarray(start, end));
+          acc[k].hasher.update(read!.bytes.subarray(start - read!.start, end - read!.start));
           acc[k].size += end - start;
           acc[k].segments.push({ chunk: revision.chunks[c].id, start, end });
         } else {

@@ -2,7 +2,8 @@
  * A render after a publish works out only the chunks the publish wrote: what a view takes from
  * every other chunk is remembered by chunk id (rpm-view.ts). The remembered parts must give the
  * same metadata as a render from nothing, for a plain view, a hashed one and a multilib one; and
- * the repository keeps chunk bytes in memory, so neither a render nor serving a file reads them again.
+ * the repository keeps chunk bytes in memory, so neither a render nor serving a file reads them again;
+ * a process whose cache cannot hold the chunks reads only the ranges it hashes and serves.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -29,14 +30,16 @@ import { selfBuilt } from '../helpers/packages.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** A store that counts reads of chunk objects. */
-function countingStore(inner: BlobStore): { store: BlobStore; chunkReads: () => number } {
+/** A store that counts reads of chunk objects: all, and those of a whole chunk (no range). */
+function countingStore(inner: BlobStore): { store: BlobStore; chunkReads: () => number; wholeChunkReads: () => number } {
   let reads = 0;
+  let whole = 0;
   const store = new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === 'get') {
         return (key: string, options?: Parameters<BlobStore['get']>[1]) => {
           if (key.startsWith('chunks/')) reads++;
+          if (key.startsWith('chunks/') && !options?.range) whole++;
           return target.get(key, options);
         };
       }
@@ -44,13 +47,14 @@ function countingStore(inner: BlobStore): { store: BlobStore; chunkReads: () => 
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { store, chunkReads: () => reads };
+  return { store, chunkReads: () => reads, wholeChunkReads: () => whole };
 }
 
 describe('RPM renders after a publish', () => {
   let dir: string;
   let caps: Capabilities;
   let chunkReads: () => number;
+  let wholeChunkReads: () => number;
   let signer: Signer;
   let entries: (from: number, to: number, arch?: string) => EntryWithSegments[];
   const dist: RpmDistribution = { kind: 'rpm', name: 'd', architectures: ['x86_64', 'i686'] } as RpmDistribution;
@@ -60,6 +64,7 @@ describe('RPM renders after a publish', () => {
     dir = await mkdtemp(join(tmpdir(), 'repod-contributions-'));
     const counted = countingStore(new FileStore({ root: join(dir, 'store'), fsync: false }));
     chunkReads = counted.chunkReads;
+    wholeChunkReads = counted.wholeChunkReads;
     caps = nodeCapabilities(counted.store, () => {});
     signer = await createSigner(await generateSigningKey());
     // One real package, renamed: every entry is a real primary/filelists/other fragment.
@@ -128,7 +133,7 @@ describe('RPM renders after a publish', () => {
     const revision = await publish(repository, 'served', entries(0, 600));
     const before = chunkReads();
     const manifest = await renderRpmView({ caps, repository, signer }, dist, revision, 'x86_64');
-    const renderer = new Renderer(caps, undefined, (id) => repository.chunkBytes(id));
+    const renderer = new Renderer(caps, undefined, (id, start, end) => repository.chunkRange(id, start, end));
     const primary = manifest.files.find((f) => f.type === 'primary')!;
     const served = await readAllBytes(renderer.stream(primary));
     assert.equal(chunkReads(), before, 'chunks written by this process are served from memory');
@@ -139,16 +144,42 @@ describe('RPM renders after a publish', () => {
     const other = new Repository(caps, { refTtlMs: 1000 });
     const start = chunkReads();
     await renderRpmView({ caps, repository: other, signer }, dist, revision, 'x86_64');
-    await readAllBytes(new Renderer(caps, undefined, (id) => other.chunkBytes(id)).stream(primary));
+    await readAllBytes(new Renderer(caps, undefined, (id, start, end) => other.chunkRange(id, start, end)).stream(primary));
     await renderRpmView({ caps, repository: other, signer }, dist, revision, 'x86_64', { variant: 'hashed' });
     assert.equal(chunkReads() - start, revision.chunks.length);
 
     // With no room for chunks, serving reads ranges from the store as before, to the same bytes.
     const small = new Repository(caps, { refTtlMs: 1000, chunkCacheBytes: 0 });
     const ranged = await readAllBytes(new Renderer(caps).stream(primary));
-    const fromSmall = await readAllBytes(new Renderer(caps, undefined, (id) => small.chunkBytes(id)).stream(primary));
+    const fromSmall = await readAllBytes(new Renderer(caps, undefined, (id, start, end) => small.chunkRange(id, start, end)).stream(primary));
     assert.deepEqual(ranged, served);
     assert.deepEqual(fromSmall, served);
+  });
+
+  it('with chunks that outgrow the cache, renders and downloads read only the ranges they use', async () => {
+    const writer = new Repository(caps, { refTtlMs: 1000 });
+    await publish(writer, 'large', entries(0, 600));
+    // A process whose chunk cache holds nothing, as one serving a distribution far larger than its cache.
+    const reader = new Repository(caps, { refTtlMs: 1000, chunkCacheBytes: 0 });
+    const contributions: ChunkContributions = new LruCache(1000);
+    const first = (await reader.current('large'))!;
+    await renderRpmView({ caps, repository: reader, signer, contributions }, dist, first, 'x86_64');
+
+    const next = await publish(writer, 'large', entries(600, 601));
+    const fresh = next.chunks.filter((c) => !first.chunks.some((f) => f.id === c.id)).length;
+    const [reads, whole] = [chunkReads(), wholeChunkReads()];
+    const manifest = await renderRpmView({ caps, repository: reader, signer, contributions }, dist, next, 'x86_64');
+    // The new chunk is read whole once (its index); every chunk's hashed streams come as one range.
+    assert.equal(wholeChunkReads() - whole, fresh);
+    assert.equal(chunkReads() - reads, fresh + next.chunks.length);
+    const scratch = await renderRpmView({ caps, repository: writer, signer }, dist, next, 'x86_64');
+    assert.deepEqual(manifest.files, scratch.files);
+
+    const primary = manifest.files.find((f) => f.type === 'primary')!;
+    const before = wholeChunkReads();
+    const served = await readAllBytes(new Renderer(caps, undefined, (id, start, end) => reader.chunkRange(id, start, end)).stream(primary));
+    assert.equal(wholeChunkReads(), before, 'a download reads each segment as a range');
+    assert.equal(sha256Of(served), primary.checksums.sha256);
   });
 });
 
