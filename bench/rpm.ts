@@ -187,8 +187,11 @@ async function createrepoUpdates(dir: string, extra: PackageSet, options: RpmBen
   return out;
 }
 
-/** Upload one new package, then GET repomd.xml and the new primary.xml.gz, timed to the last byte. */
-async function repodUpdates(server: RunningServer, set: PackageSet, extra: PackageSet, options: RpmBenchOptions): Promise<RepodUpdate> {
+/**
+ * Upload one new package, then GET repomd.xml and the new primary.xml.gz, timed to the last byte;
+ * `packages`: how many the distribution holds before the first upload. Also bench/scale.ts's.
+ */
+export async function repodUpdates(server: RunningServer, packages: number, extra: PackageSet, options: Pick<RpmBenchOptions, 'updateRuns' | 'log'>): Promise<RepodUpdate> {
   const agent = keepAliveAgent(1);
   const base = `${server.url}/repos/${DIST}/${ARCH}/repodata/`;
   const rows: Array<{ total: number; upload: number; repomd: number; primary: number; bytes: number }> = [];
@@ -222,7 +225,7 @@ async function repodUpdates(server: RunningServer, set: PackageSet, extra: Packa
     const xml = gunzipSync(primary.body).toString();
     const count = Number(/packages="(\d+)"/.exec(xml.slice(0, 400))?.[1]);
     const name = file.replace(/-[^-]+-[^-]+\.[^.]+\.rpm$/, '');
-    if (count !== set.files.length + i + 1 || !xml.includes(`<name>${name}</name>`))
+    if (count !== packages + i + 1 || !xml.includes(`<name>${name}</name>`))
       throw new Error(`primary.xml after upload of ${file}: ${count} packages, ${name} ${xml.includes(name) ? 'present' : 'missing'}`);
     rows.push({ total: t3 - t0, upload: t1 - t0, repomd: t2 - t1, primary: t3 - t2, bytes: primary.bytes });
   }
@@ -244,8 +247,8 @@ async function repodUpdates(server: RunningServer, set: PackageSet, extra: Packa
   return result;
 }
 
-/** `clients` loops, each `rounds` times: repomd.xml, then primary, filelists and other, read to the end. */
-async function loadTest(server: RunningServer, options: RpmBenchOptions): Promise<LoadResult> {
+/** `clients` loops, each `rounds` times: repomd.xml, then primary, filelists and other, read to the end. Also bench/scale.ts's. */
+export async function loadTest(server: RunningServer, options: Pick<RpmBenchOptions, 'clients' | 'rounds' | 'loadMaxMs' | 'log'>): Promise<LoadResult> {
   const pid = server.process.pid!;
   const base = `${server.url}/repos/${DIST}/${ARCH}/`;
   const atStart = await procStatus(pid);
@@ -389,7 +392,7 @@ export async function benchRpmSize(set: PackageSet, extra: PackageSet, options: 
       load = await loadTest(server, options);
       stalled = await stalledTest(server, options);
       options.log(`[${n}] 2. one more package, metadata servable`);
-      repodUpdate = await repodUpdates(server, set, extra, options);
+      repodUpdate = await repodUpdates(server, n, extra, options);
     } finally {
       await server.stop();
     }

@@ -3,7 +3,7 @@
  * against reprepro and aptly (bench/apt.ts), on the same generated packages. Prints tables and
  * writes the figures to .bench/results-rpm.json and .bench/results-apt.json.
  *
- *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan|ui|fleet   run some sections only, comma-separated (default all)
+ *   --only rpm|apt|deb|revisions|sqlite|serve|ingest|gate|bulk|worker|import|scan|ui|fleet|scale   run some sections only, comma-separated (default all)
  *
  * RPM:
  *   --sizes 1000,10000     repository sizes (default both)
@@ -76,6 +76,11 @@
  * distributions filled with synthetic package records, beside the 200 ms target:
  *   --ui-sizes 1000,10000,100000 packages in the distribution
  *   --ui-runs 20           warm requests per page (after the cold one)
+ * Scale (bench/scale.ts; .bench/results-scale.json): one distribution filled with synthetic RPM
+ * records, then real RPMs uploaded to the server: first render, publish +1, RSS with --clients
+ * downloaders (--rounds, --load-seconds), and the hashed variant's sqlite build, per size:
+ *   --scale-sizes 1000,10000,100000 packages in the distribution
+ *   --scale-runs 5         measured publish +1 runs per size (after the first upload)
  */
 
 import { existsSync } from 'node:fs';
@@ -98,6 +103,7 @@ import { runTimed } from './lib/proc.ts';
 import { fmtMiB, fmtMs, fmtRatio, table } from './lib/stats.ts';
 import { runRevisionsBench } from './revisions.ts';
 import { benchRpmSize, type RpmBenchOptions, type RpmSizeResult } from './rpm.ts';
+import { runScaleBench } from './scale.ts';
 import { runScanBench } from './scan.ts';
 import { runServeBench } from './serve.ts';
 import { runSqliteBench } from './sqlite.ts';
@@ -145,6 +151,8 @@ const { values } = parseArgs({
     'worker-requests': { type: 'string', default: '2000' },
     'ui-sizes': { type: 'string', default: '1000,10000,100000' },
     'ui-runs': { type: 'string', default: '20' },
+    'scale-sizes': { type: 'string', default: '1000,10000,100000' },
+    'scale-runs': { type: 'string', default: '5' },
     bookworm: { type: 'string', default: '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4' },
   },
   allowPositionals: false,
@@ -157,7 +165,7 @@ const int = (name: string, v: string | undefined, min: number): number => {
 };
 const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
 const runs = int('runs', values.runs, 1);
-const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan', 'ui', 'fleet'];
+const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan', 'ui', 'fleet', 'scale'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
 const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
@@ -493,4 +501,25 @@ if (only.has('ui')) {
   process.stdout.write(ui.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
   await writeFile(join(benchDir, 'results-ui.json'), JSON.stringify(ui.json, null, 2) + '\n');
+}
+
+if (only.has('scale')) {
+  const scaleRuns = int('scale-runs', values['scale-runs'], 1);
+  // The rpm section's extra packages (16 unless more runs are asked for): one cached set.
+  const { extra } = await preparePackageSets(join(benchDir, 'rpms'), [], Math.max(16, scaleRuns + 1));
+  const scale = await runScaleBench({
+    workDir: options.workDir,
+    sizes: [...new Set((values['scale-sizes'] ?? '').split(',').map((s) => int('scale-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b),
+    runs: scaleRuns,
+    clients: options.clients,
+    rounds: options.rounds,
+    loadMaxMs: options.loadMaxMs,
+    extra,
+    profileDir: options.profileDir,
+    keep: options.keep,
+    log,
+  });
+  process.stdout.write(scale.lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, 'results-scale.json'), JSON.stringify(scale.json, null, 2) + '\n');
 }
