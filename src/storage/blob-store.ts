@@ -38,7 +38,9 @@ export interface PutOptions {
    * The object is moved or deleted soon after (a staged upload): a crash may lose it. A store that
    * makes every put durable may skip what only the name's durability needs (the file store: the
    * directory fsync); the bytes are still flushed, so a later move makes them durable under the
-   * new name. Stores that are durable anyway ignore it.
+   * new name. Stores that are durable anyway ignore it. The key is also one no other writer uses
+   * and nothing holds yet (named at random): the file store links it into place as a create-only
+   * put does, without the key's lock.
    */
   transient?: boolean;
 }

@@ -7,7 +7,8 @@
  * (see Etags), is fdatasynced, and then becomes the key: renamed onto it under the key's lock, or,
  * for a create-only put, hard-linked to it without any lock (below). The parent directory is
  * fsynced before the put resolves, except for a `transient` put (a staged upload soon moved: its
- * move fsyncs). A reader sees the old file or the whole new one, never a part.
+ * move fsyncs; its random key is linked like a create-only put's). A reader sees the old file or
+ * the whole new one, never a part.
  *
  * Create-only puts (`ifNoneMatch: '*'`) take no lock: link(2) onto the key is atomic and fails
  * with EEXIST when anything is there, which is exactly the condition. It is safe next to the
@@ -366,7 +367,8 @@ export class FileStore implements BlobStore {
   async put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, options: PutOptions = {}): Promise<{ etag: string }> {
     const path = this.pathOf(key);
     const ifMatch = options.ifMatch === undefined ? undefined : normalizeEtag(options.ifMatch);
-    if (options.ifNoneMatch === '*' && ifMatch === undefined) return this.create(key, path, body, options.size, options.transient);
+    // A transient key is fresh and unshared (PutOptions.transient): written as a create-only put, no lock.
+    if ((options.ifNoneMatch === '*' || options.transient) && ifMatch === undefined) return this.create(key, path, body, options.size, options.transient);
     if (ifMatch !== undefined) {
       // Early answer before receiving a large body; the authoritative check is under the lock.
       const current = await this.statObject(key, path);

@@ -33,6 +33,20 @@ describe('file store: create-only puts', () => {
     assert.deepEqual(await readdir(join(root, '.repod', 'tmp')), []);
   });
 
+  it('a transient put (a staged upload under a random key) is linked the same way, without the lock', async () => {
+    const locked: string[] = [];
+    const { root, store } = await fresh({ hooks: { locked: (key) => void locked.push(key) } });
+    const body = new Blob([text('staged bytes')]).stream() as ReadableStream<Uint8Array>;
+    const { etag } = await store.put('uploads/r4nd0m', body, { transient: true });
+    assert.equal((await store.head('uploads/r4nd0m'))?.etag, etag);
+    assert.equal(await getText(store, 'uploads/r4nd0m'), 'staged bytes');
+    // Its key is fresh by contract: one that is taken is refused, never replaced.
+    await rejectsWith(store.put('uploads/r4nd0m', text('other'), { transient: true }), PreconditionFailedError);
+    assert.equal(await getText(store, 'uploads/r4nd0m'), 'staged bytes');
+    assert.deepEqual(locked, [], 'no transient put took the lock');
+    assert.deepEqual(await readdir(join(root, '.repod', 'tmp')), []);
+  });
+
   it('processes racing create-only puts of the same keys: one winner each, the others PreconditionFailed, objects whole', async () => {
     const { root, store } = await fresh();
     const keys = Array.from({ length: 30 }, (_, i) => `race/${i % 3}/k${i}`);
