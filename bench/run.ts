@@ -43,6 +43,9 @@
  * commit on and off, beside createrepo_c's full run on the same files:
  *   --ingest-files 2000    RPMs uploaded (5000 for the larger figure)
  *   --ingest-clients 8     concurrent uploaders
+ *   --ingest-debs 2000     generated .debs uploaded the same way into bookworm (bench/ingest-deb.ts),
+ *                          beside reprepro includedeb and aptly repo add + publish update (0: skip)
+ *   --ingest-tool-files 20 .debs each of reprepro and aptly takes one at a time (timed)
  * Fleet (bench/fleet.ts; .bench/results-fleet.json): two servers on one Ceph RGW bucket (scripts/rgw-up.sh;
  * apt-get install ceph-mon ceph-osd radosgw), N uploads by P pushers (pusher i to server i % 2), until both
  * servers' primary.xml list all N; beside the same uploads to one server on a fresh bucket and createrepo_c:
@@ -97,6 +100,7 @@ import { runFleetBench } from './fleet.ts';
 import { runGateBench } from './gate.ts';
 import { runImportBench } from './import.ts';
 import { runIngestBench } from './ingest.ts';
+import { runDebIngestBench } from './ingest-deb.ts';
 import { machineInfo } from './lib/common.ts';
 import { preparePackageSets } from './lib/packages.ts';
 import { runTimed } from './lib/proc.ts';
@@ -136,6 +140,8 @@ const { values } = parseArgs({
     'serve-baseline': { type: 'string' },
     'ingest-files': { type: 'string', default: '2000' },
     'ingest-clients': { type: 'string', default: '8' },
+    'ingest-debs': { type: 'string', default: '2000' },
+    'ingest-tool-files': { type: 'string', default: '20' },
     'fleet-files': { type: 'string', default: '1000' },
     'fleet-pushers': { type: 'string', default: '20' },
     'gate-files': { type: 'string', default: '2000' },
@@ -376,8 +382,22 @@ if (only.has('ingest')) {
     log,
   });
   process.stdout.write(ingest.lines.join('\n') + '\n');
+  const debFiles = int('ingest-debs', values['ingest-debs'], 0);
+  const debs = debFiles
+    ? await runDebIngestBench({
+        workDir: options.workDir,
+        debsDir: join(benchDir, 'debs'),
+        files: debFiles,
+        clients: int('ingest-clients', values['ingest-clients'], 1),
+        toolFiles: int('ingest-tool-files', values['ingest-tool-files'], 1),
+        keep: options.keep,
+        profileDir: options.profileDir,
+        log,
+      })
+    : null;
+  if (debs) process.stdout.write(debs.lines.join('\n') + '\n');
   await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify(ingest.json, null, 2) + '\n');
+  await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify({ ...(ingest.json as object), debs: debs?.json ?? null }, null, 2) + '\n');
 }
 
 if (only.has('fleet')) {
