@@ -48,13 +48,37 @@ export class Renderer {
   private async load(dist: string, key: string, build: () => Promise<RenderManifest>): Promise<RenderManifest> {
     const stored = await getJson<RenderManifest>(this.caps.store, key);
     if (stored) {
+      await this.storePointers(dist, stored.value);
       this.cache.set(key, stored.value);
       return stored.value;
     }
     const started = Date.now();
     let manifest = await build();
     this.caps.log('rendered', { dist, revision: manifest.revision, view: manifest.view, files: manifest.files.length, ms: Date.now() - started });
-    // Pointers first: once the manifest is visible, every file it lists must be findable by hash.
+    // The manifest and its files' by-hash pointers are written side by side (one durable round, not
+    // two): a process serves a manifest only once its pointers are stored, and one that finds a
+    // manifest in the store stores any pointer it lacks first (above), so a crash between the two
+    // writes leaves no file of a served manifest unfindable by hash.
+    const [, theirs] = await Promise.all([
+      this.storePointers(dist, manifest),
+      putJson(this.caps.store, key, manifest, { ifNoneMatch: '*' }).then(
+        () => null,
+        async (error) => {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+          // Another process stored this render first: serve its bytes (once its pointers are stored).
+          const found = (await getJson<RenderManifest>(this.caps.store, key))?.value ?? null;
+          if (found) await this.storePointers(dist, found);
+          return found;
+        },
+      ),
+    ]);
+    if (theirs) manifest = theirs;
+    this.cache.set(key, manifest);
+    return manifest;
+  }
+
+  /** Stores the by-hash pointer of every file of a manifest, create-only (the first render of a content hash keeps it). */
+  private async storePointers(dist: string, manifest: RenderManifest): Promise<void> {
     await Promise.all(
       manifest.files.map((f) => {
         const sha = f.checksums.sha256;
@@ -65,14 +89,6 @@ export class Renderer {
         });
       }),
     );
-    try {
-      await putJson(this.caps.store, key, manifest, { ifNoneMatch: '*' });
-    } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
-      manifest = (await getJson<RenderManifest>(this.caps.store, key))?.value ?? manifest;
-    }
-    this.cache.set(key, manifest);
-    return manifest;
   }
 
   async pointer(dist: string, sha256: string): Promise<ByHashPointer | null> {
