@@ -169,16 +169,24 @@ const int = (name: string, v: string | undefined, min: number): number => {
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
   return n;
 };
-const sizes = [...new Set((values.sizes ?? '').split(',').map((s) => int('sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
+/** A comma-separated list of sizes (`10_000` allowed), without repeats, smallest first. */
+const sizeList = (name: string, v: string | undefined): number[] => [...new Set((v ?? '').split(',').map((s) => int(name, s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
+const sizes = sizeList('sizes', values.sizes);
 const runs = int('runs', values.runs, 1);
 const SECTIONS = ['rpm', 'apt', 'deb', 'revisions', 'sqlite', 'serve', 'ingest', 'gate', 'bulk', 'worker', 'import', 'scan', 'ui', 'fleet', 'scale'];
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(',').map((s) => s.trim()));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only takes ${SECTIONS.join(', ')} (comma-separated)`);
-const aptSizes = [...new Set((values['apt-sizes'] ?? '').split(',').map((s) => int('apt-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b);
+const aptSizes = sizeList('apt-sizes', values['apt-sizes']);
 const createrepoRuns = int('createrepo-runs', values['createrepo-runs'], 1);
 
 const benchDir = join(REPO_ROOT, '.bench');
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+/** Prints a section's lines and writes its figures to .bench/<file>. */
+async function report(file: string, lines: string[], json: unknown): Promise<void> {
+  if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+  await mkdir(benchDir, { recursive: true });
+  await writeFile(join(benchDir, file), JSON.stringify(json, null, 2) + '\n');
+}
 const options: RpmBenchOptions = {
   workDir: join(benchDir, 'work'),
   stageConcurrency: int('concurrency', values.concurrency, 1),
@@ -333,16 +341,12 @@ if (only.has('apt')) {
     bookworm: values.bookworm === 'off' ? null : (values.bookworm ?? null),
     debsDir: join(benchDir, 'debs'),
   });
-  process.stdout.write(apt.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-apt.json'), JSON.stringify(apt.json, null, 2) + '\n');
+  await report('results-apt.json', apt.lines, apt.json);
 }
 
 if (only.has('deb')) {
   const deb = await runDebReadBench({ ...options, runs: int('deb-runs', values['deb-runs'], 1) });
-  process.stdout.write(deb.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-deb-read.json'), JSON.stringify(deb.json, null, 2) + '\n');
+  await report('results-deb-read.json', deb.lines, deb.json);
 }
 
 if (only.has('revisions') || only.has('sqlite')) {
@@ -359,15 +363,11 @@ if (only.has('revisions') || only.has('sqlite')) {
       pushSeconds: int('push-seconds', values['push-seconds'], 1),
       pushers: int('pushers', values.pushers, 2),
     });
-    process.stdout.write(rev.lines.join('\n') + '\n');
-    await mkdir(benchDir, { recursive: true });
-    await writeFile(join(benchDir, 'results-revisions.json'), JSON.stringify(rev.json, null, 2) + '\n');
+    await report('results-revisions.json', rev.lines, rev.json);
   }
   if (only.has('sqlite')) {
     const sq = await runSqliteBench({ ...options, set: sets.get(10000)!, extra, runs: int('sqlite-runs', values['sqlite-runs'], 1) });
-    process.stdout.write(sq.lines.join('\n') + '\n');
-    await mkdir(benchDir, { recursive: true });
-    await writeFile(join(benchDir, 'results-sqlite.json'), JSON.stringify(sq.json, null, 2) + '\n');
+    await report('results-sqlite.json', sq.lines, sq.json);
   }
 }
 
@@ -395,9 +395,7 @@ if (only.has('ingest')) {
         log,
       })
     : null;
-  if (debs) process.stdout.write(debs.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-ingest.json'), JSON.stringify({ ...(ingest.json as object), debs: debs?.json ?? null }, null, 2) + '\n');
+  await report('results-ingest.json', debs?.lines ?? [], { ...(ingest.json as object), debs: debs?.json ?? null });
 }
 
 if (only.has('fleet')) {
@@ -409,9 +407,7 @@ if (only.has('fleet')) {
     keep: options.keep,
     log,
   });
-  process.stdout.write(fleet.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-fleet.json'), JSON.stringify(fleet.results, null, 2) + '\n');
+  await report('results-fleet.json', fleet.lines, fleet.results);
 }
 
 if (only.has('gate')) {
@@ -425,9 +421,7 @@ if (only.has('gate')) {
     profileDir: options.profileDir,
     log,
   });
-  process.stdout.write(gate.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-gate.json'), JSON.stringify(gate.json, null, 2) + '\n');
+  await report('results-gate.json', gate.lines, gate.json);
 }
 
 if (only.has('import')) {
@@ -442,9 +436,7 @@ if (only.has('import')) {
       keep: options.keep,
       log,
     });
-    process.stdout.write(imported.lines.join('\n') + '\n');
-    await mkdir(benchDir, { recursive: true });
-    await writeFile(join(benchDir, 'results-import.json'), JSON.stringify(imported.json, null, 2) + '\n');
+    await report('results-import.json', imported.lines, imported.json);
   }
 }
 
@@ -457,9 +449,7 @@ if (only.has('bulk')) {
     keep: options.keep,
     log,
   });
-  process.stdout.write(bulk.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-bulk.json'), JSON.stringify(bulk.json, null, 2) + '\n');
+  await report('results-bulk.json', bulk.lines, bulk.json);
 }
 
 if (only.has('scan')) {
@@ -471,9 +461,7 @@ if (only.has('scan')) {
     keep: options.keep,
     log,
   });
-  process.stdout.write(scan.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-scan.json'), JSON.stringify(scan.json, null, 2) + '\n');
+  await report('results-scan.json', scan.lines, scan.json);
 }
 
 if (only.has('worker')) {
@@ -488,9 +476,7 @@ if (only.has('worker')) {
     requests: int('worker-requests', values['worker-requests'], 1),
     log,
   });
-  process.stdout.write(worker.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-worker.json'), JSON.stringify(worker.json, null, 2) + '\n');
+  await report('results-worker.json', worker.lines, worker.json);
 }
 
 if (only.has('serve')) {
@@ -504,23 +490,19 @@ if (only.has('serve')) {
     profileDir: options.profileDir,
     log,
   });
-  process.stdout.write(serve.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-serve.json'), JSON.stringify(serve.json, null, 2) + '\n');
+  await report('results-serve.json', serve.lines, serve.json);
 }
 
 if (only.has('ui')) {
   const ui = await runUiBench({
     workDir: options.workDir,
-    sizes: [...new Set((values['ui-sizes'] ?? '').split(',').map((s) => int('ui-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b),
+    sizes: sizeList('ui-sizes', values['ui-sizes']),
     runs: int('ui-runs', values['ui-runs'], 1),
     profileDir: options.profileDir,
     keep: options.keep,
     log,
   });
-  process.stdout.write(ui.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-ui.json'), JSON.stringify(ui.json, null, 2) + '\n');
+  await report('results-ui.json', ui.lines, ui.json);
 }
 
 if (only.has('scale')) {
@@ -529,7 +511,7 @@ if (only.has('scale')) {
   const { extra } = await preparePackageSets(join(benchDir, 'rpms'), [], Math.max(16, scaleRuns + 1));
   const scale = await runScaleBench({
     workDir: options.workDir,
-    sizes: [...new Set((values['scale-sizes'] ?? '').split(',').map((s) => int('scale-sizes', s.replaceAll('_', '').trim(), 1)))].sort((a, b) => a - b),
+    sizes: sizeList('scale-sizes', values['scale-sizes']),
     runs: scaleRuns,
     clients: options.clients,
     rounds: options.rounds,
@@ -539,7 +521,5 @@ if (only.has('scale')) {
     keep: options.keep,
     log,
   });
-  process.stdout.write(scale.lines.join('\n') + '\n');
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(join(benchDir, 'results-scale.json'), JSON.stringify(scale.json, null, 2) + '\n');
+  await report('results-scale.json', scale.lines, scale.json);
 }
