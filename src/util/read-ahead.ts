@@ -7,6 +7,8 @@
 export class ReadAhead<T> {
   private readonly started = new Map<number, Promise<T>>();
   private next = 0;
+  /** Items whose read has started: 0..launched-1. */
+  private launched = 0;
 
   constructor(
     private readonly count: number,
@@ -18,12 +20,11 @@ export class ReadAhead<T> {
   take(index: number): Promise<T> {
     if (index !== this.next) throw new RangeError(`ReadAhead: item ${index} taken out of order (next is ${this.next})`);
     this.next++;
-    for (let i = index; i < Math.min(this.count, index + this.window); i++) {
-      if (this.started.has(i)) continue;
-      const promise = this.read(i);
+    for (const end = Math.min(this.count, index + this.window); this.launched < end; this.launched++) {
+      const promise = this.read(this.launched);
       // Handled when taken; until then a failure must not count as unhandled.
       promise.catch(() => undefined);
-      this.started.set(i, promise);
+      this.started.set(this.launched, promise);
     }
     const promise = this.started.get(index)!;
     this.started.delete(index);
