@@ -3,7 +3,8 @@
  * in a bench run (100,000 real RPMs take most of an hour, about 25 ms each): a distribution is
  * filled the way a mirror sync fills one from an upstream index (src/mirror/mirror-sync.ts), a
  * package record per package, its index entry with the metadata segments rendered by rpmEntry, and
- * Repository.publish composing the chunks. There are no package bytes in the pool: rendering
+ * Repository.publish composing the chunks, and the chunks' dependency capabilities stored as the
+ * sync stores them (DistributionProvides.prepare). There are no package bytes in the pool: rendering
  * metadata, the web UI and the dependency index read records and chunks only. Used by bench/ui.ts
  * and bench/scale.ts.
  */
@@ -14,6 +15,7 @@ import type { RpmPackage } from '../../src/formats/rpm/model.ts';
 import { putRecord } from '../../src/ingest/commit.ts';
 import { RPM_STREAMS, rpmEntry, rpmFileName } from '../../src/ingest/rpm-entry.ts';
 import { buildNodeCore } from '../../src/runtime/node-core.ts';
+import { DistributionProvides } from '../../src/security/dependencies/distribution-provides.ts';
 import { FileStore } from '../../src/storage/file.ts';
 import { ADMIN_TOKEN } from './common.ts';
 
@@ -82,6 +84,7 @@ export async function openSyntheticFiller(storeDir: string) {
   const { core } = await buildNodeCore({ REPOD_STORAGE: `file:${storeDir}`, REPOD_ADMIN_TOKEN: ADMIN_TOKEN }, () => undefined);
   const fast = await FileStore.open({ root: storeDir, fsync: false });
   const caps = { ...core.caps, store: fast };
+  const dependencies = new DistributionProvides(core.caps, core.repository);
   return {
     /** Stores the package's record; its index entry. */
     async describe(pkg: RpmPackage): Promise<SyntheticEntry> {
@@ -94,10 +97,11 @@ export async function openSyntheticFiller(storeDir: string) {
       });
       return rpmEntry(record.package, record.facts);
     },
-    /** One revision of `dist`: `add` in, the index keys `remove` out. */
+    /** One revision of `dist`: `add` in, the index keys `remove` out; then, as a mirror sync does, its chunks' dependency capabilities. */
     async publish(dist: string, add: SyntheticEntry[], remove: string[], message: string) {
       const result = await core.repository.publish(dist, 'rpm', RPM_STREAMS, () => ({ add, remove }), { author: 'bench', message });
       if (!result.revision) throw new Error(`publish of ${message}: no revision`);
+      await dependencies.prepare(result.revision);
       return result.revision;
     },
   };

@@ -142,7 +142,8 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
   const committer = changeCommitter(repository, { enabled: (config.groupCommit ?? true) && caps.requestsShareWork });
   const mirrorPackages = new MirrorPackages(caps, outbound);
   const syncJobs = new SyncJobs(caps, importSources, catalog, (url, signal) => outbound.fetch(url, { signal }), {
-    mirrors: (source, jobId, actor) => openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages, events }, source, jobId, actor),
+    mirrors: (source, jobId, actor) =>
+      openMirrorSync({ caps, distributions, repository, committer, packages: mirrorPackages, events, prepareDependencies: security.prepareDependencies }, source, jobId, actor),
   });
   const core: Core = {
     caps,

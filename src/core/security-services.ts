@@ -1,3 +1,4 @@
+import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Distribution, Distributions } from '../config/distributions.ts';
 import type { IngestStep } from '../ingest/pipeline.ts';
@@ -36,6 +37,8 @@ export interface SecurityServices {
   gate: GateHooks;
   /** What a distribution (and its configured base distributions) provides now: dependency closure of imports. */
   installedProviders(distName: string): Promise<ProvidesIndex[]>;
+  /** Stores what the dependency index needs beside a revision's new chunks (after a mirror sync: DistributionProvides.prepare); chunks stored. */
+  prepareDependencies(revision: Revision): Promise<number>;
   review: ReviewQueue;
   advisories: StoredAdvisoryFeed;
   identities: PackageIdentities;
@@ -99,6 +102,7 @@ export function createSecurityServices(
       release: (target, shas, author, reason) => review.release(target, shas, author, reason),
     },
     installedProviders,
+    prepareDependencies: (revision) => provides.prepare(revision),
     review,
     advisories,
     identities: new PackageIdentities(caps),

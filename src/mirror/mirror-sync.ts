@@ -8,6 +8,7 @@
 import type { EntryWithSegments, IndexEntry } from '../bucket/chunk.ts';
 import { layout } from '../bucket/layout.ts';
 import type { PackageRecord } from '../bucket/package-record.ts';
+import type { Revision } from '../bucket/revision.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { acceptedArchitectures, type Distribution, type Distributions } from '../config/distributions.ts';
 import { bindsSource } from '../config/mirror-binding.ts';
@@ -40,6 +41,8 @@ export interface MirrorServices {
   packages: MirrorPackages;
   /** Where a published revision is announced (webhooks, re-exports). */
   events?: EventSink;
+  /** Stores the dependency index's capabilities beside the new chunks of a published revision. */
+  prepareDependencies?: (revision: Revision) => Promise<number>;
 }
 
 /** What a mirror distribution was last published from (`mirror/state/<dist>.json`). */
@@ -215,6 +218,19 @@ class MirrorSync implements SyncMirrors {
     return { entry, record, isNew };
   }
 
+  /**
+   * A sync publishes chunks no process has read the records of: their capabilities are stored now,
+   * read once here, so the first dependency check after it (an upload into the mirror, an import)
+   * does not read every record of the mirror. Best effort: a check still builds without them.
+   */
+  private async prepareDependencies(dist: string, revision: Revision): Promise<void> {
+    try {
+      await this.services.prepareDependencies?.(revision);
+    } catch (error) {
+      this.services.caps.log('mirror sync: dependency capabilities not stored', { distribution: dist, error: String(error) });
+    }
+  }
+
   /** One revision per distribution; answers a line for each. */
   async publish(progress: (message: string) => void, catalog: CatalogPointer): Promise<MirrorRevision[]> {
     const out: MirrorRevision[] = [];
@@ -231,6 +247,7 @@ class MirrorSync implements SyncMirrors {
         meta: { author: this.actor ?? `sync:${this.source.name}`, message: `sync of ${this.source.name} (job ${this.jobId})` },
       });
       const current = revision ?? (await this.services.repository.current(dist.name));
+      if (revision) await this.prepareDependencies(dist.name, revision);
       if (revision) {
         const brief = (e: IndexEntry) => ({ label: e.label, filename: e.file, sha256: e.id, architecture: e.arch });
         this.services.events?.emit({

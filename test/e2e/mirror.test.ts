@@ -12,6 +12,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { layout } from '../../src/bucket/layout.ts';
+import type { Revision } from '../../src/bucket/revision.ts';
+import { FileStore } from '../../src/storage/file.ts';
+import { getJson } from '../../src/storage/objects.ts';
 import { aptClient } from '../helpers/apt-client.ts';
 import { dnfClient } from '../helpers/rpm-clients.ts';
 import { hasCommand } from '../helpers/run.ts';
@@ -136,6 +140,13 @@ describe('mirror distributions from real upstreams', { skip: missing.length ? `m
     assert.match(said, /mirror-el-extra: revision 1 published \(\+1 -0, 1 packages\)/);
     assert.deepEqual(names(await primary(`${server.url}/repos/mirror-el/x86_64`)), ['mir-app-2.0-1.noarch.rpm', 'mir-lib-1.1-1.noarch.rpm'], 'include, exclude and keep_latest');
     assert.deepEqual(names(await primary(`${server.url}/repos/mirror-el-extra/x86_64`)), ['mir-extra-1.0-1.noarch.rpm']);
+    // The dependency index's capabilities were stored beside the sync's chunks, so the first check
+    // of a process reads one part per chunk instead of every record of the mirror.
+    const store = await FileStore.open({ root: server.storage.slice('file:'.length) });
+    const current = (await api('GET', '/api/v1/distributions')).body.distributions.find((d: { name: string }) => d.name === 'mirror-el').revision;
+    const revision = (await getJson<Revision>(store, layout.revision('mirror-el', current.id)))!.value;
+    assert.ok(revision.chunks.length > 0);
+    for (const chunk of revision.chunks) assert.ok(await store.head(layout.chunkPart(chunk.id, 'provides')), `capabilities of chunk ${chunk.id}`);
     const rpmFetches = rpmUp.requests.filter((l) => l.endsWith('.rpm'));
     assert.deepEqual(
       rpmFetches.map((l) => basename(l)),

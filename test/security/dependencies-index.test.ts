@@ -156,6 +156,24 @@ describe('DistributionProvides: a restarted server', () => {
   });
 });
 
+describe('DistributionProvides.prepare: capabilities stored before any check needs them (a mirror sync)', () => {
+  it('stores a part for each chunk that lacks one, after which a new process reads no record', async () => {
+    const { store, recordReads, reset, core, dist, publish } = await debDistribution();
+    const rev1 = await publish(Array.from({ length: 600 }, (_, i): DebSpec => ({ name: `pkg-${String(i).padStart(4, '0')}`, version: '1.0', provides: `virtual-${i % 7}` })));
+    for (const chunk of rev1.chunks) assert.equal(await store.head(layout.chunkPart(chunk.id, 'provides')), null, 'a publish stores no part');
+
+    reset();
+    assert.equal(await new DistributionProvides(core.caps, core.repository).prepare(rev1), rev1.chunks.length);
+    assert.equal(recordReads(), 600, 'each record read once');
+    reset();
+    const index = await new DistributionProvides(core.caps, core.repository).forRevision(dist, rev1);
+    assert.equal(recordReads(), 0, 'the first build of a process reads the parts only');
+    assert.equal(index.size, 600);
+    assert.equal(index.named('virtual-3').length, 86);
+    assert.equal(await new DistributionProvides(core.caps, core.repository).prepare(rev1), 0, 'nothing left to store');
+  });
+});
+
 describe('ProvidesIndex: what a package keeps', () => {
   it('gives back the provides and primary paths it was given, each form of capability as it was', () => {
     const index = new ProvidesIndex();

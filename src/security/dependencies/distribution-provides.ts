@@ -163,6 +163,25 @@ export class DistributionProvides {
     });
   }
 
+  /**
+   * Stores the capabilities of every chunk of `revision` that has none stored, reading its records a
+   * chunk at a time and keeping nothing in memory; returns how many chunks it stored. A mirror sync
+   * calls it after publishing: its chunks are new, and without their parts the first check of a
+   * process (an upload into the mirror, a restart) would read every record (about 13 s and twice
+   * the memory at 100,000 packages, against one read per chunk).
+   */
+  async prepare(revision: Revision): Promise<number> {
+    let stored = 0;
+    await mapLimited(revision.chunks, CHUNKS_AT_ONCE, async (ref) => {
+      if (await this.caps.store.head(layout.chunkPart(ref.id, 'provides'))) return;
+      const entries: EntryIds = new Map((await this.repository.chunkIndex(ref.id)).entries.map((e) => [e.key, e.id]));
+      const found: PackageCapabilities[] = [];
+      await this.readCapabilities(entries, (c) => found.push(c), Math.max(1, Math.ceil((this.options.concurrency ?? 16) / CHUNKS_AT_ONCE)));
+      if (await this.storeCapabilities(ref.id, found)) stored++;
+    });
+    return stored;
+  }
+
   /** What an earlier build stored for a chunk, or null (none, another files setting, unreadable). */
   private async storedCapabilities(chunk: string): Promise<PackageCapabilities[] | null> {
     const key = layout.chunkPart(chunk, 'provides');
@@ -184,15 +203,17 @@ export class DistributionProvides {
    * Stores a chunk's capabilities for later builds, create-only (a chunk's packages never change).
    * Best effort: the index is whole without it, so a failed write is only logged.
    */
-  private async storeCapabilities(chunk: string, list: PackageCapabilities[]): Promise<void> {
+  private async storeCapabilities(chunk: string, list: PackageCapabilities[]): Promise<boolean> {
     const primaryOnly = this.filesSetting() === 'primary';
     const kept = primaryOnly ? list.map((c) => ({ ...c, files: c.files.filter(isPrimaryFile) })) : list;
     const header: ProvidesPartHeader = { format: 1, chunk, files: this.filesSetting(), packages: kept.length };
     const part = encodeSegmented(header, [this.caps.gzip(new TextEncoder().encode(JSON.stringify(kept)))]);
     try {
       await this.caps.store.put(layout.chunkPart(chunk, 'provides'), part, { ifNoneMatch: '*' });
+      return true;
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) this.caps.log("dependencies: could not store a chunk's capabilities", { chunk, error: String(error) });
+      return false;
     }
   }
 
