@@ -167,9 +167,14 @@ export class Repository {
     const cached = this.chunkCache.get(id) ?? this.composedChunks.get(id)?.bytes;
     if (cached) return cached.subarray(start, end);
     if (end <= start) return new Uint8Array(0);
-    const object = await this.caps.store.get(layout.chunk(id), { range: { start, end: end - 1 } });
-    if (!object) throw new RepodError('missing_object', `chunk ${id} is missing from the store`, { status: 500 });
-    const bytes = await readAllBytes(object.body);
+    const { store } = this.caps;
+    let bytes: Uint8Array | null;
+    if (store.readImmutable) bytes = await store.readImmutable(layout.chunk(id), start, end);
+    else {
+      const object = await store.get(layout.chunk(id), { range: { start, end: end - 1 } });
+      bytes = object && (await readAllBytes(object.body));
+    }
+    if (!bytes) throw new RepodError('missing_object', `chunk ${id} is missing from the store`, { status: 500 });
     if (bytes.length !== end - start) throw new RepodError('corrupt_object', `chunk ${id} is shorter than its index says`, { status: 500 });
     return bytes;
   }

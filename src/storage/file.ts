@@ -77,6 +77,7 @@ import { NotFoundError, PreconditionFailedError, RepodError, StorageError } from
 import type { BlobInfo, BlobObject, BlobStore, ByteRange, ListEntry, MoveOptions, PutOptions, StoreCapabilities } from './blob-store.ts';
 import { compareKeys, InvalidKeyError, normalizeEtag, resolveRange, sizeMismatch, validateKey, validatePrefix } from './common.ts';
 import { bytesStream } from './objects.ts';
+import { OpenDescriptors } from './open-descriptors.ts';
 
 /**
  * How much of a body is written with synchronous calls: copying a few KB into the page cache
@@ -104,6 +105,14 @@ export interface FileStoreOptions {
 /** The directory (under the root) that holds temp and lock files; never a key. */
 export const INTERNAL_DIR = '.repod';
 const READ_CHUNK = 256 * 1024;
+/**
+ * Descriptors readImmutable keeps open: every chunk of a 100,000-package distribution (about 800)
+ * and then some. Node raises its descriptor limit to the hard limit at start (20,000 here; Debian's
+ * default is 524,288), and sockets need their share.
+ */
+const OPEN_OBJECTS_MAX = 1024;
+/** A kept descriptor unread this long may make room for another. */
+const OPEN_OBJECT_IDLE_MS = 30_000;
 const MTIME_STEP_NS = 2000n;
 /** Free token files a store keeps open (more are only needed while more locks are taken at once). */
 const TOKEN_POOL_MAX = 64;
@@ -216,6 +225,14 @@ export class FileStore implements BlobStore {
   private readonly dirSyncs = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
   /** Token files not standing for a lock right now (see the header comment). */
   private readonly freeTokenFiles: TokenFile[] = [];
+  /** Descriptors readImmutable keeps open between reads. */
+  private readonly openObjects = new OpenDescriptors({
+    max: OPEN_OBJECTS_MAX,
+    idleMs: OPEN_OBJECT_IDLE_MS,
+    now: () => Date.now(),
+    open: (key) => this.openForRead(key),
+    close: closeQuietly,
+  });
 
   constructor(options: FileStoreOptions) {
     this.root = resolve(options.root);
@@ -273,6 +290,27 @@ export class FileStore implements BlobStore {
     }
     if (bytes) return { ...info, body: bytesStream(bytes), ...(range ? { range } : {}) };
     return this.stream(key, path, options);
+  }
+
+  /**
+   * Bytes [start, end) of an object whose bytes never change under its key (content-addressed: a
+   * chunk), or null when it is missing; fewer when the object ends before `end`. Its descriptor
+   * stays open for the next read (OpenDescriptors), so a read is one round trip through the thread
+   * pool instead of open, fstat, read and close, and no stream is built. An object deleted since it
+   * was opened can still be read: its bytes are the same.
+   */
+  readImmutable(key: string, start: number, end: number): Promise<Uint8Array | null> {
+    return this.openObjects.use(key, (fd) => readUpTo(fd, start, end));
+  }
+
+  private async openForRead(key: string): Promise<number | null> {
+    const path = this.pathOf(key);
+    try {
+      return await call<number>((done) => openCb(path, 'r', done));
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw this.fail(`get ${key}`, error);
+    }
   }
 
   /** get() of an object larger than READ_CHUNK: streamed from a FileHandle. */
@@ -1087,6 +1125,18 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Bytes `start` to `end` (exclusive) of an open file, or up to its end when it is shorter. */
+async function readUpTo(fd: number, start: number, end: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(Math.max(0, end - start));
+  let at = 0;
+  while (at < bytes.length) {
+    const n = await call<number>((done) => readCb(fd, bytes, at, bytes.length - at, start + at, done));
+    if (n === 0) break;
+    at += n;
+  }
+  return at === bytes.length ? bytes : bytes.subarray(0, at);
 }
 
 /** Bytes `start` to `end` (exclusive) of an open file, read whole. */

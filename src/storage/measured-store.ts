@@ -75,6 +75,16 @@ export function measuredStore(store: BlobStore, meter: StoreMeter): BlobStore {
     const presign = store.presign.bind(store);
     measured.presign = (key: string, options: PresignOptions) => measure('presign', () => presign(key, options));
   }
+  // A ranged get the store answers without a stream: counted as a get.
+  if (store.readImmutable) {
+    const readImmutable = store.readImmutable.bind(store);
+    measured.readImmutable = (key: string, start: number, end: number) =>
+      measure(
+        'get',
+        () => readImmutable(key, start, end),
+        (o) => o !== null,
+      );
+  }
   // Optional like presign: present only where the store copies server-side.
   if (store.copy) {
     const copy = store.copy.bind(store);

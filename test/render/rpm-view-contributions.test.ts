@@ -30,7 +30,7 @@ import { selfBuilt } from '../helpers/packages.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** A store that counts reads of chunk objects: all, and those of a whole chunk (no range). */
+/** A store that counts reads of chunk objects: all (ranged gets and readImmutable included), and those of a whole chunk. */
 function countingStore(inner: BlobStore): { store: BlobStore; chunkReads: () => number; wholeChunkReads: () => number } {
   let reads = 0;
   let whole = 0;
@@ -41,6 +41,12 @@ function countingStore(inner: BlobStore): { store: BlobStore; chunkReads: () => 
           if (key.startsWith('chunks/')) reads++;
           if (key.startsWith('chunks/') && !options?.range) whole++;
           return target.get(key, options);
+        };
+      }
+      if (prop === 'readImmutable' && target.readImmutable) {
+        return (key: string, start: number, end: number) => {
+          if (key.startsWith('chunks/')) reads++;
+          return target.readImmutable!(key, start, end);
         };
       }
       const value = Reflect.get(target, prop, receiver);

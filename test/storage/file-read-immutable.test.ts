@@ -1,0 +1,59 @@
+/**
+ * The file driver's readImmutable (chunk ranges at scale): the right bytes, fewer at the end of
+ * the object, null when missing, and the descriptor kept open between reads of the same object.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { measuredStore } from '../../src/storage/measured-store.ts';
+import { freshFileStores } from './fresh-file-stores.ts';
+import { decode, text } from './util.ts';
+
+/** Descriptors this process holds on files under `root`. */
+async function openUnder(root: string): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(join('/proc/self/fd', fd)).catch(() => '');
+    if (target.startsWith(root)) n++;
+  }
+  return n;
+}
+
+describe('file store: readImmutable', () => {
+  const stores = freshFileStores('repod-immutable-');
+  after(stores.cleanup);
+
+  it('reads a range, fewer bytes past the end, null for a missing object', async () => {
+    const { store } = await stores.fresh();
+    await store.put('chunks/ab/abc', text('0123456789'), { ifNoneMatch: '*' });
+    assert.equal(decode((await store.readImmutable('chunks/ab/abc', 2, 6))!), '2345');
+    assert.equal(decode((await store.readImmutable('chunks/ab/abc', 8, 20))!), '89');
+    assert.equal((await store.readImmutable('chunks/ab/abc', 12, 20))!.length, 0);
+    assert.equal(await store.readImmutable('chunks/ab/none', 0, 4), null);
+  });
+
+  it('keeps one descriptor per object open between reads, also through the measured store', async () => {
+    const { root, store } = await stores.fresh();
+    for (const key of ['chunks/aa/one', 'chunks/bb/two']) await store.put(key, text(`bytes of ${key}`), { ifNoneMatch: '*' });
+    const counted: string[] = [];
+    const meter = {
+      now: () => 0,
+      storeOperations: { inc: (l: { operation: string; outcome: string }) => void counted.push(`${l.operation} ${l.outcome}`) },
+      storeErrors: { inc: () => undefined },
+      storeDuration: { observe: () => undefined },
+    };
+    const measured = measuredStore(store, meter);
+    assert.equal(await openUnder(root), 0);
+    for (let i = 0; i < 5; i++) {
+      assert.equal(decode((await measured.readImmutable!('chunks/aa/one', 9, 12))!), 'chu');
+      assert.equal(decode((await measured.readImmutable!('chunks/bb/two', 0, 5))!), 'bytes');
+    }
+    assert.equal(await openUnder(root), 2, 'two objects, two descriptors, after ten reads');
+    assert.equal(counted.length, 10);
+    assert.ok(counted.every((c) => c === 'get ok'));
+    // Content-addressed: deleted since it was opened, the object still reads as the same bytes.
+    await store.delete('chunks/aa/one');
+    assert.equal(decode((await store.readImmutable('chunks/aa/one', 0, 5))!), 'bytes');
+  });
+});
