@@ -220,8 +220,9 @@ class MirrorSync implements SyncMirrors {
 
   /**
    * A sync publishes chunks no process has read the records of: their capabilities are stored now,
-   * read once here, so the first dependency check after it (an upload into the mirror, an import)
-   * does not read every record of the mirror. Best effort: a check still builds without them.
+   * read once here, so the first dependency check that reads the mirror (an upload into a
+   * distribution that names it as a base, an import's dependency closure) does not read every
+   * record of it. Best effort: a check still builds without them.
    */
   private async prepareDependencies(dist: string, revision: Revision): Promise<void> {
     try {

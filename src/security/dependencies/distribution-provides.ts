@@ -166,9 +166,10 @@ export class DistributionProvides {
   /**
    * Stores the capabilities of every chunk of `revision` that has none stored, reading its records a
    * chunk at a time and keeping nothing in memory; returns how many chunks it stored. A mirror sync
-   * calls it after publishing: its chunks are new, and without their parts the first check of a
-   * process (an upload into the mirror, a restart) would read every record (about 13 s and twice
-   * the memory at 100,000 packages, against one read per chunk).
+   * calls it after publishing: its chunks are new, and without their parts the first index of it a
+   * process builds (a distribution checked against the mirror as its base, an import's dependency
+   * closure) would read every record (about 13 s and twice the memory at 100,000 packages, against
+   * one read per chunk).
    */
   async prepare(revision: Revision): Promise<number> {
     let stored = 0;
