@@ -111,7 +111,7 @@ const READ_CHUNK = 256 * 1024;
  * default is 524,288), and sockets need their share.
  */
 const OPEN_OBJECTS_MAX = 1024;
-/** A kept descriptor unread this long may make room for another. */
+/** A kept descriptor unread this long is closed. */
 const OPEN_OBJECT_IDLE_MS = 30_000;
 const MTIME_STEP_NS = 2000n;
 /** Free token files a store keeps open (more are only needed while more locks are taken at once). */
@@ -296,8 +296,8 @@ export class FileStore implements BlobStore {
    * Bytes [start, end) of an object whose bytes never change under its key (content-addressed: a
    * chunk), or null when it is missing; fewer when the object ends before `end`. Its descriptor
    * stays open for the next read (OpenDescriptors), so a read is one round trip through the thread
-   * pool instead of open, fstat, read and close, and no stream is built. An object deleted since it
-   * was opened can still be read: its bytes are the same.
+   * pool instead of open, fstat, read and close, and no stream is built. A delete closes the
+   * object's descriptor (a read already under way still gets the bytes, which are the same).
    */
   readImmutable(key: string, start: number, end: number): Promise<Uint8Array | null> {
     return this.openObjects.use(key, (fd) => readUpTo(fd, start, end));
@@ -467,6 +467,7 @@ export class FileStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
+    this.openObjects.forget(key);
     try {
       await this.withLocks([key], async () => {
         try {

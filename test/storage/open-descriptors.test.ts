@@ -44,28 +44,36 @@ describe('OpenDescriptors', () => {
     assert.equal(t.descriptors.size, 1);
   });
 
-  it('when full, replaces only a descriptor idle long enough: a scan over more objects than it holds keeps the first ones', async () => {
+  it('when full, keeps what it holds: a scan over more objects than it holds reads the rest and closes them', async () => {
     const t = table(3, 1000);
     for (const key of ['c1', 'c2', 'c3', 'c4', 'c5']) await t.read(key);
     assert.equal(t.descriptors.size, 3);
     assert.equal(t.open.size, 3, 'c4 and c5 were read and closed at once');
     t.opened.length = 0;
-    for (const key of ['c1', 'c2', 'c3']) await t.read(key);
-    assert.deepEqual(t.opened, [], 'the second scan finds c1..c3 open');
-
-    t.tick(1500);
-    await t.read('c2');
-    await t.read('c6');
-    assert.equal(t.descriptors.size, 3);
-    t.opened.length = 0;
-    await t.read('c6');
-    await t.read('c2');
-    assert.deepEqual(t.opened, [], 'c6 took the place of c1, idle the longest');
-    await t.read('c1');
-    assert.deepEqual(t.opened, ['c1']);
+    for (const key of ['c1', 'c2', 'c3', 'c4']) await t.read(key);
+    assert.deepEqual(t.opened, ['c4'], 'the second scan finds c1..c3 open');
   });
 
-  it('closes a replaced descriptor only when the reads using it end', async () => {
+  it('closes descriptors unread for idleMs at the next use, and a forgotten (deleted) object at once', async () => {
+    const t = table(3, 1000);
+    for (const key of ['c1', 'c2', 'c3']) await t.read(key);
+    t.tick(600);
+    await t.read('c2');
+    t.tick(600);
+    await t.read('c4');
+    assert.deepEqual(t.descriptors.size, 2, 'c1 and c3, unread for 1200 ms, made room for c4');
+    t.opened.length = 0;
+    await t.read('c2');
+    await t.read('c4');
+    assert.deepEqual(t.opened, []);
+    t.descriptors.forget('c2');
+    assert.equal(t.descriptors.size, 1);
+    assert.equal(t.open.size, 1);
+    await t.read('c2');
+    assert.deepEqual(t.opened, ['c2']);
+  });
+
+  it('closes an aged-out descriptor only when the reads using it end', async () => {
     const t = table(1, 0);
     let release!: () => void;
     const slow = t.descriptors.use('x', (fd) => new Promise<number>((resolve) => (release = () => resolve(fd))));
