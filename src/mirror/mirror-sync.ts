@@ -248,8 +248,8 @@ class MirrorSync implements SyncMirrors {
         meta: { author: this.actor ?? `sync:${this.source.name}`, message: `sync of ${this.source.name} (job ${this.jobId})` },
       });
       const current = revision ?? (await this.services.repository.current(dist.name));
-      if (revision) await this.prepareDependencies(dist.name, revision);
       if (revision) {
+        await this.prepareDependencies(dist.name, revision);
         const brief = (e: IndexEntry) => ({ label: e.label, filename: e.file, sha256: e.id, architecture: e.arch });
         this.services.events?.emit({
           type: 'published',
