@@ -204,6 +204,48 @@ describe('ProvidesIndex: what a package keeps', () => {
     index.remove(pkg.key);
     assert.deepEqual([index.named('tool'), index.named('odd'), index.owning('/usr/bin/tool')], [[], [], []]);
   });
+
+  it('tells apart names and paths whose hashes collide (its maps are keyed by hash)', async () => {
+    // lib270398.so and lib818116.so share the index's 30-bit hash, as do the two paths below.
+    const caps = (name: string, provides: string[], files: string[], requires: string[]): PackageCapabilities => ({
+      format: 'rpm',
+      key: `${name} x86_64 1 1`,
+      label: `${name}-1-1.x86_64`,
+      name,
+      version: '0:1-1',
+      arch: 'x86_64',
+      provides: provides.map((n) => ({ name: n })),
+      files,
+      requires: requires.map((text) => ({ text, requirement: text.startsWith('/') ? { kind: 'file' as const, path: text } : { kind: 'name' as const, name: text } })),
+      notes: [],
+    });
+    const index = new ProvidesIndex();
+    const a = caps('a', ['lib270398.so'], ['/usr/bin/tool168724'], []);
+    const b = caps('b', ['lib818116.so'], ['/usr/bin/tool598200'], []);
+    const user = caps('user', [], [], ['lib818116.so', '/usr/bin/tool598200']);
+    for (const p of [a, b, user]) index.add(p);
+    assert.deepEqual(
+      index.named('lib270398.so').map((p) => p.key),
+      [a.key],
+    );
+    assert.deepEqual(
+      index.owning('/usr/bin/tool598200').map((p) => p.key),
+      [b.key],
+    );
+    assert.deepEqual(index.requirersOf(['lib270398.so']), []);
+    // Without b, a's colliding name and path do not satisfy user.
+    const withoutB = await checkChange(index, [], [], [b.key]);
+    assert.deepEqual(
+      withoutB.map((r) => [r.key, r.missing]),
+      [[user.key, ['lib818116.so', '/usr/bin/tool598200']]],
+    );
+    index.remove(b.key);
+    assert.deepEqual(
+      index.check(user).map((u) => u.requirement),
+      ['lib818116.so', '/usr/bin/tool598200'],
+    );
+    assert.deepEqual(index.named('lib818116.so'), []);
+  });
 });
 
 async function keysOfFreshIndex(core: Core, dist: string, revision: Revision): Promise<string[]> {

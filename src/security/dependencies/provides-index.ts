@@ -80,9 +80,9 @@ export class ProvidesIndex {
     const files = this.keepAllFiles ? pkg.files : pkg.files.filter(isPrimaryFile);
     const indexed = new PackedPackage(pkg.key, pkg.label, pkg.format, this.intern(pkg.arch), pkg.multiArch, packCapabilities(pkg.provides), files.join(SEPARATOR), requires);
     this.packages.set(pkg.key, indexed);
-    for (const name of new Set(pkg.provides.map((c) => c.name))) push(this.byName, name, indexed);
-    for (const path of new Set(files)) push(this.byPath, path, indexed);
-    for (const name of requiredNames(indexed)) push(this.requiredBy, name, indexed);
+    for (const h of hashes(pkg.provides.map((c) => c.name))) push(this.byName, h, indexed);
+    for (const h of hashes(files)) push(this.byPath, h, indexed);
+    for (const h of hashes(requiredNames(indexed))) push(this.requiredBy, h, indexed);
   }
 
   /** One string per architecture name, instead of one per package read. */
@@ -98,28 +98,39 @@ export class ProvidesIndex {
     const indexed = this.packages.get(key);
     if (!indexed) return false;
     this.packages.delete(key);
-    for (const name of new Set(indexed.provides.map((c) => c.name))) pull(this.byName, name, indexed);
-    for (const path of new Set(indexed.files)) pull(this.byPath, path, indexed);
-    for (const name of requiredNames(indexed)) pull(this.requiredBy, name, indexed);
+    for (const h of hashes(indexed.provides.map((c) => c.name))) pull(this.byName, h, indexed);
+    for (const h of hashes(indexed.files)) pull(this.byPath, h, indexed);
+    for (const h of hashes(requiredNames(indexed))) pull(this.requiredBy, h, indexed);
     for (const r of indexed.requires) this.release(indexed.format, r);
     return true;
   }
 
   /** Packages listing a capability of this name (any version). */
   named(name: string): readonly IndexedPackage[] {
-    return list(this.byName.get(name));
+    return this.namedCandidates(name).filter((p) => p.provides.some((c) => c.name === name));
   }
 
   /** Packages shipping this path (among the paths the index keeps). */
   owning(path: string): readonly IndexedPackage[] {
-    return list(this.byPath.get(path));
+    return this.owningCandidates(path).filter((p) => p.files.includes(path));
+  }
+
+  /** `named` before the exact comparison: also packages with a name of the same hash (for callers that compare anyway). */
+  namedCandidates(name: string): readonly IndexedPackage[] {
+    return list(this.byName.get(hash(name)));
+  }
+
+  /** `owning` before the exact comparison. */
+  owningCandidates(path: string): readonly IndexedPackage[] {
+    return list(this.byPath.get(hash(path)));
   }
 
   /** Packages with a requirement that mentions any of these names or paths. */
   requirersOf(names: Iterable<string>): IndexedPackage[] {
+    const wanted = new Set(names);
     const out = new Set<IndexedPackage>();
-    for (const name of names) for (const p of list(this.requiredBy.get(name))) out.add(p);
-    return [...out];
+    for (const h of hashes(wanted)) for (const p of list(this.requiredBy.get(h))) out.add(p);
+    return [...out].filter((p) => [...requiredNames(p)].some((n) => wanted.has(n)));
   }
 
   /**
@@ -210,21 +221,41 @@ interface SharedRequirement {
   holders: number;
 }
 
-/** Most names and paths have one package: it is stored alone, an array only from the second (saves an array each). */
-type MultiMap = Map<string, IndexedPackage | IndexedPackage[]>;
+/**
+ * Capability name, path or required name (by its hash) → packages. Keyed by a hash, not the text:
+ * the text is in the packages' packed lists already, and a map keeping it again as its key held a
+ * fifth of the index (a string of 40-60 bytes per name and path of every package). Two texts may
+ * share a hash, so readers compare the text itself. Most hashes have one package: it is stored
+ * alone, an array only from the second (saves an array each).
+ */
+type MultiMap = Map<number, IndexedPackage | IndexedPackage[]>;
+
+/** FNV-1a over the UTF-16 units, kept to 30 bits so V8 holds it as a small integer in the map. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** The distinct hashes of some texts: a package is listed once under each. */
+function hashes(texts: Iterable<string>): Set<number> {
+  const out = new Set<number>();
+  for (const text of texts) out.add(hash(text));
+  return out;
+}
 
 function list(value: IndexedPackage | IndexedPackage[] | undefined): readonly IndexedPackage[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-function push(map: MultiMap, key: string, pkg: IndexedPackage): void {
+function push(map: MultiMap, key: number, pkg: IndexedPackage): void {
   const found = map.get(key);
   if (found === undefined) map.set(key, pkg);
   else if (Array.isArray(found)) found.push(pkg);
   else map.set(key, [found, pkg]);
 }
 
-function pull(map: MultiMap, key: string, pkg: IndexedPackage): void {
+function pull(map: MultiMap, key: number, pkg: IndexedPackage): void {
   const found = map.get(key);
   if (found === undefined) return;
   if (!Array.isArray(found)) {
@@ -274,8 +305,9 @@ function* candidates(sources: ProviderSource[], requirement: Requirement): Gener
   if (requirement.kind !== 'name' && requirement.kind !== 'file') return;
   const name = requirement.kind === 'name' ? requirement.name : requirement.path;
   for (const { index, exclude } of sources) {
-    for (const p of index.named(name)) if (!exclude?.has(p.key)) yield p;
-    if (requirement.kind === 'file') for (const p of index.owning(name)) if (!exclude?.has(p.key)) yield p;
+    // Candidates by hash: providesOne compares the names and paths.
+    for (const p of index.namedCandidates(name)) if (!exclude?.has(p.key)) yield p;
+    if (requirement.kind === 'file') for (const p of index.owningCandidates(name)) if (!exclude?.has(p.key)) yield p;
   }
 }
 
