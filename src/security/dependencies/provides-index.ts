@@ -15,6 +15,7 @@
 import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
 import type { Capability, MultiArch, PackageCapabilities, PackageFormat, Relation, Requirement, RequirementEntry, Unsatisfied } from './model.ts';
 import { mentionedNames } from './requirement.ts';
+import { requirementFromText, sameRequirement } from './requirement-text.ts';
 import { debMatches, rpmMatches } from './version-match.ts';
 
 /** What the index keeps of a package. */
@@ -45,12 +46,12 @@ export class ProvidesIndex {
   /** The revision this index describes, when it describes one (set by DistributionProvides). */
   revision: string | null = null;
   private readonly keepAllFiles: boolean;
-  private readonly packages = new Map<string, IndexedPackage>();
+  private readonly packages = new Map<string, PackedPackage>();
   private readonly byName: MultiMap = new Map();
   private readonly byPath: MultiMap = new Map();
   private readonly requiredBy: MultiMap = new Map();
-  /** Parsed requirements shared by text (one map per format: the same text parses differently), with how many packages hold each. */
-  private readonly requirements = { rpm: new Map<string, SharedRequirement>(), deb: new Map<string, SharedRequirement>() };
+  /** Requirement texts shared between packages (one map per format: the same text parses differently), with how many packages hold each. */
+  private readonly requirements = { rpm: new Map<string, SharedText>(), deb: new Map<string, SharedText>() };
   private readonly archNames = new Map<string, string>();
 
   constructor(options: ProvidesIndexOptions = {}) {
@@ -76,13 +77,13 @@ export class ProvidesIndex {
   /** Adds a package, replacing the one with the same key. */
   add(pkg: PackageCapabilities): void {
     this.remove(pkg.key);
-    const requires = pkg.requires.length === 0 ? NONE : pkg.requires.map((r) => this.share(pkg.format, r));
+    const requires = pkg.requires.length === 0 ? NONE : pkg.requires.map((r) => this.keep(pkg.format, r));
     const files = this.keepAllFiles ? pkg.files : pkg.files.filter(isPrimaryFile);
     const indexed = new PackedPackage(pkg.key, pkg.label, pkg.format, this.intern(pkg.arch), pkg.multiArch, packCapabilities(pkg.provides), files.join(SEPARATOR), requires);
     this.packages.set(pkg.key, indexed);
     for (const h of hashes(pkg.provides.map((c) => c.name))) push(this.byName, h, indexed);
     for (const h of hashes(files)) push(this.byPath, h, indexed);
-    for (const h of hashes(requiredNames(indexed))) push(this.requiredBy, h, indexed);
+    for (const h of hashes(requiredNames(pkg.requires))) push(this.requiredBy, h, indexed);
   }
 
   /** One string per architecture name, instead of one per package read. */
@@ -100,8 +101,8 @@ export class ProvidesIndex {
     this.packages.delete(key);
     for (const h of hashes(indexed.provides.map((c) => c.name))) pull(this.byName, h, indexed);
     for (const h of hashes(indexed.files)) pull(this.byPath, h, indexed);
-    for (const h of hashes(requiredNames(indexed))) pull(this.requiredBy, h, indexed);
-    for (const r of indexed.requires) this.release(indexed.format, r);
+    for (const h of hashes(requiredNames(indexed.requires))) pull(this.requiredBy, h, indexed);
+    for (const r of indexed.kept) if (typeof r === 'string') this.release(indexed.format, r);
     return true;
   }
 
@@ -130,7 +131,7 @@ export class ProvidesIndex {
     const wanted = new Set(names);
     const out = new Set<IndexedPackage>();
     for (const h of hashes(wanted)) for (const p of list(this.requiredBy.get(h))) out.add(p);
-    return [...out].filter((p) => [...requiredNames(p)].some((n) => wanted.has(n)));
+    return [...out].filter((p) => [...requiredNames(p.requires)].some((n) => wanted.has(n)));
   }
 
   /**
@@ -144,21 +145,27 @@ export class ProvidesIndex {
     return pkg.requires.filter((r) => !satisfied(sources, pkg, r.requirement)).map((r) => ({ requirement: r.text }));
   }
 
-  private share(format: PackageFormat, entry: RequirementEntry): RequirementEntry {
+  /**
+   * What a package keeps of a requirement: its text (one string shared by every package with that
+   * text), read back when asked for, or the entry itself where the text alone does not give the
+   * same requirement back.
+   */
+  private keep(format: PackageFormat, entry: RequirementEntry): KeptRequirement {
     const shared = this.requirements[format];
     const found = shared.get(entry.text);
     if (found) {
       found.holders++;
-      return found.entry;
+      return found.text;
     }
-    shared.set(entry.text, { entry, holders: 1 });
-    return entry;
+    if (!sameRequirement(requirementFromText(format, entry.text), entry.requirement)) return entry;
+    shared.set(entry.text, { text: entry.text, holders: 1 });
+    return entry.text;
   }
 
-  private release(format: PackageFormat, entry: RequirementEntry): void {
+  private release(format: PackageFormat, text: string): void {
     const shared = this.requirements[format];
-    const found = shared.get(entry.text);
-    if (found && --found.holders === 0) shared.delete(entry.text);
+    const found = shared.get(text);
+    if (found && --found.holders === 0) shared.delete(text);
   }
 }
 
@@ -168,7 +175,9 @@ export class ProvidesIndex {
  * decoded when read, instead of an array of objects and strings: a fifth less memory (950 → 760
  * bytes a package for the scale bench's small RPMs, 2,640 → 2,290 for the memory test's larger
  * ones). NUL ends strings in rpm headers and is not text in a control file; U+0001 is a control
- * character no packaging tool puts in a name, version or path.
+ * character no packaging tool puts in a name, version or path. Requirements are kept as their
+ * (shared) texts and parsed when read: the parsed form of a requirement only one package has
+ * (`foo-libs = 1.2-3`) was more than half of what the memory test's packages held.
  */
 class PackedPackage implements IndexedPackage {
   constructor(
@@ -179,8 +188,13 @@ class PackedPackage implements IndexedPackage {
     readonly multiArch: MultiArch | undefined,
     private readonly packedProvides: string,
     private readonly packedFiles: string,
-    readonly requires: readonly RequirementEntry[],
+    /** Each requirement as its text (see ProvidesIndex.keep) or as parsed. */
+    readonly kept: readonly KeptRequirement[],
   ) {}
+
+  get requires(): RequirementEntry[] {
+    return this.kept.map((r) => (typeof r === 'string' ? { text: r, requirement: requirementFromText(this.format, r)! } : r));
+  }
 
   get provides(): Capability[] {
     return unpackCapabilities(this.packedProvides);
@@ -193,7 +207,9 @@ class PackedPackage implements IndexedPackage {
 
 const SEPARATOR = '\u0000';
 const FIELD = '\u0001';
-const NONE: readonly RequirementEntry[] = Object.freeze([]);
+const NONE: readonly KeptRequirement[] = Object.freeze([]);
+
+type KeptRequirement = string | RequirementEntry;
 
 function packCapabilities(list: readonly Capability[]): string {
   const one = (c: Capability) =>
@@ -210,14 +226,14 @@ function unpackCapabilities(packed: string): Capability[] {
   });
 }
 
-function requiredNames(pkg: IndexedPackage): Set<string> {
+function requiredNames(requires: readonly RequirementEntry[]): Set<string> {
   const names = new Set<string>();
-  for (const r of pkg.requires) mentionedNames(r.requirement, names);
+  for (const r of requires) mentionedNames(r.requirement, names);
   return names;
 }
 
-interface SharedRequirement {
-  entry: RequirementEntry;
+interface SharedText {
+  text: string;
   holders: number;
 }
 
