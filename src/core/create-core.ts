@@ -127,8 +127,10 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
   const bootstrapToken = await tokens.bootstrap();
   const settings: Settings = { ...DEFAULT_SETTINGS, ...config.settings };
   const hotFiles = new ImmutableBytesCache({ maxBytes: settings.cacheBytes, maxEntryBytes: settings.cacheMaxFileBytes }, caps.requestsShareWork);
-  // Half the hot-file budget again keeps chunks: what every render hashes and every metadata file is assembled from.
-  const repository = new MeasuredRepository(caps, { refTtlMs: config.refTtlMs ?? 1000, chunkCacheBytes: Math.floor(settings.cacheBytes / 2) }, metrics);
+  // Half the hot-file budget again keeps chunks: what every render hashes and every metadata file
+  // is assembled from; a quarter keeps their decoded indexes.
+  const chunkBytes = { chunkCacheBytes: Math.floor(settings.cacheBytes / 2), chunkIndexBytes: Math.floor(settings.cacheBytes / 4) };
+  const repository = new MeasuredRepository(caps, { refTtlMs: config.refTtlMs ?? 1000, ...chunkBytes }, metrics);
   metrics.watchDistributions({ names: () => distributions.all().map((d) => d.name), current: (name) => repository.current(name) });
   const security = createSecurityServices(caps, repository, distributions, { scanner: config.scanner, enabled: config.securityGate });
   const outbound = new OutboundClient(config.outboundTransport ?? fetchTransport, { allow: parseAllowList(config.outboundAllowedHosts) });

@@ -19,7 +19,7 @@ import { parseRpm } from '../../src/formats/rpm/reader.ts';
 import { RPM_STREAMS, rpmEntry } from '../../src/ingest/rpm-entry.ts';
 import { Renderer } from '../../src/render/render-cache.ts';
 import { type ChunkContributions, renderRpmView } from '../../src/render/rpm-view.ts';
-import { Repository } from '../../src/revisions/repository.ts';
+import { chunkIndexBytes, Repository } from '../../src/revisions/repository.ts';
 import { nodeCapabilities } from '../../src/runtime/node-core.ts';
 import { createSigner, generateSigningKey, type Signer } from '../../src/signing/signer.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
@@ -196,6 +196,28 @@ describe('RPM renders after a publish', () => {
       pieces.reduce((a, b) => a + b, 0),
       primary.size,
     );
+  });
+
+  it('keeps decoded chunk indexes within a bound on their heap size, reading an evicted one again', async () => {
+    const writer = new Repository(caps, { refTtlMs: 1000 });
+    const revision = await publish(writer, 'bounded', entries(0, 700));
+    const ids = revision.chunks.map((c) => c.id);
+    assert.ok(ids.length >= 3, `${ids.length} chunks`);
+    const sizes = await Promise.all(ids.map(async (id) => chunkIndexBytes(await writer.chunkIndex(id))));
+    // Room for the largest index, not for two: reading another evicts the one before.
+    const reader = new Repository(caps, { refTtlMs: 1000, chunkCacheBytes: 0, chunkIndexBytes: Math.max(...sizes) + 1 });
+    const reads = chunkReads();
+    const first = await reader.chunkIndex(ids[0]!);
+    assert.equal(await reader.chunkIndex(ids[0]!), first, 'held while within the bound');
+    await reader.chunkIndex(ids[1]!);
+    const again = await reader.chunkIndex(ids[0]!);
+    assert.notEqual(again, first, 'decoded anew');
+    assert.deepEqual(again.entries, first.entries);
+    assert.equal(chunkReads() - reads, 3);
+    // By default (and on a server, a quarter of REPOD_CACHE_BYTES) a few thousand entries' worth stay.
+    const roomy = new Repository(caps, { refTtlMs: 1000, chunkCacheBytes: 0 });
+    const held = await Promise.all(ids.map((id) => roomy.chunkIndex(id)));
+    assert.deepEqual(await Promise.all(ids.map((id) => roomy.chunkIndex(id))), held);
   });
 });
 
