@@ -12,6 +12,7 @@
  * dnf 5 resolves no other file dependency unless it loads filelists. `files: 'all'` keeps every
  * path (the size of a filelists.xml).
  */
+import { splitKey } from '../../bucket/keys.ts';
 import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
 import type { Capability, MultiArch, PackageCapabilities, PackageFormat, Relation, Requirement, RequirementEntry, Unsatisfied } from './model.ts';
 import { mentionedNames } from './requirement.ts';
@@ -180,9 +181,12 @@ export class ProvidesIndex {
  * (`foo-libs = 1.2-3`) was more than half of what the memory test's packages held.
  */
 class PackedPackage implements IndexedPackage {
+  /** The label where the key does not give it (an RPM with an epoch; any key made otherwise). */
+  private readonly otherLabel: string | undefined;
+
   constructor(
     readonly key: string,
-    readonly label: string,
+    label: string,
     readonly format: PackageFormat,
     readonly arch: string,
     readonly multiArch: MultiArch | undefined,
@@ -190,7 +194,14 @@ class PackedPackage implements IndexedPackage {
     private readonly packedFiles: string,
     /** Each requirement as its text (see ProvidesIndex.keep) or as parsed. */
     readonly kept: readonly KeptRequirement[],
-  ) {}
+  ) {
+    this.otherLabel = label === labelFromKey(format, key) ? undefined : label;
+  }
+
+  /** Made from the key when asked (reports only), instead of a second string of it per package. */
+  get label(): string {
+    return this.otherLabel ?? labelFromKey(this.format, this.key)!;
+  }
 
   get requires(): RequirementEntry[] {
     return this.kept.map((r) => (typeof r === 'string' ? { text: r, requirement: requirementFromText(this.format, r)! } : r));
@@ -203,6 +214,22 @@ class PackedPackage implements IndexedPackage {
   get files(): string[] {
     return this.packedFiles === '' ? [] : this.packedFiles.split(SEPARATOR);
   }
+}
+
+/**
+ * The label rpmCapabilities (NEVRA) and debCapabilities (name_version_arch) give a package, from its
+ * index key (rpm-entry.ts, apt-entry.ts); null for a key of another shape. An RPM's epoch is not in
+ * its key: a label with one differs, and is kept.
+ */
+function labelFromKey(format: PackageFormat, key: string): string | null {
+  const fields = splitKey(key);
+  if (fields.length !== 4) return null;
+  if (format === 'rpm') {
+    const [name, arch, version, release] = fields;
+    return `${name}-${version}-${release}.${arch}`;
+  }
+  const [, name, arch, version] = fields;
+  return `${name}_${version}_${arch}`;
 }
 
 const SEPARATOR = '\u0000';
