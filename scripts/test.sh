@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(rpm createrepo-c dnf zypper gnupg ceph-mon ceph-osd radosgw apt-utils dpkg-dev sqlite3 xz-utils zstd zchunk curl jq clamav-daemon
-  python3-dateutil python3-dbus nginx chromium)
+  python3-dateutil python3-dbus nginx chromium s3cmd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
