@@ -153,7 +153,7 @@ export async function createCore(runtimeCaps: Capabilities, config: CoreConfig):
     distributionStore,
     repository,
     committer,
-    renderer: new MeasuredRenderer(caps, hotFiles, metrics, (id, start, end) => repository.chunkRange(id, start, end)),
+    renderer: new MeasuredRenderer(caps, hotFiles, metrics, (id, start, end, into) => repository.chunkRange(id, start, end, into)),
     hotFiles,
     keyring,
     tokens,

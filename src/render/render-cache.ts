@@ -4,16 +4,19 @@ import type { Capabilities } from '../capabilities.ts';
 import { PreconditionFailedError } from '../errors.ts';
 import type { ImmutableBytesCache } from '../storage/immutable-bytes-cache.ts';
 import { getJson, putJson } from '../storage/objects.ts';
-import { concatBytes, fromBase64 } from '../util/bytes.ts';
+import { fromBase64 } from '../util/bytes.ts';
 import { InFlight } from '../util/in-flight.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { ReadAhead } from '../util/read-ahead.ts';
 import { HashCarry } from './index-file.ts';
 import type { ChunkContributions } from './rpm-view.ts';
 
-/** Chunk segments a download reads ahead of its client. */
-const STREAM_READ_AHEAD = 8;
-/** Chunk ranges a download joins into one write (see stream). */
+/** Bytes [start, end) of a chunk, read into `into` (end - start bytes) when given. */
+export type ChunkRangeReader = (id: string, start: number, end: number, into?: Uint8Array) => Promise<Uint8Array>;
+
+/** Writes (see writeUnits) a download reads ahead of its client. */
+const STREAM_READ_AHEAD = 2;
+/** Chunk ranges a download joins into one write (see writeUnits). */
 const COALESCE_BYTES = 64 * 1024;
 
 /**
@@ -33,8 +36,8 @@ export class Renderer {
     private readonly caps: Capabilities,
     /** Where the bytes of small rendered files stay once assembled (see bytes()). */
     private readonly hotFiles?: ImmutableBytesCache,
-    /** A range of a chunk, from memory where the repository keeps the chunk (else each segment is a ranged store read). */
-    private readonly chunkRange?: (id: string, start: number, end: number) => Promise<Uint8Array>,
+    /** A range of a chunk, from memory where the repository keeps the chunk (else each segment is a ranged store read); read into `into` when given. */
+    private readonly chunkRange?: ChunkRangeReader,
   ) {
     this.inflight = new InFlight(caps.requestsShareWork);
   }
@@ -115,14 +118,10 @@ export class Renderer {
     const { store } = this.caps;
     const chunkRange = this.chunkRange;
     const segments = file.segments;
-    // Chunk ranges are read a few segments ahead of the client: where the chunks are not in memory
-    // (a distribution larger than the cache) the reads wait on the store side by side.
-    const ahead = chunkRange
-      ? new ReadAhead(segments.length, STREAM_READ_AHEAD, (i) => {
-          const segment = segments[i];
-          return isChunkRange(segment) ? chunkRange(segment.chunk, segment.start, segment.end) : Promise.resolve(null);
-        })
-      : null;
+    const units = chunkRange ? writeUnits(segments) : segments.map((_, i) => ({ from: i, to: i + 1, bytes: 0 }));
+    // Units are read a few ahead of the client: where the chunks are not in memory (a distribution
+    // larger than the cache) the reads wait on the store side by side.
+    const ahead = chunkRange ? new ReadAhead(units.length, STREAM_READ_AHEAD, (u) => readUnit(units[u], segments, chunkRange)) : null;
     let index = 0;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     return new ReadableStream<Uint8Array>({
@@ -136,28 +135,19 @@ export class Renderer {
             }
             reader = null;
           }
-          if (index >= segments.length) {
+          if (index >= units.length) {
             controller.close();
             return;
           }
-          const i = index++;
-          const segment = segments[i];
-          const read = ahead ? await ahead.take(i) : null;
-          if ('data' in segment) {
-            controller.enqueue(fromBase64(segment.data));
+          const u = index++;
+          const read = ahead ? await ahead.take(u) : null;
+          if (read) {
+            controller.enqueue(read);
             return;
           }
-          if (read) {
-            // Ranges of the next chunks go out with it, up to COALESCE_BYTES: a chunk's range is
-            // about 15 KB, and one socket write each was a third of a large download's CPU.
-            const parts = [read];
-            let size = read.length;
-            while (size < COALESCE_BYTES && index < segments.length && isChunkRange(segments[index])) {
-              const more = (await ahead!.take(index++))!;
-              parts.push(more);
-              size += more.length;
-            }
-            controller.enqueue(parts.length === 1 ? read : concatBytes(parts, size));
+          const segment = segments[units[u].from];
+          if ('data' in segment) {
+            controller.enqueue(fromBase64(segment.data));
             return;
           }
           const object =
@@ -178,6 +168,58 @@ export class Renderer {
       },
     });
   }
+}
+
+/** Segments [from, to) of a file that a download writes at once; `bytes` is their length when they are chunk ranges, else 0. */
+interface WriteUnit {
+  from: number;
+  to: number;
+  bytes: number;
+}
+
+/**
+ * A file's segments as a download writes them: each run of chunk ranges joined up to
+ * COALESCE_BYTES (a chunk's range is 7 to 16 KB, and one socket write each was a third of a large
+ * download's CPU), and every other segment alone.
+ */
+function writeUnits(segments: readonly Segment[]): WriteUnit[] {
+  const units: WriteUnit[] = [];
+  for (let i = 0; i < segments.length; ) {
+    const from = i;
+    let bytes = 0;
+    while (i < segments.length && bytes < COALESCE_BYTES) {
+      const segment = segments[i];
+      if (!isChunkRange(segment)) break;
+      bytes += segment.end - segment.start;
+      i++;
+    }
+    if (i === from) i++;
+    units.push({ from, to: i, bytes });
+  }
+  return units;
+}
+
+/**
+ * The bytes of a unit of chunk ranges, or null for another segment. A run of ranges is read into
+ * one buffer: a range not in memory costs no buffer of its own, and no copy into a joined one.
+ */
+async function readUnit(unit: WriteUnit, segments: readonly Segment[], chunkRange: ChunkRangeReader): Promise<Uint8Array | null> {
+  const first = segments[unit.from];
+  if (!isChunkRange(first)) return null;
+  // One range goes out as the repository answers it: a view of a chunk in memory copies nothing.
+  if (unit.to - unit.from === 1) return chunkRange(first.chunk, first.start, first.end);
+  const bytes = new Uint8Array(unit.bytes);
+  const reads: Promise<unknown>[] = [];
+  for (let i = unit.from, at = 0; i < unit.to; i++) {
+    const segment = segments[i] as Extract<Segment, { chunk: string }>;
+    const length = segment.end - segment.start;
+    const into = bytes.subarray(at, at + length);
+    // A reader may answer with bytes of its own instead (one that ignores `into`).
+    reads.push(chunkRange(segment.chunk, segment.start, segment.end, into).then((read) => read !== into && into.set(read)));
+    at += length;
+  }
+  await Promise.all(reads);
+  return bytes;
 }
 
 type Segment = RenderedFile['segments'][number];

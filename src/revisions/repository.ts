@@ -177,18 +177,27 @@ export class Repository {
    * is not kept. A render hashes and a download streams a range of every chunk of the revision;
    * read whole and kept, a distribution whose chunks outgrow the cache (about 65,000 RPMs at the
    * default size) would evict each chunk before the next render came back to it, and read three
-   * times the bytes it needs (the index header and the streams it does not serve).
+   * times the bytes it needs (the index header and the streams it does not serve). With `into`
+   * (end - start bytes) the range is copied or read there, and `into` is the answer.
    */
-  async chunkRange(id: string, start: number, end: number): Promise<Uint8Array> {
+  async chunkRange(id: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     const cached = this.chunkCache.get(id) ?? this.composedChunks.get(id)?.bytes;
-    if (cached) return cached.subarray(start, end);
-    if (end <= start) return new Uint8Array(0);
+    if (cached) {
+      if (!into) return cached.subarray(start, end);
+      into.set(cached.subarray(start, end));
+      return into;
+    }
+    if (end <= start) return into ?? new Uint8Array(0);
     const { store } = this.caps;
     let bytes: Uint8Array | null;
-    if (store.readImmutable) bytes = await store.readImmutable(layout.chunk(id), start, end);
+    if (store.readImmutable) bytes = await store.readImmutable(layout.chunk(id), start, end, into);
     else {
       const object = await store.get(layout.chunk(id), { range: { start, end: end - 1 } });
       bytes = object && (await readAllBytes(object.body));
+      if (bytes && into && bytes.length === end - start) {
+        into.set(bytes);
+        bytes = into;
+      }
     }
     if (!bytes) throw new RepodError('missing_object', `chunk ${id} is missing from the store`, { status: 500 });
     if (bytes.length !== end - start) throw new RepodError('corrupt_object', `chunk ${id} is shorter than its index says`, { status: 500 });

@@ -109,9 +109,11 @@ export interface BlobStore {
    * Optional: bytes [start, end) of an object whose bytes never change under its key (a
    * content-addressed chunk), read whole; fewer when the object ends before `end`, null when it is
    * missing. A store may keep what it needs for the next read of the same object (the file store
-   * keeps the file open). Callers fall back to a ranged get.
+   * keeps the file open). Callers fall back to a ranged get. With `into` (end - start bytes long)
+   * the bytes are read there and the answer is `into` or its start: a caller joining several
+   * ranges into one buffer allocates nothing per range.
    */
-  readImmutable?(key: string, start: number, end: number): Promise<Uint8Array | null>;
+  readImmutable?(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array | null>;
   /**
    * A short-lived URL a client uses directly: a GET of the object (the default), or a PUT of its
    * bytes (parts of a large upload go straight to the store). Only when capabilities.presign.

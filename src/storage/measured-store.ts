@@ -78,10 +78,10 @@ export function measuredStore(store: BlobStore, meter: StoreMeter): BlobStore {
   // A ranged get the store answers without a stream: counted as a get.
   if (store.readImmutable) {
     const readImmutable = store.readImmutable.bind(store);
-    measured.readImmutable = (key: string, start: number, end: number) =>
+    measured.readImmutable = (key: string, start: number, end: number, into?: Uint8Array) =>
       measure(
         'get',
-        () => readImmutable(key, start, end),
+        () => readImmutable(key, start, end, into),
         (o) => o !== null,
       );
   }

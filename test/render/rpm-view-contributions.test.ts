@@ -183,12 +183,12 @@ describe('RPM renders after a publish', () => {
 
     const primary = manifest.files.find((f) => f.type === 'primary')!;
     const before = wholeChunkReads();
-    const served = await readAllBytes(new Renderer(caps, undefined, (id, start, end) => reader.chunkRange(id, start, end)).stream(primary));
+    const served = await readAllBytes(new Renderer(caps, undefined, (id, start, end, into) => reader.chunkRange(id, start, end, into)).stream(primary));
     assert.equal(wholeChunkReads(), before, 'a download reads each segment as a range');
     assert.equal(sha256Of(served), primary.checksums.sha256);
     // The chunks' ranges (about 6.6 KB each here) go out joined, not one piece each.
     const pieces: number[] = [];
-    const stream = new Renderer(caps, undefined, (id, start, end) => reader.chunkRange(id, start, end)).stream(primary).getReader();
+    const stream = new Renderer(caps, undefined, (id, start, end, into) => reader.chunkRange(id, start, end, into)).stream(primary).getReader();
     for (let r = await stream.read(); !r.done; r = await stream.read()) pieces.push(r.value.length);
     const ranges = primary.segments.filter((s) => 'chunk' in s);
     assert.equal(pieces.length, primary.segments.length - ranges.length + 1, `${pieces.length} pieces for ${primary.segments.length} segments`);

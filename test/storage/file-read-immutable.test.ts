@@ -33,6 +33,25 @@ describe('file store: readImmutable', () => {
     assert.equal(await store.readImmutable('chunks/ab/none', 0, 4), null);
   });
 
+  it('reads into a buffer it is given, small ranges and large ones, and answers with that buffer', async () => {
+    const { store } = await stores.fresh();
+    const large = new Uint8Array(200_000).map((_, i) => i % 251);
+    await store.put('chunks/cd/large', large, { ifNoneMatch: '*' });
+    const joined = new Uint8Array(12);
+    const first = await store.readImmutable('chunks/cd/large', 1000, 1004, joined.subarray(0, 4));
+    const second = await store.readImmutable('chunks/cd/large', 5, 13, joined.subarray(4));
+    assert.equal(first!.buffer, joined.buffer);
+    assert.equal(second!.byteOffset, 4);
+    assert.deepEqual([...joined], [...large.subarray(1000, 1004), ...large.subarray(5, 13)]);
+    // Past 64 KiB the read goes through the thread pool, into the buffer all the same.
+    const into = new Uint8Array(150_000);
+    assert.equal(await store.readImmutable('chunks/cd/large', 40_000, 190_000, into), into);
+    assert.deepEqual(into, large.subarray(40_000, 190_000));
+    // Past the end: the start of the buffer, as long as what was read.
+    const tail = await store.readImmutable('chunks/cd/large', 199_990, 200_010, new Uint8Array(20));
+    assert.deepEqual([...tail!], [...large.subarray(199_990)]);
+  });
+
   it('keeps one descriptor per object open between reads, also through the measured store', async () => {
     const { root, store } = await stores.fresh();
     for (const key of ['chunks/aa/one', 'chunks/bb/two']) await store.put(key, text(`bytes of ${key}`), { ifNoneMatch: '*' });
