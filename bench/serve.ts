@@ -26,6 +26,7 @@ import { pseudoRandomBytes } from '../test/helpers/prng.ts';
 import { buildRpms } from '../test/helpers/rpmbuild.ts';
 import { run } from '../test/helpers/run.ts';
 import { uploadFile } from '../test/helpers/server.ts';
+import { ensureTools } from './lib/apt-tools.ts';
 import { table } from './lib/stats.ts';
 
 export interface ServeBenchOptions {
@@ -66,15 +67,20 @@ interface Measured {
   errors: number;
 }
 
-/** The executables the section needs, or an error saying how to get them. */
-function tools(): { wrk: string; nginx: string } {
+/**
+ * The executables the section needs, or an error saying how to get them. wrk (a client, no
+ * daemon) is installed with apt-get when missing and running as root; nginx comes with the test
+ * command (scripts/test.sh installs it without starting a system nginx on port 80).
+ */
+async function tools(log: (message: string) => void): Promise<{ wrk: string; nginx: string }> {
   const find = (name: string) => ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'].map((d) => join(d, name)).find((p) => existsSync(p));
+  if (!find('wrk')) await ensureTools(['wrk'], log);
   const wrk = find('wrk');
   const nginx = find('nginx');
   if (!wrk || !nginx) {
     throw new Error(
       `the serve benchmark needs ${[!wrk && 'wrk', !nginx && 'nginx'].filter(Boolean).join(' and ')}: ` +
-        'install them with `apt-get install wrk nginx-light` (Debian/Ubuntu) or `dnf install wrk nginx` (Fedora/EPEL), then run it again',
+        'install them with `apt-get install wrk nginx` (Debian/Ubuntu; scripts/test.sh installs nginx) or `dnf install wrk nginx` (Fedora/EPEL), then run it again',
     );
   }
   return { wrk, nginx };
@@ -301,8 +307,8 @@ const rate = (m: Measured | undefined, bytes: number) =>
   !m ? '-' : `${bytes >= 1048576 ? `${m.mibPerSecond.toFixed(0)} MiB/s ` : ''}${Math.round(m.requestsPerSecond).toLocaleString('en-US')}${m.errors ? ` (${m.errors} errors)` : ''}`;
 
 export async function runServeBench(options: ServeBenchOptions): Promise<{ lines: string[]; json: unknown }> {
-  const { wrk: wrkBinary, nginx } = tools();
   const { log } = options;
+  const { wrk: wrkBinary, nginx } = await tools(log);
   const packages = await packageSet(options.rpmsDir, log);
   const work = await mkdtemp(join(tmpdir(), 'repod-serve-bench-'));
   // nginx started as root serves as `nobody`, which must be able to read the files.

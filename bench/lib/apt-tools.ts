@@ -1,7 +1,8 @@
 /**
  * The outside tools the APT benchmark compares with (reprepro, aptly) or needs (lz4 to read apt's
- * compressed lists, gpg for the throwaway signing key). Missing ones are installed with apt-get
- * when running as root; otherwise the caller gets their names and prints a skip line.
+ * compressed lists, gpg for the throwaway signing key), and the serve benchmark's client (wrk).
+ * Missing ones are installed with apt-get when running as root; otherwise the caller gets their
+ * names and prints a skip line.
  */
 import { spawn } from 'node:child_process';
 import { access, constants, mkdir, rm } from 'node:fs/promises';
@@ -14,6 +15,7 @@ export const APT_BENCH_TOOLS: Record<string, string> = {
   aptly: 'aptly',
   lz4: 'lz4',
   gpg: 'gpg',
+  wrk: 'wrk',
 };
 
 export async function which(command: string): Promise<string | null> {
