@@ -92,8 +92,8 @@ const SYNC_WRITE_BYTES = 64 * 1024;
  * file in its event loop unless told to use threads. A download of a large metadata file is
  * hundreds of chunk ranges of 7 to 16 KB; on 2 cores, handing each read to the thread pool (a
  * thread woken, the main thread descheduled, a callback queued) halved what the server sent
- * (100,000 packages, 32 downloaders: 46-48 requests/s, 72-76 read in place). A range not in the
- * page cache blocks the loop for one disk read.
+ * (100,000 packages, 32 downloaders, REPOD_CACHE_BYTES=32MiB so most ranges are read: 46-48
+ * requests/s, 72-76 read in place). A range not in the page cache blocks the loop for one disk read.
  */
 const SYNC_READ_BYTES = 64 * 1024;
 
