@@ -394,7 +394,9 @@ describe('ClamAV scans over a real clamd', { skip }, () => {
       const took = Date.now() - started;
       assert.equal(verdict.status, 'unavailable');
       assert.match((verdict as { message: string }).message, /did not answer within 800 ms/);
-      assert.ok(took >= 750 && took < 3000, `took ${took} ms`);
+      // Not before the deadline; the upper bound only says it did not wait for the 1 GiB (that is
+      // `pulled`'s to prove), with room for a loaded machine's timers.
+      assert.ok(took >= 750 && took < 10_000, `took ${took} ms`);
       assert.ok(pulled < 32 << 20, `pulled ${pulled} bytes from the source`);
       assert.ok(cancelled, 'the source was cancelled');
       // A small scan against the stopped daemon times out too (the reply never comes).

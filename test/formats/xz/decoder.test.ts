@@ -87,14 +87,17 @@ test('multi-threaded xz (several blocks with sizes in their headers) and concate
   assert.equal(sha(decode(joined, rand).out), sha(Buffer.concat([TEXT, RANDOM])));
 });
 
-test('a large input: byte exact, and at a useful speed', () => {
+test('a large input: byte exact, and in linear time', (t) => {
   const input = Buffer.concat(Array.from({ length: 24 }, (_, i) => Buffer.concat([TEXT.subarray(i * 1000), RANDOM.subarray(0, 6_000 * i)])));
   const compressed = xz(input, ['-6']);
   const start = performance.now();
   const { out } = decode(compressed, prng(9), 1 << 20);
   const ms = performance.now() - start;
   assert.equal(sha(out), sha(input));
-  assert.ok(ms < 5000, `${(input.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms`);
+  t.diagnostic(`${(input.length / 1e6).toFixed(1)} MB decoded in ${ms.toFixed(0)} ms`);
+  // Speed is the bench's to measure; this bound only catches a decoder gone quadratic (minutes),
+  // with room for a loaded CI machine (it takes about a second here).
+  assert.ok(ms < 30_000, `${(input.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms`);
 });
 
 test('refuses what it cannot or must not decode', () => {
