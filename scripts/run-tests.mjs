@@ -53,12 +53,15 @@ const files = walk('test')
   .sort()
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 // --test-force-exit: a test file whose failure leaks a handle (a server child) must not hang the run.
+// On a terminal node's spec reporter lists the failed tests at its end itself; elsewhere (CI) the
+// output is TAP, read here on its way through.
+const tty = Boolean(process.stdout.isTTY);
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', ...files], {
-  stdio: ['inherit', 'pipe', 'inherit'],
+  stdio: ['inherit', tty ? 'inherit' : 'pipe', 'inherit'],
 });
 const collector = failureCollector();
 let pending = '';
-child.stdout.on('data', (chunk) => {
+child.stdout?.on('data', (chunk) => {
   process.stdout.write(chunk);
   const lines = (pending + chunk.toString('utf8')).split('\n');
   pending = lines.pop() ?? '';
