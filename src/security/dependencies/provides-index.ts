@@ -14,6 +14,7 @@
  */
 import { splitKey } from '../../bucket/keys.ts';
 import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
+import { IntMultimap } from './int-multimap.ts';
 import type { Capability, MultiArch, PackageCapabilities, PackageFormat, Relation, Requirement, RequirementEntry, Unsatisfied } from './model.ts';
 import { mentionedNames } from './requirement.ts';
 import { requirementFromText, sameRequirement } from './requirement-text.ts';
@@ -48,9 +49,18 @@ export class ProvidesIndex {
   revision: string | null = null;
   private readonly keepAllFiles: boolean;
   private readonly packages = new Map<string, PackedPackage>();
-  private readonly byName: MultiMap = new Map();
-  private readonly byPath: MultiMap = new Map();
-  private readonly requiredBy: MultiMap = new Map();
+  /** Packages by slot: the multimaps below hold slots, not references (see int-multimap.ts). */
+  private readonly slots: Array<PackedPackage | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  /**
+   * Capability name, path or required name (by its hash) → slots. Keyed by a hash, not the text:
+   * the text is in the packages' packed lists already, and a map keeping it again as its key held a
+   * fifth of the index (a string of 40-60 bytes per name and path of every package). Two texts may
+   * share a hash, so readers compare the text itself.
+   */
+  private readonly byName = new IntMultimap();
+  private readonly byPath = new IntMultimap();
+  private readonly requiredBy = new IntMultimap();
   /** Requirement texts shared between packages (one map per format: the same text parses differently), with how many packages hold each. */
   private readonly requirements = { rpm: new Map<string, SharedText>(), deb: new Map<string, SharedText>() };
   private readonly archNames = new Map<string, string>();
@@ -80,11 +90,13 @@ export class ProvidesIndex {
     this.remove(pkg.key);
     const requires = pkg.requires.length === 0 ? NONE : pkg.requires.map((r) => this.keep(pkg.format, r));
     const files = this.keepAllFiles ? pkg.files : pkg.files.filter(isPrimaryFile);
-    const indexed = new PackedPackage(pkg.key, pkg.label, pkg.format, this.intern(pkg.arch), pkg.multiArch, packCapabilities(pkg.provides), files.join(SEPARATOR), requires);
+    const slot = this.freeSlots.pop() ?? this.slots.length;
+    const indexed = new PackedPackage(slot, pkg.key, pkg.label, pkg.format, this.intern(pkg.arch), pkg.multiArch, packCapabilities(pkg.provides), files.join(SEPARATOR), requires);
     this.packages.set(pkg.key, indexed);
-    for (const h of hashes(pkg.provides.map((c) => c.name))) push(this.byName, h, indexed);
-    for (const h of hashes(files)) push(this.byPath, h, indexed);
-    for (const h of hashes(requiredNames(pkg.requires))) push(this.requiredBy, h, indexed);
+    this.slots[slot] = indexed;
+    for (const h of hashes(pkg.provides.map((c) => c.name))) this.byName.add(h, slot);
+    for (const h of hashes(files)) this.byPath.add(h, slot);
+    for (const h of hashes(requiredNames(pkg.requires))) this.requiredBy.add(h, slot);
   }
 
   /** One string per architecture name, instead of one per package read. */
@@ -100,9 +112,12 @@ export class ProvidesIndex {
     const indexed = this.packages.get(key);
     if (!indexed) return false;
     this.packages.delete(key);
-    for (const h of hashes(indexed.provides.map((c) => c.name))) pull(this.byName, h, indexed);
-    for (const h of hashes(indexed.files)) pull(this.byPath, h, indexed);
-    for (const h of hashes(requiredNames(indexed.requires))) pull(this.requiredBy, h, indexed);
+    const { slot } = indexed;
+    for (const h of hashes(indexed.provides.map((c) => c.name))) this.byName.delete(h, slot);
+    for (const h of hashes(indexed.files)) this.byPath.delete(h, slot);
+    for (const h of hashes(requiredNames(indexed.requires))) this.requiredBy.delete(h, slot);
+    this.slots[slot] = undefined;
+    this.freeSlots.push(slot);
     for (const r of indexed.kept) if (typeof r === 'string') this.release(indexed.format, r);
     return true;
   }
@@ -119,20 +134,24 @@ export class ProvidesIndex {
 
   /** `named` before the exact comparison: also packages with a name of the same hash (for callers that compare anyway). */
   namedCandidates(name: string): readonly IndexedPackage[] {
-    return list(this.byName.get(hash(name)));
+    return this.at(this.byName.get(hash(name)));
   }
 
   /** `owning` before the exact comparison. */
   owningCandidates(path: string): readonly IndexedPackage[] {
-    return list(this.byPath.get(hash(path)));
+    return this.at(this.byPath.get(hash(path)));
   }
 
   /** Packages with a requirement that mentions any of these names or paths. */
   requirersOf(names: Iterable<string>): IndexedPackage[] {
     const wanted = new Set(names);
     const out = new Set<IndexedPackage>();
-    for (const h of hashes(wanted)) for (const p of list(this.requiredBy.get(h))) out.add(p);
+    for (const h of hashes(wanted)) for (const p of this.at(this.requiredBy.get(h))) out.add(p);
     return [...out].filter((p) => [...requiredNames(p.requires)].some((n) => wanted.has(n)));
+  }
+
+  private at(slots: readonly number[]): IndexedPackage[] {
+    return slots.map((slot) => this.slots[slot]!);
   }
 
   /**
@@ -185,6 +204,8 @@ class PackedPackage implements IndexedPackage {
   private readonly otherLabel: string | undefined;
 
   constructor(
+    /** Where the index's multimaps find it (ProvidesIndex.slots). */
+    readonly slot: number,
     readonly key: string,
     label: string,
     readonly format: PackageFormat,
@@ -264,16 +285,7 @@ interface SharedText {
   holders: number;
 }
 
-/**
- * Capability name, path or required name (by its hash) → packages. Keyed by a hash, not the text:
- * the text is in the packages' packed lists already, and a map keeping it again as its key held a
- * fifth of the index (a string of 40-60 bytes per name and path of every package). Two texts may
- * share a hash, so readers compare the text itself. Most hashes have one package: it is stored
- * alone, an array only from the second (saves an array each).
- */
-type MultiMap = Map<number, IndexedPackage | IndexedPackage[]>;
-
-/** FNV-1a over the UTF-16 units, kept to 30 bits so V8 holds it as a small integer in the map. */
+/** FNV-1a over the UTF-16 units, kept to 30 bits (what IntMultimap holds). */
 function hash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
@@ -285,31 +297,6 @@ function hashes(texts: Iterable<string>): Set<number> {
   const out = new Set<number>();
   for (const text of texts) out.add(hash(text));
   return out;
-}
-
-function list(value: IndexedPackage | IndexedPackage[] | undefined): readonly IndexedPackage[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-function push(map: MultiMap, key: number, pkg: IndexedPackage): void {
-  const found = map.get(key);
-  if (found === undefined) map.set(key, pkg);
-  else if (Array.isArray(found)) found.push(pkg);
-  else map.set(key, [found, pkg]);
-}
-
-function pull(map: MultiMap, key: number, pkg: IndexedPackage): void {
-  const found = map.get(key);
-  if (found === undefined) return;
-  if (!Array.isArray(found)) {
-    if (found === pkg) map.delete(key);
-    return;
-  }
-  const i = found.indexOf(pkg);
-  if (i < 0) return;
-  found[i] = found[found.length - 1]!;
-  found.pop();
-  if (found.length === 1) map.set(key, found[0]!);
 }
 
 /** The requirer's side of a check: its format and architecture. */
