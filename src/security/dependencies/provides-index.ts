@@ -4,18 +4,20 @@
  * requirers that finds the packages a removal may break. Packages are added and removed by key, so
  * a distribution's index follows its revisions change by change (distribution-provides.ts).
  *
- * Memory: an indexed package keeps its provides and the paths the index keeps, each list packed
- * into one string (PackedPackage), and its parsed requires; identical requirement texts
- * (`libc.so.6()(64bit)`, `libc6 (>= 2.34)`) are shared between packages. By default only
- * "primary" paths are kept (createrepo_c's: /etc/..., any .../bin/..., /usr/lib/sendmail), the
- * ones dnf reads from primary.xml and that distributions' guidelines keep file dependencies to;
- * dnf 5 resolves no other file dependency unless it loads filelists. `files: 'all'` keeps every
- * path (the size of a filelists.xml).
+ * Memory: a distribution's index lives as long as the server, so an indexed package is one byte
+ * record (record-arena.ts) and a few entries in integer multimaps (int-multimap.ts), not JS objects:
+ * its key, label, provides and the paths the index keeps, as text, and its requirements as ids of
+ * texts shared between packages (`libc.so.6()(64bit)`, `libc6 (>= 2.34)`). Readers get a decoded
+ * copy (PackedPackage). By default only "primary" paths are kept (createrepo_c's: /etc/..., any
+ * .../bin/..., /usr/lib/sendmail), the ones dnf reads from primary.xml and that distributions'
+ * guidelines keep file dependencies to; dnf 5 resolves no other file dependency unless it loads
+ * filelists. `files: 'all'` keeps every path (the size of a filelists.xml).
  */
 import { splitKey } from '../../bucket/keys.ts';
 import { isPrimaryFile } from '../../formats/rpm/dependencies.ts';
 import { IntMultimap } from './int-multimap.ts';
 import type { Capability, MultiArch, PackageCapabilities, PackageFormat, Relation, Requirement, RequirementEntry, Unsatisfied } from './model.ts';
+import { RecordArena } from './record-arena.ts';
 import { mentionedNames } from './requirement.ts';
 import { requirementFromText, sameRequirement } from './requirement-text.ts';
 import { debMatches, rpmMatches } from './version-match.ts';
@@ -48,77 +50,106 @@ export class ProvidesIndex {
   /** The revision this index describes, when it describes one (set by DistributionProvides). */
   revision: string | null = null;
   private readonly keepAllFiles: boolean;
-  private readonly packages = new Map<string, PackedPackage>();
-  /** Packages by slot: the multimaps below hold slots, not references (see int-multimap.ts). */
-  private readonly slots: Array<PackedPackage | undefined> = [];
-  private readonly freeSlots: number[] = [];
+  /** One record per package (see PACKAGE_HEADER); a package's record id is its slot in the maps below. */
+  private readonly records = new RecordArena();
+  /** Key (by its hash) → slots; readers compare the key itself. */
+  private readonly byKey = new IntMultimap();
   /**
    * Capability name, path or required name (by its hash) → slots. Keyed by a hash, not the text:
-   * the text is in the packages' packed lists already, and a map keeping it again as its key held a
-   * fifth of the index (a string of 40-60 bytes per name and path of every package). Two texts may
-   * share a hash, so readers compare the text itself.
+   * the text is in the packages' records already. Two texts may share a hash, so readers compare
+   * the text itself.
    */
   private readonly byName = new IntMultimap();
   private readonly byPath = new IntMultimap();
   private readonly requiredBy = new IntMultimap();
-  /** Requirement texts shared between packages (one map per format: the same text parses differently), with how many packages hold each. */
-  private readonly requirements = { rpm: new Map<string, SharedText>(), deb: new Map<string, SharedText>() };
-  private readonly archNames = new Map<string, string>();
+  /**
+   * Requirement texts shared between packages (`libc.so.6()(64bit)`, `libc6 (>= 2.34)`): a record
+   * each (its format's byte, then the text), with its hash and how many packages hold it.
+   */
+  private readonly texts = new RecordArena();
+  private textHashes = new Int32Array(8);
+  private textHolders = new Int32Array(8);
+  private readonly textsByHash = new IntMultimap();
+  /** Requirements whose text does not give the same requirement back, kept as they are (rare). */
+  private readonly odd: Array<RequirementEntry | undefined> = [];
+  private readonly freeOdd: number[] = [];
+  private readonly archIds = new Map<string, number>();
+  private readonly archNames: string[] = [];
 
   constructor(options: ProvidesIndexOptions = {}) {
     this.keepAllFiles = options.files === 'all';
   }
 
   get size(): number {
-    return this.packages.size;
+    return this.records.size;
+  }
+
+  /** Bytes of the typed arrays holding the records and texts (the multimaps not included), for memory figures. */
+  get recordBytes(): number {
+    return this.records.bufferBytes + this.texts.bufferBytes + this.textHashes.byteLength + this.textHolders.byteLength;
   }
 
   has(key: string): boolean {
-    return this.packages.has(key);
+    return this.slotOf(key) >= 0;
   }
 
   get(key: string): IndexedPackage | undefined {
-    return this.packages.get(key);
+    const slot = this.slotOf(key);
+    return slot < 0 ? undefined : this.read(slot);
   }
 
-  keys(): IterableIterator<string> {
-    return this.packages.keys();
+  *keys(): Generator<string> {
+    for (const slot of this.records.ids()) {
+      const record = this.records.view(slot);
+      yield decodeField(record, PACKAGE_HEADER, readU32(record, 4));
+    }
   }
 
   /** Adds a package, replacing the one with the same key. */
   add(pkg: PackageCapabilities): void {
     this.remove(pkg.key);
-    const requires = pkg.requires.length === 0 ? NONE : pkg.requires.map((r) => this.keep(pkg.format, r));
+    const refs = pkg.requires.map((r) => this.keep(pkg.format, r));
     const files = this.keepAllFiles ? pkg.files : pkg.files.filter(isPrimaryFile);
-    const slot = this.freeSlots.pop() ?? this.slots.length;
-    const indexed = new PackedPackage(slot, pkg.key, pkg.label, pkg.format, this.intern(pkg.arch), pkg.multiArch, packCapabilities(pkg.provides), files.join(SEPARATOR), requires);
-    this.packages.set(pkg.key, indexed);
-    this.slots[slot] = indexed;
+    const label = pkg.label === labelFromKey(pkg.format, pkg.key) ? '' : pkg.label;
+    const fields = [pkg.key, label, packCapabilities(pkg.provides), files.join(SEPARATOR)];
+    const format = FORMATS.indexOf(pkg.format);
+    const multiArch = MULTI_ARCH.indexOf(pkg.multiArch);
+    const arch = this.archId(pkg.arch);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const maxLength = PACKAGE_HEADER + 3 * fields.reduce((n, f) => n + f.length, 0) + 4 * refs.length;
+    const slot = this.records.add(maxLength, (into) => {
+      into[0] = format;
+      into[1] = multiArch;
+      writeU16(into, 2, arch);
+      let at = PACKAGE_HEADER;
+      fields.forEach((field, i) => {
+        const { written } = encoder.encodeInto(field, into.subarray(at));
+        writeU32(into, 4 + 4 * i, written);
+        at += written;
+      });
+      for (const ref of refs) {
+        writeU32(into, at, ref);
+        at += 4;
+      }
+      return at;
+    });
+    this.byKey.add(hash(pkg.key), slot);
     for (const h of hashes(pkg.provides.map((c) => c.name))) this.byName.add(h, slot);
     for (const h of hashes(files)) this.byPath.add(h, slot);
     for (const h of hashes(requiredNames(pkg.requires))) this.requiredBy.add(h, slot);
   }
 
-  /** One string per architecture name, instead of one per package read. */
-  private intern(arch: string): string {
-    const found = this.archNames.get(arch);
-    if (found !== undefined) return found;
-    this.archNames.set(arch, arch);
-    return arch;
-  }
-
   /** Removes the package with this key; false when there is none. */
   remove(key: string): boolean {
-    const indexed = this.packages.get(key);
-    if (!indexed) return false;
-    this.packages.delete(key);
-    const { slot } = indexed;
+    const slot = this.slotOf(key);
+    if (slot < 0) return false;
+    const indexed = this.read(slot);
+    this.byKey.delete(hash(key), slot);
     for (const h of hashes(indexed.provides.map((c) => c.name))) this.byName.delete(h, slot);
     for (const h of hashes(indexed.files)) this.byPath.delete(h, slot);
     for (const h of hashes(requiredNames(indexed.requires))) this.requiredBy.delete(h, slot);
-    this.slots[slot] = undefined;
-    this.freeSlots.push(slot);
-    for (const r of indexed.kept) if (typeof r === 'string') this.release(indexed.format, r);
+    for (const ref of this.refsOf(slot)) this.release(ref);
+    this.records.delete(slot);
     return true;
   }
 
@@ -145,13 +176,9 @@ export class ProvidesIndex {
   /** Packages with a requirement that mentions any of these names or paths. */
   requirersOf(names: Iterable<string>): IndexedPackage[] {
     const wanted = new Set(names);
-    const out = new Set<IndexedPackage>();
-    for (const h of hashes(wanted)) for (const p of this.at(this.requiredBy.get(h))) out.add(p);
-    return [...out].filter((p) => [...requiredNames(p.requires)].some((n) => wanted.has(n)));
-  }
-
-  private at(slots: readonly number[]): IndexedPackage[] {
-    return slots.map((slot) => this.slots[slot]!);
+    const slots = new Set<number>();
+    for (const h of hashes(wanted)) for (const slot of this.requiredBy.get(h)) slots.add(slot);
+    return this.at([...slots]).filter((p) => [...requiredNames(p.requires)].some((n) => wanted.has(n)));
   }
 
   /**
@@ -165,61 +192,188 @@ export class ProvidesIndex {
     return pkg.requires.filter((r) => !satisfied(sources, pkg, r.requirement)).map((r) => ({ requirement: r.text }));
   }
 
-  /**
-   * What a package keeps of a requirement: its text (one string shared by every package with that
-   * text), read back when asked for, or the entry itself where the text alone does not give the
-   * same requirement back.
-   */
-  private keep(format: PackageFormat, entry: RequirementEntry): KeptRequirement {
-    const shared = this.requirements[format];
-    const found = shared.get(entry.text);
-    if (found) {
-      found.holders++;
-      return found.text;
+  private slotOf(key: string): number {
+    const candidates = this.byKey.get(hash(key));
+    if (candidates.length === 0) return -1;
+    const wanted = encoder.encode(key);
+    for (const slot of candidates) {
+      const record = this.records.view(slot);
+      if (readU32(record, 4) === wanted.length && sameBytes(record, PACKAGE_HEADER, wanted)) return slot;
     }
-    if (!sameRequirement(requirementFromText(format, entry.text), entry.requirement)) return entry;
-    shared.set(entry.text, { text: entry.text, holders: 1 });
-    return entry.text;
+    return -1;
   }
 
-  private release(format: PackageFormat, text: string): void {
-    const shared = this.requirements[format];
-    const found = shared.get(text);
-    if (found && --found.holders === 0) shared.delete(text);
+  private at(slots: readonly number[]): IndexedPackage[] {
+    return slots.map((slot) => this.read(slot));
+  }
+
+  /** A package as read from its record: a copy, which later changes to the index leave as it is. */
+  private read(slot: number): IndexedPackage {
+    const record = this.records.view(slot);
+    let at = PACKAGE_HEADER;
+    const [key, label, provides, files] = [0, 1, 2, 3].map((i) => {
+      const length = readU32(record, 4 + 4 * i);
+      const text = decodeField(record, at, length);
+      at += length;
+      return text;
+    }) as [string, string, string, string];
+    const kept: KeptRequirement[] = [];
+    for (; at < record.length; at += 4) {
+      const ref = readI32(record, at);
+      kept.push(ref < 0 ? this.odd[-ref - 1]! : this.textOf(ref));
+    }
+    const format = FORMATS[record[0]!]!;
+    return new PackedPackage(key, label || undefined, format, this.archNames[readU16(record, 2)]!, MULTI_ARCH[record[1]!], provides, files, kept);
+  }
+
+  private refsOf(slot: number): number[] {
+    const record = this.records.view(slot);
+    let at = PACKAGE_HEADER;
+    for (let i = 0; i < 4; i++) at += readU32(record, 4 + 4 * i);
+    const refs: number[] = [];
+    for (; at < record.length; at += 4) refs.push(readI32(record, at));
+    return refs;
+  }
+
+  private archId(arch: string): number {
+    let id = this.archIds.get(arch);
+    if (id === undefined) {
+      id = this.archNames.length;
+      if (id > 0xffff) throw new RangeError('more than 65,536 architecture names in one dependency index');
+      this.archIds.set(arch, id);
+      this.archNames.push(arch);
+    }
+    return id;
+  }
+
+  /**
+   * What a package keeps of a requirement: the id of its text (one record shared by every package
+   * with that text), read back and parsed when asked for; or, where the text alone does not give
+   * the same requirement back, the entry itself (a negative reference).
+   */
+  private keep(format: PackageFormat, entry: RequirementEntry): number {
+    const f = FORMATS.indexOf(format);
+    const h = textHash(f, entry.text);
+    const bytes = encoder.encode(entry.text);
+    for (const id of this.textsByHash.get(h)) {
+      const record = this.texts.view(id);
+      if (record[0] === f && record.length === bytes.length + 1 && sameBytes(record, 1, bytes)) {
+        this.textHolders[id]!++;
+        return id;
+      }
+    }
+    if (!sameRequirement(requirementFromText(format, entry.text), entry.requirement)) {
+      const i = this.freeOdd.pop() ?? this.odd.length;
+      this.odd[i] = entry;
+      return -(i + 1);
+    }
+    const id = this.texts.add(bytes.length + 1, (into) => {
+      into[0] = f;
+      into.set(bytes, 1);
+      return bytes.length + 1;
+    });
+    if (id >= this.textHolders.length) {
+      this.textHolders = grown(this.textHolders, id);
+      this.textHashes = grown(this.textHashes, id);
+    }
+    this.textHolders[id] = 1;
+    this.textHashes[id] = h;
+    this.textsByHash.add(h, id);
+    return id;
+  }
+
+  private release(ref: number): void {
+    if (ref < 0) {
+      this.odd[-ref - 1] = undefined;
+      this.freeOdd.push(-ref - 1);
+      return;
+    }
+    if (--this.textHolders[ref]! > 0) return;
+    this.textsByHash.delete(this.textHashes[ref]!, ref);
+    this.texts.delete(ref);
+  }
+
+  private textOf(id: number): string {
+    const record = this.texts.view(id);
+    return decodeField(record, 1, record.length - 1);
   }
 }
 
 /**
- * An indexed package as it is held: a distribution of 100,000 packages keeps one of these each, and
- * a check reads the provides and paths of a few candidates only. So each list is one string,
- * decoded when read, instead of an array of objects and strings: a fifth less memory (950 → 760
- * bytes a package for the scale bench's small RPMs, 2,640 → 2,290 for the memory test's larger
- * ones). NUL ends strings in rpm headers and is not text in a control file; U+0001 is a control
- * character no packaging tool puts in a name, version or path. Requirements are kept as their
- * (shared) texts and parsed when read: the parsed form of a requirement only one package has
- * (`foo-libs = 1.2-3`) was more than half of what the memory test's packages held.
+ * A package record: format (index in FORMATS), Multi-Arch (index in MULTI_ARCH), architecture id
+ * (u16), then the UTF-8 lengths (u32) of its four text fields, which follow: key, label (empty
+ * where the key gives it), packed provides, packed paths. After the texts, one int32 per
+ * requirement: a shared text's id, or -(i + 1) for `odd[i]`. Little-endian throughout.
+ */
+const PACKAGE_HEADER = 20;
+const FORMATS: readonly PackageFormat[] = ['rpm', 'deb'];
+const MULTI_ARCH: ReadonlyArray<MultiArch | undefined> = [undefined, 'no', 'same', 'foreign', 'allowed'];
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function decodeField(record: Uint8Array, at: number, length: number): string {
+  return length === 0 ? '' : decoder.decode(record.subarray(at, at + length));
+}
+
+function sameBytes(record: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > record.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (record[at + i] !== bytes[i]) return false;
+  return true;
+}
+
+function readU16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+function writeU16(b: Uint8Array, at: number, n: number): void {
+  b[at] = n & 0xff;
+  b[at + 1] = n >>> 8;
+}
+
+function readI32(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return readI32(b, at) >>> 0;
+}
+
+function writeU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n & 0xff;
+  b[at + 1] = (n >>> 8) & 0xff;
+  b[at + 2] = (n >>> 16) & 0xff;
+  b[at + 3] = (n >>> 24) & 0xff;
+}
+
+/** A copy of `array` long enough for index `id`. */
+function grown(array: Int32Array<ArrayBuffer>, id: number): Int32Array<ArrayBuffer> {
+  let length = array.length;
+  while (length <= id) length *= 2;
+  const out = new Int32Array(length);
+  out.set(array);
+  return out;
+}
+
+/**
+ * A package as the index gives it out, decoded from its record. Lists are unpacked when read: a
+ * check reads the provides and paths of a few candidates only. NUL ends strings in rpm headers and
+ * is not text in a control file; U+0001 is a control character no packaging tool puts in a name,
+ * version or path. Requirements are kept as their (shared) texts and parsed when read.
  */
 class PackedPackage implements IndexedPackage {
-  /** The label where the key does not give it (an RPM with an epoch; any key made otherwise). */
-  private readonly otherLabel: string | undefined;
-
   constructor(
-    /** Where the index's multimaps find it (ProvidesIndex.slots). */
-    readonly slot: number,
     readonly key: string,
-    label: string,
+    /** The label where the key does not give it (an RPM with an epoch; any key made otherwise). */
+    private readonly otherLabel: string | undefined,
     readonly format: PackageFormat,
     readonly arch: string,
     readonly multiArch: MultiArch | undefined,
     private readonly packedProvides: string,
     private readonly packedFiles: string,
     /** Each requirement as its text (see ProvidesIndex.keep) or as parsed. */
-    readonly kept: readonly KeptRequirement[],
-  ) {
-    this.otherLabel = label === labelFromKey(format, key) ? undefined : label;
-  }
+    private readonly kept: readonly KeptRequirement[],
+  ) {}
 
-  /** Made from the key when asked (reports only), instead of a second string of it per package. */
   get label(): string {
     return this.otherLabel ?? labelFromKey(this.format, this.key)!;
   }
@@ -255,8 +409,6 @@ function labelFromKey(format: PackageFormat, key: string): string | null {
 
 const SEPARATOR = '\u0000';
 const FIELD = '\u0001';
-const NONE: readonly KeptRequirement[] = Object.freeze([]);
-
 type KeptRequirement = string | RequirementEntry;
 
 function packCapabilities(list: readonly Capability[]): string {
@@ -280,16 +432,16 @@ function requiredNames(requires: readonly RequirementEntry[]): Set<string> {
   return names;
 }
 
-interface SharedText {
-  text: string;
-  holders: number;
-}
-
 /** FNV-1a over the UTF-16 units, kept to 30 bits (what IntMultimap holds). */
 function hash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h & 0x3fffffff;
+}
+
+/** A requirement text's hash, told apart by format (the same text parses differently in each). */
+function textHash(format: number, text: string): number {
+  return Math.imul(hash(text) ^ format, 0x01000193) & 0x3fffffff;
 }
 
 /** The distinct hashes of some texts: a package is listed once under each. */
