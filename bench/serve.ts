@@ -27,6 +27,7 @@ import { buildRpms } from '../test/helpers/rpmbuild.ts';
 import { run } from '../test/helpers/run.ts';
 import { uploadFile } from '../test/helpers/server.ts';
 import { ensureTools } from './lib/apt-tools.ts';
+import { startNodeOptions } from './lib/bundle-server.ts';
 import { table } from './lib/stats.ts';
 
 export interface ServeBenchOptions {
@@ -190,7 +191,7 @@ async function startRepod(checkout: string, storage: string, workers: number, pr
   // Cluster workers inherit the primary's execArgv, so each process writes its own profile (named
   // by Node with its pid: a --cpu-prof-name would be one name for all of them).
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `serve-w${workers}`)}`] : [];
-  const { child, logs } = spawnServer(process.execPath, [...profile, 'dist/server.mjs'], {
+  const { child, logs } = spawnServer(process.execPath, [...(await startNodeOptions(checkout)), ...profile, 'dist/server.mjs'], {
     cwd: checkout,
     env: { ...process.env, REPOD_PORT: String(port), REPOD_HOST: '127.0.0.1', REPOD_ADMIN_TOKEN: ADMIN, REPOD_STORAGE: storage, REPOD_WORKERS: String(workers) },
   });

@@ -5,6 +5,7 @@
  * the tests start it), to compare.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/helpers/paths.ts';
 import type { RunningServer } from '../../test/helpers/server.ts';
@@ -34,9 +35,16 @@ export interface BenchServerOptions {
   script?: string;
 }
 
+/** The node options of `npm start` in `checkout` (its package.json's start script, e.g. --max-semi-space-size=4), so the bench runs the server as users do. */
+export async function startNodeOptions(checkout = REPO_ROOT): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(checkout, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  return words.slice(1, words.indexOf('dist/server.mjs')).filter((w) => w.startsWith('--'));
+}
+
 /** Starts a repod server on 127.0.0.1 with `env` on top of this process's environment. */
 export async function startBenchServer(env: Record<string, string>, options: BenchServerOptions = {}): Promise<RunningServer> {
-  const nodeArgs = options.nodeArgs ?? [];
+  const nodeArgs = [...(await startNodeOptions()), ...(options.nodeArgs ?? [])];
   // Node options go on the command line, not NODE_OPTIONS: --cpu-prof is not allowed there.
   let args: string[];
   if ((options.runtime ?? benchServerRuntime()) === 'tsx') args = [...nodeArgs, '--import', 'tsx', 'src/runtime/node.ts'];

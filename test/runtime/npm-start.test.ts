@@ -70,9 +70,12 @@ describe('npm start', { timeout: 180_000 }, () => {
       server.logs,
     );
     assert.ok((await stat(BUNDLE)).mtimeMs > Date.parse('2001-01-01'), 'prestart rebuilt the bundle');
+    // The node options of the start script, if it has any, reach the workers (cluster forks with execArgv).
+    const start = (JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+    const options = start.slice(1, start.indexOf('dist/server.mjs'));
     for (const pid of pids) {
       const argv = await commandLine(pid);
-      assert.equal(argv[1], BUNDLE, `worker ${pid} runs the bundle: ${argv.join(' ')}`);
+      assert.deepEqual(argv.slice(1), [...options, BUNDLE], `worker ${pid} runs the bundle with the start script's options: ${argv.join(' ')}`);
       assert.ok(!argv.some((a) => a.includes('tsx')), `no tsx in ${argv.join(' ')}`);
     }
     // Port 0 in a cluster: the workers share the one port the primary picked.
