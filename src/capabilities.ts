@@ -30,9 +30,10 @@ export interface Capabilities {
   deflateSegment?(data: Uint8Array, dictionary?: Uint8Array): Uint8Array;
   /**
    * One complete zstd frame of `data`, where the runtime has an encoder: zchunk metadata
-   * (primary_zck, ...) is offered only where it is present.
+   * (primary_zck, ...) is offered only where it is present. Asynchronous so a runtime can load
+   * its encoder when it is first needed.
    */
-  zstd?(data: Uint8Array): Uint8Array;
+  zstd?(data: Uint8Array): Promise<Uint8Array>;
   now(): Date;
   /** A random identifier, URL-safe, at least 96 bits. */
   randomId(): string;

@@ -1,10 +1,12 @@
 import * as zlib from 'node:zlib';
-import { compress, init } from '@bokuweb/zstd-wasm';
 
 /**
  * zstd for the Node runtime: node:zlib's encoder where this Node has one (22.15 and later), the
  * reference library compiled to wasm otherwise (Node 20 has none). Level 9 is close to what zck
  * uses for its chunks; per-package chunks are small, so the level costs little time.
+ *
+ * The wasm encoder is loaded at its first use, not at startup: its instance held about 7 MiB of
+ * resident memory in every server, and only distributions that serve zchunk metadata need it.
  */
 const LEVEL = 9;
 
@@ -14,9 +16,18 @@ const levelParam = (zlib.constants as unknown as Record<string, number>).ZSTD_c_
 
 async function load(): Promise<(data: Uint8Array) => Uint8Array> {
   if (native && levelParam !== undefined) return (data) => new Uint8Array(native(data, { params: { [levelParam]: LEVEL } }));
+  const { compress, init } = await import('@bokuweb/zstd-wasm');
   await init();
   return (data) => compress(data, LEVEL);
 }
 
-/** Ready when this module has loaded: the core's compressors are synchronous. */
-export const nodeZstd: (data: Uint8Array) => Uint8Array = await load();
+let encoder: Promise<(data: Uint8Array) => Uint8Array> | undefined;
+
+/** One zstd frame of `data`. A failed load is tried again at the next call. */
+export function nodeZstd(data: Uint8Array): Promise<Uint8Array> {
+  encoder ??= load().catch((error: unknown) => {
+    encoder = undefined;
+    throw error;
+  });
+  return encoder.then((compress) => compress(data));
+}

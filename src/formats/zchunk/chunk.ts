@@ -11,8 +11,8 @@ export interface CompressedChunk extends ZchunkChunk {
  * and checksummed with SHA-512/128 (the first 16 bytes of its SHA-512), which is how zck tells
  * chunks apart when it fetches only the changed ones.
  */
-export async function zchunkChunk(raw: Uint8Array, zstd: (data: Uint8Array) => Uint8Array, sha512: () => Hasher): Promise<CompressedChunk> {
-  const bytes = zstd(raw);
+export async function zchunkChunk(raw: Uint8Array, zstd: (data: Uint8Array) => Promise<Uint8Array>, sha512: () => Hasher): Promise<CompressedChunk> {
+  const bytes = await zstd(raw);
   const hasher = sha512();
   hasher.update(bytes);
   const hex = await hasher.digest();
