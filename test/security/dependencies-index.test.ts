@@ -212,6 +212,7 @@ describe('ProvidesIndex: what a package keeps', () => {
       { format: 'rpm', key: 'tool\u0000noarch\u00002.0\u00003', label: 'tool-1:2.0-3.noarch' },
       { format: 'deb', key: 'main\u0000libfoo1\u0000amd64\u00001:2.0-1', label: 'libfoo1_1:2.0-1_amd64' },
       { format: 'deb', key: 'odd key', label: 'something else' },
+      { format: 'rpm', key: 'empty label', label: '' },
     ];
     const index = new ProvidesIndex();
     for (const c of cases) index.add({ ...base, ...c } as PackageCapabilities);

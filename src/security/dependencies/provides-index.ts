@@ -84,11 +84,6 @@ export class ProvidesIndex {
     return this.records.size;
   }
 
-  /** Bytes of the typed arrays holding the records and texts (the multimaps not included), for memory figures. */
-  get recordBytes(): number {
-    return this.records.bufferBytes + this.texts.bufferBytes + this.textHashes.byteLength + this.textHolders.byteLength;
-  }
-
   has(key: string): boolean {
     return this.slotOf(key) >= 0;
   }
@@ -110,7 +105,8 @@ export class ProvidesIndex {
     this.remove(pkg.key);
     const refs = pkg.requires.map((r) => this.keep(pkg.format, r));
     const files = this.keepAllFiles ? pkg.files : pkg.files.filter(isPrimaryFile);
-    const label = pkg.label === labelFromKey(pkg.format, pkg.key) ? '' : pkg.label;
+    const ownLabel = pkg.label !== labelFromKey(pkg.format, pkg.key);
+    const label = ownLabel ? pkg.label : '';
     const fields = [pkg.key, label, packCapabilities(pkg.provides), files.join(SEPARATOR)];
     const format = FORMATS.indexOf(pkg.format);
     const multiArch = MULTI_ARCH.indexOf(pkg.multiArch);
@@ -118,7 +114,7 @@ export class ProvidesIndex {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const maxLength = PACKAGE_HEADER + 3 * fields.reduce((n, f) => n + f.length, 0) + 4 * refs.length;
     const slot = this.records.add(maxLength, (into) => {
-      into[0] = format;
+      into[0] = format | (ownLabel ? OWN_LABEL : 0);
       into[1] = multiArch;
       writeU16(into, 2, arch);
       let at = PACKAGE_HEADER;
@@ -222,8 +218,8 @@ export class ProvidesIndex {
       const ref = readI32(record, at);
       kept.push(ref < 0 ? this.odd[-ref - 1]! : this.textOf(ref));
     }
-    const format = FORMATS[record[0]!]!;
-    return new PackedPackage(key, label || undefined, format, this.archNames[readU16(record, 2)]!, MULTI_ARCH[record[1]!], provides, files, kept);
+    const format = FORMATS[record[0]! & ~OWN_LABEL]!;
+    return new PackedPackage(key, record[0]! & OWN_LABEL ? label : undefined, format, this.archNames[readU16(record, 2)]!, MULTI_ARCH[record[1]!], provides, files, kept);
   }
 
   private refsOf(slot: number): number[] {
@@ -300,12 +296,14 @@ export class ProvidesIndex {
 }
 
 /**
- * A package record: format (index in FORMATS), Multi-Arch (index in MULTI_ARCH), architecture id
- * (u16), then the UTF-8 lengths (u32) of its four text fields, which follow: key, label (empty
- * where the key gives it), packed provides, packed paths. After the texts, one int32 per
+ * A package record: format (index in FORMATS, with OWN_LABEL set where the label is not the one
+ * the key gives), Multi-Arch (index in MULTI_ARCH), architecture id (u16), then the UTF-8 lengths
+ * (u32) of its four text fields, which follow: key, label (empty where the key gives it), packed
+ * provides, packed paths. After the texts, one int32 per
  * requirement: a shared text's id, or -(i + 1) for `odd[i]`. Little-endian throughout.
  */
 const PACKAGE_HEADER = 20;
+const OWN_LABEL = 0x80;
 const FORMATS: readonly PackageFormat[] = ['rpm', 'deb'];
 const MULTI_ARCH: ReadonlyArray<MultiArch | undefined> = [undefined, 'no', 'same', 'foreign', 'allowed'];
 const encoder = new TextEncoder();
