@@ -25,6 +25,11 @@ export class IntMultimap {
     return this.used;
   }
 
+  /** Bytes of the typed arrays of the table (lists of several values are on the heap). */
+  get bufferBytes(): number {
+    return this.keys.byteLength + this.values.byteLength;
+  }
+
   /** The values of `key` (a list the caller must not change), empty when none. */
   get(key: number): readonly number[] {
     const cell = this.find(key);

@@ -84,6 +84,12 @@ export class ProvidesIndex {
     return this.records.size;
   }
 
+  /** Bytes of the typed arrays the index holds (its heap share is what the process's heap says). */
+  get bufferBytes(): number {
+    const maps = [this.byKey, this.byName, this.byPath, this.requiredBy, this.textsByHash];
+    return this.records.bufferBytes + this.texts.bufferBytes + this.textHashes.byteLength + this.textHolders.byteLength + maps.reduce((n, m) => n + m.bufferBytes, 0);
+  }
+
   has(key: string): boolean {
     return this.slotOf(key) >= 0;
   }
