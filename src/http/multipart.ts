@@ -14,6 +14,8 @@ export interface MultipartPart {
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
+/** What may follow the closing boundary (RFC 2046's epilogue): a CRLF from every encoder seen. */
+const MAX_EPILOGUE_BYTES = 16 * 1024;
 
 export function boundaryOf(contentType: string | undefined): string | null {
   if (!contentType || !/^multipart\/form-data/i.test(contentType)) return null;
@@ -64,6 +66,22 @@ export class MultipartReader {
     while (this.buffer.length < n) if (!(await this.fill())) throw badRequest('multipart body ends early');
   }
 
+  /**
+   * Reads the request to its end after the closing boundary. A server that answered here, with the
+   * epilogue's CRLF or the end of a chunked body still on its way, closed a connection its client
+   * was still writing to: the client (the CLI, through fetch) saw EPIPE instead of the answer.
+   */
+  private async readEpilogue(): Promise<void> {
+    let length = this.buffer.length - 2;
+    this.buffer = new Uint8Array(0);
+    while (!this.ended) {
+      const { done, value } = await this.source.read();
+      if (done) this.ended = true;
+      else length += value.length;
+      if (length > MAX_EPILOGUE_BYTES) throw badRequest(`more than ${MAX_EPILOGUE_BYTES} bytes after the closing multipart boundary`);
+    }
+  }
+
   async next(): Promise<MultipartPart | null> {
     if (this.state === 'body') throw new Error('the previous part was not consumed');
     if (this.state === 'done') return null;
@@ -84,6 +102,7 @@ export class MultipartReader {
     await this.need(2);
     if (this.buffer[0] === 45 && this.buffer[1] === 45) {
       this.state = 'done';
+      await this.readEpilogue();
       return null;
     }
     let headerEnd: number;

@@ -57,6 +57,39 @@ describe('multipart reader', () => {
     assert.equal(await reader.next(), null);
   });
 
+  it('reads the request to its end after the closing boundary, so an answer never races the rest of it', async () => {
+    const body = new TextEncoder().encode('--b\r\nContent-Disposition: form-data; name="d"\r\n\r\nrocky9\r\n--b--');
+    let ended = false;
+    let sent = 0;
+    // The epilogue's CRLF comes in a chunk of its own, as it may off a socket.
+    const chunks = [body, new TextEncoder().encode('\r\n')];
+    const source = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const chunk = chunks[sent++];
+        if (chunk) c.enqueue(chunk);
+        else {
+          ended = true;
+          c.close();
+        }
+      },
+    });
+    const reader = new MultipartReader(source, 'b');
+    const part = (await reader.next())!;
+    assert.equal(await readText(part.body), 'rocky9');
+    assert.equal(await reader.next(), null);
+    assert.equal(ended, true, 'the source was read to its end');
+    // An endless epilogue is refused, not read forever.
+    const endless = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('--b--'));
+      },
+      pull(c) {
+        c.enqueue(new Uint8Array(4096));
+      },
+    });
+    await assert.rejects(new MultipartReader(endless, 'b').next(), (e: unknown) => e instanceof RepodError && e.status === 400);
+  });
+
   it('fails with a 400 on a body cut short', async () => {
     const body = new TextEncoder().encode('--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc');
     const reader = new MultipartReader(streamOf(body, 5), 'b');
